@@ -1,0 +1,3 @@
+//! Measuring the engines on held-out data: FAQ retrieval ([`faq`]).
+
+pub mod faq;

@@ -1,0 +1,3 @@
+//! Intent classification: what the shopper wants.
+
+pub mod labels;

@@ -1,0 +1,317 @@
+//! FAQ entries: the TOML format under `knowledge/faq/`, its validation and the in-memory model.
+//!
+//! ```toml
+//! [[faq]]
+//! id = "return-7day-policy"
+//! category = "after-sale"
+//! intent = "return_refund"
+//! tags = ["七天无理由", "return"]
+//! [faq.zh]
+//! questions = ["七天无理由怎么退", "亲 衣服不喜欢能退吗", "收到货几天内可以退货"]
+//! answer = "亲，……"
+//! [faq.en]
+//! questions = ["can i return it", "whats the 7 day return policy", "how long do i have to return"]
+//! answer = "Yes, ..."
+//! ```
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use super::diagnostic::{Diagnostic, Diagnostics, LineIndex};
+use crate::intent::labels::is_store_intent;
+use crate::lang::Lang;
+
+/// Fewest question phrasings an entry must have per language.
+pub const MIN_QUESTIONS_PER_LANG: usize = 3;
+
+/// Where an FAQ sits in the shopping journey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Category {
+    PreSale,
+    InSale,
+    AfterSale,
+    Account,
+    Policy,
+}
+
+impl Category {
+    pub const ALL: [Category; 5] = [
+        Category::PreSale,
+        Category::InSale,
+        Category::AfterSale,
+        Category::Account,
+        Category::Policy,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Category::PreSale => "pre-sale",
+            Category::InSale => "in-sale",
+            Category::AfterSale => "after-sale",
+            Category::Account => "account",
+            Category::Policy => "policy",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.name() == s)
+    }
+}
+
+/// The questions and the answer of an FAQ in one language.
+#[derive(Debug, Clone, Serialize)]
+pub struct LangContent {
+    pub questions: Vec<String>,
+    pub answer: String,
+}
+
+/// One validated FAQ entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct Faq {
+    pub id: String,
+    pub category: Category,
+    pub intent: Option<String>,
+    pub tags: Vec<String>,
+    pub zh: LangContent,
+    pub en: LangContent,
+    /// File and line of the entry, for messages.
+    pub file: String,
+    pub line: usize,
+}
+
+impl Faq {
+    pub fn content(&self, lang: Lang) -> &LangContent {
+        match lang {
+            Lang::Zh => &self.zh,
+            Lang::En => &self.en,
+        }
+    }
+
+    pub fn answer(&self, lang: Lang) -> &str {
+        &self.content(lang).answer
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    faq: Vec<Spanned<RawFaq>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFaq {
+    id: Option<Spanned<String>>,
+    category: Option<Spanned<String>>,
+    intent: Option<Spanned<String>>,
+    #[serde(default)]
+    tags: Vec<Spanned<String>>,
+    zh: Option<Spanned<RawLang>>,
+    en: Option<Spanned<RawLang>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLang {
+    #[serde(default)]
+    questions: Vec<Spanned<String>>,
+    answer: Option<Spanned<String>>,
+}
+
+/// Parses and validates one FAQ file. Problems are added to `diags`; the entries that are valid
+/// are returned (the caller refuses the whole knowledge base when `diags` is non-empty).
+pub fn parse_file(path: &Path, text: &str, diags: &mut Diagnostics) -> Vec<Faq> {
+    let lines = LineIndex::new(text);
+    let raw: RawFile = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let line = e.span().map(|s| lines.line(s.start));
+            diags.push(Diagnostic::new(
+                path,
+                line,
+                format!("bad syntax: {}", e.message().trim()),
+            ));
+            return Vec::new();
+        }
+    };
+    let file = path.display().to_string();
+    let mut out = Vec::new();
+    for entry in raw.faq {
+        let entry_line = lines.line(entry.span().start);
+        let raw = entry.into_inner();
+        let mut ok = true;
+        let mut err = |line: usize, msg: String| {
+            diags.push(Diagnostic::new(path, Some(line), msg));
+        };
+        let id = match &raw.id {
+            Some(id) if is_valid_id(id.get_ref()) => id.get_ref().clone(),
+            Some(id) => {
+                err(
+                    lines.line(id.span().start),
+                    format!(
+                        "bad id {:?}: use lowercase letters, digits and '-' (e.g. \"return-7day-policy\")",
+                        id.get_ref()
+                    ),
+                );
+                ok = false;
+                String::new()
+            }
+            None => {
+                err(entry_line, "FAQ entry has no id".into());
+                ok = false;
+                String::new()
+            }
+        };
+        let label = if id.is_empty() {
+            "FAQ entry".to_string()
+        } else {
+            format!("FAQ {id:?}")
+        };
+        let category = match &raw.category {
+            Some(c) => match Category::parse(c.get_ref()) {
+                Some(c) => Some(c),
+                None => {
+                    let known: Vec<_> = Category::ALL.iter().map(|c| c.name()).collect();
+                    err(
+                        lines.line(c.span().start),
+                        format!(
+                            "{label}: unknown category {:?} (known: {})",
+                            c.get_ref(),
+                            known.join(", ")
+                        ),
+                    );
+                    None
+                }
+            },
+            None => {
+                err(entry_line, format!("{label}: missing category"));
+                None
+            }
+        };
+        if let Some(intent) = &raw.intent {
+            if !is_store_intent(intent.get_ref()) {
+                err(
+                    lines.line(intent.span().start),
+                    format!("{label}: unknown intent {:?}", intent.get_ref()),
+                );
+                ok = false;
+            }
+        }
+        let mut tags = Vec::new();
+        for t in &raw.tags {
+            if t.get_ref().trim().is_empty() {
+                err(lines.line(t.span().start), format!("{label}: empty tag"));
+                ok = false;
+            } else {
+                tags.push(t.get_ref().trim().to_string());
+            }
+        }
+        let mut content = |lang: Lang, block: &Option<Spanned<RawLang>>| -> Option<LangContent> {
+            let Some(block) = block else {
+                diags.push(Diagnostic::new(
+                    path,
+                    Some(entry_line),
+                    format!("{label}: missing language {lang} (add a [faq.{lang}] table)"),
+                ));
+                return None;
+            };
+            let block_line = lines.line(block.span().start);
+            let b = block.get_ref();
+            let mut good = true;
+            let mut questions = Vec::new();
+            for q in &b.questions {
+                if q.get_ref().trim().is_empty() {
+                    diags.push(Diagnostic::new(
+                        path,
+                        Some(lines.line(q.span().start)),
+                        format!("{label}: empty {lang} question"),
+                    ));
+                    good = false;
+                } else {
+                    questions.push(q.get_ref().trim().to_string());
+                }
+            }
+            if b.questions.len() < MIN_QUESTIONS_PER_LANG {
+                diags.push(Diagnostic::new(
+                    path,
+                    Some(block_line),
+                    format!(
+                        "{label}: {} {lang} question(s), at least {MIN_QUESTIONS_PER_LANG} needed",
+                        b.questions.len()
+                    ),
+                ));
+                good = false;
+            }
+            let answer = match &b.answer {
+                Some(a) if !a.get_ref().trim().is_empty() => a.get_ref().trim().to_string(),
+                Some(a) => {
+                    diags.push(Diagnostic::new(
+                        path,
+                        Some(lines.line(a.span().start)),
+                        format!("{label}: empty {lang} answer"),
+                    ));
+                    good = false;
+                    String::new()
+                }
+                None => {
+                    diags.push(Diagnostic::new(
+                        path,
+                        Some(block_line),
+                        format!("{label}: missing {lang} answer"),
+                    ));
+                    good = false;
+                    String::new()
+                }
+            };
+            good.then_some(LangContent { questions, answer })
+        };
+        let zh = content(Lang::Zh, &raw.zh);
+        let en = content(Lang::En, &raw.en);
+        if let (true, Some(category), Some(zh), Some(en)) = (ok, category, zh, en) {
+            out.push(Faq {
+                id,
+                category,
+                intent: raw.intent.map(|i| i.into_inner()),
+                tags,
+                zh,
+                en,
+                file: file.clone(),
+                line: entry_line,
+            });
+        }
+    }
+    out
+}
+
+/// Reports ids used by more than one entry, across all files.
+pub fn check_duplicate_ids(faqs: &[Faq], diags: &mut Diagnostics) {
+    let mut seen: HashMap<&str, &Faq> = HashMap::new();
+    for f in faqs {
+        if let Some(first) = seen.get(f.id.as_str()) {
+            diags.push(Diagnostic::new(
+                Path::new(&f.file),
+                Some(f.line),
+                format!(
+                    "duplicate FAQ id {:?} (first defined at {}:{})",
+                    f.id, first.file, first.line
+                ),
+            ));
+        } else {
+            seen.insert(&f.id, f);
+        }
+    }
+}
+
+fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !id.starts_with('-')
+}

@@ -1,0 +1,216 @@
+//! The `kefu` command line: parses arguments and calls into the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use kefu::eval;
+use kefu::knowledge::KnowledgeBase;
+use kefu::search::decision::LangThresholds;
+use kefu::search::{Decision, FaqIndex, Thresholds};
+
+#[derive(Parser)]
+#[command(
+    name = "kefu",
+    version,
+    about = "Bilingual intelligent customer service for online stores"
+)]
+struct Cli {
+    /// The knowledge-base folder.
+    #[arg(
+        long,
+        global = true,
+        default_value = "knowledge",
+        env = "KEFU_KNOWLEDGE"
+    )]
+    knowledge: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate the knowledge base; prints every problem with file and line.
+    Check,
+    /// Ask the FAQ search a question in Chinese or English.
+    Ask {
+        question: String,
+        /// How many runners-up to show.
+        #[arg(long, default_value_t = 3)]
+        top: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure an engine on held-out data.
+    Eval {
+        #[command(subcommand)]
+        what: EvalWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvalWhat {
+    /// FAQ retrieval: top-1, top-3, MRR, no-match precision/recall per language.
+    Faq {
+        /// The evaluation set (default: <knowledge>/eval/faq.toml).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Choose the decision thresholds on this set and write <knowledge>/search.toml.
+        #[arg(long)]
+        tune: bool,
+        /// List the questions whose best hit was wrong.
+        #[arg(long)]
+        misses: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("KEFU_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_kb(dir: &std::path::Path) -> Result<KnowledgeBase> {
+    KnowledgeBase::load(dir).map_err(|d| anyhow::anyhow!("{d}"))
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Check => match KnowledgeBase::load(&cli.knowledge) {
+            Ok(kb) => {
+                println!(
+                    "ok: {} FAQ entries, {} products, {} shoppers, {} orders in {}",
+                    kb.faqs.len(),
+                    kb.products.len(),
+                    kb.shoppers.len(),
+                    kb.orders.len(),
+                    cli.knowledge.display()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(diags) => {
+                for d in diags.iter() {
+                    println!("{d}");
+                }
+                eprintln!("{} problem(s) found", diags.len());
+                Ok(ExitCode::FAILURE)
+            }
+        },
+        Command::Ask {
+            question,
+            top,
+            json,
+        } => {
+            let kb = load_kb(&cli.knowledge)?;
+            let thresholds = Thresholds::load(&cli.knowledge)?;
+            let index = FaqIndex::build(&kb.faqs, thresholds)?;
+            let result = index.ask(&question, top.max(1))?;
+            if json {
+                let hits: Vec<_> = result
+                    .hits
+                    .iter()
+                    .map(|h| {
+                        let f = index.faq(&h.id).expect("hit is in the index");
+                        serde_json::json!({
+                            "id": h.id, "score": h.score, "category": f.category,
+                            "intent": f.intent, "question": f.content(result.lang).questions[0],
+                            "answer": f.answer(result.lang),
+                        })
+                    })
+                    .collect();
+                let out = serde_json::json!({
+                    "question": question, "lang": result.lang, "decision": result.decision,
+                    "confidence": result.confidence, "hits": hits,
+                });
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                print_answer(&index, &result);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eval {
+            what:
+                EvalWhat::Faq {
+                    data,
+                    tune,
+                    misses,
+                    json,
+                },
+        } => {
+            let kb = load_kb(&cli.knowledge)?;
+            let data = data.unwrap_or_else(|| cli.knowledge.join("eval").join("faq.toml"));
+            let cases = eval::faq::load_cases(&data, &kb).map_err(|d| anyhow::anyhow!("{d}"))?;
+            let thresholds = if tune {
+                let zero = LangThresholds {
+                    answer: 0.0,
+                    suggest: 0.0,
+                };
+                Thresholds { zh: zero, en: zero }
+            } else {
+                Thresholds::load(&cli.knowledge)?
+            };
+            let mut index = FaqIndex::build(&kb.faqs, thresholds)?;
+            if tune {
+                let t = eval::faq::tune(&index, &cases)?;
+                t.save(&cli.knowledge).context("writing thresholds")?;
+                eprintln!(
+                    "thresholds written to {}",
+                    cli.knowledge.join("search.toml").display()
+                );
+                index.set_thresholds(t);
+            }
+            let report = eval::faq::evaluate(&index, &cases)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.render(misses));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_answer(index: &FaqIndex, result: &kefu::search::FaqResult) {
+    let lang = result.lang;
+    let label = match result.decision {
+        Decision::Answer => "answer",
+        Decision::Suggest => "suggest (not sure: did you mean one of these?)",
+        Decision::NoMatch => "no match (nothing in the knowledge base answers this)",
+    };
+    println!(
+        "decision: {label}  [lang {lang}, confidence {:.2}]",
+        result.confidence
+    );
+    let mut hits = result.hits.iter();
+    if result.decision == Decision::Answer {
+        if let Some(h) = hits.next() {
+            let f = index.faq(&h.id).expect("hit is in the index");
+            println!("\n[{}] score {:.2}\n{}\n", h.id, h.score, f.answer(lang));
+        }
+    }
+    if result.decision != Decision::NoMatch {
+        for h in hits {
+            let f = index.faq(&h.id).expect("hit is in the index");
+            println!(
+                "  - [{}] score {:.2}: {}",
+                h.id,
+                h.score,
+                f.content(lang).questions[0]
+            );
+        }
+    }
+}
