@@ -55,10 +55,7 @@ pub fn detect(text: &str) -> Lang {
 /// Normalise text before analysis: NFKC (full-width letters and digits become ASCII,
 /// compatibility forms are folded), lower case, control characters replaced by spaces.
 pub fn normalize(text: &str) -> String {
-    text.nfkc()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .flat_map(char::to_lowercase)
-        .collect()
+    text.nfkc().map(|c| if c.is_control() { ' ' } else { c }).flat_map(char::to_lowercase).collect()
 }
 
 #[cfg(test)]

@@ -12,19 +12,10 @@ use kefu::search::decision::LangThresholds;
 use kefu::search::{Decision, FaqIndex, Thresholds};
 
 #[derive(Parser)]
-#[command(
-    name = "kefu",
-    version,
-    about = "Bilingual intelligent customer service for online stores"
-)]
+#[command(name = "kefu", version, about = "Bilingual intelligent customer service for online stores")]
 struct Cli {
     /// The knowledge-base folder.
-    #[arg(
-        long,
-        global = true,
-        default_value = "knowledge",
-        env = "KEFU_KNOWLEDGE"
-    )]
+    #[arg(long, global = true, default_value = "knowledge", env = "KEFU_KNOWLEDGE")]
     knowledge: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -110,11 +101,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         },
-        Command::Ask {
-            question,
-            top,
-            json,
-        } => {
+        Command::Ask { question, top, json } => {
             let kb = load_kb(&cli.knowledge)?;
             let thresholds = Thresholds::load(&cli.knowledge)?;
             let index = FaqIndex::build(&kb.faqs, thresholds)?;
@@ -142,23 +129,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Eval {
-            what:
-                EvalWhat::Faq {
-                    data,
-                    tune,
-                    misses,
-                    json,
-                },
-        } => {
+        Command::Eval { what: EvalWhat::Faq { data, tune, misses, json } } => {
             let kb = load_kb(&cli.knowledge)?;
             let data = data.unwrap_or_else(|| cli.knowledge.join("eval").join("faq.toml"));
             let cases = eval::faq::load_cases(&data, &kb).map_err(|d| anyhow::anyhow!("{d}"))?;
             let thresholds = if tune {
-                let zero = LangThresholds {
-                    answer: 0.0,
-                    suggest: 0.0,
-                };
+                let zero = LangThresholds { answer: 0.0, suggest: 0.0 };
                 Thresholds { zh: zero, en: zero }
             } else {
                 Thresholds::load(&cli.knowledge)?
@@ -167,10 +143,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if tune {
                 let t = eval::faq::tune(&index, &cases)?;
                 t.save(&cli.knowledge).context("writing thresholds")?;
-                eprintln!(
-                    "thresholds written to {}",
-                    cli.knowledge.join("search.toml").display()
-                );
+                eprintln!("thresholds written to {}", cli.knowledge.join("search.toml").display());
                 index.set_thresholds(t);
             }
             let report = eval::faq::evaluate(&index, &cases)?;
@@ -191,10 +164,7 @@ fn print_answer(index: &FaqIndex, result: &kefu::search::FaqResult) {
         Decision::Suggest => "suggest (not sure: did you mean one of these?)",
         Decision::NoMatch => "no match (nothing in the knowledge base answers this)",
     };
-    println!(
-        "decision: {label}  [lang {lang}, confidence {:.2}]",
-        result.confidence
-    );
+    println!("decision: {label}  [lang {lang}, confidence {:.2}]", result.confidence);
     let mut hits = result.hits.iter();
     if result.decision == Decision::Answer {
         if let Some(h) = hits.next() {
@@ -205,12 +175,7 @@ fn print_answer(index: &FaqIndex, result: &kefu::search::FaqResult) {
     if result.decision != Decision::NoMatch {
         for h in hits {
             let f = index.faq(&h.id).expect("hit is in the index");
-            println!(
-                "  - [{}] score {:.2}: {}",
-                h.id,
-                h.score,
-                f.content(lang).questions[0]
-            );
+            println!("  - [{}] score {:.2}: {}", h.id, h.score, f.content(lang).questions[0]);
         }
     }
 }

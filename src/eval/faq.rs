@@ -77,38 +77,21 @@ pub fn load_cases(path: &Path, kb: &KnowledgeBase) -> Result<Vec<Case>, Diagnost
         let line = lines.line(c.span().start);
         let c = c.into_inner();
         let Some(lang) = Lang::parse(&c.lang) else {
-            diags.push(Diagnostic::new(
-                path,
-                Some(line),
-                format!("unknown language {:?}", c.lang),
-            ));
+            diags.push(Diagnostic::new(path, Some(line), format!("unknown language {:?}", c.lang)));
             continue;
         };
         if c.q.trim().is_empty() {
             diags.push(Diagnostic::new(path, Some(line), "empty question"));
             continue;
         }
-        let expect = if c.expect == NONE {
-            None
-        } else {
-            Some(c.expect)
-        };
+        let expect = if c.expect == NONE { None } else { Some(c.expect) };
         if let Some(id) = &expect {
             if kb.faq(id).is_none() {
-                diags.push(Diagnostic::new(
-                    path,
-                    Some(line),
-                    format!("unknown FAQ id {id:?}"),
-                ));
+                diags.push(Diagnostic::new(path, Some(line), format!("unknown FAQ id {id:?}")));
                 continue;
             }
         }
-        cases.push(Case {
-            lang,
-            question: c.q,
-            expect,
-            line,
-        });
+        cases.push(Case { lang, question: c.q, expect, line });
     }
     if diags.is_empty() {
         Ok(cases)
@@ -160,10 +143,7 @@ fn rank_all(index: &FaqIndex, cases: &[Case]) -> Result<Vec<(Outcome, String)>, 
         .iter()
         .map(|c| {
             let hits = index.hits(&c.question, RANK_DEPTH)?;
-            let rank = c
-                .expect
-                .as_ref()
-                .and_then(|e| hits.iter().position(|h| &h.id == e).map(|p| p + 1));
+            let rank = c.expect.as_ref().and_then(|e| hits.iter().position(|h| &h.id == e).map(|p| p + 1));
             Ok((
                 Outcome {
                     lang: c.lang,
@@ -198,10 +178,7 @@ fn f1(p: f64, r: f64) -> f64 {
 fn no_match_prf(outcomes: &[&Outcome], suggest: f32) -> (f64, f64, f64) {
     let predicted = outcomes.iter().filter(|o| o.confidence < suggest).count();
     let actual = outcomes.iter().filter(|o| o.expect.is_none()).count();
-    let tp = outcomes
-        .iter()
-        .filter(|o| o.confidence < suggest && o.expect.is_none())
-        .count();
+    let tp = outcomes.iter().filter(|o| o.confidence < suggest && o.expect.is_none()).count();
     let (p, r) = (ratio(tp, predicted), ratio(tp, actual));
     (p, r, f1(p, r))
 }
@@ -209,10 +186,7 @@ fn no_match_prf(outcomes: &[&Outcome], suggest: f32) -> (f64, f64, f64) {
 /// (answered right, answered) when everything at or above `answer` is answered directly.
 fn answered(outcomes: &[&Outcome], answer: f32) -> (usize, usize) {
     let ans: Vec<_> = outcomes.iter().filter(|o| o.confidence >= answer).collect();
-    let right = ans
-        .iter()
-        .filter(|o| o.expect.is_some() && o.rank == Some(1))
-        .count();
+    let right = ans.iter().filter(|o| o.expect.is_some() && o.rank == Some(1)).count();
     (right, ans.len())
 }
 
@@ -227,11 +201,7 @@ fn tune_lang(outcomes: &[&Outcome]) -> LangThresholds {
     let mut best = (f64::MIN, 0.0f32);
     for w in candidates.windows(2) {
         // a cut half-way between two observed confidences generalises better than either end
-        let cut = if w[1] == f32::MAX {
-            w[0] + 1.0
-        } else {
-            (w[0] + w[1]) / 2.0
-        };
+        let cut = if w[1] == f32::MAX { w[0] + 1.0 } else { (w[0] + w[1]) / 2.0 };
         let (_, _, f) = no_match_prf(outcomes, cut);
         if f > best.0 {
             best = (f, cut);
@@ -249,13 +219,7 @@ fn tune_lang(outcomes: &[&Outcome]) -> LangThresholds {
         }
     }
     if answer == f32::MAX {
-        answer = suggest.max(
-            candidates
-                .iter()
-                .copied()
-                .filter(|c| *c < f32::MAX)
-                .fold(0.0, f32::max),
-        );
+        answer = suggest.max(candidates.iter().copied().filter(|c| *c < f32::MAX).fold(0.0, f32::max));
     }
     LangThresholds { answer, suggest }
 }
@@ -265,11 +229,7 @@ pub fn tune(index: &FaqIndex, cases: &[Case]) -> Result<Thresholds, SearchError>
     let ranked = rank_all(index, cases)?;
     let mut t = *index.thresholds();
     for lang in Lang::ALL {
-        let outs: Vec<&Outcome> = ranked
-            .iter()
-            .map(|(o, _)| o)
-            .filter(|o| o.lang == lang)
-            .collect();
+        let outs: Vec<&Outcome> = ranked.iter().map(|(o, _)| o).filter(|o| o.lang == lang).collect();
         if !outs.is_empty() {
             t.set(lang, tune_lang(&outs));
         }
@@ -291,25 +251,15 @@ pub fn evaluate(index: &FaqIndex, cases: &[Case]) -> Result<Report, SearchError>
         let ans: Vec<&&Outcome> = outs.iter().filter(|o| o.expect.is_some()).collect();
         let n = ans.len();
         let top1 = ans.iter().filter(|o| o.rank == Some(1)).count();
-        let top3 = ans
-            .iter()
-            .filter(|o| o.rank.is_some_and(|r| r <= 3))
-            .count();
-        let mrr: f64 = ans
-            .iter()
-            .map(|o| o.rank.map_or(0.0, |r| 1.0 / r as f64))
-            .sum::<f64>();
+        let top3 = ans.iter().filter(|o| o.rank.is_some_and(|r| r <= 3)).count();
+        let mrr: f64 = ans.iter().map(|o| o.rank.map_or(0.0, |r| 1.0 / r as f64)).sum::<f64>();
         let (p, r, f) = no_match_prf(&outs, t.suggest);
         let (right, answered_n) = answered(&outs, t.answer);
         let misses = rs
             .iter()
             .filter(|(o, _)| o.expect.is_some() && o.rank != Some(1))
             .map(|(o, q)| {
-                (
-                    q.clone(),
-                    o.expect.clone().unwrap_or_default(),
-                    o.top1.clone().unwrap_or_default(),
-                )
+                (q.clone(), o.expect.clone().unwrap_or_default(), o.top1.clone().unwrap_or_default())
             })
             .collect();
         languages.push(LangReport {
@@ -328,10 +278,7 @@ pub fn evaluate(index: &FaqIndex, cases: &[Case]) -> Result<Report, SearchError>
             misses,
         });
     }
-    Ok(Report {
-        cases: cases.len(),
-        languages,
-    })
+    Ok(Report { cases: cases.len(), languages })
 }
 
 impl Report {

@@ -82,10 +82,7 @@ impl Product {
     }
 
     pub fn stock(&self, color: &str, size: &str) -> Option<u32> {
-        self.variants
-            .iter()
-            .find(|v| v.color == color && v.size == size)
-            .map(|v| v.stock)
+        self.variants.iter().find(|v| v.color == color && v.size == size).map(|v| v.stock)
     }
 
     pub fn total_stock(&self) -> u32 {
@@ -122,11 +119,7 @@ pub fn parse_file(path: &Path, text: &str, diags: &mut Diagnostics) -> Vec<Produ
         Ok(raw) => raw,
         Err(e) => {
             let line = e.span().map(|s| lines.line(s.start));
-            diags.push(Diagnostic::new(
-                path,
-                line,
-                format!("bad syntax: {}", e.message().trim()),
-            ));
+            diags.push(Diagnostic::new(path, line, format!("bad syntax: {}", e.message().trim())));
             return Vec::new();
         }
     };
@@ -141,10 +134,7 @@ pub fn parse_file(path: &Path, text: &str, diags: &mut Diagnostics) -> Vec<Produ
             err("product with an empty sku".into());
         }
         if let Some(first) = seen.insert(p.sku.clone(), line) {
-            err(format!(
-                "duplicate sku {:?} (first defined at line {first})",
-                p.sku
-            ));
+            err(format!("duplicate sku {:?} (first defined at line {first})", p.sku));
         }
         if !CATEGORIES.contains(&p.category.as_str()) {
             err(format!(
@@ -154,11 +144,7 @@ pub fn parse_file(path: &Path, text: &str, diags: &mut Diagnostics) -> Vec<Produ
                 CATEGORIES.join(", ")
             ));
         }
-        for (what, b) in [
-            ("name", &p.name),
-            ("description", &p.description),
-            ("material", &p.material),
-        ] {
+        for (what, b) in [("name", &p.name), ("description", &p.description), ("material", &p.material)] {
             for lang in Lang::ALL {
                 if b.get(lang).trim().is_empty() {
                     err(format!("product {}: empty {lang} {what}", p.sku));
@@ -166,44 +152,26 @@ pub fn parse_file(path: &Path, text: &str, diags: &mut Diagnostics) -> Vec<Produ
             }
         }
         if !(p.price.is_finite() && p.price > 0.0) {
-            err(format!(
-                "product {}: price must be positive, got {}",
-                p.sku, p.price
-            ));
+            err(format!("product {}: price must be positive, got {}", p.sku, p.price));
         }
         if !p.returnable && p.non_returnable_reason.is_none() {
-            err(format!(
-                "product {}: returnable = false needs a non_returnable_reason",
-                p.sku
-            ));
+            err(format!("product {}: returnable = false needs a non_returnable_reason", p.sku));
         }
         if p.sizes.is_empty() || p.colors.is_empty() {
-            err(format!(
-                "product {}: needs at least one size and one colour",
-                p.sku
-            ));
+            err(format!("product {}: needs at least one size and one colour", p.sku));
         }
         let sizes: HashSet<&str> = p.sizes.iter().map(String::as_str).collect();
         let colors: HashSet<&str> = p.colors.iter().map(|c| c.id.as_str()).collect();
         let mut combos = HashSet::new();
         for v in &p.variants {
             if !colors.contains(v.color.as_str()) {
-                err(format!(
-                    "product {}: variant uses unknown colour {:?}",
-                    p.sku, v.color
-                ));
+                err(format!("product {}: variant uses unknown colour {:?}", p.sku, v.color));
             }
             if !sizes.contains(v.size.as_str()) {
-                err(format!(
-                    "product {}: variant uses unknown size {:?}",
-                    p.sku, v.size
-                ));
+                err(format!("product {}: variant uses unknown size {:?}", p.sku, v.size));
             }
             if !combos.insert((v.color.as_str(), v.size.as_str())) {
-                err(format!(
-                    "product {}: variant {}/{} listed twice",
-                    p.sku, v.color, v.size
-                ));
+                err(format!("product {}: variant {}/{} listed twice", p.sku, v.color, v.size));
             }
         }
         if diags.len() == before {

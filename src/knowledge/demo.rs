@@ -137,19 +137,12 @@ pub fn is_order_no(s: &str) -> bool {
     s.len() == 18 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-fn parse_json<T: for<'de> Deserialize<'de>>(
-    path: &Path,
-    diags: &mut Diagnostics,
-) -> Option<(T, String)> {
+fn parse_json<T: for<'de> Deserialize<'de>>(path: &Path, diags: &mut Diagnostics) -> Option<(T, String)> {
     let text = super::read(path, diags)?;
     match serde_json::from_str(&text) {
         Ok(v) => Some((v, text)),
         Err(e) => {
-            diags.push(Diagnostic::new(
-                path,
-                Some(e.line()),
-                format!("bad JSON: {e}"),
-            ));
+            diags.push(Diagnostic::new(path, Some(e.line()), format!("bad JSON: {e}")));
             None
         }
     }
@@ -161,11 +154,7 @@ fn line_of(text: &str, lines: &LineIndex, needle: &str) -> Option<usize> {
 }
 
 /// Loads and cross-checks `shoppers.json` and `orders.json` under `dir`.
-pub fn load(
-    dir: &Path,
-    products: &[Product],
-    diags: &mut Diagnostics,
-) -> (Vec<Shopper>, Vec<Order>) {
+pub fn load(dir: &Path, products: &[Product], diags: &mut Diagnostics) -> (Vec<Shopper>, Vec<Order>) {
     let shoppers_path = dir.join("shoppers.json");
     let orders_path = dir.join("orders.json");
     let shoppers: Vec<Shopper> = match parse_json::<Vec<Shopper>>(&shoppers_path, diags) {
@@ -210,13 +199,8 @@ fn check_orders(
     let mut seen = HashSet::new();
     for o in orders {
         let line = line_of(text, &lines, &format!("\"{}\"", o.order_no));
-        let mut err = |msg: String| {
-            diags.push(Diagnostic::new(
-                path,
-                line,
-                format!("order {}: {msg}", o.order_no),
-            ))
-        };
+        let mut err =
+            |msg: String| diags.push(Diagnostic::new(path, line, format!("order {}: {msg}", o.order_no)));
         if !is_order_no(&o.order_no) {
             err("order number must be 18 digits".into());
         }
@@ -234,10 +218,7 @@ fn check_orders(
                 None => err(format!("unknown product {:?}", it.sku)),
                 Some(p) => {
                     if p.stock(&it.color, &it.size).is_none() {
-                        err(format!(
-                            "product {} has no variant {}/{}",
-                            it.sku, it.color, it.size
-                        ));
+                        err(format!("product {} has no variant {}/{}", it.sku, it.color, it.size));
                     }
                 }
             }

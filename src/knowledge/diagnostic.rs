@@ -16,11 +16,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(file: &Path, line: Option<usize>, message: impl Into<String>) -> Self {
-        Diagnostic {
-            file: file.to_path_buf(),
-            line,
-            message: message.into(),
-        }
+        Diagnostic { file: file.to_path_buf(), line, message: message.into() }
     }
 }
 

@@ -39,13 +39,8 @@ pub enum Category {
 }
 
 impl Category {
-    pub const ALL: [Category; 5] = [
-        Category::PreSale,
-        Category::InSale,
-        Category::AfterSale,
-        Category::Account,
-        Category::Policy,
-    ];
+    pub const ALL: [Category; 5] =
+        [Category::PreSale, Category::InSale, Category::AfterSale, Category::Account, Category::Policy];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -118,8 +113,7 @@ struct RawFaq {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawLang {
-    #[serde(default)]
-    questions: Vec<Spanned<String>>,
+    questions: Option<Spanned<Vec<Spanned<String>>>>,
     answer: Option<Spanned<String>>,
 }
 
@@ -131,11 +125,7 @@ pub fn parse_file(path: &Path, text: &str, diags: &mut Diagnostics) -> Vec<Faq> 
         Ok(raw) => raw,
         Err(e) => {
             let line = e.span().map(|s| lines.line(s.start));
-            diags.push(Diagnostic::new(
-                path,
-                line,
-                format!("bad syntax: {}", e.message().trim()),
-            ));
+            diags.push(Diagnostic::new(path, line, format!("bad syntax: {}", e.message().trim())));
             return Vec::new();
         }
     };
@@ -167,11 +157,7 @@ pub fn parse_file(path: &Path, text: &str, diags: &mut Diagnostics) -> Vec<Faq> 
                 String::new()
             }
         };
-        let label = if id.is_empty() {
-            "FAQ entry".to_string()
-        } else {
-            format!("FAQ {id:?}")
-        };
+        let label = if id.is_empty() { "FAQ entry".to_string() } else { format!("FAQ {id:?}") };
         let category = match &raw.category {
             Some(c) => match Category::parse(c.get_ref()) {
                 Some(c) => Some(c),
@@ -179,11 +165,7 @@ pub fn parse_file(path: &Path, text: &str, diags: &mut Diagnostics) -> Vec<Faq> 
                     let known: Vec<_> = Category::ALL.iter().map(|c| c.name()).collect();
                     err(
                         lines.line(c.span().start),
-                        format!(
-                            "{label}: unknown category {:?} (known: {})",
-                            c.get_ref(),
-                            known.join(", ")
-                        ),
+                        format!("{label}: unknown category {:?} (known: {})", c.get_ref(), known.join(", ")),
                     );
                     None
                 }
@@ -224,7 +206,11 @@ pub fn parse_file(path: &Path, text: &str, diags: &mut Diagnostics) -> Vec<Faq> 
             let b = block.get_ref();
             let mut good = true;
             let mut questions = Vec::new();
-            for q in &b.questions {
+            let (raw_questions, questions_line) = match &b.questions {
+                Some(q) => (q.get_ref().as_slice(), lines.line(q.span().start)),
+                None => (&[][..], block_line),
+            };
+            for q in raw_questions {
                 if q.get_ref().trim().is_empty() {
                     diags.push(Diagnostic::new(
                         path,
@@ -236,13 +222,13 @@ pub fn parse_file(path: &Path, text: &str, diags: &mut Diagnostics) -> Vec<Faq> 
                     questions.push(q.get_ref().trim().to_string());
                 }
             }
-            if b.questions.len() < MIN_QUESTIONS_PER_LANG {
+            if raw_questions.len() < MIN_QUESTIONS_PER_LANG {
                 diags.push(Diagnostic::new(
                     path,
-                    Some(block_line),
+                    Some(questions_line),
                     format!(
                         "{label}: {} {lang} question(s), at least {MIN_QUESTIONS_PER_LANG} needed",
-                        b.questions.len()
+                        raw_questions.len()
                     ),
                 ));
                 good = false;
@@ -296,10 +282,7 @@ pub fn check_duplicate_ids(faqs: &[Faq], diags: &mut Diagnostics) {
             diags.push(Diagnostic::new(
                 Path::new(&f.file),
                 Some(f.line),
-                format!(
-                    "duplicate FAQ id {:?} (first defined at {}:{})",
-                    f.id, first.file, first.line
-                ),
+                format!("duplicate FAQ id {:?} (first defined at {}:{})", f.id, first.file, first.line),
             ));
         } else {
             seen.insert(&f.id, f);
@@ -310,8 +293,6 @@ pub fn check_duplicate_ids(faqs: &[Faq], diags: &mut Diagnostics) {
 fn is_valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !id.starts_with('-')
 }

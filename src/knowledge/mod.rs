@@ -44,11 +44,7 @@ impl KnowledgeBase {
         let faq_dir = root.join("faq");
         let files = toml_files(&faq_dir, &mut diags);
         if files.is_empty() && diags.is_empty() {
-            diags.push(Diagnostic::new(
-                &faq_dir,
-                None,
-                "no FAQ files (*.toml) found",
-            ));
+            diags.push(Diagnostic::new(&faq_dir, None, "no FAQ files (*.toml) found"));
         }
         for file in files {
             if let Some(text) = read(&file, &mut diags) {
@@ -66,13 +62,7 @@ impl KnowledgeBase {
         let (shoppers, orders) = demo::load(&root.join("demo"), &products, &mut diags);
 
         if diags.is_empty() {
-            Ok(KnowledgeBase {
-                root: root.to_path_buf(),
-                faqs,
-                products,
-                shoppers,
-                orders,
-            })
+            Ok(KnowledgeBase { root: root.to_path_buf(), faqs, products, shoppers, orders })
         } else {
             Err(diags)
         }
@@ -92,11 +82,7 @@ pub(crate) fn toml_files(dir: &Path, diags: &mut Diagnostics) -> Vec<PathBuf> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
-            diags.push(Diagnostic::new(
-                dir,
-                None,
-                format!("cannot read folder: {e}"),
-            ));
+            diags.push(Diagnostic::new(dir, None, format!("cannot read folder: {e}")));
             return Vec::new();
         }
     };
@@ -120,11 +106,7 @@ pub(crate) fn read(path: &Path, diags: &mut Diagnostics) -> Option<String> {
             }
         },
         Err(e) => {
-            diags.push(Diagnostic::new(
-                path,
-                None,
-                format!("cannot read file: {e}"),
-            ));
+            diags.push(Diagnostic::new(path, None, format!("cannot read file: {e}")));
             None
         }
     }

@@ -13,8 +13,8 @@
 use std::sync::{Arc, OnceLock};
 
 use tantivy::tokenizer::{
-    Language, LowerCaser, RemoveLongFilter, Stemmer, StopWordFilter, TextAnalyzer, Token,
-    TokenStream, Tokenizer,
+    Language, LowerCaser, RemoveLongFilter, Stemmer, StopWordFilter, TextAnalyzer, Token, TokenStream,
+    Tokenizer,
 };
 use tantivy_jieba::jieba_rs::{Jieba, TokenizeMode};
 
@@ -236,11 +236,7 @@ impl Tokenizer for JiebaWords {
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
         let text = normalize(text);
-        let offsets: Vec<usize> = text
-            .char_indices()
-            .map(|(i, _)| i)
-            .chain([text.len()])
-            .collect();
+        let offsets: Vec<usize> = text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
         let tokens = self
             .jieba
             .tokenize(&text, TokenizeMode::Search, true)

@@ -78,19 +78,14 @@ impl Thresholds {
     /// Reads `search.toml` from the knowledge folder.
     pub fn load(knowledge: &Path) -> Result<Thresholds, SearchError> {
         let path = knowledge.join(FILE_NAME);
-        let err = |message: String| SearchError::Thresholds {
-            path: path.display().to_string(),
-            message,
-        };
+        let err = |message: String| SearchError::Thresholds { path: path.display().to_string(), message };
         let text = std::fs::read_to_string(&path)
             .map_err(|e| err(format!("{e} (run `kefu eval faq --tune` to create it)")))?;
         let file: File = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
         for lang in Lang::ALL {
             let t = file.faq.get(lang);
             if !(t.answer.is_finite() && t.suggest.is_finite() && t.suggest <= t.answer) {
-                return Err(err(format!(
-                    "{lang}: need finite values with suggest <= answer"
-                )));
+                return Err(err(format!("{lang}: need finite values with suggest <= answer")));
             }
         }
         Ok(file.faq)

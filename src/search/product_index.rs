@@ -8,31 +8,11 @@ use super::SearchError;
 use crate::knowledge::Product;
 
 const FIELDS: [FieldSpec; 5] = [
-    FieldSpec {
-        name: "name",
-        analyzer: WORDS,
-        weight: 3.0,
-    },
-    FieldSpec {
-        name: "name_chars",
-        analyzer: CHARS,
-        weight: 1.0,
-    },
-    FieldSpec {
-        name: "tags",
-        analyzer: WORDS,
-        weight: 2.0,
-    },
-    FieldSpec {
-        name: "attributes",
-        analyzer: WORDS,
-        weight: 1.0,
-    },
-    FieldSpec {
-        name: "description",
-        analyzer: WORDS,
-        weight: 0.5,
-    },
+    FieldSpec { name: "name", analyzer: WORDS, weight: 3.0 },
+    FieldSpec { name: "name_chars", analyzer: CHARS, weight: 1.0 },
+    FieldSpec { name: "tags", analyzer: WORDS, weight: 2.0 },
+    FieldSpec { name: "attributes", analyzer: WORDS, weight: 1.0 },
+    FieldSpec { name: "description", analyzer: WORDS, weight: 0.5 },
 ];
 
 /// One scored product.
@@ -49,11 +29,7 @@ pub struct ProductIndex {
 impl ProductIndex {
     pub fn build(products: &[Product]) -> Result<ProductIndex, SearchError> {
         let docs = products.iter().map(|p| {
-            let colors: Vec<String> = p
-                .colors
-                .iter()
-                .map(|c| format!("{} {}", c.zh, c.en))
-                .collect();
+            let colors: Vec<String> = p.colors.iter().map(|c| format!("{} {}", c.zh, c.en)).collect();
             Doc {
                 key: p.sku.clone(),
                 texts: vec![
@@ -65,9 +41,7 @@ impl ProductIndex {
                 ],
             }
         });
-        Ok(ProductIndex {
-            index: TextIndex::build(&FIELDS, docs)?,
-        })
+        Ok(ProductIndex { index: TextIndex::build(&FIELDS, docs)? })
     }
 
     /// The best `limit` products for a shopper's words, best first.

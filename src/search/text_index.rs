@@ -39,10 +39,7 @@ pub struct Doc {
 }
 
 impl TextIndex {
-    pub fn build(
-        specs: &[FieldSpec],
-        docs: impl IntoIterator<Item = Doc>,
-    ) -> Result<TextIndex, SearchError> {
+    pub fn build(specs: &[FieldSpec], docs: impl IntoIterator<Item = Doc>) -> Result<TextIndex, SearchError> {
         let mut sb = Schema::builder();
         let key = sb.add_text_field("key", STRING | STORED);
         let fields: Vec<(Field, FieldSpec)> = specs
@@ -68,26 +65,15 @@ impl TextIndex {
             writer.add_document(doc)?;
         }
         writer.commit()?;
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
-        Ok(TextIndex {
-            reader,
-            index,
-            key,
-            fields,
-        })
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        Ok(TextIndex { reader, index, key, fields })
     }
 
     /// Checks a shopper's query: not empty, not too long.
     pub fn check_query(text: &str) -> Result<(), SearchError> {
         let chars = text.chars().count();
         if chars > MAX_QUERY_CHARS {
-            return Err(SearchError::QueryTooLong {
-                chars,
-                max: MAX_QUERY_CHARS,
-            });
+            return Err(SearchError::QueryTooLong { chars, max: MAX_QUERY_CHARS });
         }
         if text.chars().all(|c| c.is_whitespace() || c.is_control()) {
             return Err(SearchError::EmptyQuery);
@@ -100,11 +86,7 @@ impl TextIndex {
         self.fields
             .iter()
             .map(|(_, spec)| {
-                let mut a = self
-                    .index
-                    .tokenizers()
-                    .get(spec.analyzer)
-                    .expect("analyzer registered");
+                let mut a = self.index.tokenizers().get(spec.analyzer).expect("analyzer registered");
                 let mut t = tokens(&mut a, text);
                 let mut seen = std::collections::HashSet::new();
                 t.retain(|x| seen.insert(x.clone()));
@@ -122,14 +104,8 @@ impl TextIndex {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for ((field, spec), words) in self.fields.iter().zip(&terms) {
             for w in words {
-                let tq = TermQuery::new(
-                    Term::from_field_text(*field, w),
-                    IndexRecordOption::WithFreqs,
-                );
-                clauses.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(Box::new(tq), spec.weight)),
-                ));
+                let tq = TermQuery::new(Term::from_field_text(*field, w), IndexRecordOption::WithFreqs);
+                clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(tq), spec.weight))));
             }
         }
         if clauses.is_empty() {
@@ -141,11 +117,7 @@ impl TextIndex {
         let mut out = Vec::with_capacity(top.len());
         for (score, addr) in top {
             let doc: TantivyDocument = searcher.doc(addr)?;
-            let key = doc
-                .get_first(self.key)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string();
+            let key = doc.get_first(self.key).and_then(|v| v.as_str()).unwrap_or_default().to_string();
             out.push((key, score));
         }
         Ok(out)
