@@ -7,6 +7,9 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 use kefu::eval;
+use kefu::intent::data;
+use kefu::intent::train::TrainOptions;
+use kefu::intent::IntentModel;
 use kefu::knowledge::KnowledgeBase;
 use kefu::search::decision::LangThresholds;
 use kefu::search::{Decision, FaqIndex, Thresholds};
@@ -35,6 +38,37 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Train the intent classifier (tokenizer, model, out-of-scope threshold).
+    Train {
+        /// Training data: a folder of intent TOML files, or a .jsonl / .csv file of text,label.
+        #[arg(long, default_value = "knowledge/intents")]
+        data: PathBuf,
+        /// Where to write the model.
+        #[arg(long, default_value = "models/intent")]
+        out: PathBuf,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Label that means out of scope in the data set (CLINC150 uses "oos").
+        #[arg(long)]
+        oos_label: Option<String>,
+        /// Training passes over the data.
+        #[arg(long)]
+        epochs: Option<usize>,
+        /// Embedding size.
+        #[arg(long)]
+        dim: Option<usize>,
+        /// Hidden layer size (0: linear over the bag).
+        #[arg(long)]
+        hidden: Option<usize>,
+    },
+    /// Classify a message: the top 3 intents with probabilities.
+    Classify {
+        text: String,
+        #[arg(long, default_value = "models/intent")]
+        model: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure an engine on held-out data.
     Eval {
         #[command(subcommand)]
@@ -44,6 +78,19 @@ enum Command {
 
 #[derive(Subcommand)]
 enum EvalWhat {
+    /// Intent classification: accuracy, macro-F1, per-intent and out-of-scope precision/recall.
+    Intents {
+        #[arg(long, default_value = "models/intent")]
+        model: PathBuf,
+        /// Held-out data: a folder of intent TOML files, or a .jsonl / .csv file.
+        #[arg(long, default_value = "knowledge/eval/intents")]
+        data: PathBuf,
+        /// Label that means out of scope in the data set (CLINC150 uses "oos").
+        #[arg(long)]
+        oos_label: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// FAQ retrieval: top-1, top-3, MRR, no-match precision/recall per language.
     Faq {
         /// The evaluation set (default: <knowledge>/eval/faq.toml).
@@ -129,6 +176,55 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Train { data, out, seed, oos_label, epochs, dim, hidden } => {
+            let examples = data::load(&data, oos_label.as_deref()).map_err(|d| anyhow::anyhow!("{d}"))?;
+            let mut opts = TrainOptions { seed, ..TrainOptions::default() };
+            opts.epochs = epochs.unwrap_or(opts.epochs);
+            opts.dim = dim.unwrap_or(opts.dim);
+            opts.hidden = hidden.unwrap_or(opts.hidden);
+            let started = std::time::Instant::now();
+            let (model, dev) = kefu::intent::train::train(&examples, &opts)?;
+            model.save(&out)?;
+            println!(
+                "trained on {} examples, {} labels in {:.1}s; dev split: {} examples, in-scope accuracy {:.3}, out-of-scope recall {}, threshold {:.3}; written to {}",
+                examples.len(),
+                model.labels().len(),
+                started.elapsed().as_secs_f64(),
+                dev.examples,
+                dev.in_scope_accuracy,
+                dev.oos_recall.map_or("-".into(), |r| format!("{r:.3}")),
+                dev.threshold,
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Classify { text, model, json } => {
+            let model = IntentModel::load(&model)?;
+            let p = model.predict(&text, 3)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&p)?);
+            } else {
+                println!(
+                    "intent: {}  (confidence {:.3}, threshold {:.3})",
+                    p.intent, p.confidence, model.config.oos_threshold
+                );
+                for (label, prob) in &p.top {
+                    println!("  {label:<22} {prob:.3}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eval { what: EvalWhat::Intents { model, data, oos_label, json } } => {
+            let model = IntentModel::load(&model)?;
+            let examples = data::load(&data, oos_label.as_deref()).map_err(|d| anyhow::anyhow!("{d}"))?;
+            let report = eval::intents::evaluate(&model, &examples)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.render());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Eval { what: EvalWhat::Faq { data, tune, misses, json } } => {
             let kb = load_kb(&cli.knowledge)?;
             let data = data.unwrap_or_else(|| cli.knowledge.join("eval").join("faq.toml"));
@@ -172,10 +268,11 @@ fn print_answer(index: &FaqIndex, result: &kefu::search::FaqResult) {
             println!("\n[{}] score {:.2}\n{}\n", h.id, h.score, f.answer(lang));
         }
     }
-    if result.decision != Decision::NoMatch {
-        for h in hits {
-            let f = index.faq(&h.id).expect("hit is in the index");
-            println!("  - [{}] score {:.2}: {}", h.id, h.score, f.content(lang).questions[0]);
-        }
+    if result.decision == Decision::NoMatch && !result.hits.is_empty() {
+        println!("closest entries (below the suggest threshold):");
+    }
+    for h in hits {
+        let f = index.faq(&h.id).expect("hit is in the index");
+        println!("  - [{}] score {:.2}: {}", h.id, h.score, f.content(lang).questions[0]);
     }
 }

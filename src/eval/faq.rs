@@ -18,7 +18,6 @@ use crate::knowledge::diagnostic::{Diagnostic, Diagnostics, LineIndex};
 use crate::knowledge::KnowledgeBase;
 use crate::lang::Lang;
 use crate::search::decision::LangThresholds;
-use crate::search::faq_index::confidence;
 use crate::search::{FaqIndex, SearchError, Thresholds};
 
 /// The expected answer of a question that no FAQ answers.
@@ -150,7 +149,7 @@ fn rank_all(index: &FaqIndex, cases: &[Case]) -> Result<Vec<(Outcome, String)>, 
                     expect: c.expect.clone(),
                     rank,
                     top1: hits.first().map(|h| h.id.clone()),
-                    confidence: confidence(&hits),
+                    confidence: index.confidence(&c.question, &hits),
                 },
                 c.question.clone(),
             ))

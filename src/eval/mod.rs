@@ -1,3 +1,5 @@
-//! Measuring the engines on held-out data: FAQ retrieval ([`faq`]).
+//! Measuring the engines on held-out data: FAQ retrieval ([`faq`]) and intent classification
+//! ([`intents`]).
 
 pub mod faq;
+pub mod intents;

@@ -52,7 +52,11 @@ pub fn load(path: &Path, oos_alias: Option<&str>) -> Result<Vec<Example>, Diagno
             Some("toml") => load_toml_files(&[path.to_path_buf()])?,
             _ => {
                 let mut d = Diagnostics::default();
-                d.push(Diagnostic::new(path, None, "expected a folder of .toml files, a .jsonl or a .csv file"));
+                d.push(Diagnostic::new(
+                    path,
+                    None,
+                    "expected a folder of .toml files, a .jsonl or a .csv file",
+                ));
                 return Err(d);
             }
         }
@@ -110,7 +114,11 @@ fn load_toml_files(files: &[std::path::PathBuf]) -> Result<Vec<Example>, Diagnos
         }
         for (lang, list) in [(Lang::Zh, &raw.zh), (Lang::En, &raw.en)] {
             if list.is_empty() {
-                diags.push(Diagnostic::new(file, Some(1), format!("intent {label:?} has no {lang} examples")));
+                diags.push(Diagnostic::new(
+                    file,
+                    Some(1),
+                    format!("intent {label:?} has no {lang} examples"),
+                ));
             }
             for ex in list {
                 if ex.get_ref().trim().is_empty() {
@@ -196,7 +204,8 @@ pub fn split_dev(examples: &[Example], fraction: f64, seed: u64) -> (Vec<Example
     let (mut train, mut dev) = (Vec::new(), Vec::new());
     for (_, mut list) in by_label {
         list.shuffle(&mut rng);
-        let n_dev = if list.len() >= 5 { ((list.len() as f64 * fraction).round() as usize).max(1) } else { 0 };
+        let n_dev =
+            if list.len() >= 5 { ((list.len() as f64 * fraction).round() as usize).max(1) } else { 0 };
         for (i, e) in list.into_iter().enumerate() {
             if i < n_dev {
                 dev.push(e.clone());

@@ -64,11 +64,8 @@ impl Weights {
         }
         let ids = Tensor::from_vec(flat, total, dev)?;
         let avg = Tensor::from_vec(avg, (batch.len(), total), dev)?;
-        let mut x = avg.matmul(&self.emb.index_select(&ids, 0)?)?;
-        if let Some((w, b)) = &self.w1 {
-            x = x.matmul(w)?.broadcast_add(b)?.relu()?;
-        }
-        x.matmul(&self.out.0)?.broadcast_add(&self.out.1)
+        let bags = avg.matmul(&self.emb.index_select(&ids, 0)?)?;
+        head(&bags, self.w1.as_ref(), &self.out)
     }
 
     fn to_map(&self) -> HashMap<String, Tensor> {
@@ -82,6 +79,19 @@ impl Weights {
         m.insert("out.bias".to_string(), self.out.1.clone());
         m
     }
+}
+
+/// The layers after the bag: logits `[batch, labels]` from bag vectors `[batch, dim]`.
+pub fn head(
+    bags: &Tensor,
+    hidden: Option<&(Tensor, Tensor)>,
+    out: &(Tensor, Tensor),
+) -> candle_core::Result<Tensor> {
+    let mut x = bags.clone();
+    if let Some((w, b)) = hidden {
+        x = x.matmul(w)?.broadcast_add(b)?.relu()?;
+    }
+    x.matmul(&out.0)?.broadcast_add(&out.1)
 }
 
 /// A prediction: the intent (or `out_of_scope`), its confidence and the top labels.

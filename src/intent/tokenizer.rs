@@ -1,4 +1,4 @@
-//! The classifier's tokenizer, built with the `tokenizers` crate and trained from the
+//! The classifier's tokenizer, built with the `tokenizers` crate and built from the
 //! training texts by `kefu train` (saved as `tokenizer.json` next to the model).
 //!
 //! Normalisation: NFKC (full-width forms become ASCII), long digit runs such as order and phone
@@ -9,14 +9,14 @@
 
 use std::path::Path;
 
-use tokenizers::models::wordpiece::{WordPiece, WordPieceTrainer};
+use tokenizers::models::wordpiece::WordPiece;
 use tokenizers::normalizers::{BertNormalizer, Replace, Sequence as NormalizerSequence, NFKC};
 use tokenizers::pre_tokenizers::sequence::Sequence as PreTokenizerSequence;
 use tokenizers::pre_tokenizers::split::Split;
 use tokenizers::pre_tokenizers::whitespace::WhitespaceSplit;
 use tokenizers::{
-    AddedToken, DecoderWrapper, NormalizerWrapper, PostProcessorWrapper, PreTokenizerWrapper,
-    SplitDelimiterBehavior, Tokenizer, TokenizerImpl,
+    DecoderWrapper, NormalizerWrapper, PostProcessorWrapper, PreTokenizerWrapper, SplitDelimiterBehavior,
+    Tokenizer, TokenizerImpl,
 };
 
 use super::IntentError;
@@ -47,21 +47,71 @@ fn pipeline() -> Result<(NormalizerWrapper, PreTokenizerWrapper), IntentError> {
     Ok((normalizer.into(), pre.into()))
 }
 
-/// Trains a WordPiece tokenizer of at most `vocab_size` entries on `texts`.
+/// Shortest shared English piece kept as a subword, and how often it must occur.
+const MIN_PIECE_CHARS: usize = 2;
+const MIN_PIECE_COUNT: u64 = 3;
+
+/// Builds a WordPiece tokenizer of at most `vocab_size` entries from `texts`.
+///
+/// The vocabulary is chosen by frequency, deterministically (the `tokenizers` crate's BPE-based
+/// WordPiece trainer breaks ties through randomly seeded hash maps, so two runs differ): every
+/// character seen (also as a `##` continuation), whole words seen at least twice, and English
+/// prefixes and `##`suffixes shared by several words, so an unseen or misspelt word still splits
+/// into known pieces. Ties are broken by the piece itself.
 pub fn train(texts: &[String], vocab_size: usize) -> Result<Tokenizer, IntentError> {
+    use std::collections::BTreeMap;
+    use tokenizers::{Normalizer, OffsetReferential, OffsetType, PreTokenizedString, PreTokenizer};
+
     let tok = |e: tokenizers::Error| IntentError::Tokenizer(e.to_string());
     let (normalizer, pre) = pipeline()?;
-    let model = WordPiece::builder().unk_token(UNK.into()).build().map_err(tok)?;
-    let mut t: TokenizerImpl<WordPiece, NormalizerWrapper, PreTokenizerWrapper, PostProcessorWrapper, DecoderWrapper> =
-        TokenizerImpl::new(model);
-    t.with_normalizer(Some(normalizer)).with_pre_tokenizer(Some(pre));
-    let mut trainer = WordPieceTrainer::builder()
-        .vocab_size(vocab_size)
-        .min_frequency(1)
-        .show_progress(false)
-        .special_tokens(vec![AddedToken::from(UNK, true)])
-        .build();
-    t.train(&mut trainer, texts.iter()).map_err(tok)?;
+    let mut words: BTreeMap<String, u64> = BTreeMap::new();
+    for text in texts {
+        let mut n = tokenizers::NormalizedString::from(text.as_str());
+        normalizer.normalize(&mut n).map_err(tok)?;
+        let mut p = PreTokenizedString::from(n);
+        pre.pre_tokenize(&mut p).map_err(tok)?;
+        for (w, _, _) in p.get_splits(OffsetReferential::Normalized, OffsetType::Byte) {
+            *words.entry(w.to_string()).or_default() += 1;
+        }
+    }
+    let mut chars: BTreeMap<String, u64> = BTreeMap::new();
+    let mut pieces: BTreeMap<String, u64> = BTreeMap::new();
+    for (w, &c) in &words {
+        for (i, ch) in w.chars().enumerate() {
+            let key = if i == 0 { ch.to_string() } else { format!("##{ch}") };
+            *chars.entry(key).or_default() += c;
+        }
+        let n = w.chars().count();
+        if n >= 2 && c >= 2 {
+            *pieces.entry(w.clone()).or_default() += c;
+        }
+        if w.bytes().all(|b| b.is_ascii_alphabetic()) && n > MIN_PIECE_CHARS {
+            for k in MIN_PIECE_CHARS..n {
+                *pieces.entry(w[..k].to_string()).or_default() += c;
+                if n - k >= MIN_PIECE_CHARS {
+                    *pieces.entry(format!("##{}", &w[k..])).or_default() += c;
+                }
+            }
+        }
+    }
+    pieces.retain(|p, c| *c >= MIN_PIECE_COUNT || words.get(p.as_str()).is_some_and(|&w| w >= 2));
+    let mut ranked: Vec<(String, u64)> = pieces.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let mut vocab: Vec<String> = vec![UNK.to_string()];
+    vocab.extend(chars.into_keys());
+    let room = vocab_size.saturating_sub(vocab.len());
+    vocab.extend(ranked.into_iter().take(room).map(|(p, _)| p));
+    let map: ahash::AHashMap<String, u32> =
+        vocab.into_iter().enumerate().map(|(i, t)| (t, i as u32)).collect();
+    let model = WordPiece::builder().vocab(map).unk_token(UNK.into()).build().map_err(tok)?;
+    let mut t: TokenizerImpl<
+        WordPiece,
+        NormalizerWrapper,
+        PreTokenizerWrapper,
+        PostProcessorWrapper,
+        DecoderWrapper,
+    > = TokenizerImpl::new(model);
+    t.with_normalizer(Some(normalizer)).map_err(tok)?.with_pre_tokenizer(Some(pre));
     Ok(Tokenizer::from(t))
 }
 
