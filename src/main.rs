@@ -60,6 +60,15 @@ enum Command {
         /// Hidden layer size (0: linear over the bag).
         #[arg(long)]
         hidden: Option<usize>,
+        /// Probability of dropping each feature in a training step.
+        #[arg(long)]
+        dropout: Option<f64>,
+        /// Hash buckets for token pairs and character n-grams.
+        #[arg(long)]
+        buckets: Option<u32>,
+        /// Adagrad learning rate of the embeddings.
+        #[arg(long)]
+        emb_lr: Option<f64>,
     },
     /// Classify a message: the top 3 intents with probabilities.
     Classify {
@@ -176,12 +185,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Train { data, out, seed, oos_label, epochs, dim, hidden } => {
+        Command::Train { data, out, seed, oos_label, epochs, dim, hidden, dropout, buckets, emb_lr } => {
             let examples = data::load(&data, oos_label.as_deref()).map_err(|d| anyhow::anyhow!("{d}"))?;
             let mut opts = TrainOptions { seed, ..TrainOptions::default() };
             opts.epochs = epochs.unwrap_or(opts.epochs);
             opts.dim = dim.unwrap_or(opts.dim);
             opts.hidden = hidden.unwrap_or(opts.hidden);
+            opts.feature_dropout = dropout.unwrap_or(opts.feature_dropout);
+            opts.buckets = buckets.unwrap_or(opts.buckets);
+            opts.embedding_learning_rate = emb_lr.unwrap_or(opts.embedding_learning_rate);
             let started = std::time::Instant::now();
             let (model, dev) = kefu::intent::train::train(&examples, &opts)?;
             model.save(&out)?;

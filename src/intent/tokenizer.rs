@@ -94,11 +94,13 @@ pub fn train(texts: &[String], vocab_size: usize) -> Result<Tokenizer, IntentErr
             }
         }
     }
+    pieces.remove(NUMBER.trim());
     pieces.retain(|p, c| *c >= MIN_PIECE_COUNT || words.get(p.as_str()).is_some_and(|&w| w >= 2));
     let mut ranked: Vec<(String, u64)> = pieces.into_iter().collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let mut vocab: Vec<String> = vec![UNK.to_string()];
     vocab.extend(chars.into_keys());
+    vocab.push(NUMBER.trim().to_string());
     let room = vocab_size.saturating_sub(vocab.len());
     vocab.extend(ranked.into_iter().take(room).map(|(p, _)| p));
     let map: ahash::AHashMap<String, u32> =

@@ -35,6 +35,8 @@ pub struct TrainOptions {
     pub buckets: u32,
     /// Share of each label held out to tune the out-of-scope threshold.
     pub dev_fraction: f64,
+    /// Probability of leaving out each feature of an example in a training step.
+    pub feature_dropout: f64,
     /// In-scope accuracy the out-of-scope threshold may cost on the dev split.
     pub max_in_scope_loss: f64,
     /// After tuning, train again on all examples (the threshold carries over).
@@ -45,18 +47,19 @@ impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
             seed: 42,
-            epochs: 20,
+            epochs: 15,
             batch: 32,
             learning_rate: 0.003,
             embedding_learning_rate: 0.1,
             weight_decay: 0.0,
-            dim: 64,
-            hidden: 128,
+            dim: 128,
+            hidden: 0,
             vocab_size: 8000,
             buckets: 16384,
             dev_fraction: 0.1,
             refit: true,
-            max_in_scope_loss: 0.02,
+            max_in_scope_loss: 0.01,
+            feature_dropout: 0.4,
         }
     }
 }
@@ -160,10 +163,25 @@ fn fit(
         order.shuffle(&mut rng);
         for chunk in order.chunks(opts.batch) {
             let mut bags = vec![0f32; chunk.len() * dim];
-            for (row, &i) in chunk.iter().enumerate() {
-                let scale = 1.0 / feats[i].len() as f32;
+            // feature dropout: each example sees a random subset of its features this time
+            let kept: Vec<Vec<u32>> = chunk
+                .iter()
+                .map(|&i| {
+                    let mut k: Vec<u32> = feats[i]
+                        .iter()
+                        .copied()
+                        .filter(|_| rng.random::<f64>() >= opts.feature_dropout)
+                        .collect();
+                    if k.is_empty() {
+                        k.push(feats[i][rng.random_range(0..feats[i].len())]);
+                    }
+                    k
+                })
+                .collect();
+            for (row, k) in kept.iter().enumerate() {
+                let scale = 1.0 / k.len() as f32;
                 let bag = &mut bags[row * dim..(row + 1) * dim];
-                for &f in &feats[i] {
+                for &f in k {
                     for (b, e) in bag.iter_mut().zip(&emb[f as usize * dim..(f as usize + 1) * dim]) {
                         *b += e * scale;
                     }
@@ -178,10 +196,10 @@ fn fit(
             opt.step(&grads)?;
             let Some(g) = grads.get(bags.as_tensor()) else { continue };
             let g = g.flatten_all()?.to_vec1::<f32>()?;
-            for (row, &i) in chunk.iter().enumerate() {
-                let scale = 1.0 / feats[i].len() as f32;
+            for (row, k) in kept.iter().enumerate() {
+                let scale = 1.0 / k.len() as f32;
                 let grow = &g[row * dim..(row + 1) * dim];
-                for &f in &feats[i] {
+                for &f in k {
                     let at = f as usize * dim;
                     for d in 0..dim {
                         // Adagrad on the touched rows
@@ -195,7 +213,10 @@ fn fit(
         }
     }
     let final_weights = Weights {
-        emb: Tensor::from_vec(emb, (config.space.size(), dim), &Device::Cpu)?,
+        // rounded through f16 as it is stored, so a saved and reloaded model predicts identically
+        emb: Tensor::from_vec(emb, (config.space.size(), dim), &Device::Cpu)?
+            .to_dtype(DType::F16)?
+            .to_dtype(DType::F32)?,
         w1: w1.as_ref().map(|(w, b)| (w.as_tensor().detach(), b.as_tensor().detach())),
         out: (out_w.as_tensor().detach(), out_b.as_tensor().detach()),
     };
