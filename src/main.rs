@@ -69,6 +69,9 @@ enum Command {
         /// Adagrad learning rate of the embeddings.
         #[arg(long)]
         emb_lr: Option<f64>,
+        /// In-scope accuracy (absolute, on the dev split) the out-of-scope threshold may cost.
+        #[arg(long)]
+        max_in_scope_loss: Option<f64>,
     },
     /// Classify a message: the top 3 intents with probabilities.
     Classify {
@@ -185,7 +188,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Train { data, out, seed, oos_label, epochs, dim, hidden, dropout, buckets, emb_lr } => {
+        Command::Train {
+            data,
+            out,
+            seed,
+            oos_label,
+            epochs,
+            dim,
+            hidden,
+            dropout,
+            buckets,
+            emb_lr,
+            max_in_scope_loss,
+        } => {
             let examples = data::load(&data, oos_label.as_deref()).map_err(|d| anyhow::anyhow!("{d}"))?;
             let mut opts = TrainOptions { seed, ..TrainOptions::default() };
             opts.epochs = epochs.unwrap_or(opts.epochs);
@@ -194,6 +209,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             opts.feature_dropout = dropout.unwrap_or(opts.feature_dropout);
             opts.buckets = buckets.unwrap_or(opts.buckets);
             opts.embedding_learning_rate = emb_lr.unwrap_or(opts.embedding_learning_rate);
+            opts.max_in_scope_loss = max_in_scope_loss.unwrap_or(opts.max_in_scope_loss);
             let started = std::time::Instant::now();
             let (model, dev) = kefu::intent::train::train(&examples, &opts)?;
             model.save(&out)?;

@@ -47,7 +47,7 @@ impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
             seed: 42,
-            epochs: 15,
+            epochs: 25,
             batch: 32,
             learning_rate: 0.003,
             embedding_learning_rate: 0.1,
@@ -58,8 +58,8 @@ impl Default for TrainOptions {
             buckets: 16384,
             dev_fraction: 0.1,
             refit: true,
-            max_in_scope_loss: 0.01,
-            feature_dropout: 0.4,
+            max_in_scope_loss: 0.005,
+            feature_dropout: 0.5,
         }
     }
 }
@@ -256,28 +256,22 @@ fn tune_threshold(
         let acc = if ins == 0 { 0.0 } else { ins_ok as f64 / ins as f64 };
         (acc, (oos > 0).then(|| oos_ok as f64 / oos as f64))
     };
-    // The highest out-of-scope recall that costs in-scope accuracy at most
-    // `max_in_scope_loss` (absolute) compared with no threshold; ties go to the lower threshold.
-    let has_oos = dev.iter().any(|e| e.label == OUT_OF_SCOPE);
+    // The highest threshold that costs in-scope accuracy at most `max_in_scope_loss` (absolute)
+    // compared with no threshold. It is chosen on in-scope examples alone: a dev split holds
+    // too few out-of-scope examples (CLINC150: 10) to trade off against them reliably.
     let mut t = 0.0f32;
-    if has_oos {
-        let (base, _) = score(0.0);
-        let mut cands: Vec<f32> = preds.iter().map(|(_, p)| *p).collect();
-        cands.push(0.0);
-        cands.sort_by(f32::total_cmp);
-        cands.dedup();
-        let mut best_recall = score(0.0).1.unwrap_or(0.0);
-        for w in cands.windows(2) {
-            let cut = (w[0] + w[1]) / 2.0;
-            let (acc, rec) = score(cut);
-            if acc + 1e-9 < base - max_in_scope_loss {
-                break;
-            }
-            if rec.unwrap_or(0.0) > best_recall + 1e-9 {
-                best_recall = rec.unwrap_or(0.0);
-                t = cut;
-            }
+    let (base, _) = score(0.0);
+    let mut cands: Vec<f32> =
+        dev.iter().zip(&preds).filter(|(e, _)| e.label != OUT_OF_SCOPE).map(|(_, (_, p))| *p).collect();
+    cands.push(0.0);
+    cands.sort_by(f32::total_cmp);
+    cands.dedup();
+    for w in cands.windows(2) {
+        let cut = (w[0] + w[1]) / 2.0;
+        if score(cut).0 + 1e-9 < base - max_in_scope_loss {
+            break;
         }
+        t = cut;
     }
     let (acc, rec) = score(t);
     Ok(DevReport { examples: dev.len(), in_scope_accuracy: acc, oos_recall: rec, threshold: t })
