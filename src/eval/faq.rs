@@ -14,7 +14,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::knowledge::diagnostic::{Diagnostic, Diagnostics, LineIndex};
+use crate::knowledge::diagnostic::{parse_toml, Diagnostic, Diagnostics, LineIndex};
 use crate::knowledge::KnowledgeBase;
 use crate::lang::Lang;
 use crate::search::decision::LangThresholds;
@@ -62,15 +62,7 @@ pub fn load_cases(path: &Path, kb: &KnowledgeBase) -> Result<Vec<Case>, Diagnost
         }
     };
     let lines = LineIndex::new(&text);
-    let raw: RawFile = toml::from_str(&text).map_err(|e| {
-        let mut d = Diagnostics::default();
-        d.push(Diagnostic::new(
-            path,
-            e.span().map(|s| lines.line(s.start)),
-            format!("bad syntax: {}", e.message().trim()),
-        ));
-        d
-    })?;
+    let raw: RawFile = parse_toml(path, &text, &lines).map_err(|d| Diagnostics(vec![d]))?;
     let mut cases = Vec::new();
     for c in raw.case {
         let line = lines.line(c.span().start);

@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::knowledge::diagnostic::{Diagnostic, Diagnostics, LineIndex};
+use crate::knowledge::diagnostic::{parse_toml, Diagnostic, Diagnostics, LineIndex};
 use crate::lang::{detect, Lang};
 
 /// One labelled message.
@@ -92,11 +92,10 @@ fn load_toml_files(files: &[std::path::PathBuf]) -> Result<Vec<Example>, Diagnos
     for file in files {
         let Some(text) = crate::knowledge::read(file, &mut diags) else { continue };
         let lines = LineIndex::new(&text);
-        let raw: IntentFile = match toml::from_str(&text) {
+        let raw: IntentFile = match parse_toml(file, &text, &lines) {
             Ok(r) => r,
-            Err(e) => {
-                let line = e.span().map(|s| lines.line(s.start));
-                diags.push(Diagnostic::new(file, line, format!("bad syntax: {}", e.message().trim())));
+            Err(d) => {
+                diags.push(d);
                 continue;
             }
         };

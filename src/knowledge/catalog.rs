@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use super::diagnostic::{Diagnostic, Diagnostics, LineIndex};
+use super::diagnostic::{parse_toml, Diagnostic, Diagnostics, LineIndex};
 use crate::lang::Lang;
 
 /// A text in both languages.
@@ -115,11 +115,10 @@ struct RawFile {
 /// Parses and validates the catalog file.
 pub fn parse_file(path: &Path, text: &str, diags: &mut Diagnostics) -> Vec<Product> {
     let lines = LineIndex::new(text);
-    let raw: RawFile = match toml::from_str(text) {
+    let raw: RawFile = match parse_toml(path, text, &lines) {
         Ok(raw) => raw,
-        Err(e) => {
-            let line = e.span().map(|s| lines.line(s.start));
-            diags.push(Diagnostic::new(path, line, format!("bad syntax: {}", e.message().trim())));
+        Err(d) => {
+            diags.push(d);
             return Vec::new();
         }
     };

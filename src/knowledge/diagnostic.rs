@@ -79,6 +79,18 @@ impl LineIndex {
     }
 }
 
+/// Deserialises a TOML file; a syntax or structure error becomes a diagnostic at its line.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+    lines: &LineIndex,
+) -> Result<T, Diagnostic> {
+    toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| lines.line(s.start));
+        Diagnostic::new(path, line, format!("bad syntax: {}", e.message().trim()))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
