@@ -217,3 +217,23 @@ fn the_shipped_model_meets_its_targets_on_held_out_data() {
     assert!(r.oos_recall.unwrap() >= 0.8, "{:?}", r.oos_recall);
     assert!(r.in_scope_accuracy >= 0.93, "{}", r.in_scope_accuracy);
 }
+
+#[test]
+fn jsonl_and_csv_data_load_with_the_out_of_scope_label_mapped() {
+    let dir = tempfile::tempdir().unwrap();
+    let jsonl = dir.path().join("d.jsonl");
+    fs::write(&jsonl, "{\"text\": \"where is my parcel\", \"label\": \"track\"}\n\n{\"text\": \"sing a song\", \"label\": \"oos\"}\n").unwrap();
+    let ex = kefu::intent::data::load(&jsonl, Some("oos")).unwrap();
+    assert_eq!(ex.len(), 2);
+    assert_eq!(ex[1].label, "out_of_scope");
+
+    let csv = dir.path().join("d.csv");
+    fs::write(&csv, "utterance,intent,category\n\"hi, where is my order\",track_order,ORDER\n我要退货,get_refund,REFUND\n").unwrap();
+    let ex = kefu::intent::data::load(&csv, None).unwrap();
+    assert_eq!(ex[0].text, "hi, where is my order");
+    assert_eq!(ex[1].lang, kefu::lang::Lang::Zh);
+
+    fs::write(&jsonl, "{\"text\": \"ok\", \"label\": \"a\"}\n{not json}\n").unwrap();
+    let err = kefu::intent::data::load(&jsonl, None).unwrap_err().to_string();
+    assert!(err.contains("d.jsonl:2: bad JSON line"), "{err}");
+}
