@@ -14,8 +14,14 @@
 //! the answer in the question's language. See ARCHITECTURE.md for the parts still to come
 //! (dialogue router, chat server, agents, store, trainer API).
 
+pub mod chat;
+pub mod config;
+pub mod dialogue;
 pub mod eval;
+pub mod identity;
 pub mod intent;
 pub mod knowledge;
 pub mod lang;
 pub mod search;
+pub mod store;
+pub mod web;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
+use kefu::config::Config;
 use kefu::eval;
 use kefu::intent::data;
 use kefu::intent::train::TrainOptions;
@@ -26,6 +27,26 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the chat service (WebSocket /ws/chat, /healthz).
+    Serve {
+        /// Config file (default: kefu.toml if present).
+        #[arg(long, env = "KEFU_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Export stored data.
+    Export {
+        #[command(subcommand)]
+        what: ExportWhat,
+    },
+    /// Sign a shopper token as a storefront would (for integration and testing).
+    Token {
+        shopper_id: String,
+        /// Validity in seconds.
+        #[arg(long, default_value_t = 86_400)]
+        ttl: i64,
+        #[arg(long, env = "KEFU_CONFIG")]
+        config: Option<PathBuf>,
+    },
     /// Validate the knowledge base; prints every problem with file and line.
     Check,
     /// Ask the FAQ search a question in Chinese or English.
@@ -89,6 +110,26 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum ExportWhat {
+    /// Customer-feedback records, one per conversation.
+    Feedback {
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: ExportFormat,
+        /// Only records updated on or after this date (YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, env = "KEFU_CONFIG")]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ExportFormat {
+    Jsonl,
+    Csv,
+}
+
+#[derive(Subcommand)]
 enum EvalWhat {
     /// Intent classification: accuracy, macro-F1, per-intent and out-of-scope precision/recall.
     Intents {
@@ -140,6 +181,46 @@ fn load_kb(dir: &std::path::Path) -> Result<KnowledgeBase> {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Serve { config } => {
+            let config = Config::load(config.as_deref())?;
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(async move {
+                let addr = config.listen;
+                let clock = config.clock();
+                let (app, mut escalations) = kefu::web::build(config, clock).await?;
+                let (bound, server) = kefu::web::serve(app, addr).await?;
+                println!("kefu listening on http://{bound} (WebSocket ws://{bound}/ws/chat)");
+                tokio::spawn(async move {
+                    while let Some(e) = escalations.recv().await {
+                        tracing::info!(conversation = %e.conversation_id, reason = %e.reason, "escalated to human agents");
+                    }
+                });
+                tokio::select! {
+                    _ = server => {}
+                    _ = tokio::signal::ctrl_c() => println!("shutting down"),
+                }
+                anyhow::Ok(())
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token { shopper_id, ttl, config } => {
+            let config = Config::load(config.as_deref())?;
+            let secret =
+                config.token_secret.context("no token_secret configured (kefu.toml or KEFU_TOKEN_SECRET)")?;
+            let exp = chrono::Utc::now().timestamp() + ttl;
+            println!("{}", kefu::identity::sign(&secret, &kefu::identity::Claims { sub: shopper_id, exp }));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export { what: ExportWhat::Feedback { format, since, config } } => {
+            let config = Config::load(config.as_deref())?;
+            let rt = tokio::runtime::Runtime::new()?;
+            let records = rt.block_on(async {
+                let store = kefu::store::Store::open(&config.database)?;
+                anyhow::Ok(store.feedback_since(since.unwrap_or_default()).await?)
+            })?;
+            print!("{}", kefu::store::export::render(&records, matches!(format, ExportFormat::Csv))?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Check => match KnowledgeBase::load(&cli.knowledge) {
             Ok(kb) => {
                 println!(

@@ -1,0 +1,152 @@
+//! The shopper wire protocol: JSON text frames on `/ws/chat` (documented in docs/protocol.md).
+//! Only the chat layer knows these types.
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::{ConversationState, Sender};
+
+/// Client → server.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMsg {
+    Hello {
+        #[serde(default)]
+        token: Option<String>,
+        #[serde(default)]
+        lang: Option<String>,
+        #[serde(default)]
+        resume: Option<String>,
+    },
+    Message {
+        id: String,
+        text: String,
+    },
+    Rating {
+        score: u8,
+        #[serde(default)]
+        comment: Option<String>,
+    },
+    Typing,
+    End,
+}
+
+/// A summary card shown with a reply: an order or a product.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Card {
+    Order {
+        order_no: String,
+        status: String,
+        status_text: String,
+        created_at: String,
+        total: f64,
+        items: Vec<String>,
+        latest_tracking: Option<String>,
+    },
+    Product {
+        sku: String,
+        name: String,
+        price: f64,
+        in_stock: bool,
+        colors: Vec<String>,
+        sizes: Vec<String>,
+    },
+}
+
+/// One message of the history sent on `welcome`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryItem {
+    pub from: Sender,
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    pub at: String,
+}
+
+/// Server → client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    Welcome {
+        conversation_id: String,
+        history: Vec<HistoryItem>,
+    },
+    Ack {
+        id: String,
+    },
+    Reply {
+        from: Sender,
+        text: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        intent: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        confidence: Option<f32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        faq_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        suggestions: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        cards: Vec<Card>,
+    },
+    Status {
+        state: ConversationState,
+    },
+    RatingRequest {
+        scale: Vec<String>,
+    },
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
+}
+
+/// Machine-readable error codes of `error` frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    MalformedFrame,
+    UnknownType,
+    BinaryNotSupported,
+    TooLong,
+    EmptyMessage,
+    RateLimited,
+    NotStarted,
+    AlreadyStarted,
+    BadToken,
+    UnknownConversation,
+    BadRating,
+    ConversationClosed,
+    StorageUnavailable,
+}
+
+/// Decodes a text frame; the error says what was wrong with it.
+pub fn decode(text: &str) -> Result<ClientMsg, (ErrorCode, String)> {
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| (ErrorCode::MalformedFrame, format!("frame is not valid JSON: {e}")))?;
+    let ty = value.get("type").and_then(|t| t.as_str()).map(str::to_string);
+    match ty.as_deref() {
+        None => Err((ErrorCode::MalformedFrame, "frame has no \"type\"".into())),
+        Some("hello" | "message" | "rating" | "typing" | "end") => serde_json::from_value(value)
+            .map_err(|e| (ErrorCode::MalformedFrame, format!("bad {} frame: {e}", ty.unwrap_or_default()))),
+        Some(other) => Err((ErrorCode::UnknownType, format!("unknown message type {other:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_and_reports_problems() {
+        assert_eq!(
+            decode(r#"{"type":"message","id":"m1","text":"你好"}"#).unwrap(),
+            ClientMsg::Message { id: "m1".into(), text: "你好".into() }
+        );
+        assert_eq!(decode(r#"{"type":"typing"}"#).unwrap(), ClientMsg::Typing);
+        assert_eq!(decode("{").unwrap_err().0, ErrorCode::MalformedFrame);
+        assert_eq!(decode(r#"{"type":"dance"}"#).unwrap_err().0, ErrorCode::UnknownType);
+        assert_eq!(decode(r#"{"type":"message","text":"x"}"#).unwrap_err().0, ErrorCode::MalformedFrame);
+        let s = serde_json::to_string(&ServerMsg::Ack { id: "m1".into() }).unwrap();
+        assert_eq!(s, r#"{"type":"ack","id":"m1"}"#);
+    }
+}

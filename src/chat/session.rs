@@ -1,0 +1,387 @@
+//! One shopper WebSocket session: decode frames, enforce limits, store every inbound message
+//! before acknowledging it, ask the dialogue router, store and send the replies.
+//!
+//! The socket is split: this task reads and decides; a writer task drains a bounded queue of
+//! outgoing frames, so a client that stops reading holds up only its own session.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+
+use super::protocol::{decode, ClientMsg, ErrorCode, HistoryItem, ServerMsg};
+use crate::dialogue::{texts, DialogueState, Outcome};
+use crate::identity;
+use crate::lang::Lang;
+use crate::store::{Conversation, ConversationState, Sender};
+use crate::web::{AppState, Escalation};
+
+/// Outgoing frames queued per connection.
+const OUTBOX: usize = 64;
+/// WebSocket close code for a policy violation (RFC 6455).
+const CLOSE_POLICY: u16 = 1008;
+/// Protocol errors tolerated on one connection before it is closed.
+const MAX_ERRORS: u32 = 20;
+
+struct Live {
+    conv: Conversation,
+    dialogue: DialogueState,
+    ended: bool,
+}
+
+struct Session {
+    app: Arc<AppState>,
+    out: mpsc::Sender<Message>,
+    live: Option<Live>,
+    /// Token-bucket rate limit: tokens left and when last refilled.
+    tokens: f64,
+    refilled: Instant,
+    errors: u32,
+}
+
+/// Serves one shopper connection until it closes.
+pub async fn run(socket: WebSocket, app: Arc<AppState>) {
+    let (mut sink, mut stream) = socket.split();
+    let (out, mut outbox) = mpsc::channel::<Message>(OUTBOX);
+    let writer = tokio::spawn(async move {
+        while let Some(m) = outbox.recv().await {
+            let close = matches!(m, Message::Close(_));
+            if sink.send(m).await.is_err() || close {
+                break;
+            }
+        }
+    });
+    let burst = app.config.messages_per_minute as f64;
+    let mut s =
+        Session { app: app.clone(), out, live: None, tokens: burst, refilled: Instant::now(), errors: 0 };
+    let idle = Duration::from_secs(app.config.idle_timeout_secs.max(1));
+    loop {
+        let frame = match tokio::time::timeout(idle, stream.next()).await {
+            Err(_) => {
+                s.finish("abandoned").await;
+                break;
+            }
+            Ok(None) | Ok(Some(Err(_))) => break,
+            Ok(Some(Ok(f))) => f,
+        };
+        let keep_going = match frame {
+            Message::Text(t) => s.on_text(t.as_str()).await,
+            Message::Binary(_) => {
+                s.error(
+                    ErrorCode::BinaryNotSupported,
+                    "binary frames are not supported: send JSON text frames",
+                )
+                .await
+            }
+            Message::Close(_) => false,
+            Message::Ping(_) | Message::Pong(_) => true,
+        };
+        if !keep_going {
+            break;
+        }
+    }
+    s.finish("abandoned").await;
+    drop(s);
+    let _ = writer.await;
+}
+
+impl Session {
+    async fn send(&self, m: ServerMsg) {
+        let json = serde_json::to_string(&m).expect("server messages serialise");
+        let _ = self.out.send(Message::Text(json.into())).await;
+    }
+
+    /// Sends an `error` frame; returns false once a connection has misbehaved too often.
+    async fn error(&mut self, code: ErrorCode, message: impl Into<String>) -> bool {
+        self.errors += 1;
+        self.send(ServerMsg::Error { code, message: message.into() }).await;
+        if self.errors > MAX_ERRORS {
+            let _ = self
+                .out
+                .send(Message::Close(Some(CloseFrame {
+                    code: CLOSE_POLICY,
+                    reason: "too many protocol errors".into(),
+                })))
+                .await;
+            return false;
+        }
+        true
+    }
+
+    fn lang(&self) -> Lang {
+        self.live.as_ref().map_or(Lang::Zh, |l| l.dialogue.lang)
+    }
+
+    async fn on_text(&mut self, text: &str) -> bool {
+        let msg = match decode(text) {
+            Ok(m) => m,
+            Err((code, message)) => return self.error(code, message).await,
+        };
+        match msg {
+            ClientMsg::Hello { token, lang, resume } => self.hello(token, lang, resume).await,
+            ClientMsg::Message { id, text } => self.message(id, text).await,
+            ClientMsg::Rating { score, comment } => self.rating(score, comment).await,
+            ClientMsg::Typing => true,
+            ClientMsg::End => {
+                if self.live.is_none() {
+                    return self.error(ErrorCode::NotStarted, "send hello first").await;
+                }
+                self.finish("bot_resolved").await;
+                let scale = texts::rating_scale(self.lang());
+                self.send(ServerMsg::RatingRequest { scale }).await;
+                true
+            }
+        }
+    }
+
+    async fn hello(&mut self, token: Option<String>, lang: Option<String>, resume: Option<String>) -> bool {
+        if self.live.is_some() {
+            return self.error(ErrorCode::AlreadyStarted, "this connection already has a conversation").await;
+        }
+        let shopper_id = match token {
+            None => None,
+            Some(t) => {
+                let Some(secret) = self.app.config.token_secret.as_deref() else {
+                    return self.error(ErrorCode::BadToken, identity::TokenError::Disabled.to_string()).await;
+                };
+                match identity::verify(secret, &t, chrono::Utc::now().timestamp()) {
+                    Ok(c) => Some(c.sub),
+                    Err(e) => return self.error(ErrorCode::BadToken, e.to_string()).await,
+                }
+            }
+        };
+        let lang = lang.as_deref().and_then(Lang::parse).unwrap_or(Lang::Zh);
+        let store = &self.app.router.store;
+        let conv = match resume {
+            Some(id) => match store.conversation(id).await {
+                Ok(Some(c)) if c.shopper_id == shopper_id => c,
+                Ok(_) => {
+                    return self
+                        .error(ErrorCode::UnknownConversation, "no such conversation for this shopper")
+                        .await
+                }
+                Err(e) => return self.storage_error(e).await,
+            },
+            None => match store.open_conversation(shopper_id.clone(), lang).await {
+                Ok(c) => c,
+                Err(e) => return self.storage_error(e).await,
+            },
+        };
+        let history = match store.messages(conv.id.clone()).await {
+            Ok(h) => h,
+            Err(e) => return self.storage_error(e).await,
+        };
+        let history = history
+            .into_iter()
+            .map(|m| HistoryItem {
+                from: m.sender,
+                text: m.text,
+                client_id: m.client_msg_id,
+                at: m.created_at,
+            })
+            .collect();
+        self.send(ServerMsg::Welcome { conversation_id: conv.id.clone(), history }).await;
+        self.send(ServerMsg::Status { state: conv.state }).await;
+        let dialogue = DialogueState::new(conv.lang, conv.shopper_id.clone());
+        let ended = conv.state == ConversationState::Closed;
+        self.live = Some(Live { conv, dialogue, ended });
+        true
+    }
+
+    async fn storage_error(&mut self, e: crate::store::StoreError) -> bool {
+        tracing::error!(error = %e, "store failed");
+        self.error(ErrorCode::StorageUnavailable, "could not save right now; please resend in a moment").await
+    }
+
+    fn take_token(&mut self) -> bool {
+        let rate = self.app.config.messages_per_minute as f64;
+        let now = Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.refilled).as_secs_f64() * rate / 60.0).min(rate);
+        self.refilled = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    async fn message(&mut self, id: String, text: String) -> bool {
+        let Some(live) = &self.live else {
+            return self.error(ErrorCode::NotStarted, "send hello first").await;
+        };
+        let conv_id = live.conv.id.clone();
+        if live.conv.state == ConversationState::Closed || live.ended {
+            return self
+                .error(ErrorCode::ConversationClosed, "this conversation has ended; start a new one")
+                .await;
+        }
+        let max = self.app.config.max_message_chars;
+        let chars = text.chars().count();
+        if chars > max {
+            return self
+                .error(ErrorCode::TooLong, format!("message is {chars} characters, at most {max}"))
+                .await;
+        }
+        if text.trim().is_empty() || id.trim().is_empty() || id.len() > 128 {
+            return self.error(ErrorCode::EmptyMessage, "message needs a non-empty id (≤128) and text").await;
+        }
+        if !self.take_token() {
+            return self.error(ErrorCode::RateLimited, "too many messages; slow down and resend").await;
+        }
+        let store = self.app.router.store.clone();
+        let stored = match store
+            .add_message(conv_id.clone(), Some(id.clone()), Sender::Shopper, text.clone(), None)
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => return self.storage_error(e).await,
+        };
+        self.send(ServerMsg::Ack { id }).await;
+        if stored.duplicate {
+            return true;
+        }
+        let router = self.app.router.clone();
+        let live = self.live.as_mut().expect("checked above");
+        let outcome = match router.handle(&mut live.dialogue, &conv_id, &text).await {
+            Ok(o) => o,
+            Err(e) => return self.storage_error(e).await,
+        };
+        self.deliver(outcome).await
+    }
+
+    async fn deliver(&mut self, outcome: Outcome) -> bool {
+        let live = self.live.as_mut().expect("a live conversation");
+        let conv_id = live.conv.id.clone();
+        let store = self.app.router.store.clone();
+        for r in outcome.replies {
+            let meta =
+                serde_json::json!({ "intent": r.intent, "confidence": r.confidence, "faq_id": r.faq_id });
+            if let Err(e) =
+                store.add_message(conv_id.clone(), None, Sender::Bot, r.text.clone(), Some(meta)).await
+            {
+                return self.storage_error(e).await;
+            }
+            self.send(ServerMsg::Reply {
+                from: Sender::Bot,
+                text: r.text,
+                intent: r.intent,
+                confidence: r.confidence,
+                faq_id: r.faq_id,
+                suggestions: r.suggestions,
+                cards: r.cards,
+            })
+            .await;
+        }
+        if let Some(reason) = outcome.escalate {
+            let live = self.live.as_mut().expect("a live conversation");
+            if live.conv.state == ConversationState::Bot {
+                live.conv.state = ConversationState::WaitingAgent;
+                if let Err(e) = store
+                    .set_state(conv_id.clone(), ConversationState::WaitingAgent, Some(reason.clone()))
+                    .await
+                {
+                    return self.storage_error(e).await;
+                }
+                let _ = self.app.escalations.try_send(Escalation {
+                    conversation_id: conv_id,
+                    shopper_id: live.conv.shopper_id.clone(),
+                    lang: live.dialogue.lang,
+                    reason,
+                });
+                self.send(ServerMsg::Status { state: ConversationState::WaitingAgent }).await;
+            }
+        }
+        true
+    }
+
+    async fn rating(&mut self, score: u8, comment: Option<String>) -> bool {
+        let Some(live) = &self.live else {
+            return self.error(ErrorCode::NotStarted, "send hello first").await;
+        };
+        if !(1..=5).contains(&score) {
+            return self.error(ErrorCode::BadRating, "score must be 1 to 5").await;
+        }
+        let comment = comment.map(|c| c.chars().take(self.app.config.max_message_chars).collect::<String>());
+        let conv_id = live.conv.id.clone();
+        let lang = live.dialogue.lang;
+        let record = match self.record("bot_resolved").await {
+            Some(r) => r,
+            None => return true,
+        };
+        let mut record = record;
+        record["rating"] = serde_json::json!(score);
+        record["comment"] = serde_json::json!(comment);
+        if let Err(e) = self.app.router.store.save_feedback(conv_id, record, Some(score), comment).await {
+            return self.storage_error(e).await;
+        }
+        self.send(ServerMsg::Reply {
+            from: Sender::Bot,
+            text: texts::t(lang, "感谢您的评价，祝您购物愉快！", "Thank you for your feedback!"),
+            intent: None,
+            confidence: None,
+            faq_id: None,
+            suggestions: vec![],
+            cards: vec![],
+        })
+        .await;
+        true
+    }
+
+    /// The feedback record of the live conversation as it stands.
+    async fn record(&self, resolution: &str) -> Option<serde_json::Value> {
+        let live = self.live.as_ref()?;
+        let msgs = self.app.router.store.messages(live.conv.id.clone()).await.ok()?;
+        let count = |s: Sender| msgs.iter().filter(|m| m.sender == s).count();
+        let d = &live.dialogue;
+        let resolution = if d.escalation_reason.is_some() || live.conv.escalation_reason.is_some() {
+            "escalated"
+        } else {
+            resolution
+        };
+        Some(serde_json::json!({
+            "conversation_id": live.conv.id,
+            "shopper_id": live.conv.shopper_id,
+            "lang": d.lang,
+            "started_at": live.conv.started_at,
+            "ended_at": crate::store::now(),
+            "shopper_messages": count(Sender::Shopper),
+            "bot_messages": count(Sender::Bot),
+            "agent_messages": count(Sender::Agent),
+            "intents_seen": d.intents_seen,
+            "faq_ids": d.faq_ids,
+            "flows": d.flows,
+            "orders_discussed": d.orders_discussed,
+            "returns_created": d.returns_created,
+            "resolution": resolution,
+            "escalation_reason": d.escalation_reason.clone().or_else(|| live.conv.escalation_reason.clone()),
+            "agent_id": null,
+            "rating": null,
+            "comment": null,
+            "complaint": d.complaint,
+        }))
+    }
+
+    /// Ends the conversation once: stores its feedback record and closes it.
+    async fn finish(&mut self, resolution: &str) {
+        let Some(live) = &self.live else { return };
+        if live.ended {
+            return;
+        }
+        let conv_id = live.conv.id.clone();
+        if let Some(record) = self.record(resolution).await {
+            let store = &self.app.router.store;
+            if let Err(e) = store.save_feedback(conv_id.clone(), record, None, None).await {
+                tracing::error!(error = %e, "could not store feedback record");
+            }
+            let _ = store.set_state(conv_id, ConversationState::Closed, None).await;
+        }
+        if let Some(live) = self.live.as_mut() {
+            live.ended = true;
+            live.conv.state = ConversationState::Closed;
+        }
+        self.send(ServerMsg::Status { state: ConversationState::Closed }).await;
+    }
+}

@@ -1,0 +1,174 @@
+//! Service configuration: built-in defaults that work with no setup, then `kefu.toml` (if
+//! present, or the file named by `--config` / `KEFU_CONFIG`), then `KEFU_*` environment
+//! variables. Every value is validated; a bad one is a clear error naming its source.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the HTTP/WebSocket server listens on.
+    pub listen: SocketAddr,
+    /// SQLite database file (created and migrated automatically).
+    pub database: PathBuf,
+    /// Knowledge-base folder.
+    pub knowledge: PathBuf,
+    /// Intent model folder.
+    pub model: PathBuf,
+    /// Secret for the HMAC-SHA256 shopper tokens the storefront signs. Without one, only guests
+    /// (no token) can chat; order details then need order number + phone.
+    pub token_secret: Option<String>,
+    /// Longest shopper message accepted, in characters.
+    pub max_message_chars: usize,
+    /// Messages a shopper connection may send per minute.
+    pub messages_per_minute: u32,
+    /// A conversation idle this long (seconds) is closed with a rating request.
+    pub idle_timeout_secs: u64,
+    /// A fixed "now" (RFC 3339) instead of the system clock, for demos and tests: the demo
+    /// orders' delivery dates and 7-day return windows are relative to 2026-11-25.
+    pub fixed_time: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".parse().expect("valid address"),
+            database: PathBuf::from("data/kefu.db"),
+            knowledge: PathBuf::from("knowledge"),
+            model: PathBuf::from("models/intent"),
+            token_secret: None,
+            max_message_chars: 2000,
+            messages_per_minute: 30,
+            idle_timeout_secs: 1800,
+            fixed_time: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {path}: {message}")]
+    File { path: String, message: String },
+    #[error("environment variable {name}={value:?}: {message}")]
+    Env { name: String, value: String, message: String },
+    #[error("config: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Defaults, then the config file (explicit path must exist; `kefu.toml` is optional), then
+    /// the environment.
+    pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut config = match explicit {
+            Some(p) => Self::from_file(p)?,
+            None if Path::new("kefu.toml").exists() => Self::from_file(Path::new("kefu.toml"))?,
+            None => Config::default(),
+        };
+        config.apply_env(|k| std::env::var(k).ok())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let err = |message: String| ConfigError::File { path: path.display().to_string(), message };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        toml::from_str(&text).map_err(|e| err(e.to_string()))
+    }
+
+    /// Applies `KEFU_LISTEN`, `KEFU_DATABASE`, `KEFU_KNOWLEDGE`, `KEFU_MODEL`,
+    /// `KEFU_TOKEN_SECRET`, `KEFU_MAX_MESSAGE_CHARS`, `KEFU_MESSAGES_PER_MINUTE`,
+    /// `KEFU_IDLE_TIMEOUT_SECS`.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn parse<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, ConfigError>
+        where
+            T::Err: std::fmt::Display,
+        {
+            value.parse().map_err(|e: T::Err| ConfigError::Env {
+                name: name.into(),
+                value: value.into(),
+                message: e.to_string(),
+            })
+        }
+        if let Some(v) = get("KEFU_LISTEN") {
+            self.listen = parse("KEFU_LISTEN", &v)?;
+        }
+        if let Some(v) = get("KEFU_DATABASE") {
+            self.database = v.into();
+        }
+        if let Some(v) = get("KEFU_KNOWLEDGE") {
+            self.knowledge = v.into();
+        }
+        if let Some(v) = get("KEFU_MODEL") {
+            self.model = v.into();
+        }
+        if let Some(v) = get("KEFU_TOKEN_SECRET") {
+            self.token_secret = Some(v);
+        }
+        if let Some(v) = get("KEFU_MAX_MESSAGE_CHARS") {
+            self.max_message_chars = parse("KEFU_MAX_MESSAGE_CHARS", &v)?;
+        }
+        if let Some(v) = get("KEFU_MESSAGES_PER_MINUTE") {
+            self.messages_per_minute = parse("KEFU_MESSAGES_PER_MINUTE", &v)?;
+        }
+        if let Some(v) = get("KEFU_FIXED_TIME") {
+            self.fixed_time = Some(v);
+        }
+        if let Some(v) = get("KEFU_IDLE_TIMEOUT_SECS") {
+            self.idle_timeout_secs = parse("KEFU_IDLE_TIMEOUT_SECS", &v)?;
+        }
+        Ok(())
+    }
+
+    /// The clock the service runs on.
+    pub fn clock(&self) -> crate::dialogue::Clock {
+        match self.fixed_time.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()) {
+            Some(t) => crate::dialogue::Clock::Fixed(t),
+            None => crate::dialogue::Clock::System,
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_message_chars == 0 || self.max_message_chars > 100_000 {
+            return Err(ConfigError::Invalid("max_message_chars must be between 1 and 100000".into()));
+        }
+        if self.messages_per_minute == 0 {
+            return Err(ConfigError::Invalid("messages_per_minute must be at least 1".into()));
+        }
+        if let Some(t) = &self.fixed_time {
+            chrono::DateTime::parse_from_rfc3339(t)
+                .map_err(|e| ConfigError::Invalid(format!("fixed_time {t:?} is not RFC 3339: {e}")))?;
+        }
+        if let Some(s) = &self.token_secret {
+            if s.len() < 16 {
+                return Err(ConfigError::Invalid("token_secret must be at least 16 characters".into()));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_and_bad_values_are_named() {
+        let mut c = Config::default();
+        c.apply_env(|k| (k == "KEFU_MAX_MESSAGE_CHARS").then(|| "500".to_string())).unwrap();
+        assert_eq!(c.max_message_chars, 500);
+        let e = c.apply_env(|k| (k == "KEFU_LISTEN").then(|| "nowhere".to_string())).unwrap_err();
+        assert!(e.to_string().contains("KEFU_LISTEN"), "{e}");
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("kefu.toml");
+        std::fs::write(&p, "listen = \"127.0.0.1:9000\"\nlisen = 1\n").unwrap();
+        let e = Config::load(Some(&p)).unwrap_err().to_string();
+        assert!(e.contains("lisen"), "{e}");
+    }
+}

@@ -1,0 +1,320 @@
+//! The order-status flow: find the order (in the text, or from the shopper's recent orders),
+//! check it belongs to the shopper, and answer with its status, latest tracking and expected
+//! delivery. Another shopper's order is never revealed: it is answered exactly like an unknown one.
+
+use chrono::{DateTime, Duration, FixedOffset};
+
+use super::texts::t;
+use super::{BotReply, DialogueState, Outcome, Pending, Purpose, Router};
+use crate::chat::protocol::Card;
+use crate::knowledge::demo::{is_order_no, OrderStatus};
+use crate::knowledge::Order;
+use crate::lang::Lang;
+use crate::search::FaqResult;
+use crate::store::StoreError;
+
+/// An 18-digit order number anywhere in the text (not part of a longer digit run).
+pub fn find_order_number(text: &str) -> Option<String> {
+    digit_runs(text).into_iter().find(|r| is_order_no(r))
+}
+
+/// Exactly four digits on their own (the end of a phone number).
+pub fn find_phone_digits(text: &str) -> Option<String> {
+    digit_runs(text).into_iter().find(|r| r.len() == 4)
+}
+
+fn digit_runs(text: &str) -> Vec<String> {
+    let mut runs = Vec::new();
+    let mut cur = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        // full-width digits count too
+        let c = match c {
+            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+            _ => c,
+        };
+        if c.is_ascii_digit() {
+            cur.push(c);
+        } else if !cur.is_empty() {
+            runs.push(std::mem::take(&mut cur));
+        }
+    }
+    runs
+}
+
+pub fn parse_time(s: &str) -> Option<DateTime<FixedOffset>> {
+    DateTime::parse_from_rfc3339(s).ok()
+}
+
+pub fn status_text(lang: Lang, s: OrderStatus) -> String {
+    let (zh, en) = match s {
+        OrderStatus::PendingPayment => ("待付款", "awaiting payment"),
+        OrderStatus::Paid => ("已付款，待发货", "paid, waiting to ship"),
+        OrderStatus::Shipped => ("已发货，运输中", "shipped, in transit"),
+        OrderStatus::Delivered => ("已签收", "delivered"),
+        OrderStatus::Cancelled => ("已取消", "cancelled"),
+        OrderStatus::Returned => ("已退货", "returned"),
+    };
+    t(lang, zh, en)
+}
+
+const REMOTE: [&str; 6] = ["新疆", "西藏", "青海", "甘肃", "宁夏", "内蒙古"];
+const NEAR: [&str; 3] = ["江苏", "浙江", "上海"];
+
+/// Delivery days after shipping by province (STORE_POLICY.md).
+fn delivery_days(province: &str) -> (i64, i64) {
+    if REMOTE.iter().any(|p| province.contains(p)) {
+        (5, 8)
+    } else if NEAR.iter().any(|p| province.contains(p)) {
+        (1, 2)
+    } else {
+        (2, 4)
+    }
+}
+
+pub fn card(router: &Router, lang: Lang, o: &Order) -> Card {
+    let items = o
+        .items
+        .iter()
+        .map(|it| {
+            let p = router.engines.product(&it.sku);
+            let name = p.map(|p| p.name.get(lang).to_string()).unwrap_or_else(|| it.sku.clone());
+            let color =
+                p.and_then(|p| p.color(&it.color)).map(|c| c.name(lang).to_string()).unwrap_or_default();
+            format!("{name} {color} {} ×{}", it.size, it.qty)
+        })
+        .collect();
+    Card::Order {
+        order_no: o.order_no.clone(),
+        status: serde_json::to_value(o.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        status_text: status_text(lang, o.status),
+        created_at: o.created_at.clone(),
+        total: o.total,
+        items,
+        latest_tracking: o
+            .tracking
+            .last()
+            .map(|e| format!("{} {}", &e.time[..16.min(e.time.len())], e.text(lang))),
+    }
+}
+
+/// Loads an order the shopper may see: their own (token), or one a guest verified.
+/// `Ok(None)` both when it does not exist and when it is someone else's.
+async fn accessible(
+    router: &Router,
+    st: &DialogueState,
+    order_no: &str,
+) -> Result<Option<Order>, StoreError> {
+    let Some(order) = router.store.order(order_no.to_string()).await? else { return Ok(None) };
+    let mine =
+        st.shopper_id.as_deref() == Some(order.shopper_id.as_str()) || st.verified_orders.contains(order_no);
+    Ok(mine.then_some(order))
+}
+
+fn not_found(lang: Lang, order_no: &str) -> Outcome {
+    Outcome::reply(BotReply::text(t(
+        lang,
+        &format!("亲，没有找到您名下的订单 {order_no}，请核对订单号（18位数字，在“我的订单”里可以看到）。"),
+        &format!("I couldn't find an order {order_no} under your account. Please check the number (18 digits, shown in My Orders)."),
+    )))
+}
+
+/// Answers with the status of `order_no` (or, for a return, hands over to the returns flow).
+pub async fn status(
+    router: &Router,
+    st: &mut DialogueState,
+    order_no: String,
+    purpose: Purpose,
+) -> Result<Outcome, StoreError> {
+    let lang = st.lang;
+    DialogueState::note(&mut st.flows, &"order_status".to_string());
+    if st.shopper_id.is_none() && !st.verified_orders.contains(&order_no) {
+        st.pending = Some(Pending::PhoneDigits { order_no, purpose });
+        return Ok(Outcome::reply(BotReply::text(t(
+            lang,
+            "为保护您的隐私，请告诉我该订单收货手机号的后4位，核对后为您查询。",
+            "To protect your privacy, please tell me the last 4 digits of the phone number on that order.",
+        ))));
+    }
+    let Some(order) = accessible(router, st, &order_no).await? else {
+        return Ok(not_found(lang, &order_no));
+    };
+    DialogueState::note(&mut st.orders_discussed, &order.order_no);
+    st.unresolved = 0;
+    Ok(Outcome::reply(BotReply {
+        text: describe(lang, &order, router.clock.now()),
+        cards: vec![card(router, lang, &order)],
+        ..Default::default()
+    }))
+}
+
+/// Checks a guest's phone digits for an order, then continues the flow it was for.
+pub async fn verify_guest(
+    router: &Router,
+    st: &mut DialogueState,
+    order_no: &str,
+    digits: &str,
+    purpose: Purpose,
+    conversation_id: &str,
+) -> Result<Outcome, StoreError> {
+    let lang = st.lang;
+    let ok = match router.store.order(order_no.to_string()).await? {
+        Some(o) => o.address.phone.ends_with(digits),
+        None => false,
+    };
+    if !ok {
+        return Ok(Outcome::reply(BotReply::text(t(
+            lang,
+            "订单号和手机号后4位不匹配，无法查询。请核对后再试，或登录后查看“我的订单”。",
+            "The order number and phone digits don't match, so I can't show that order. Please check them, or log in to see My Orders.",
+        ))));
+    }
+    st.verified_orders.insert(order_no.to_string());
+    match purpose {
+        Purpose::Status => status(router, st, order_no.to_string(), purpose).await,
+        Purpose::Return => super::returns::start(router, st, order_no.to_string(), conversation_id).await,
+    }
+}
+
+/// The shopper asked about "my order" without a number.
+pub async fn ask_which(
+    router: &Router,
+    st: &mut DialogueState,
+    purpose: Purpose,
+    faq: Option<&FaqResult>,
+) -> Result<Outcome, StoreError> {
+    let lang = st.lang;
+    st.pending = Some(Pending::OrderNumber { purpose });
+    let Some(shopper) = st.shopper_id.clone() else {
+        // a guest: a how-to answer if the FAQ has one, and the question
+        let mut replies = Vec::new();
+        if let Some(r) = faq.filter(|r| r.decision == crate::search::Decision::Answer) {
+            if let Some(f) = r.best().and_then(|h| router.engines.faq.faq(&h.id)) {
+                DialogueState::note(&mut st.faq_ids, &f.id);
+                replies.push(BotReply {
+                    text: f.answer(lang).to_string(),
+                    faq_id: Some(f.id.clone()),
+                    ..Default::default()
+                });
+            }
+        }
+        replies.push(BotReply::text(t(
+            lang,
+            "请发送您的订单号（18位数字），我来帮您查。",
+            "Please send me your order number (18 digits) and I'll look it up.",
+        )));
+        return Ok(Outcome { replies, escalate: None });
+    };
+    let orders = router.store.recent_orders(shopper, 5).await?;
+    if orders.is_empty() {
+        st.pending = None;
+        return Ok(Outcome::reply(BotReply::text(t(
+            lang,
+            "您的账号下还没有订单哦。",
+            "There are no orders on your account yet.",
+        ))));
+    }
+    st.unresolved = 0;
+    Ok(Outcome::reply(BotReply {
+        text: t(
+            lang,
+            "这是您最近的订单，请问是哪一个？回复订单号即可。",
+            "Here are your recent orders. Which one? Just reply with its number.",
+        ),
+        cards: orders.iter().map(|o| card(router, lang, o)).collect(),
+        ..Default::default()
+    }))
+}
+
+/// A sentence about an order's status, latest tracking and expected delivery.
+pub fn describe(lang: Lang, o: &Order, now: DateTime<FixedOffset>) -> String {
+    let status = status_text(lang, o.status);
+    let mut s = t(
+        lang,
+        &format!("订单 {} 当前状态：{status}。", o.order_no),
+        &format!("Order {} is {status}.", o.order_no),
+    );
+    if let Some(e) = o.tracking.last() {
+        s += &t(
+            lang,
+            &format!("最新物流（{}）：{}。", &e.time[..16.min(e.time.len())], e.zh),
+            &format!(" Latest tracking ({}): {}.", &e.time[..16.min(e.time.len())], e.en),
+        );
+    }
+    match o.status {
+        OrderStatus::Shipped => {
+            if let Some(shipped) = o.shipped_at.as_deref().and_then(parse_time) {
+                let (lo, hi) = delivery_days(&o.address.province);
+                let (a, b) = (shipped + Duration::days(lo), shipped + Duration::days(hi));
+                let late = now > b;
+                s += &t(
+                    lang,
+                    &format!(
+                        "预计 {}–{} 送达{}",
+                        a.format("%m月%d日"),
+                        b.format("%m月%d日"),
+                        if late {
+                            "，目前已超出预计时间，如仍未收到可以转人工帮您联系快递。"
+                        } else {
+                            "。"
+                        }
+                    ),
+                    &format!(
+                        " Expected delivery {}–{}{}",
+                        a.format("%b %d"),
+                        b.format("%b %d"),
+                        if late {
+                            "; it is past that window, so ask for an agent if it still hasn't arrived."
+                        } else {
+                            "."
+                        }
+                    ),
+                );
+            }
+        }
+        OrderStatus::Paid => {
+            s += &t(
+                lang,
+                "当天16:00前付款的订单当天发货，否则48小时内发出。",
+                " Orders paid before 16:00 ship the same day, others within 48 hours.",
+            );
+        }
+        OrderStatus::Delivered => {
+            if let Some(d) = o.delivered_at.as_deref().and_then(parse_time) {
+                s += &t(
+                    lang,
+                    &format!("签收时间：{}。", d.format("%Y-%m-%d %H:%M")),
+                    &format!(" Delivered on {}.", d.format("%Y-%m-%d %H:%M")),
+                );
+            }
+        }
+        OrderStatus::PendingPayment => {
+            s += &t(
+                lang,
+                "下单30分钟内未付款会自动取消哦。",
+                " Unpaid orders are cancelled automatically after 30 minutes.",
+            );
+        }
+        _ => {}
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_numbers_in_text() {
+        assert_eq!(find_order_number("亲 261108350912746031到哪了").as_deref(), Some("261108350912746031"));
+        assert_eq!(find_order_number("2611083509127460311"), None);
+        assert_eq!(
+            find_order_number("where is order ２６１１０８３５０９１２７４６０３１"),
+            Some("261108350912746031".into())
+        );
+        assert_eq!(find_phone_digits("尾号是 5193 哦").as_deref(), Some("5193"));
+        assert_eq!(find_phone_digits("13812345678"), None);
+    }
+}

@@ -1,0 +1,57 @@
+//! Fixed bot phrases in both languages.
+
+use crate::lang::Lang;
+
+/// Picks the phrase for a language.
+pub fn t(lang: Lang, zh: &str, en: &str) -> String {
+    match lang {
+        Lang::Zh => zh.to_string(),
+        Lang::En => en.to_string(),
+    }
+}
+
+pub fn greeting(lang: Lang) -> String {
+    t(
+        lang,
+        "亲，您好！我是栖木生活的智能客服，可以帮您查订单、办退货、问商品和售后政策。请问有什么可以帮您？",
+        "Hi! I'm Qimu Living's assistant. I can track your orders, start a return, and answer questions about products and store policies. How can I help?",
+    )
+}
+
+pub fn thanks(lang: Lang) -> String {
+    t(lang, "不客气，亲！还有其他问题随时找我～", "You're welcome! Anything else, just ask.")
+}
+
+pub fn not_sure(lang: Lang) -> String {
+    t(
+        lang,
+        "抱歉亲，我没太理解您的意思。您是想问下面这些问题吗？也可以换个说法告诉我～",
+        "Sorry, I'm not sure I understood. Did you mean one of these? You can also rephrase.",
+    )
+}
+
+pub fn out_of_scope(lang: Lang) -> String {
+    t(
+        lang,
+        "抱歉亲，这个问题我帮不上忙。我可以帮您查订单、办理退换货、解答商品和售后问题哦。",
+        "Sorry, I can't help with that. I can track orders, handle returns and exchanges, and answer product and policy questions.",
+    )
+}
+
+pub fn escalated(lang: Lang) -> String {
+    t(
+        lang,
+        "已为您转接人工客服，请稍候，客服接入后会马上回复您（人工客服时间 09:00–24:00）。",
+        "I'm transferring you to a human agent. Please hold on, they'll reply as soon as they join (agents are available 09:00–24:00).",
+    )
+}
+
+pub fn rating_scale(lang: Lang) -> Vec<String> {
+    match lang {
+        Lang::Zh => ["很不满意", "不满意", "一般", "满意", "很满意"],
+        Lang::En => ["Very dissatisfied", "Dissatisfied", "Neutral", "Satisfied", "Very satisfied"],
+    }
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}

@@ -1,0 +1,92 @@
+//! Shopper identity: the storefront signs a token (JWT, HS256 = HMAC-SHA256 with the configured
+//! secret) carrying the shopper id in `sub` and an expiry in `exp` (Unix seconds).
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use hmac::{Hmac, KeyInit, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The shopper id.
+    pub sub: String,
+    /// Expiry, Unix seconds.
+    pub exp: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("malformed token")]
+    Malformed,
+    #[error("bad token signature")]
+    BadSignature,
+    #[error("token expired")]
+    Expired,
+    #[error("shopper tokens are not enabled on this server (no token_secret configured)")]
+    Disabled,
+}
+
+const HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
+
+fn mac(secret: &str) -> Hmac<Sha256> {
+    <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("HMAC accepts any key length")
+}
+
+/// Signs claims (what a storefront does; used by tests and `kefu token`).
+pub fn sign(secret: &str, claims: &Claims) -> String {
+    let head = URL_SAFE_NO_PAD.encode(HEADER);
+    let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims serialise"));
+    let mut m = mac(secret);
+    m.update(format!("{head}.{body}").as_bytes());
+    let sig = URL_SAFE_NO_PAD.encode(m.finalize().into_bytes());
+    format!("{head}.{body}.{sig}")
+}
+
+/// Verifies a token's signature and expiry at `now` (Unix seconds).
+pub fn verify(secret: &str, token: &str, now: i64) -> Result<Claims, TokenError> {
+    let mut parts = token.split('.');
+    let (Some(head), Some(body), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(TokenError::Malformed);
+    };
+    let header = URL_SAFE_NO_PAD.decode(head).map_err(|_| TokenError::Malformed)?;
+    let header: serde_json::Value = serde_json::from_slice(&header).map_err(|_| TokenError::Malformed)?;
+    if header.get("alg").and_then(|a| a.as_str()) != Some("HS256") {
+        return Err(TokenError::Malformed);
+    }
+    let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| TokenError::Malformed)?;
+    let mut m = mac(secret);
+    m.update(format!("{head}.{body}").as_bytes());
+    m.verify_slice(&sig).map_err(|_| TokenError::BadSignature)?;
+    let body = URL_SAFE_NO_PAD.decode(body).map_err(|_| TokenError::Malformed)?;
+    let claims: Claims = serde_json::from_slice(&body).map_err(|_| TokenError::Malformed)?;
+    if claims.exp <= now {
+        return Err(TokenError::Expired);
+    }
+    Ok(claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "a-test-secret-of-enough-length";
+
+    #[test]
+    fn signed_tokens_verify_and_tampering_is_caught() {
+        let t = sign(SECRET, &Claims { sub: "S1001".into(), exp: 2_000 });
+        assert_eq!(verify(SECRET, &t, 1_000).unwrap().sub, "S1001");
+        assert_eq!(verify(SECRET, &t, 2_000), Err(TokenError::Expired));
+        assert_eq!(verify("another-secret-entirely", &t, 1_000), Err(TokenError::BadSignature));
+        let forged = sign(SECRET, &Claims { sub: "S1002".into(), exp: 2_000 });
+        // another shopper's payload under this token's signature
+        let p: Vec<&str> = t.split('.').collect();
+        let f: Vec<&str> = forged.split('.').collect();
+        assert_eq!(
+            verify(SECRET, &format!("{}.{}.{}", p[0], f[1], p[2]), 1_000),
+            Err(TokenError::BadSignature)
+        );
+        assert_eq!(verify(SECRET, "not a token", 1_000), Err(TokenError::Malformed));
+    }
+}

@@ -1,0 +1,387 @@
+//! Typed operations on the store's tables.
+
+use rusqlite::{params, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use super::{Store, StoreError};
+use crate::knowledge::{Order, Shopper};
+use crate::lang::Lang;
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sender {
+    Shopper,
+    Bot,
+    Agent,
+    System,
+}
+
+impl Sender {
+    fn as_str(self) -> &'static str {
+        match self {
+            Sender::Shopper => "shopper",
+            Sender::Bot => "bot",
+            Sender::Agent => "agent",
+            Sender::System => "system",
+        }
+    }
+    fn parse(s: &str) -> Sender {
+        match s {
+            "shopper" => Sender::Shopper,
+            "bot" => Sender::Bot,
+            "agent" => Sender::Agent,
+            _ => Sender::System,
+        }
+    }
+}
+
+/// Where a conversation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationState {
+    Bot,
+    WaitingAgent,
+    Agent,
+    Closed,
+}
+
+impl ConversationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationState::Bot => "bot",
+            ConversationState::WaitingAgent => "waiting_agent",
+            ConversationState::Agent => "agent",
+            ConversationState::Closed => "closed",
+        }
+    }
+    fn parse(s: &str) -> ConversationState {
+        match s {
+            "waiting_agent" => ConversationState::WaitingAgent,
+            "agent" => ConversationState::Agent,
+            "closed" => ConversationState::Closed,
+            _ => ConversationState::Bot,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Conversation {
+    pub id: String,
+    pub shopper_id: Option<String>,
+    pub lang: Lang,
+    pub state: ConversationState,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub escalation_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StoredMessage {
+    pub id: i64,
+    pub client_msg_id: Option<String>,
+    pub sender: Sender,
+    pub text: String,
+    pub meta: Option<serde_json::Value>,
+    pub created_at: String,
+}
+
+/// The result of storing a shopper message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    pub id: i64,
+    /// The same client message id was already stored: nothing was written.
+    pub duplicate: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ReturnRequest {
+    pub id: String,
+    pub order_no: String,
+    pub conversation_id: Option<String>,
+    pub reason: String,
+    pub status: String,
+    pub created_at: String,
+}
+
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn new_id(prefix: &str, digits: usize) -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    let body: String = (0..digits).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect();
+    format!("{prefix}{body}")
+}
+
+fn json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("serialisable")
+}
+
+fn from_json<T: for<'de> Deserialize<'de>>(s: &str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+impl Store {
+    /// Loads demo shoppers and orders; rows already present are left alone (idempotent).
+    pub async fn seed(&self, shoppers: Vec<Shopper>, orders: Vec<Order>) -> Result<usize, StoreError> {
+        self.call(move |conn| {
+            let tx = conn.transaction()?;
+            let mut n = 0;
+            for s in &shoppers {
+                n += tx.execute(
+                    "INSERT OR IGNORE INTO shoppers (id, name, phone, tier, vip, lang) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![s.id, s.name, s.phone, s.tier, s.vip, s.lang.code()],
+                )?;
+            }
+            for o in &orders {
+                let status = serde_json::to_value(o.status).expect("status").as_str().unwrap_or("").to_string();
+                n += tx.execute(
+                    "INSERT OR IGNORE INTO orders (order_no, shopper_id, created_at, status, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![o.order_no, o.shopper_id, o.created_at, status, json(o)],
+                )?;
+            }
+            tx.commit()?;
+            Ok(n)
+        })
+        .await
+    }
+
+    pub async fn open_conversation(
+        &self,
+        shopper_id: Option<String>,
+        lang: Lang,
+    ) -> Result<Conversation, StoreError> {
+        self.call(move |conn| {
+            let c = Conversation {
+                id: new_id("c", 20),
+                shopper_id,
+                lang,
+                state: ConversationState::Bot,
+                started_at: now(),
+                ended_at: None,
+                escalation_reason: None,
+            };
+            conn.execute(
+                "INSERT INTO conversations (id, shopper_id, lang, state, started_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![c.id, c.shopper_id, c.lang.code(), c.state.as_str(), c.started_at],
+            )?;
+            Ok(c)
+        })
+        .await
+    }
+
+    pub async fn conversation(&self, id: String) -> Result<Option<Conversation>, StoreError> {
+        self.call(move |conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT id, shopper_id, lang, state, started_at, ended_at, escalation_reason FROM conversations WHERE id = ?1",
+                    params![id],
+                    |r| {
+                        Ok(Conversation {
+                            id: r.get(0)?,
+                            shopper_id: r.get(1)?,
+                            lang: Lang::parse(&r.get::<_, String>(2)?).unwrap_or(Lang::Zh),
+                            state: ConversationState::parse(&r.get::<_, String>(3)?),
+                            started_at: r.get(4)?,
+                            ended_at: r.get(5)?,
+                            escalation_reason: r.get(6)?,
+                        })
+                    },
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    pub async fn set_state(
+        &self,
+        id: String,
+        state: ConversationState,
+        reason: Option<String>,
+    ) -> Result<(), StoreError> {
+        self.call(move |conn| {
+            let ended = (state == ConversationState::Closed).then(now);
+            conn.execute(
+                "UPDATE conversations SET state = ?2, escalation_reason = COALESCE(?3, escalation_reason), ended_at = COALESCE(?4, ended_at) WHERE id = ?1",
+                params![id, state.as_str(), reason, ended],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Stores a message (committed to disk when this returns). A shopper message re-sent with
+    /// the same client id is not stored twice.
+    pub async fn add_message(
+        &self,
+        conversation_id: String,
+        client_msg_id: Option<String>,
+        sender: Sender,
+        text: String,
+        meta: Option<serde_json::Value>,
+    ) -> Result<Stored, StoreError> {
+        self.call(move |conn| {
+            if let Some(cid) = &client_msg_id {
+                let existing: Option<i64> = conn
+                    .query_row(
+                        "SELECT id FROM messages WHERE conversation_id = ?1 AND client_msg_id = ?2",
+                        params![conversation_id, cid],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if let Some(id) = existing {
+                    return Ok(Stored { id, duplicate: true });
+                }
+            }
+            conn.execute(
+                "INSERT INTO messages (conversation_id, client_msg_id, sender, text, meta, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![conversation_id, client_msg_id, sender.as_str(), text, meta.map(|m| m.to_string()), now()],
+            )?;
+            Ok(Stored { id: conn.last_insert_rowid(), duplicate: false })
+        })
+        .await
+    }
+
+    pub async fn messages(&self, conversation_id: String) -> Result<Vec<StoredMessage>, StoreError> {
+        self.call(move |conn| {
+            let mut st = conn.prepare(
+                "SELECT id, client_msg_id, sender, text, meta, created_at FROM messages WHERE conversation_id = ?1 ORDER BY id",
+            )?;
+            let rows = st.query_map(params![conversation_id], |r| {
+                let meta: Option<String> = r.get(4)?;
+                Ok(StoredMessage {
+                    id: r.get(0)?,
+                    client_msg_id: r.get(1)?,
+                    sender: Sender::parse(&r.get::<_, String>(2)?),
+                    text: r.get(3)?,
+                    meta: meta.and_then(|m| serde_json::from_str(&m).ok()),
+                    created_at: r.get(5)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    pub async fn shopper(&self, id: String) -> Result<Option<Shopper>, StoreError> {
+        self.call(move |conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT id, name, phone, tier, vip, lang FROM shoppers WHERE id = ?1",
+                    params![id],
+                    |r| {
+                        Ok(Shopper {
+                            id: r.get(0)?,
+                            name: r.get(1)?,
+                            phone: r.get(2)?,
+                            tier: r.get(3)?,
+                            vip: r.get(4)?,
+                            city: String::new(),
+                            lang: Lang::parse(&r.get::<_, String>(5)?).unwrap_or(Lang::Zh),
+                        })
+                    },
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    pub async fn order(&self, order_no: String) -> Result<Option<Order>, StoreError> {
+        self.call(move |conn| {
+            let data: Option<String> = conn
+                .query_row("SELECT data FROM orders WHERE order_no = ?1", params![order_no], |r| r.get(0))
+                .optional()?;
+            data.map(|d| from_json(&d)).transpose()
+        })
+        .await
+    }
+
+    /// A shopper's orders, newest first.
+    pub async fn recent_orders(&self, shopper_id: String, limit: usize) -> Result<Vec<Order>, StoreError> {
+        self.call(move |conn| {
+            let mut st = conn
+                .prepare("SELECT data FROM orders WHERE shopper_id = ?1 ORDER BY created_at DESC LIMIT ?2")?;
+            let rows = st.query_map(params![shopper_id, limit as i64], |r| r.get::<_, String>(0))?;
+            rows.map(|d| from_json(&d?)).collect()
+        })
+        .await
+    }
+
+    pub async fn create_return(
+        &self,
+        order_no: String,
+        conversation_id: Option<String>,
+        reason: String,
+    ) -> Result<ReturnRequest, StoreError> {
+        self.call(move |conn| {
+            let r = ReturnRequest {
+                id: new_id("R", 10),
+                order_no,
+                conversation_id,
+                reason,
+                status: "requested".into(),
+                created_at: now(),
+            };
+            conn.execute(
+                "INSERT INTO returns (id, order_no, conversation_id, reason, status, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![r.id, r.order_no, r.conversation_id, r.reason, r.status, r.created_at],
+            )?;
+            Ok(r)
+        })
+        .await
+    }
+
+    pub async fn returns_for(&self, order_no: String) -> Result<Vec<ReturnRequest>, StoreError> {
+        self.call(move |conn| {
+            let mut st = conn.prepare(
+                "SELECT id, order_no, conversation_id, reason, status, created_at FROM returns WHERE order_no = ?1 ORDER BY created_at",
+            )?;
+            let rows = st.query_map(params![order_no], |r| {
+                Ok(ReturnRequest {
+                    id: r.get(0)?,
+                    order_no: r.get(1)?,
+                    conversation_id: r.get(2)?,
+                    reason: r.get(3)?,
+                    status: r.get(4)?,
+                    created_at: r.get(5)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// Writes (or replaces) a conversation's feedback record.
+    pub async fn save_feedback(
+        &self,
+        conversation_id: String,
+        record: serde_json::Value,
+        rating: Option<u8>,
+        comment: Option<String>,
+    ) -> Result<(), StoreError> {
+        self.call(move |conn| {
+            conn.execute(
+                "INSERT INTO feedback (conversation_id, record, rating, comment, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(conversation_id) DO UPDATE SET record = excluded.record,
+                   rating = COALESCE(excluded.rating, feedback.rating),
+                   comment = COALESCE(excluded.comment, feedback.comment), updated_at = excluded.updated_at",
+                params![conversation_id, record.to_string(), rating, comment, now()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Feedback records updated at or after `since` (RFC 3339 prefix such as "2026-11-01").
+    pub async fn feedback_since(&self, since: String) -> Result<Vec<serde_json::Value>, StoreError> {
+        self.call(move |conn| {
+            let mut st =
+                conn.prepare("SELECT record FROM feedback WHERE updated_at >= ?1 ORDER BY updated_at")?;
+            let rows = st.query_map(params![since], |r| r.get::<_, String>(0))?;
+            rows.map(|d| from_json(&d?)).collect()
+        })
+        .await
+    }
+}

@@ -1,0 +1,87 @@
+//! The HTTP side: the axum router (`/ws/chat`, `/healthz`), the shared application state, and
+//! start-up (load the knowledge base, indexes, model, open and seed the database, listen).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::extract::{State, WebSocketUpgrade};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+use crate::dialogue::{Clock, Engines, Router};
+use crate::intent::IntentModel;
+use crate::knowledge::KnowledgeBase;
+use crate::lang::Lang;
+use crate::search::{FaqIndex, ProductIndex, Thresholds};
+use crate::store::Store;
+
+/// Largest WebSocket frame accepted; bigger ones close the connection (code 1009).
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// A conversation handed to the human agents (consumed by the agent side once it exists).
+#[derive(Debug, Clone, Serialize)]
+pub struct Escalation {
+    pub conversation_id: String,
+    pub shopper_id: Option<String>,
+    pub lang: Lang,
+    pub reason: String,
+}
+
+/// State shared by every connection.
+pub struct AppState {
+    /// Settings in force.
+    pub config: Config,
+    /// The dialogue router (engines + store + clock).
+    pub router: Router,
+    /// Escalations for the human-agent queue.
+    pub escalations: mpsc::Sender<Escalation>,
+}
+
+/// Everything a running service needs, built from the config.
+pub async fn build(
+    config: Config,
+    clock: Clock,
+) -> anyhow::Result<(Arc<AppState>, mpsc::Receiver<Escalation>)> {
+    let kb = KnowledgeBase::load(&config.knowledge).map_err(|d| anyhow::anyhow!("{d}"))?;
+    let thresholds = Thresholds::load(&config.knowledge)?;
+    let faq = FaqIndex::build(&kb.faqs, thresholds)?;
+    let products = ProductIndex::build(&kb.products)?;
+    let intents = IntentModel::load(&config.model)?;
+    let store = Store::open(&config.database)?;
+    let seeded = store.seed(kb.shoppers.clone(), kb.orders.clone()).await?;
+    tracing::info!(faqs = kb.faqs.len(), products = kb.products.len(), seeded, "knowledge loaded");
+    let engines = Arc::new(Engines { faq, products, intents, catalog: kb.products });
+    let (tx, rx) = mpsc::channel(1024);
+    let app = Arc::new(AppState { config, router: Router { engines, store, clock }, escalations: tx });
+    Ok((app, rx))
+}
+
+pub fn routes(app: Arc<AppState>) -> axum::Router {
+    axum::Router::new().route("/ws/chat", get(chat)).route("/healthz", get(|| async { "ok" })).with_state(app)
+}
+
+async fn chat(ws: WebSocketUpgrade, State(app): State<Arc<AppState>>) -> impl IntoResponse {
+    ws.max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| crate::chat::session::run(socket, app))
+}
+
+/// Binds the listener (port 0 picks a free one) and serves until the task is dropped.
+pub async fn serve(
+    app: Arc<AppState>,
+    addr: SocketAddr,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let bound = listener.local_addr()?;
+    let handle = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, routes(app)).await {
+            tracing::error!(error = %e, "server stopped");
+        }
+    });
+    Ok((bound, handle))
+}
