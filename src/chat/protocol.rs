@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::dialogue::Card;
 use crate::store::{ConversationState, Sender};
 
 /// Client → server.
@@ -28,29 +29,6 @@ pub enum ClientMsg {
     },
     Typing,
     End,
-}
-
-/// A summary card shown with a reply: an order or a product.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Card {
-    Order {
-        order_no: String,
-        status: String,
-        status_text: String,
-        created_at: String,
-        total: f64,
-        items: Vec<String>,
-        latest_tracking: Option<String>,
-    },
-    Product {
-        sku: String,
-        name: String,
-        price: f64,
-        in_stock: bool,
-        colors: Vec<String>,
-        sizes: Vec<String>,
-    },
 }
 
 /// One message of the history sent on `welcome`.

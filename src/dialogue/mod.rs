@@ -117,6 +117,29 @@ impl DialogueState {
     }
 }
 
+/// A summary card shown with a reply: an order or a product.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Card {
+    Order {
+        order_no: String,
+        status: String,
+        status_text: String,
+        created_at: String,
+        total: f64,
+        items: Vec<String>,
+        latest_tracking: Option<String>,
+    },
+    Product {
+        sku: String,
+        name: String,
+        price: f64,
+        in_stock: bool,
+        colors: Vec<String>,
+        sizes: Vec<String>,
+    },
+}
+
 /// One bot reply.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct BotReply {
@@ -125,7 +148,7 @@ pub struct BotReply {
     pub confidence: Option<f32>,
     pub faq_id: Option<String>,
     pub suggestions: Vec<String>,
-    pub cards: Vec<crate::chat::protocol::Card>,
+    pub cards: Vec<Card>,
 }
 
 impl BotReply {

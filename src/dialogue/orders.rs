@@ -5,8 +5,7 @@
 use chrono::{DateTime, Duration, FixedOffset};
 
 use super::texts::t;
-use super::{BotReply, DialogueState, Outcome, Pending, Purpose, Router};
-use crate::chat::protocol::Card;
+use super::{BotReply, Card, DialogueState, Outcome, Pending, Purpose, Router};
 use crate::knowledge::demo::{is_order_no, OrderStatus};
 use crate::knowledge::Order;
 use crate::lang::Lang;

@@ -2,8 +2,7 @@
 //! material and price from the catalog data.
 
 use super::texts::t;
-use super::{BotReply, DialogueState, Outcome, Router};
-use crate::chat::protocol::Card;
+use super::{BotReply, Card, DialogueState, Outcome, Router};
 use crate::knowledge::Product;
 use crate::lang::Lang;
 
