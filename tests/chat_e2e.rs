@@ -403,3 +403,49 @@ async fn a_flooding_client_is_rate_limited() {
     }
     assert_eq!((acks, limited), (3, 2));
 }
+
+#[tokio::test]
+async fn health_and_metrics_endpoints() {
+    let s = start().await;
+    let mut c = Client::connect(&s).await;
+    c.hello(None, None).await;
+    c.say("转人工").await;
+    let get = |path: &str| {
+        let url = format!("http://{}{path}", s.addr);
+        async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let u: Vec<&str> = url.trim_start_matches("http://").splitn(2, '/').collect();
+            let mut tcp = TcpStream::connect(u[0]).await.unwrap();
+            tcp.write_all(
+                format!("GET /{} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", u[1]).as_bytes(),
+            )
+            .await
+            .unwrap();
+            let mut body = String::new();
+            tcp.read_to_string(&mut body).await.unwrap();
+            body
+        }
+    };
+    assert!(get("/healthz").await.ends_with("ok"));
+    let m = get("/metrics").await;
+    assert!(m.contains("kefu_connections 1"), "{m}");
+    assert!(m.contains("kefu_messages_total 1"), "{m}");
+    assert!(m.contains("kefu_escalations_total{reason=\"requested\"} 1"), "{m}");
+    assert!(m.contains("kefu_reply_latency_seconds_count 1"), "{m}");
+}
+
+#[tokio::test]
+async fn complaints_escalate_and_are_flagged_in_the_feedback_record() {
+    let s = start().await;
+    let mut c = Client::connect(&s).await;
+    let (conv, _) = c.hello(None, None).await;
+    let r = c.say("你们什么破服务 我要投诉！").await;
+    assert!(r.iter().any(|f| f["type"] == "status" && f["state"] == "waiting_agent"), "{r:?}");
+    c.send(json!({"type": "end"})).await;
+    c.until("rating_request").await;
+    let records = s.app.router.store.feedback_since(String::new()).await.unwrap();
+    let r = records.iter().find(|r| r["conversation_id"] == conv.as_str()).unwrap();
+    assert_eq!(r["complaint"], true);
+    assert_eq!(r["resolution"], "escalated");
+    assert_eq!(r["escalation_reason"], "complaint");
+}

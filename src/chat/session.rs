@@ -53,6 +53,7 @@ pub async fn run(socket: WebSocket, app: Arc<AppState>) {
             }
         }
     });
+    app.metrics.connections.inc();
     let burst = app.config.messages_per_minute as f64;
     let mut s =
         Session { app: app.clone(), out, live: None, tokens: burst, refilled: Instant::now(), errors: 0 };
@@ -60,8 +61,14 @@ pub async fn run(socket: WebSocket, app: Arc<AppState>) {
     loop {
         let frame = match tokio::time::timeout(idle, stream.next()).await {
             Err(_) => {
+                // idle: end the conversation and ask for a rating; a second idle period closes
+                if s.live.as_ref().is_some_and(|l| l.ended) || s.live.is_none() {
+                    break;
+                }
                 s.finish("abandoned").await;
-                break;
+                let scale = texts::rating_scale(s.lang());
+                s.send(ServerMsg::RatingRequest { scale }).await;
+                continue;
             }
             Ok(None) | Ok(Some(Err(_))) => break,
             Ok(Some(Ok(f))) => f,
@@ -82,7 +89,11 @@ pub async fn run(socket: WebSocket, app: Arc<AppState>) {
             break;
         }
     }
-    s.finish("abandoned").await;
+    // a shopper waiting for an agent may come back (resume): only bot conversations end here
+    if s.live.as_ref().is_some_and(|l| l.conv.state == ConversationState::Bot) {
+        s.finish("abandoned").await;
+    }
+    app.metrics.connections.dec();
     drop(s);
     let _ = writer.await;
 }
@@ -96,6 +107,9 @@ impl Session {
     /// Sends an `error` frame; returns false once a connection has misbehaved too often.
     async fn error(&mut self, code: ErrorCode, message: impl Into<String>) -> bool {
         self.errors += 1;
+        let label =
+            serde_json::to_value(code).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        self.app.metrics.errors.with_label_values(&[label.as_str()]).inc();
         self.send(ServerMsg::Error { code, message: message.into() }).await;
         if self.errors > MAX_ERRORS {
             let _ = self
@@ -243,13 +257,20 @@ impl Session {
         if stored.duplicate {
             return true;
         }
+        self.app.metrics.messages.inc();
+        let started = Instant::now();
         let router = self.app.router.clone();
         let live = self.live.as_mut().expect("checked above");
         let outcome = match router.handle(&mut live.dialogue, &conv_id, &text).await {
             Ok(o) => o,
             Err(e) => return self.storage_error(e).await,
         };
-        self.deliver(outcome).await
+        if let Some(intent) = outcome.replies.first().and_then(|r| r.intent.clone()) {
+            self.app.metrics.intents.with_label_values(&[intent.as_str()]).inc();
+        }
+        let ok = self.deliver(outcome).await;
+        self.app.metrics.reply_latency.observe(started.elapsed().as_secs_f64());
+        ok
     }
 
     async fn deliver(&mut self, outcome: Outcome) -> bool {
@@ -278,6 +299,7 @@ impl Session {
         if let Some(reason) = outcome.escalate {
             let live = self.live.as_mut().expect("a live conversation");
             if live.conv.state == ConversationState::Bot {
+                self.app.metrics.escalations.with_label_values(&[reason.as_str()]).inc();
                 live.conv.state = ConversationState::WaitingAgent;
                 if let Err(e) = store
                     .set_state(conv_id.clone(), ConversationState::WaitingAgent, Some(reason.clone()))

@@ -1,5 +1,7 @@
-//! The HTTP side: the axum router (`/ws/chat`, `/healthz`), the shared application state, and
+//! The HTTP side: the axum router (`/ws/chat`, `/healthz`, `/metrics`), the shared application state, and
 //! start-up (load the knowledge base, indexes, model, open and seed the database, listen).
+
+pub mod metrics;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,6 +42,8 @@ pub struct AppState {
     pub router: Router,
     /// Escalations for the human-agent queue.
     pub escalations: mpsc::Sender<Escalation>,
+    /// Counters for `/metrics`.
+    pub metrics: metrics::Metrics,
 }
 
 /// Everything a running service needs, built from the config.
@@ -57,12 +61,25 @@ pub async fn build(
     tracing::info!(faqs = kb.faqs.len(), products = kb.products.len(), seeded, "knowledge loaded");
     let engines = Arc::new(Engines { faq, products, intents, catalog: kb.products });
     let (tx, rx) = mpsc::channel(1024);
-    let app = Arc::new(AppState { config, router: Router { engines, store, clock }, escalations: tx });
+    let app = Arc::new(AppState {
+        config,
+        router: Router { engines, store, clock },
+        escalations: tx,
+        metrics: metrics::Metrics::new(),
+    });
     Ok((app, rx))
 }
 
 pub fn routes(app: Arc<AppState>) -> axum::Router {
-    axum::Router::new().route("/ws/chat", get(chat)).route("/healthz", get(|| async { "ok" })).with_state(app)
+    axum::Router::new()
+        .route("/ws/chat", get(chat))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics_text))
+        .with_state(app)
+}
+
+async fn metrics_text(State(app): State<Arc<AppState>>) -> impl IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render())
 }
 
 async fn chat(ws: WebSocketUpgrade, State(app): State<Arc<AppState>>) -> impl IntoResponse {

@@ -1,0 +1,73 @@
+//! Service metrics in the Prometheus text format (`GET /metrics`), with the `prometheus` crate.
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+
+/// The counters the service keeps. One instance per server, in `AppState`.
+pub struct Metrics {
+    registry: Registry,
+    /// Open shopper WebSocket connections.
+    pub connections: IntGauge,
+    /// Shopper messages stored and acknowledged.
+    pub messages: IntCounter,
+    /// Messages by the intent the router acted on.
+    pub intents: IntCounterVec,
+    /// Escalations to human agents, by reason.
+    pub escalations: IntCounterVec,
+    /// Error frames sent, by code.
+    pub errors: IntCounterVec,
+    /// Seconds from a message's arrival to its last reply being queued.
+    pub reply_latency: Histogram,
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let registry = Registry::new_custom(Some("kefu".into()), None).expect("valid prefix");
+        let connections = IntGauge::new("connections", "Open shopper WebSocket connections").expect("metric");
+        let messages =
+            IntCounter::new("messages_total", "Shopper messages stored and acknowledged").expect("metric");
+        let intents = IntCounterVec::new(
+            Opts::new("intents_total", "Shopper messages by predicted intent"),
+            &["intent"],
+        )
+        .expect("metric");
+        let escalations =
+            IntCounterVec::new(Opts::new("escalations_total", "Escalations to human agents"), &["reason"])
+                .expect("metric");
+        let errors =
+            IntCounterVec::new(Opts::new("errors_total", "Error frames sent"), &["code"]).expect("metric");
+        let reply_latency = Histogram::with_opts(
+            HistogramOpts::new(
+                "reply_latency_seconds",
+                "From a shopper message arriving to its replies being queued",
+            )
+            .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0]),
+        )
+        .expect("metric");
+        for c in [
+            Box::new(connections.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(messages.clone()),
+            Box::new(intents.clone()),
+            Box::new(escalations.clone()),
+            Box::new(errors.clone()),
+            Box::new(reply_latency.clone()),
+        ] {
+            registry.register(c).expect("metric registers once");
+        }
+        Metrics { registry, connections, messages, intents, escalations, errors, reply_latency }
+    }
+
+    /// All metrics in the text exposition format.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut buf).expect("text encoding");
+        String::from_utf8(buf).expect("UTF-8 metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
