@@ -449,3 +449,35 @@ async fn complaints_escalate_and_are_flagged_in_the_feedback_record() {
     assert_eq!(r["resolution"], "escalated");
     assert_eq!(r["escalation_reason"], "complaint");
 }
+
+#[tokio::test]
+async fn non_returnable_items_and_existing_returns_are_explained() {
+    let s = start().await;
+    let kb = kb();
+    let now = chrono::DateTime::parse_from_rfc3339(NOW).unwrap();
+    let returned =
+        kb.orders.iter().find(|o| o.return_info.as_ref().is_some_and(|r| r.status == "refunded")).unwrap();
+    let mut c = Client::connect(&s).await;
+    c.hello(Some(&token(&returned.shopper_id)), None).await;
+    let r = c.say(&format!("订单{}退款到了吗", returned.order_no)).await;
+    let text = all_text(&r);
+    assert!(
+        text.contains(&returned.return_info.as_ref().unwrap().return_id) && text.contains("已退款"),
+        "{text}"
+    );
+
+    let blocked = kb.orders.iter().find(|o| {
+        o.status == OrderStatus::Delivered
+            && o.return_info.is_none()
+            && o.delivered_at
+                .as_deref()
+                .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
+                .is_some_and(|d| now - d < chrono::Duration::days(6))
+            && o.items.iter().all(|i| !kb.product(&i.sku).unwrap().returnable)
+    });
+    let o = blocked.expect("the demo data has a recent order of non-returnable items only");
+    let mut c = Client::connect(&s).await;
+    c.hello(Some(&token(&o.shopper_id)), None).await;
+    let r = c.say(&format!("I want to return order {}", o.order_no)).await;
+    assert!(all_text(&r).contains("can't be returned"), "{r:?}");
+}
