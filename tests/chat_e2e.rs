@@ -481,3 +481,41 @@ async fn non_returnable_items_and_existing_returns_are_explained() {
     let r = c.say(&format!("I want to return order {}", o.order_no)).await;
     assert!(all_text(&r).contains("can't be returned"), "{r:?}");
 }
+
+#[tokio::test]
+async fn phone_digits_cannot_be_brute_forced() {
+    let s = start().await;
+    let o = &kb().orders[1];
+    let last4 = &o.address.phone[o.address.phone.len() - 4..];
+    let wrong = if last4 == "0000" { "1111" } else { "0000" };
+    for _ in 0..5 {
+        let mut c = Client::connect(&s).await;
+        c.hello(None, None).await;
+        c.say(&format!("{} 到哪了", o.order_no)).await;
+        let r = c.say(wrong).await;
+        assert!(all_text(&r).contains("不匹配"), "{r:?}");
+    }
+    let mut c = Client::connect(&s).await;
+    c.hello(None, None).await;
+    c.say(&format!("{} 到哪了", o.order_no)).await;
+    let r = c.say(last4).await;
+    assert!(all_text(&r).contains("错误次数过多"), "even the right digits are refused now: {r:?}");
+}
+
+#[tokio::test]
+async fn a_rating_given_before_the_end_survives_it() {
+    let s = start().await;
+    let mut c = Client::connect(&s).await;
+    let (conv, _) = c.hello(None, None).await;
+    c.say("运费多少").await;
+    c.send(json!({"type": "rating", "score": 5, "comment": "=cmd|' /C calc'!A0"})).await;
+    c.until("reply").await;
+    c.send(json!({"type": "end"})).await;
+    c.until("rating_request").await;
+    let records = s.app.router.store.feedback_since(String::new()).await.unwrap();
+    let r = records.iter().find(|r| r["conversation_id"] == conv.as_str()).unwrap();
+    assert_eq!(r["rating"], 5);
+    assert!(r["faq_ids"].as_array().unwrap().iter().any(|f| f == "shipping-fee"));
+    let csv = kefu::store::export::render(&records, true).unwrap();
+    assert!(csv.contains("'=cmd"), "formulas are defused in CSV: {csv}");
+}

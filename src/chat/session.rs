@@ -62,7 +62,7 @@ pub async fn run(socket: WebSocket, app: Arc<AppState>) {
         let frame = match tokio::time::timeout(idle, stream.next()).await {
             Err(_) => {
                 // idle: end the conversation and ask for a rating; a second idle period closes
-                if s.live.as_ref().is_some_and(|l| l.ended) || s.live.is_none() {
+                if s.live.as_ref().is_none_or(|l| l.ended || l.conv.state != ConversationState::Bot) {
                     break;
                 }
                 s.finish("abandoned").await;
@@ -89,10 +89,8 @@ pub async fn run(socket: WebSocket, app: Arc<AppState>) {
             break;
         }
     }
-    // a shopper waiting for an agent may come back (resume): only bot conversations end here
-    if s.live.as_ref().is_some_and(|l| l.conv.state == ConversationState::Bot) {
-        s.finish("abandoned").await;
-    }
+    // the shopper may come back (resume): record the conversation as it stands, keep it open
+    s.record_only("abandoned").await;
     app.metrics.connections.dec();
     drop(s);
     let _ = writer.await;
@@ -106,7 +104,9 @@ impl Session {
 
     /// Sends an `error` frame; returns false once a connection has misbehaved too often.
     async fn error(&mut self, code: ErrorCode, message: impl Into<String>) -> bool {
-        self.errors += 1;
+        if !matches!(code, ErrorCode::StorageUnavailable | ErrorCode::RateLimited) {
+            self.errors += 1;
+        }
         let label =
             serde_json::to_value(code).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
         self.app.metrics.errors.with_label_values(&[label.as_str()]).inc();
@@ -227,11 +227,7 @@ impl Session {
             return self.error(ErrorCode::NotStarted, "send hello first").await;
         };
         let conv_id = live.conv.id.clone();
-        if live.conv.state == ConversationState::Closed || live.ended {
-            return self
-                .error(ErrorCode::ConversationClosed, "this conversation has ended; start a new one")
-                .await;
-        }
+        let closed = live.conv.state == ConversationState::Closed || live.ended;
         let max = self.app.config.max_message_chars;
         let chars = text.chars().count();
         if chars > max {
@@ -239,8 +235,26 @@ impl Session {
                 .error(ErrorCode::TooLong, format!("message is {chars} characters, at most {max}"))
                 .await;
         }
-        if text.trim().is_empty() || id.trim().is_empty() || id.len() > 128 {
+        if text.trim().is_empty() || id.trim().is_empty() || id.chars().count() > 128 {
             return self.error(ErrorCode::EmptyMessage, "message needs a non-empty id (≤128) and text").await;
+        }
+        // a message already stored is acknowledged again, whatever happened since
+        match self.app.router.store.answered(conv_id.clone(), id.clone()).await {
+            Err(e) => return self.storage_error(e).await,
+            Ok(Some(answered)) => {
+                self.send(ServerMsg::Ack { id }).await;
+                if answered || closed {
+                    return true;
+                }
+                // stored but never answered (the reply failed): answer it now
+                return self.route(conv_id, text).await;
+            }
+            Ok(None) => {}
+        }
+        if closed {
+            return self
+                .error(ErrorCode::ConversationClosed, "this conversation has ended; start a new one")
+                .await;
         }
         if !self.take_token() {
             return self.error(ErrorCode::RateLimited, "too many messages; slow down and resend").await;
@@ -258,6 +272,11 @@ impl Session {
             return true;
         }
         self.app.metrics.messages.inc();
+        self.route(conv_id, text).await
+    }
+
+    /// Asks the router about a stored message and delivers its replies.
+    async fn route(&mut self, conv_id: String, text: String) -> bool {
         let started = Instant::now();
         let router = self.app.router.clone();
         let live = self.live.as_mut().expect("checked above");
@@ -329,15 +348,22 @@ impl Session {
         let comment = comment.map(|c| c.chars().take(self.app.config.max_message_chars).collect::<String>());
         let conv_id = live.conv.id.clone();
         let lang = live.dialogue.lang;
-        let record = match self.record("bot_resolved").await {
-            Some(r) => r,
-            None => return true,
+        if !self.take_token() {
+            return self.error(ErrorCode::RateLimited, "too many messages; slow down and resend").await;
+        }
+        let store = self.app.router.store.clone();
+        let rated = match store.rate(conv_id.clone(), score, comment.clone()).await {
+            Ok(r) => r,
+            Err(e) => return self.storage_error(e).await,
         };
-        let mut record = record;
-        record["rating"] = serde_json::json!(score);
-        record["comment"] = serde_json::json!(comment);
-        if let Err(e) = self.app.router.store.save_feedback(conv_id, record, Some(score), comment).await {
-            return self.storage_error(e).await;
+        if !rated {
+            // no record yet (rated before the end): store the record as it stands, with the rating
+            let Some(mut record) = self.record("bot_resolved").await else { return true };
+            record["rating"] = serde_json::json!(score);
+            record["comment"] = serde_json::json!(comment);
+            if let Err(e) = store.save_feedback(conv_id, record, Some(score), comment).await {
+                return self.storage_error(e).await;
+            }
         }
         self.send(ServerMsg::Reply {
             from: Sender::Bot,
@@ -386,6 +412,21 @@ impl Session {
         }))
     }
 
+    /// Stores the feedback record as it stands without ending the conversation.
+    async fn record_only(&self, resolution: &str) {
+        let Some(live) = &self.live else { return };
+        if live.ended {
+            return;
+        }
+        if let Some(record) = self.record(resolution).await {
+            if let Err(e) =
+                self.app.router.store.save_feedback(live.conv.id.clone(), record, None, None).await
+            {
+                tracing::error!(error = %e, "could not store feedback record");
+            }
+        }
+    }
+
     /// Ends the conversation once: stores its feedback record and closes it.
     async fn finish(&mut self, resolution: &str) {
         let Some(live) = &self.live else { return };
@@ -393,12 +434,17 @@ impl Session {
             return;
         }
         let conv_id = live.conv.id.clone();
-        if let Some(record) = self.record(resolution).await {
-            let store = &self.app.router.store;
-            if let Err(e) = store.save_feedback(conv_id.clone(), record, None, None).await {
-                tracing::error!(error = %e, "could not store feedback record");
+        let store = &self.app.router.store;
+        match self.record(resolution).await {
+            Some(record) => {
+                if let Err(e) = store.save_feedback(conv_id.clone(), record, None, None).await {
+                    tracing::error!(error = %e, "could not store feedback record");
+                }
             }
-            let _ = store.set_state(conv_id, ConversationState::Closed, None).await;
+            None => tracing::error!(conversation = %conv_id, "could not build feedback record"),
+        }
+        if let Err(e) = store.set_state(conv_id, ConversationState::Closed, None).await {
+            tracing::error!(error = %e, "could not close conversation");
         }
         if let Some(live) = self.live.as_mut() {
             live.ended = true;

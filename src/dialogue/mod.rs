@@ -174,11 +174,22 @@ impl Outcome {
 /// Words that ask for a person, whatever the classifier says.
 fn asks_for_human(text: &str) -> bool {
     let t = text.to_lowercase();
-    ["转人工", "人工客服", "找人工", "要人工", "真人", "人工服务"].iter().any(|w| t.contains(w))
-        || t.trim() == "人工"
-        || ["human", "real person", "live agent", "an agent", "talk to agent", "speak to someone"]
-            .iter()
-            .any(|w| t.contains(w))
+    let bare = t.trim().trim_matches(|c: char| !c.is_alphanumeric() && !crate::lang::is_cjk(c));
+    ["转人工", "人工客服", "找人工", "要人工", "找真人", "人工服务"].iter().any(|w| t.contains(w))
+        || ["人工", "human", "agent", "human agent", "real person"].contains(&bare)
+        || [
+            "talk to a human",
+            "speak to a human",
+            "real person",
+            "live agent",
+            "human agent",
+            "talk to an agent",
+            "speak to an agent",
+            "speak to someone",
+            "talk to someone",
+        ]
+        .iter()
+        .any(|w| t.contains(w))
 }
 
 /// Intent confidence above which a matching FAQ entry is trusted one step more.
@@ -201,6 +212,15 @@ pub struct Router {
     pub engines: Arc<Engines>,
     pub store: Store,
     pub clock: Clock,
+    /// Wrong phone-digit guesses per order number, across all conversations: an order is
+    /// locked for guests after [`orders::MAX_PHONE_GUESSES`], so its digits cannot be brute-forced.
+    pub phone_guesses: Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>>,
+}
+
+impl Router {
+    pub fn new(engines: Arc<Engines>, store: Store, clock: Clock) -> Router {
+        Router { engines, store, clock, phone_guesses: Default::default() }
+    }
 }
 
 impl Router {

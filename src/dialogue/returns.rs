@@ -14,16 +14,53 @@ use crate::store::StoreError;
 /// The no-reason return window after delivery.
 pub const RETURN_DAYS: i64 = 7;
 
-/// Yes (true), no (false) or neither.
+/// Yes (true), no (false) or neither: whole answers only, so a question such as
+/// "是不是要我自己付运费？" or "可以换货吗" is never taken for a yes.
 pub fn yes_or_no(text: &str) -> Option<bool> {
     let t = text.trim().to_lowercase();
-    let t = t.trim_matches(|c: char| !c.is_alphanumeric() && !crate::lang::is_cjk(c));
-    const NO: [&str; 10] = ["不", "不要", "不用", "算了", "取消", "no", "nope", "cancel", "don't", "dont"];
-    const YES: [&str; 14] =
-        ["是", "是的", "确认", "好", "好的", "对", "可以", "要", "嗯", "yes", "y", "ok", "confirm", "sure"];
-    if NO.iter().any(|w| t == *w || t.starts_with(w)) {
+    let t: String =
+        t.chars().filter(|c| c.is_alphanumeric() || crate::lang::is_cjk(*c) || *c == ' ').collect();
+    let t = t.trim();
+    const NO: [&str; 14] = [
+        "不",
+        "不要",
+        "不用",
+        "不用了",
+        "不要了",
+        "算了",
+        "取消",
+        "先不",
+        "no",
+        "nope",
+        "cancel",
+        "no thanks",
+        "dont",
+        "not now",
+    ];
+    const YES: [&str; 19] = [
+        "是",
+        "是的",
+        "确认",
+        "确认退货",
+        "确定",
+        "好",
+        "好的",
+        "对",
+        "对的",
+        "可以",
+        "要",
+        "嗯",
+        "yes",
+        "y",
+        "ok",
+        "okay",
+        "confirm",
+        "sure",
+        "yes please",
+    ];
+    if NO.contains(&t) {
         Some(false)
-    } else if YES.iter().any(|w| t == *w || t.starts_with(w)) {
+    } else if YES.contains(&t) {
         Some(true)
     } else {
         None
@@ -71,10 +108,16 @@ pub async fn start(
     // an existing return: report it
     let stored = router.store.returns_for(order_no.clone()).await?;
     if let Some(r) = stored.last() {
+        let (zh, en) = match r.status.as_str() {
+            "refunded" => ("已退款", "refunded"),
+            "received" => ("仓库已收货，验收后48小时内退款", "received by the warehouse"),
+            "in_transit" => ("退货包裹运输中", "return parcel in transit"),
+            _ => ("已提交", "opened"),
+        };
         return Ok(say(t(
             lang,
-            &format!("该订单已有退货申请 {}（{}），状态：已提交，请在7天内寄回并填写退货单号，仓库收货验收后48小时内原路退款。", r.id, r.created_at.get(..10).unwrap_or("")),
-            &format!("There is already a return {} for this order (opened {}). Please send the parcel back within 7 days and add the tracking number; the refund follows within 48 hours of the warehouse receiving it.", r.id, r.created_at.get(..10).unwrap_or("")),
+            &format!("该订单已有退货申请 {}（{}），状态：{zh}。请在7天内寄回并填写退货单号，仓库收货验收后48小时内原路退款。", r.id, r.created_at.get(..10).unwrap_or("")),
+            &format!("There is already a return {} for this order (opened {}, {en}). Please send the parcel back within 7 days and add the tracking number; the refund follows within 48 hours of the warehouse receiving it.", r.id, r.created_at.get(..10).unwrap_or("")),
         )));
     }
     if let Some(r) = &order.return_info {
@@ -121,11 +164,20 @@ pub async fn start(
                 "This order is on its way: you can refuse the delivery, or return it within 7 days after it arrives.",
             )))
         }
-        OrderStatus::Returned | OrderStatus::Delivered => {}
+        OrderStatus::Returned => {
+            return Ok(say(t(lang, "该订单已经退货了。", "This order has already been returned.")))
+        }
+        OrderStatus::Delivered => {}
     }
     let now = router.clock.now();
-    let delivered = order.delivered_at.as_deref().and_then(parse_time);
-    if let Some(d) = delivered {
+    let Some(d) = order.delivered_at.as_deref().and_then(parse_time) else {
+        return Ok(say(t(
+            lang,
+            "这个订单没有签收时间记录，我没法判断退货期限，请转人工为您处理。",
+            "This order has no delivery date on record, so I can't check the return window: please ask for an agent.",
+        )));
+    };
+    {
         if now > d + Duration::days(RETURN_DAYS) {
             return Ok(say(t(
                 lang,
@@ -251,6 +303,9 @@ mod tests {
         assert_eq!(yes_or_no("好的！"), Some(true));
         assert_eq!(yes_or_no("Yes please"), Some(true));
         assert_eq!(yes_or_no("不要了"), Some(false));
+        assert_eq!(yes_or_no("是不是要我自己付运费？"), None);
+        assert_eq!(yes_or_no("可以换货吗"), None);
+        assert_eq!(yes_or_no("you mean the shirt?"), None);
         assert_eq!(yes_or_no("no"), Some(false));
         assert_eq!(yes_or_no("运费谁出"), None);
     }

@@ -23,6 +23,15 @@ pub const CSV_COLUMNS: [&str; 19] = [
     "complaint",
 ];
 
+/// Spreadsheets run cells that start with = + - @ as formulas: a shopper's comment must not.
+fn defuse(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
 pub fn render(records: &[serde_json::Value], csv: bool) -> Result<String, csv::Error> {
     if !csv {
         return Ok(records.iter().map(|r| format!("{r}\n")).collect());
@@ -34,7 +43,7 @@ pub fn render(records: &[serde_json::Value], csv: bool) -> Result<String, csv::E
             .iter()
             .map(|c| match r.get(*c) {
                 None | Some(serde_json::Value::Null) => String::new(),
-                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(serde_json::Value::String(s)) => defuse(s),
                 Some(serde_json::Value::Array(a)) => a
                     .iter()
                     .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))

@@ -244,6 +244,32 @@ impl Store {
         .await
     }
 
+    /// For a shopper message already stored under `client_msg_id`: whether anything was sent
+    /// after it (a reply). `None` when no such message is stored.
+    pub async fn answered(
+        &self,
+        conversation_id: String,
+        client_msg_id: String,
+    ) -> Result<Option<bool>, StoreError> {
+        self.call(move |conn| {
+            let id: Option<i64> = conn
+                .query_row(
+                    "SELECT id FROM messages WHERE conversation_id = ?1 AND client_msg_id = ?2",
+                    params![conversation_id, client_msg_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(id) = id else { return Ok(None) };
+            let answered: bool = conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM messages WHERE conversation_id = ?1 AND id > ?2 AND sender != 'shopper')",
+                params![conversation_id, id],
+                |r| r.get(0),
+            )?;
+            Ok(Some(answered))
+        })
+        .await
+    }
+
     pub async fn messages(&self, conversation_id: String) -> Result<Vec<StoredMessage>, StoreError> {
         self.call(move |conn| {
             let mut st = conn.prepare(
@@ -362,14 +388,36 @@ impl Store {
         comment: Option<String>,
     ) -> Result<(), StoreError> {
         self.call(move |conn| {
+            // a rating already given survives a later rewrite of the record
             conn.execute(
                 "INSERT INTO feedback (conversation_id, record, rating, comment, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT(conversation_id) DO UPDATE SET record = excluded.record,
+                 ON CONFLICT(conversation_id) DO UPDATE SET
+                   record = CASE WHEN excluded.rating IS NULL AND feedback.rating IS NOT NULL
+                     THEN json_set(excluded.record, '$.rating', feedback.rating, '$.comment', feedback.comment)
+                     ELSE excluded.record END,
                    rating = COALESCE(excluded.rating, feedback.rating),
                    comment = COALESCE(excluded.comment, feedback.comment), updated_at = excluded.updated_at",
                 params![conversation_id, record.to_string(), rating, comment, now()],
             )?;
             Ok(())
+        })
+        .await
+    }
+
+    /// Sets the rating and comment of an existing feedback record; false when there is none.
+    pub async fn rate(
+        &self,
+        conversation_id: String,
+        rating: u8,
+        comment: Option<String>,
+    ) -> Result<bool, StoreError> {
+        self.call(move |conn| {
+            let n = conn.execute(
+                "UPDATE feedback SET rating = ?2, comment = ?3, updated_at = ?4,
+                   record = json_set(record, '$.rating', ?2, '$.comment', ?3) WHERE conversation_id = ?1",
+                params![conversation_id, rating, comment, now()],
+            )?;
+            Ok(n > 0)
         })
         .await
     }

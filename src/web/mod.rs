@@ -63,7 +63,7 @@ pub async fn build(
     let (tx, rx) = mpsc::channel(1024);
     let app = Arc::new(AppState {
         config,
-        router: Router { engines, store, clock },
+        router: Router::new(engines, store, clock),
         escalations: tx,
         metrics: metrics::Metrics::new(),
     });
