@@ -286,22 +286,28 @@ impl Router {
         Ok(outcome)
     }
 
+    /// The FAQ entry as a reply when the search decided to answer (noted for the feedback
+    /// record); `None` otherwise.
+    fn faq_answer(&self, st: &mut DialogueState, faq: Option<&crate::search::FaqResult>) -> Option<BotReply> {
+        let r = faq.filter(|r| r.decision == Decision::Answer)?;
+        let f = self.engines.faq.faq(&r.best()?.id)?;
+        DialogueState::note(&mut st.faq_ids, &f.id);
+        st.unresolved = 0;
+        Some(BotReply {
+            text: f.answer(st.lang).to_string(),
+            faq_id: Some(f.id.clone()),
+            ..Default::default()
+        })
+    }
+
     /// An FAQ answer when the search is confident, suggestions when it is not sure, otherwise
     /// an honest "I can't help with that" (which counts as unresolved).
     fn faq_or_clarify(&self, st: &mut DialogueState, faq: Option<&crate::search::FaqResult>) -> Outcome {
         let lang = st.lang;
+        if let Some(answer) = self.faq_answer(st, faq) {
+            return Outcome::reply(answer);
+        }
         match faq {
-            Some(r) if r.decision == Decision::Answer => {
-                let hit = r.best().expect("an answer has a hit");
-                let f = self.engines.faq.faq(&hit.id).expect("hit is indexed");
-                DialogueState::note(&mut st.faq_ids, &f.id);
-                st.unresolved = 0;
-                Outcome::reply(BotReply {
-                    text: f.answer(lang).to_string(),
-                    faq_id: Some(f.id.clone()),
-                    ..Default::default()
-                })
-            }
             Some(r) if r.decision == Decision::Suggest => {
                 st.unresolved += 1;
                 let suggestions = r

@@ -204,17 +204,7 @@ pub async fn ask_which(
     st.pending = Some(Pending::OrderNumber { purpose });
     let Some(shopper) = st.shopper_id.clone() else {
         // a guest: a how-to answer if the FAQ has one, and the question
-        let mut replies = Vec::new();
-        if let Some(r) = faq.filter(|r| r.decision == crate::search::Decision::Answer) {
-            if let Some(f) = r.best().and_then(|h| router.engines.faq.faq(&h.id)) {
-                DialogueState::note(&mut st.faq_ids, &f.id);
-                replies.push(BotReply {
-                    text: f.answer(lang).to_string(),
-                    faq_id: Some(f.id.clone()),
-                    ..Default::default()
-                });
-            }
-        }
+        let mut replies: Vec<BotReply> = router.faq_answer(st, faq).into_iter().collect();
         replies.push(BotReply::text(t(
             lang,
             "请发送您的订单号（18位数字），我来帮您查。",

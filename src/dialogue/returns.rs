@@ -8,7 +8,7 @@ use super::orders::{card, parse_time};
 use super::texts::t;
 use super::{BotReply, DialogueState, Outcome, Pending, Purpose, Router};
 use crate::knowledge::demo::OrderStatus;
-use crate::search::{Decision, FaqResult};
+use crate::search::FaqResult;
 use crate::store::StoreError;
 
 /// The no-reason return window after delivery.
@@ -203,23 +203,16 @@ pub async fn start(
             &format!("Sorry, the items in this order can't be returned without a reason: {}. If something is faulty, ask for an agent.", blocked.join(", ")),
         )));
     }
+    let except = |note: String| if blocked.is_empty() { String::new() } else { note };
     let mut text = t(
         lang,
         &format!(
             "该订单符合七天无理由退货条件（签收后7天内{}）。",
-            if blocked.is_empty() {
-                String::new()
-            } else {
-                format!("；注意 {} 不支持退货", blocked.join("、"))
-            }
+            except(format!("；注意 {} 不支持退货", blocked.join("、")))
         ),
         &format!(
             "This order can be returned without a reason (within 7 days of delivery{}).",
-            if blocked.is_empty() {
-                String::new()
-            } else {
-                format!("; note that {} cannot be returned", blocked.join(", "))
-            }
+            except(format!("; note that {} cannot be returned", blocked.join(", ")))
         ),
     );
     text += &if order.shipping_insurance {
@@ -268,27 +261,14 @@ pub async fn ask_which(
 ) -> Result<Outcome, StoreError> {
     let lang = st.lang;
     // a policy question ("七天无理由怎么退") gets the FAQ answer, with an offer to start a return
-    if let Some(r) = faq.filter(|r| r.decision == Decision::Answer) {
-        if let Some(f) = r.best().and_then(|h| router.engines.faq.faq(&h.id)) {
-            DialogueState::note(&mut st.faq_ids, &f.id);
-            st.pending = Some(Pending::OrderNumber { purpose: Purpose::Return });
-            st.unresolved = 0;
-            return Ok(Outcome {
-                replies: vec![
-                    BotReply {
-                        text: f.answer(lang).to_string(),
-                        faq_id: Some(f.id.clone()),
-                        ..Default::default()
-                    },
-                    BotReply::text(t(
-                        lang,
-                        "如需办理退货，发送订单号给我即可。",
-                        "To start a return, just send me the order number.",
-                    )),
-                ],
-                escalate: None,
-            });
-        }
+    if let Some(answer) = router.faq_answer(st, faq) {
+        st.pending = Some(Pending::OrderNumber { purpose: Purpose::Return });
+        let offer = t(
+            lang,
+            "如需办理退货，发送订单号给我即可。",
+            "To start a return, just send me the order number.",
+        );
+        return Ok(Outcome { replies: vec![answer, BotReply::text(offer)], escalate: None });
     }
     super::orders::ask_which(router, st, Purpose::Return, None).await
 }

@@ -144,7 +144,7 @@ fn rank_all(index: &FaqIndex, cases: &[Case]) -> Result<Vec<(Outcome, String)>, 
                     expect: c.expect.clone(),
                     rank,
                     top1: hits.first().map(|h| h.id.clone()),
-                    confidence: index.confidence(&c.question, &hits),
+                    confidence: FaqIndex::confidence(&hits),
                 },
                 c.question.clone(),
             ))

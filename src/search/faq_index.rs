@@ -122,7 +122,7 @@ impl FaqIndex {
     /// The confidence a decision is taken on: the best hit's BM25 score. (Measured against
     /// the score per query term, per square root and per log of the term count: none gave a
     /// better no-match F1 over both languages on the evaluation set.)
-    pub fn confidence(&self, _question: &str, hits: &[FaqHit]) -> f32 {
+    pub fn confidence(hits: &[FaqHit]) -> f32 {
         hits.first().map_or(0.0, |h| h.score)
     }
 
@@ -130,7 +130,7 @@ impl FaqIndex {
     pub fn ask(&self, question: &str, limit: usize) -> Result<FaqResult, SearchError> {
         let lang = detect(question);
         let hits = self.hits(question, limit.max(1))?;
-        let confidence = self.confidence(question, &hits);
+        let confidence = Self::confidence(&hits);
         let decision = self.thresholds.decide(lang, confidence);
         Ok(FaqResult { lang, decision, confidence, hits })
     }

@@ -223,23 +223,20 @@ impl Store {
         meta: Option<serde_json::Value>,
     ) -> Result<Stored, StoreError> {
         self.call(move |conn| {
-            if let Some(cid) = &client_msg_id {
-                let existing: Option<i64> = conn
-                    .query_row(
-                        "SELECT id FROM messages WHERE conversation_id = ?1 AND client_msg_id = ?2",
-                        params![conversation_id, cid],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                if let Some(id) = existing {
-                    return Ok(Stored { id, duplicate: true });
-                }
-            }
-            conn.execute(
-                "INSERT INTO messages (conversation_id, client_msg_id, sender, text, meta, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            // the UNIQUE (conversation_id, client_msg_id) constraint finds a re-sent message
+            let inserted = conn.execute(
+                "INSERT OR IGNORE INTO messages (conversation_id, client_msg_id, sender, text, meta, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![conversation_id, client_msg_id, sender.as_str(), text, meta.map(|m| m.to_string()), now()],
             )?;
-            Ok(Stored { id: conn.last_insert_rowid(), duplicate: false })
+            if inserted == 1 {
+                return Ok(Stored { id: conn.last_insert_rowid(), duplicate: false });
+            }
+            let id = conn.query_row(
+                "SELECT id FROM messages WHERE conversation_id = ?1 AND client_msg_id = ?2",
+                params![conversation_id, client_msg_id],
+                |r| r.get(0),
+            )?;
+            Ok(Stored { id, duplicate: true })
         })
         .await
     }
