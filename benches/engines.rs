@@ -1,13 +1,16 @@
-//! Speed of the engines on the shipped knowledge base and model:
-//! `cargo bench --bench engines`. Criterion prints the per-operation times and keeps them
-//! (with history) under target/criterion/.
+//! Speed of the engines on the shipped knowledge base and model, the dialogue router's whole
+//! decision, and storing a message durably: `cargo bench --bench engines`. Criterion prints the
+//! per-operation times and keeps them (with history) under target/criterion/.
 
 use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use kefu::config::Config;
+use kefu::dialogue::DialogueState;
 use kefu::intent::IntentModel;
 use kefu::knowledge::KnowledgeBase;
+use kefu::lang::Lang;
 use kefu::search::{FaqIndex, ProductIndex, Thresholds};
 
 const QUESTIONS: [&str; 6] = [
@@ -62,5 +65,66 @@ fn engines(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, engines);
+/// The router's decision for a message (classifier + FAQ search + flows + the store reads they
+/// need), and a shopper message stored durably (its own fsync: the cost of a message at low
+/// load; under load, group commit shares the fsync).
+fn message_path(c: &mut Criterion) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        database: dir.path().join("kefu.db"),
+        knowledge: root.join("knowledge"),
+        model: root.join("models/intent"),
+        fixed_time: Some("2026-11-25T09:00:00+08:00".into()),
+        ..Config::default()
+    };
+    let clock = config.clock();
+    let Ok((app, _escalations)) = rt.block_on(kefu::web::build(config, clock)) else {
+        eprintln!("skipping router and store benchmarks: the service did not start");
+        return;
+    };
+    let router = app.router.clone();
+    let conv = rt.block_on(router.store.open_conversation(Some("S1001".into()), Lang::Zh)).unwrap();
+    let mut i = 0;
+    c.bench_function("router decision (one message, fresh dialogue state)", |b| {
+        b.iter(|| {
+            i = (i + 1) % QUESTIONS.len();
+            let mut st = DialogueState::new(Lang::Zh, Some("S1001".into()));
+            black_box(rt.block_on(router.handle(&mut st, &conv.id, QUESTIONS[i])).unwrap())
+        })
+    });
+    let mut n = 0u64;
+    c.bench_function("store a shopper message (committed, fsync)", |b| {
+        b.iter(|| {
+            n += 1;
+            let store = &router.store;
+            black_box(
+                rt.block_on(store.accept_shopper_message(
+                    conv.id.clone(),
+                    format!("b{n}"),
+                    "运费险怎么理赔".into(),
+                    true,
+                ))
+                .unwrap(),
+            )
+        })
+    });
+    c.bench_function("store 64 shopper messages concurrently (group commit)", |b| {
+        b.iter(|| {
+            let futs = (0..64).map(|_| {
+                n += 1;
+                router.store.accept_shopper_message(
+                    conv.id.clone(),
+                    format!("b{n}"),
+                    "运费险怎么理赔".into(),
+                    true,
+                )
+            });
+            black_box(rt.block_on(futures_util::future::join_all(futs)))
+        })
+    });
+}
+
+criterion_group!(benches, engines, message_path);
 criterion_main!(benches);

@@ -27,6 +27,9 @@ pub struct Config {
     pub messages_per_minute: u32,
     /// A conversation idle this long (seconds) is closed with a rating request.
     pub idle_timeout_secs: u64,
+    /// A client that accepts no data for this long (seconds) while replies wait for it is
+    /// disconnected; what it sent is stored, and it can resume.
+    pub send_timeout_secs: u64,
     /// A fixed "now" (RFC 3339) instead of the system clock, for demos and tests: the demo
     /// orders' delivery dates and 7-day return windows are relative to 2026-11-25.
     pub fixed_time: Option<String>,
@@ -43,6 +46,7 @@ impl Default for Config {
             max_message_chars: 2000,
             messages_per_minute: 30,
             idle_timeout_secs: 1800,
+            send_timeout_secs: 10,
             fixed_time: None,
         }
     }
@@ -80,7 +84,7 @@ impl Config {
 
     /// Applies `KEFU_LISTEN`, `KEFU_DATABASE`, `KEFU_KNOWLEDGE`, `KEFU_MODEL`,
     /// `KEFU_TOKEN_SECRET`, `KEFU_MAX_MESSAGE_CHARS`, `KEFU_MESSAGES_PER_MINUTE`,
-    /// `KEFU_IDLE_TIMEOUT_SECS`.
+    /// `KEFU_IDLE_TIMEOUT_SECS`, `KEFU_SEND_TIMEOUT_SECS`, `KEFU_FIXED_TIME`.
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         fn parse<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, ConfigError>
         where
@@ -118,6 +122,9 @@ impl Config {
         }
         if let Some(v) = get("KEFU_IDLE_TIMEOUT_SECS") {
             self.idle_timeout_secs = parse("KEFU_IDLE_TIMEOUT_SECS", &v)?;
+        }
+        if let Some(v) = get("KEFU_SEND_TIMEOUT_SECS") {
+            self.send_timeout_secs = parse("KEFU_SEND_TIMEOUT_SECS", &v)?;
         }
         Ok(())
     }

@@ -15,13 +15,17 @@ use super::protocol::{decode, ClientMsg, ErrorCode, HistoryItem, ServerMsg};
 use crate::dialogue::{texts, DialogueState, Outcome};
 use crate::identity;
 use crate::lang::Lang;
-use crate::store::{Conversation, ConversationState, Sender};
+use crate::store::{Accepted, Conversation, ConversationState, Sender};
 use crate::web::{AppState, Escalation};
 
 /// Outgoing frames queued per connection.
 const OUTBOX: usize = 64;
 /// WebSocket close code for a policy violation (RFC 6455).
 const CLOSE_POLICY: u16 = 1008;
+/// WebSocket close code for a message too big to process (RFC 6455).
+const CLOSE_TOO_BIG: u16 = 1009;
+/// Messages replayed in `welcome` on resume (the most recent ones).
+const HISTORY: usize = 200;
 /// Protocol errors tolerated on one connection before it is closed.
 const MAX_ERRORS: u32 = 20;
 
@@ -45,11 +49,18 @@ struct Session {
 pub async fn run(socket: WebSocket, app: Arc<AppState>) {
     let (mut sink, mut stream) = socket.split();
     let (out, mut outbox) = mpsc::channel::<Message>(OUTBOX);
+    let send_timeout = Duration::from_secs(app.config.send_timeout_secs.max(1));
     let writer = tokio::spawn(async move {
         while let Some(m) = outbox.recv().await {
             let close = matches!(m, Message::Close(_));
-            if sink.send(m).await.is_err() || close {
-                break;
+            match tokio::time::timeout(send_timeout, sink.send(m)).await {
+                Ok(Ok(())) if !close => {}
+                Ok(Ok(())) | Ok(Err(_)) => break,
+                Err(_) => {
+                    // the client stopped reading: drop it rather than queue without bound
+                    tracing::info!("client not reading; disconnecting it");
+                    break;
+                }
             }
         }
     });
@@ -70,7 +81,16 @@ pub async fn run(socket: WebSocket, app: Arc<AppState>) {
                 s.send(ServerMsg::RatingRequest { scale }).await;
                 continue;
             }
-            Ok(None) | Ok(Some(Err(_))) => break,
+            Ok(Some(Err(e))) => {
+                // a frame over the size limit: say so before closing (RFC 6455 code 1009)
+                if e.to_string().contains("Message too long") {
+                    let reason = format!("frame larger than {} KiB", crate::web::MAX_FRAME_BYTES / 1024);
+                    let close = CloseFrame { code: CLOSE_TOO_BIG, reason: reason.into() };
+                    let _ = s.out.send(Message::Close(Some(close))).await;
+                }
+                break;
+            }
+            Ok(None) => break,
             Ok(Some(Ok(f))) => f,
         };
         let keep_going = match frame {
@@ -85,7 +105,8 @@ pub async fn run(socket: WebSocket, app: Arc<AppState>) {
             Message::Close(_) => false,
             Message::Ping(_) | Message::Pong(_) => true,
         };
-        if !keep_going {
+        // the writer gave up on a client that stopped reading
+        if !keep_going || s.out.is_closed() {
             break;
         }
     }
@@ -183,7 +204,7 @@ impl Session {
                 Err(e) => return self.storage_error(e).await,
             },
         };
-        let history = match store.messages(conv.id.clone()).await {
+        let history = match store.recent_messages(conv.id.clone(), HISTORY).await {
             Ok(h) => h,
             Err(e) => return self.storage_error(e).await,
         };
@@ -207,6 +228,13 @@ impl Session {
     async fn storage_error(&mut self, e: crate::store::StoreError) -> bool {
         tracing::error!(error = %e, "store failed");
         self.error(ErrorCode::StorageUnavailable, "could not save right now; please resend in a moment").await
+    }
+
+    /// Gives back a token taken for a message that turned out not to be new.
+    fn refund(&mut self, taken: bool) {
+        if taken {
+            self.tokens += 1.0;
+        }
     }
 
     fn take_token(&mut self) -> bool {
@@ -238,41 +266,45 @@ impl Session {
         if text.trim().is_empty() || id.trim().is_empty() || id.chars().count() > 128 {
             return self.error(ErrorCode::EmptyMessage, "message needs a non-empty id (≤128) and text").await;
         }
-        // a message already stored is acknowledged again, whatever happened since
-        match self.app.router.store.answered(conv_id.clone(), id.clone()).await {
-            Err(e) => return self.storage_error(e).await,
-            Ok(Some(answered)) => {
+        // a message already stored is acknowledged again, whatever happened since; a new one
+        // is stored (on disk) before its ack, unless the conversation is closed or rate-limited
+        let token = !closed && self.take_token();
+        let accepted = match self
+            .app
+            .router
+            .store
+            .accept_shopper_message(conv_id.clone(), id.clone(), text.clone(), token)
+            .await
+        {
+            Ok(a) => a,
+            Err(e) => {
+                self.refund(token);
+                return self.storage_error(e).await;
+            }
+        };
+        match accepted {
+            Accepted::Known { answered } => {
+                self.refund(token);
                 self.send(ServerMsg::Ack { id }).await;
                 if answered || closed {
                     return true;
                 }
                 // stored but never answered (the reply failed): answer it now
-                return self.route(conv_id, text).await;
+                self.route(conv_id, text).await
             }
-            Ok(None) => {}
+            Accepted::Refused if closed => {
+                self.error(ErrorCode::ConversationClosed, "this conversation has ended; start a new one")
+                    .await
+            }
+            Accepted::Refused => {
+                self.error(ErrorCode::RateLimited, "too many messages; slow down and resend").await
+            }
+            Accepted::New(_) => {
+                self.send(ServerMsg::Ack { id }).await;
+                self.app.metrics.messages.inc();
+                self.route(conv_id, text).await
+            }
         }
-        if closed {
-            return self
-                .error(ErrorCode::ConversationClosed, "this conversation has ended; start a new one")
-                .await;
-        }
-        if !self.take_token() {
-            return self.error(ErrorCode::RateLimited, "too many messages; slow down and resend").await;
-        }
-        let store = self.app.router.store.clone();
-        let stored = match store
-            .add_message(conv_id.clone(), Some(id.clone()), Sender::Shopper, text.clone(), None)
-            .await
-        {
-            Ok(s) => s,
-            Err(e) => return self.storage_error(e).await,
-        };
-        self.send(ServerMsg::Ack { id }).await;
-        if stored.duplicate {
-            return true;
-        }
-        self.app.metrics.messages.inc();
-        self.route(conv_id, text).await
     }
 
     /// Asks the router about a stored message and delivers its replies.
@@ -296,14 +328,20 @@ impl Session {
         let live = self.live.as_mut().expect("a live conversation");
         let conv_id = live.conv.id.clone();
         let store = self.app.router.store.clone();
+        // the turn's replies are stored together (one commit) before any is sent
+        let rows = outcome
+            .replies
+            .iter()
+            .map(|r| {
+                let meta =
+                    serde_json::json!({ "intent": r.intent, "confidence": r.confidence, "faq_id": r.faq_id });
+                (r.text.clone(), Some(meta))
+            })
+            .collect();
+        if let Err(e) = store.add_messages(conv_id.clone(), Sender::Bot, rows).await {
+            return self.storage_error(e).await;
+        }
         for r in outcome.replies {
-            let meta =
-                serde_json::json!({ "intent": r.intent, "confidence": r.confidence, "faq_id": r.faq_id });
-            if let Err(e) =
-                store.add_message(conv_id.clone(), None, Sender::Bot, r.text.clone(), Some(meta)).await
-            {
-                return self.storage_error(e).await;
-            }
             self.send(ServerMsg::Reply {
                 from: Sender::Bot,
                 text: r.text,

@@ -1,6 +1,11 @@
 //! The store: the only module that talks to the database (SQLite, WAL, `synchronous=FULL` so a
 //! committed write survives a crash). One thread owns the connection; async callers send it
-//! closures over a channel and await the result, so the executor never blocks on disk.
+//! closures over a bounded channel and await the result, so the executor never blocks on disk.
+//!
+//! Group commit: the thread takes every job waiting in the queue (up to `MAX_BATCH`), runs them in
+//! one transaction (each under a savepoint, so one job's error undoes only its own writes),
+//! commits once (one fsync) and only then answers the callers. A caller's `Ok` therefore always
+//! means "on disk"; under load many shoppers share one fsync.
 //!
 //! Migrations are numbered SQL scripts applied in order, recorded in `PRAGMA user_version`.
 
@@ -8,10 +13,11 @@ pub mod export;
 pub mod records;
 
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use rusqlite::Connection;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 pub use records::*;
 
@@ -26,16 +32,72 @@ pub enum StoreError {
     Open { path: String, message: String },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("the database could not be written: {0}")]
+    Unavailable(String),
     #[error("the database thread has stopped")]
     Closed,
 }
 
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+/// Most jobs committed together in one transaction.
+const MAX_BATCH: usize = 512;
+/// Jobs waiting for the database thread; senders wait when it is full (back-pressure).
+const QUEUE: usize = 8192;
+
+/// One unit of work for the database thread, run in two phases so that many jobs share one commit
+/// (group commit): `run` inside the batch's transaction under its own savepoint, then `finish`
+/// once the batch is durably committed (or failed to be).
+trait Job: Send {
+    /// Runs the work; false when it failed (its savepoint is rolled back, the batch goes on).
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Delivers the result; `commit` says whether the batch reached the disk.
+    fn finish(self: Box<Self>, commit: Result<(), &str>);
+}
+
+struct Call<T, F> {
+    work: Option<F>,
+    result: Option<Result<T, StoreError>>,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> Job for Call<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> Result<T, StoreError> + Send,
+{
+    fn run(&mut self, conn: &Connection) -> bool {
+        let r = (self.work.take().expect("a job runs once"))(conn);
+        let ok = r.is_ok();
+        self.result = Some(r);
+        ok
+    }
+
+    fn finish(self: Box<Self>, commit: Result<(), &str>) {
+        let out = match (self.result, commit) {
+            (Some(Err(e)), _) => Err(e),
+            (Some(Ok(v)), Ok(())) => Ok(v),
+            (_, Err(why)) => Err(StoreError::Unavailable(why.to_string())),
+            (None, Ok(())) => Err(StoreError::Unavailable("the operation did not run".into())),
+        };
+        let _ = self.reply.send(out);
+    }
+}
 
 /// A handle to the database thread. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Box<dyn Job>>,
+    stats: Arc<StoreStats>,
+}
+
+/// Counters of the database thread (read by `/metrics` and the benchmarks).
+#[derive(Debug, Default)]
+pub struct StoreStats {
+    /// Transactions committed (or attempted).
+    pub batches: AtomicU64,
+    /// Jobs run.
+    pub jobs: AtomicU64,
+    /// Batches whose commit failed.
+    pub failed: AtomicU64,
 }
 
 impl Store {
@@ -49,33 +111,93 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.busy_timeout(std::time::Duration::from_secs(2))?;
+        conn.set_prepared_statement_cache_capacity(64);
         migrate(&mut conn)?;
-        let (tx, rx) = mpsc::channel::<Job>();
+        let (tx, mut rx) = mpsc::channel::<Box<dyn Job>>(QUEUE);
+        let stats = Arc::new(StoreStats::default());
+        let thread_stats = stats.clone();
         std::thread::Builder::new()
             .name("kefu-store".into())
             .spawn(move || {
-                while let Ok(job) = rx.recv() {
-                    job(&mut conn);
+                let mut batch = Vec::with_capacity(MAX_BATCH);
+                while let Some(first) = rx.blocking_recv() {
+                    batch.push(first);
+                    while batch.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(job) => batch.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                    run_batch(&conn, &mut batch, &thread_stats);
                 }
             })
             .map_err(|e| open_err(e.to_string()))?;
-        Ok(Store { jobs: tx })
+        Ok(Store { jobs: tx, stats })
     }
 
-    /// Runs `f` on the database thread and returns its result.
+    /// Runs `f` on the database thread inside a transaction shared with other callers' work, and
+    /// returns its result once that transaction is committed to disk. An error from `f` undoes
+    /// only `f`'s own writes.
     pub async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
-        self.jobs
-            .send(Box::new(move |conn| {
-                let _ = tx.send(f(conn));
-            }))
-            .map_err(|_| StoreError::Closed)?;
+        let job = Call { work: Some(f), result: None, reply: tx };
+        self.jobs.send(Box::new(job)).await.map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    pub fn stats(&self) -> &StoreStats {
+        &self.stats
+    }
+}
+
+/// Runs a batch of jobs in one transaction, each under a savepoint, commits once, then tells
+/// every job how the commit went.
+fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>, stats: &StoreStats) {
+    stats.batches.fetch_add(1, Ordering::Relaxed);
+    stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
+    let commit = match conn.execute_batch("BEGIN") {
+        Err(e) => Err(e.to_string()),
+        Ok(()) => {
+            let mut lost = false;
+            for job in batch.iter_mut() {
+                // SQLite rolls the whole transaction back on some errors (disk full, I/O): then
+                // nothing of this batch is on disk, and no later job may run outside it
+                if conn.is_autocommit() {
+                    lost = true;
+                    break;
+                }
+                if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+                    tracing::error!(error = %e, "savepoint failed");
+                    lost = true;
+                    break;
+                }
+                let ok = job.run(conn);
+                let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+                if let Err(e) = conn.execute_batch(end) {
+                    tracing::error!(error = %e, "savepoint release failed");
+                }
+            }
+            if lost || conn.is_autocommit() {
+                Err("the database rolled the transaction back (disk full or I/O error)".to_string())
+            } else {
+                conn.execute_batch("COMMIT").map_err(|e| e.to_string())
+            }
+        }
+    };
+    if let Err(why) = &commit {
+        stats.failed.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(error = %why, jobs = batch.len(), "database commit failed");
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+    }
+    for job in batch.drain(..) {
+        job.finish(commit.as_ref().map(|_| ()).map_err(String::as_str));
     }
 }
 

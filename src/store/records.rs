@@ -86,12 +86,15 @@ pub struct StoredMessage {
     pub created_at: String,
 }
 
-/// The result of storing a shopper message.
+/// What became of a shopper message offered to the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stored {
-    pub id: i64,
-    /// The same client message id was already stored: nothing was written.
-    pub duplicate: bool,
+pub enum Accepted {
+    /// Stored now (durably, once this is returned), with its row id.
+    New(i64),
+    /// Already stored under the same client id; `answered` when something was sent after it.
+    Known { answered: bool },
+    /// Not stored: it was new but not admitted.
+    Refused,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -115,6 +118,21 @@ fn new_id(prefix: &str, digits: usize) -> String {
     format!("{prefix}{body}")
 }
 
+fn insert_message(
+    conn: &rusqlite::Connection,
+    conversation_id: &str,
+    client_msg_id: Option<&str>,
+    sender: Sender,
+    text: &str,
+    meta: Option<&serde_json::Value>,
+) -> Result<i64, StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO messages (conversation_id, client_msg_id, sender, text, meta, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![conversation_id, client_msg_id, sender.as_str(), text, meta.map(|m| m.to_string()), now()])?;
+    Ok(conn.last_insert_rowid())
+}
+
 fn json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("serialisable")
 }
@@ -127,22 +145,20 @@ impl Store {
     /// Loads demo shoppers and orders; rows already present are left alone (idempotent).
     pub async fn seed(&self, shoppers: Vec<Shopper>, orders: Vec<Order>) -> Result<usize, StoreError> {
         self.call(move |conn| {
-            let tx = conn.transaction()?;
             let mut n = 0;
             for s in &shoppers {
-                n += tx.execute(
+                n += conn.execute(
                     "INSERT OR IGNORE INTO shoppers (id, name, phone, tier, vip, lang) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     params![s.id, s.name, s.phone, s.tier, s.vip, s.lang.code()],
                 )?;
             }
             for o in &orders {
                 let status = serde_json::to_value(o.status).expect("status").as_str().unwrap_or("").to_string();
-                n += tx.execute(
+                n += conn.execute(
                     "INSERT OR IGNORE INTO orders (order_no, shopper_id, created_at, status, data) VALUES (?1, ?2, ?3, ?4, ?5)",
                     params![o.order_no, o.shopper_id, o.created_at, status, json(o)],
                 )?;
             }
-            tx.commit()?;
             Ok(n)
         })
         .await
@@ -212,67 +228,82 @@ impl Store {
         .await
     }
 
-    /// Stores a message (committed to disk when this returns). A shopper message re-sent with
-    /// the same client id is not stored twice.
+    /// Stores a message (committed to disk when this returns).
     pub async fn add_message(
         &self,
         conversation_id: String,
-        client_msg_id: Option<String>,
         sender: Sender,
         text: String,
         meta: Option<serde_json::Value>,
-    ) -> Result<Stored, StoreError> {
+    ) -> Result<i64, StoreError> {
+        self.call(move |conn| insert_message(conn, &conversation_id, None, sender, &text, meta.as_ref()))
+            .await
+    }
+
+    /// Stores several messages of one conversation together (a bot turn's replies).
+    pub async fn add_messages(
+        &self,
+        conversation_id: String,
+        sender: Sender,
+        messages: Vec<(String, Option<serde_json::Value>)>,
+    ) -> Result<Vec<i64>, StoreError> {
         self.call(move |conn| {
-            // the UNIQUE (conversation_id, client_msg_id) constraint finds a re-sent message
-            let inserted = conn.execute(
-                "INSERT OR IGNORE INTO messages (conversation_id, client_msg_id, sender, text, meta, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![conversation_id, client_msg_id, sender.as_str(), text, meta.map(|m| m.to_string()), now()],
-            )?;
-            if inserted == 1 {
-                return Ok(Stored { id: conn.last_insert_rowid(), duplicate: false });
-            }
-            let id = conn.query_row(
-                "SELECT id FROM messages WHERE conversation_id = ?1 AND client_msg_id = ?2",
-                params![conversation_id, client_msg_id],
-                |r| r.get(0),
-            )?;
-            Ok(Stored { id, duplicate: true })
+            messages
+                .iter()
+                .map(|(text, meta)| insert_message(conn, &conversation_id, None, sender, text, meta.as_ref()))
+                .collect()
         })
         .await
     }
 
-    /// For a shopper message already stored under `client_msg_id`: whether anything was sent
-    /// after it (a reply). `None` when no such message is stored.
-    pub async fn answered(
+    /// Stores a shopper message under its client id, once: a message re-sent with the same id
+    /// is found instead (with whether anything was sent after it). With `admit` false nothing
+    /// new is written (the conversation is closed or the shopper is over the rate limit).
+    pub async fn accept_shopper_message(
         &self,
         conversation_id: String,
         client_msg_id: String,
-    ) -> Result<Option<bool>, StoreError> {
+        text: String,
+        admit: bool,
+    ) -> Result<Accepted, StoreError> {
         self.call(move |conn| {
             let id: Option<i64> = conn
-                .query_row(
-                    "SELECT id FROM messages WHERE conversation_id = ?1 AND client_msg_id = ?2",
-                    params![conversation_id, client_msg_id],
-                    |r| r.get(0),
-                )
+                .prepare_cached("SELECT id FROM messages WHERE conversation_id = ?1 AND client_msg_id = ?2")?
+                .query_row(params![conversation_id, client_msg_id], |r| r.get(0))
                 .optional()?;
-            let Some(id) = id else { return Ok(None) };
-            let answered: bool = conn.query_row(
-                "SELECT EXISTS (SELECT 1 FROM messages WHERE conversation_id = ?1 AND id > ?2 AND sender != 'shopper')",
-                params![conversation_id, id],
-                |r| r.get(0),
-            )?;
-            Ok(Some(answered))
+            if let Some(id) = id {
+                let answered: bool = conn
+                    .prepare_cached(
+                        "SELECT EXISTS (SELECT 1 FROM messages WHERE conversation_id = ?1 AND id > ?2 AND sender != 'shopper')",
+                    )?
+                    .query_row(params![conversation_id, id], |r| r.get(0))?;
+                return Ok(Accepted::Known { answered });
+            }
+            if !admit {
+                return Ok(Accepted::Refused);
+            }
+            let id = insert_message(conn, &conversation_id, Some(&client_msg_id), Sender::Shopper, &text, None)?;
+            Ok(Accepted::New(id))
         })
         .await
     }
 
     pub async fn messages(&self, conversation_id: String) -> Result<Vec<StoredMessage>, StoreError> {
+        self.recent_messages(conversation_id, usize::MAX).await
+    }
+
+    /// The last `limit` messages of a conversation, oldest first.
+    pub async fn recent_messages(
+        &self,
+        conversation_id: String,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
         self.call(move |conn| {
-            let mut st = conn.prepare(
-                "SELECT id, client_msg_id, sender, text, meta, created_at FROM messages WHERE conversation_id = ?1 ORDER BY id",
+            let mut st = conn.prepare_cached(
+                "SELECT * FROM (SELECT id, client_msg_id, sender, text, meta, created_at FROM messages
+                 WHERE conversation_id = ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id",
             )?;
-            let rows = st.query_map(params![conversation_id], |r| {
+            let rows = st.query_map(params![conversation_id, limit.min(i64::MAX as usize) as i64], |r| {
                 let meta: Option<String> = r.get(4)?;
                 Ok(StoredMessage {
                     id: r.get(0)?,

@@ -4,6 +4,8 @@ use prometheus::{
     Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
+use crate::store::StoreStats;
+
 /// The counters the service keeps. One instance per server, in `AppState`.
 pub struct Metrics {
     registry: Registry,
@@ -58,11 +60,20 @@ impl Metrics {
         Metrics { registry, connections, messages, intents, escalations, errors, reply_latency }
     }
 
-    /// All metrics in the text exposition format.
-    pub fn render(&self) -> String {
+    /// All metrics in the text exposition format, with the store's group-commit counters.
+    pub fn render(&self, store: &StoreStats) -> String {
         let mut buf = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buf).expect("text encoding");
-        String::from_utf8(buf).expect("UTF-8 metrics")
+        let mut text = String::from_utf8(buf).expect("UTF-8 metrics");
+        for (name, help, v) in [
+            ("kefu_store_commits_total", "Database transactions (one fsync each)", &store.batches),
+            ("kefu_store_jobs_total", "Database operations, grouped into commits", &store.jobs),
+            ("kefu_store_failed_commits_total", "Database transactions that failed", &store.failed),
+        ] {
+            let v = v.load(std::sync::atomic::Ordering::Relaxed);
+            text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n"));
+        }
+        text
     }
 }
 

@@ -79,12 +79,18 @@ pub fn routes(app: Arc<AppState>) -> axum::Router {
 }
 
 async fn metrics_text(State(app): State<Arc<AppState>>) -> impl IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render())
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.metrics.render(app.router.store.stats()),
+    )
 }
 
 async fn chat(ws: WebSocketUpgrade, State(app): State<Arc<AppState>>) -> impl IntoResponse {
+    // small I/O buffers (they grow for a big frame): an idle connection costs a few KB, not 256
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
         .on_upgrade(move |socket| crate::chat::session::run(socket, app))
 }
 
