@@ -10,7 +10,8 @@
 //!
 //! Each server runs as its own process (kefu: the `kefu serve` binary with a scratch database; the
 //! echo server: this binary re-run with `--serve-echo`), so its memory can be read from /proc.
-//! Every shopper connects (spread over the ramp), says `hello`, then sends messages drawn from
+//! Every shopper connects (spread over the ramp) and says `hello`; when the ramp is over all of
+//! them send messages drawn from
 //! `benches/data/load_mix.toml`, waiting for the reply (for kefu: the first `reply` after the
 //! message's `ack`) and a think time before the next. The report goes to stdout and, as JSON, to
 //! `--out`.
@@ -171,7 +172,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             report.store_commits = Some(a.0 - b.0);
             report.store_jobs = Some(a.1 - b.1);
         }
-        report.server_rss_peak_kb = rss(server.child.id()).1;
+        report.server_rss_peak_kb = rss(server.child.id()).1.max(report.server_rss_kb);
         server.stop();
         print_report(&report);
         reports.push(report);
@@ -451,6 +452,7 @@ async fn chat(args: &Args, server: &Server, mix: &Mix, orders: &Orders) -> Repor
         let url = url.clone();
         let offset = Duration::from_millis(args.ramp_ms * i as u64 / args.shoppers.max(1) as u64);
         let think = args.think_ms;
+        let ramp = Duration::from_millis(args.ramp_ms);
         tasks.push(tokio::spawn(async move {
             tokio::time::sleep_until((start + offset).into()).await;
             let mut r = ShopperResult::default();
@@ -462,6 +464,8 @@ async fn chat(args: &Args, server: &Server, mix: &Mix, orders: &Orders) -> Repor
                 }
             };
             r.held = true;
+            // everyone talks once the ramp is over, so all shoppers are active together
+            tokio::time::sleep_until((start + ramp).into()).await;
             for (k, text) in texts.iter().enumerate() {
                 if think > 0 {
                     let ms = rng.random_range(think / 2..=think + think / 2);

@@ -161,6 +161,13 @@ enum EvalWhat {
 }
 
 fn main() -> ExitCode {
+    // candle asks for its thread count on every matrix product and, without this variable,
+    // works it out by reading /proc/cpuinfo each time (8% of the CPU under load): settle it once,
+    // before any thread exists
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+        std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+    }
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("KEFU_LOG"))
         .with_writer(std::io::stderr)

@@ -1,7 +1,8 @@
 //! The FAQ index: one document per FAQ entry holding all its phrasings in both languages, its
 //! tags and its answers, so a mixed question (我的order到哪了) matches through either language.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
 use serde::Serialize;
 
@@ -51,7 +52,7 @@ impl FaqResult {
 pub struct FaqIndex {
     index: TextIndex,
     /// Per entry (same order as `faqs`), the shingles of each phrasing, for re-ranking.
-    phrasings: Vec<Vec<HashSet<String>>>,
+    phrasings: Vec<Vec<Shingles>>,
     faqs: Vec<Faq>,
     by_id: HashMap<String, usize>,
     thresholds: Thresholds,
@@ -142,19 +143,43 @@ pub const RERANK_DEPTH: usize = 10;
 /// evaluation set among 0, 10, 20, 40 and 60.
 pub const PHRASING_WEIGHT: f32 = 20.0;
 
-/// Tokens and pairs of neighbouring tokens.
-fn shingles(tokens: &[String]) -> HashSet<String> {
-    let mut s: HashSet<String> = tokens.iter().cloned().collect();
-    s.extend(tokens.windows(2).map(|w| format!("{} {}", w[0], w[1])));
+/// A set of shingles (tokens and pairs of neighbouring tokens) as their sorted, deduplicated
+/// 64-bit hashes: comparing two is a merge of two short arrays, with no allocation (the
+/// re-ranker compares a question with ~230 phrasings per search).
+type Shingles = Vec<u64>;
+
+fn shingles(tokens: &[String]) -> Shingles {
+    fn hash(v: impl Hash) -> u64 {
+        // SipHash with fixed keys: the same hashes in every process
+        let mut h = std::hash::DefaultHasher::new();
+        v.hash(&mut h);
+        h.finish()
+    }
+    let mut s: Shingles =
+        tokens.iter().map(hash).chain(tokens.windows(2).map(|w| hash((&w[0], &w[1])))).collect();
+    s.sort_unstable();
+    s.dedup();
     s
 }
 
 /// Dice similarity of two shingle sets.
-fn dice(a: &HashSet<String>, b: &HashSet<String>) -> f32 {
+fn dice(a: &[u64], b: &[u64]) -> f32 {
     if a.is_empty() || b.is_empty() {
         return 0.0;
     }
-    2.0 * a.intersection(b).count() as f32 / (a.len() + b.len()) as f32
+    let (mut i, mut j, mut common) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    2.0 * common as f32 / (a.len() + b.len()) as f32
 }
 
 fn all_questions(f: &Faq) -> String {

@@ -160,7 +160,7 @@ impl Store {
 fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>, stats: &StoreStats) {
     stats.batches.fetch_add(1, Ordering::Relaxed);
     stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
-    let commit = match conn.execute_batch("BEGIN") {
+    let commit = match exec(conn, "BEGIN") {
         Err(e) => Err(e.to_string()),
         Ok(()) => {
             let mut lost = false;
@@ -171,21 +171,21 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>, stats: &StoreStat
                     lost = true;
                     break;
                 }
-                if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+                if let Err(e) = exec(conn, "SAVEPOINT job") {
                     tracing::error!(error = %e, "savepoint failed");
                     lost = true;
                     break;
                 }
                 let ok = job.run(conn);
-                let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
-                if let Err(e) = conn.execute_batch(end) {
+                let end = if ok { Ok(()) } else { exec(conn, "ROLLBACK TO job") };
+                if let Err(e) = end.and_then(|_| exec(conn, "RELEASE job")) {
                     tracing::error!(error = %e, "savepoint release failed");
                 }
             }
             if lost || conn.is_autocommit() {
                 Err("the database rolled the transaction back (disk full or I/O error)".to_string())
             } else {
-                conn.execute_batch("COMMIT").map_err(|e| e.to_string())
+                exec(conn, "COMMIT").map_err(|e| e.to_string())
             }
         }
     };
@@ -199,6 +199,11 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>, stats: &StoreStat
     for job in batch.drain(..) {
         job.finish(commit.as_ref().map(|_| ()).map_err(String::as_str));
     }
+}
+
+/// Runs one statement, prepared once per connection.
+fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
