@@ -85,8 +85,10 @@ impl Product {
         self.variants.iter().find(|v| v.color == color && v.size == size).map(|v| v.stock)
     }
 
+    /// Stock over all variants. `parse_file` refuses a product whose total does not fit a `u32`;
+    /// for a product built another way the sum saturates instead of overflowing.
     pub fn total_stock(&self) -> u32 {
-        self.variants.iter().map(|v| v.stock).sum()
+        self.variants.iter().fold(0u32, |total, v| total.saturating_add(v.stock))
     }
 }
 
@@ -162,7 +164,9 @@ pub fn parse_file(path: &Path, text: &str, diags: &mut Diagnostics) -> Vec<Produ
         let sizes: HashSet<&str> = p.sizes.iter().map(String::as_str).collect();
         let colors: HashSet<&str> = p.colors.iter().map(|c| c.id.as_str()).collect();
         let mut combos = HashSet::new();
+        let mut total_stock = Some(0u32);
         for v in &p.variants {
+            total_stock = total_stock.and_then(|t| t.checked_add(v.stock));
             if !colors.contains(v.color.as_str()) {
                 err(format!("product {}: variant uses unknown colour {:?}", p.sku, v.color));
             }
@@ -172,6 +176,9 @@ pub fn parse_file(path: &Path, text: &str, diags: &mut Diagnostics) -> Vec<Produ
             if !combos.insert((v.color.as_str(), v.size.as_str())) {
                 err(format!("product {}: variant {}/{} listed twice", p.sku, v.color, v.size));
             }
+        }
+        if total_stock.is_none() {
+            err(format!("product {}: total stock of its variants exceeds {}", p.sku, u32::MAX));
         }
         if diags.len() == before {
             out.push(p);
