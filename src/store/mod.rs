@@ -98,6 +98,10 @@ pub struct StoreStats {
     pub jobs: AtomicU64,
     /// Batches whose commit failed.
     pub failed: AtomicU64,
+    /// Batches that took 20 ms or more (a slow fsync shows here).
+    pub slow: AtomicU64,
+    /// The longest batch so far, in microseconds.
+    pub longest_us: AtomicU64,
 }
 
 impl Store {
@@ -114,9 +118,18 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(2))?;
         conn.set_prepared_statement_cache_capacity(64);
         migrate(&mut conn)?;
+        // checkpoints (copying the WAL into the database file, with its own fsync) run on a
+        // thread of their own instead of stalling a commit now and then
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let checkpoints = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
         let (tx, mut rx) = mpsc::channel::<Box<dyn Job>>(QUEUE);
         let stats = Arc::new(StoreStats::default());
         let thread_stats = stats.clone();
+        let alive = Arc::downgrade(&stats);
+        std::thread::Builder::new()
+            .name("kefu-checkpoint".into())
+            .spawn(move || checkpointer(checkpoints, alive))
+            .map_err(|e| open_err(e.to_string()))?;
         std::thread::Builder::new()
             .name("kefu-store".into())
             .spawn(move || {
@@ -155,9 +168,22 @@ impl Store {
     }
 }
 
+/// Every second, while the store is open: a passive checkpoint (it never blocks the writer;
+/// once the WAL is fully copied, SQLite starts it over, so it stays small).
+fn checkpointer(conn: Connection, alive: std::sync::Weak<StoreStats>) {
+    let _ = conn.busy_timeout(std::time::Duration::from_millis(100));
+    while alive.strong_count() > 0 {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "checkpoint failed");
+        }
+    }
+}
+
 /// Runs a batch of jobs in one transaction, each under a savepoint, commits once, then tells
 /// every job how the commit went.
 fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>, stats: &StoreStats) {
+    let started = std::time::Instant::now();
     stats.batches.fetch_add(1, Ordering::Relaxed);
     stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
     let commit = match exec(conn, "BEGIN") {
@@ -195,6 +221,11 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>, stats: &StoreStat
         if !conn.is_autocommit() {
             let _ = conn.execute_batch("ROLLBACK");
         }
+    }
+    let took = started.elapsed().as_micros() as u64;
+    stats.longest_us.fetch_max(took, Ordering::Relaxed);
+    if took >= 20_000 {
+        stats.slow.fetch_add(1, Ordering::Relaxed);
     }
     for job in batch.drain(..) {
         job.finish(commit.as_ref().map(|_| ()).map_err(String::as_str));

@@ -69,10 +69,15 @@ impl Metrics {
             ("kefu_store_commits_total", "Database transactions (one fsync each)", &store.batches),
             ("kefu_store_jobs_total", "Database operations, grouped into commits", &store.jobs),
             ("kefu_store_failed_commits_total", "Database transactions that failed", &store.failed),
+            ("kefu_store_slow_commits_total", "Database transactions that took 20 ms or more", &store.slow),
         ] {
             let v = v.load(std::sync::atomic::Ordering::Relaxed);
             text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n"));
         }
+        let longest = store.longest_us.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e6;
+        text.push_str(&format!(
+            "# HELP kefu_store_longest_commit_seconds The longest database transaction so far\n# TYPE kefu_store_longest_commit_seconds gauge\nkefu_store_longest_commit_seconds {longest}\n"
+        ));
         text
     }
 }
