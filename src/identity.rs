@@ -1,5 +1,10 @@
-//! Shopper identity: the storefront signs a token (JWT, HS256 = HMAC-SHA256 with the configured
-//! secret) carrying the shopper id in `sub` and an expiry in `exp` (Unix seconds).
+//! Who is talking, as signed tokens (JWT, HS256 = HMAC-SHA256).
+//!
+//! - Shoppers: the storefront signs a token with the configured `token_secret`, carrying the
+//!   shopper id in `sub` and an expiry in `exp` (Unix seconds).
+//! - Staff (agents, trainers, admins): `POST /api/login` signs a token with the server's own staff
+//!   secret (generated on first start, kept in the database), with the role and the audience
+//!   [`STAFF_AUDIENCE`]. The two secrets differ, so one kind of token never passes for the other.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -13,6 +18,66 @@ pub struct Claims {
     pub sub: String,
     /// Expiry, Unix seconds.
     pub exp: i64,
+}
+
+/// What a staff member may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Agent,
+    Trainer,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Trainer => "trainer",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "agent" => Some(Role::Agent),
+            "trainer" => Some(Role::Trainer),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// The audience of staff tokens.
+pub const STAFF_AUDIENCE: &str = "kefu-staff";
+
+/// A staff token's claims.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffClaims {
+    /// The account name.
+    pub sub: String,
+    pub role: Role,
+    /// Always [`STAFF_AUDIENCE`].
+    pub aud: String,
+    /// Expiry, Unix seconds.
+    pub exp: i64,
+}
+
+/// Claims that expire.
+pub trait Expiring {
+    fn exp(&self) -> i64;
+}
+
+impl Expiring for Claims {
+    fn exp(&self) -> i64 {
+        self.exp
+    }
+}
+
+impl Expiring for StaffClaims {
+    fn exp(&self) -> i64 {
+        self.exp
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,8 +98,8 @@ fn mac(secret: &str) -> Hmac<Sha256> {
     <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("HMAC accepts any key length")
 }
 
-/// Signs claims (what a storefront does; used by tests and `kefu token`).
-pub fn sign(secret: &str, claims: &Claims) -> String {
+/// Signs claims (what a storefront does for shoppers; used by tests, `kefu token` and login).
+pub fn sign<C: Serialize>(secret: &str, claims: &C) -> String {
     let head = URL_SAFE_NO_PAD.encode(HEADER);
     let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims serialise"));
     let mut m = mac(secret);
@@ -43,8 +108,25 @@ pub fn sign(secret: &str, claims: &Claims) -> String {
     format!("{head}.{body}.{sig}")
 }
 
-/// Verifies a token's signature and expiry at `now` (Unix seconds).
+/// Verifies a shopper token's signature and expiry at `now` (Unix seconds).
 pub fn verify(secret: &str, token: &str, now: i64) -> Result<Claims, TokenError> {
+    verify_claims(secret, token, now)
+}
+
+/// Verifies a staff token: signature, expiry and audience.
+pub fn verify_staff(secret: &str, token: &str, now: i64) -> Result<StaffClaims, TokenError> {
+    let c: StaffClaims = verify_claims(secret, token, now)?;
+    if c.aud != STAFF_AUDIENCE {
+        return Err(TokenError::Malformed);
+    }
+    Ok(c)
+}
+
+fn verify_claims<C: serde::de::DeserializeOwned + Expiring>(
+    secret: &str,
+    token: &str,
+    now: i64,
+) -> Result<C, TokenError> {
     let mut parts = token.split('.');
     let (Some(head), Some(body), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next())
     else {
@@ -60,8 +142,8 @@ pub fn verify(secret: &str, token: &str, now: i64) -> Result<Claims, TokenError>
     m.update(format!("{head}.{body}").as_bytes());
     m.verify_slice(&sig).map_err(|_| TokenError::BadSignature)?;
     let body = URL_SAFE_NO_PAD.decode(body).map_err(|_| TokenError::Malformed)?;
-    let claims: Claims = serde_json::from_slice(&body).map_err(|_| TokenError::Malformed)?;
-    if claims.exp <= now {
+    let claims: C = serde_json::from_slice(&body).map_err(|_| TokenError::Malformed)?;
+    if claims.exp() <= now {
         return Err(TokenError::Expired);
     }
     Ok(claims)

@@ -1,19 +1,19 @@
 //! kefu (客服): a self-hosted, bilingual (Chinese/English) intelligent customer-service chat
 //! service for online stores.
 //!
-//! The parts, and how a shopper's question flows through them:
+//! The parts (ARCHITECTURE.md has the whole picture):
 //! - [`knowledge`]: the store's knowledge base under `knowledge/` (FAQ entries, product
 //!   catalog, demo shoppers and orders), parsed and validated with file:line diagnostics;
-//! - [`search`]: tantivy indexes over FAQ entries and products with bilingual analysis
-//!   (jieba words, Chinese characters, stemmed English) and an answer / suggest / no-match decision;
-//! - [`intent`]: the store's intent labels (the candle classifier comes next);
-//! - [`eval`]: held-out measurements of the engines and the tuning of their thresholds;
-//! - [`lang`]: language detection and text normalisation shared by all of them.
-//!
-//! A question today: text → [`lang::detect`] → [`search::FaqIndex::ask`] → decision and hits →
-//! the answer in the question's language. See ARCHITECTURE.md for the parts still to come
-//! (dialogue router, chat server, agents, store, trainer API).
+//! - [`search`]: tantivy indexes over FAQ entries and products with bilingual analysis and an
+//!   answer / suggest / no-match decision;
+//! - [`intent`]: the candle intent classifier (tokenizer, features, model, training);
+//! - [`dialogue`]: the router that turns a shopper message into the bot's reply and flows;
+//! - [`chat`]: the shopper WebSocket protocol and sessions; [`web`]: the HTTP side;
+//! - [`store`]: SQLite behind one thread, with group commit;
+//! - [`identity`] and [`accounts`]: shopper and staff tokens, staff accounts and login;
+//! - [`eval`]: held-out measurements; [`lang`]: language detection and normalisation.
 
+pub mod accounts;
 pub mod chat;
 pub mod config;
 pub mod dialogue;

@@ -38,6 +38,11 @@ enum Command {
         #[command(subcommand)]
         what: ExportWhat,
     },
+    /// Staff accounts (agents, trainers, admins).
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
     /// Sign a shopper token as a storefront would (for integration and testing).
     Token {
         shopper_id: String,
@@ -106,6 +111,22 @@ enum Command {
     Eval {
         #[command(subcommand)]
         what: EvalWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Add an account. The password is read from standard input (one line; prompted on a
+    /// terminal), never from the command line.
+    Add {
+        name: String,
+        #[arg(long, value_parser = ["agent", "trainer", "admin"])]
+        role: String,
+        /// The name shoppers see ("Li"); defaults to the account name.
+        #[arg(long, default_value = "")]
+        display_name: String,
+        #[arg(long, env = "KEFU_CONFIG")]
+        config: Option<PathBuf>,
     },
 }
 
@@ -226,6 +247,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 anyhow::Ok(store.feedback_since(since.unwrap_or_default()).await?)
             })?;
             print!("{}", kefu::store::export::render(&records, matches!(format, ExportFormat::Csv))?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User { action: UserAction::Add { name, role, display_name, config } } => {
+            let config = Config::load(config.as_deref())?;
+            let role = kefu::identity::Role::parse(&role).context("role must be agent, trainer or admin")?;
+            if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                eprint!("password for {name}: ");
+            }
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let rt = tokio::runtime::Runtime::new()?;
+            let account = rt.block_on(async {
+                let store = kefu::store::Store::open(&config.database)?;
+                anyhow::Ok(kefu::accounts::add(&store, &name, &display_name, role, password).await?)
+            })?;
+            println!(
+                "added {} ({}, shown as {:?})",
+                account.name,
+                account.role.as_str(),
+                account.display_name
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Check => match KnowledgeBase::load(&cli.knowledge) {

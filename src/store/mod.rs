@@ -9,6 +9,7 @@
 //!
 //! Migrations are numbered SQL scripts applied in order, recorded in `PRAGMA user_version`.
 
+pub mod accounts;
 pub mod export;
 pub mod records;
 
@@ -19,10 +20,11 @@ use std::sync::Arc;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+pub use accounts::*;
 pub use records::*;
 
 /// Schema migrations, in order. Never edit one that has shipped: add the next.
-const MIGRATIONS: &[&str] = &[include_str!("schema.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("schema.sql"), include_str!("schema_2.sql")];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -1,6 +1,9 @@
-//! The HTTP side: the axum router (`/ws/chat`, `/healthz`, `/metrics`), the shared application state, and
+//! The HTTP side: the axum router (`/ws/chat`, `/healthz`, `/metrics`, the staff API under `/api`),
+//! the shared application state, and
 //! start-up (load the knowledge base, indexes, model, open and seed the database, listen).
 
+pub mod api;
+pub mod auth;
 pub mod metrics;
 
 use std::net::SocketAddr;
@@ -44,6 +47,10 @@ pub struct AppState {
     pub escalations: mpsc::Sender<Escalation>,
     /// Counters for `/metrics`.
     pub metrics: metrics::Metrics,
+    /// The secret staff tokens are signed with (generated once, kept in the database).
+    pub staff_secret: String,
+    /// Staff logins, with the lockout after repeated wrong passwords.
+    pub logins: crate::accounts::Logins,
 }
 
 /// Everything a running service needs, built from the config.
@@ -60,12 +67,15 @@ pub async fn build(
     let seeded = store.seed(kb.shoppers.clone(), kb.orders.clone()).await?;
     tracing::info!(faqs = kb.faqs.len(), products = kb.products.len(), seeded, "knowledge loaded");
     let engines = Arc::new(Engines { faq, products, intents, catalog: kb.products });
+    let staff_secret = crate::accounts::staff_secret(&store).await?;
     let (tx, rx) = mpsc::channel(1024);
     let app = Arc::new(AppState {
         config,
         router: Router::new(engines, store, clock),
         escalations: tx,
         metrics: metrics::Metrics::new(),
+        staff_secret,
+        logins: Default::default(),
     });
     Ok((app, rx))
 }
@@ -75,6 +85,7 @@ pub fn routes(app: Arc<AppState>) -> axum::Router {
         .route("/ws/chat", get(chat))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics_text))
+        .merge(api::routes())
         .with_state(app)
 }
 
