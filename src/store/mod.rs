@@ -24,7 +24,8 @@ pub use accounts::*;
 pub use records::*;
 
 /// Schema migrations, in order. Never edit one that has shipped: add the next.
-const MIGRATIONS: &[&str] = &[include_str!("schema.sql"), include_str!("schema_2.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("schema.sql"), include_str!("schema_2.sql"), include_str!("schema_3.sql")];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
