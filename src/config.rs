@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+/// Most conversations one agent may hold at once.
+pub const MAX_AGENT_CAPACITY: usize = 20;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -33,6 +36,15 @@ pub struct Config {
     /// A fixed "now" (RFC 3339) instead of the system clock, for demos and tests: the demo
     /// orders' delivery dates and 7-day return windows are relative to 2026-11-25.
     pub fixed_time: Option<String>,
+    /// An agent who disconnects keeps their conversations this long (seconds), then they go
+    /// back to the queue.
+    pub agent_grace_secs: u64,
+    /// Conversations an agent takes at once unless they say otherwise.
+    pub agent_capacity: usize,
+    /// When human agents work, `HH:MM-HH:MM` in `business_timezone`; none = always.
+    pub business_hours: Option<String>,
+    /// The UTC offset business hours are in.
+    pub business_timezone: String,
 }
 
 impl Default for Config {
@@ -48,6 +60,10 @@ impl Default for Config {
             idle_timeout_secs: 1800,
             send_timeout_secs: 10,
             fixed_time: None,
+            agent_grace_secs: 120,
+            agent_capacity: 5,
+            business_hours: Some("09:00-24:00".into()),
+            business_timezone: "+08:00".into(),
         }
     }
 }
@@ -84,7 +100,9 @@ impl Config {
 
     /// Applies `KEFU_LISTEN`, `KEFU_DATABASE`, `KEFU_KNOWLEDGE`, `KEFU_MODEL`,
     /// `KEFU_TOKEN_SECRET`, `KEFU_MAX_MESSAGE_CHARS`, `KEFU_MESSAGES_PER_MINUTE`,
-    /// `KEFU_IDLE_TIMEOUT_SECS`, `KEFU_SEND_TIMEOUT_SECS`, `KEFU_FIXED_TIME`.
+    /// `KEFU_IDLE_TIMEOUT_SECS`, `KEFU_SEND_TIMEOUT_SECS`, `KEFU_FIXED_TIME`,
+    /// `KEFU_AGENT_GRACE_SECS`, `KEFU_AGENT_CAPACITY`, `KEFU_BUSINESS_HOURS` (empty: always),
+    /// `KEFU_BUSINESS_TIMEZONE`.
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         fn parse<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, ConfigError>
         where
@@ -126,6 +144,18 @@ impl Config {
         if let Some(v) = get("KEFU_SEND_TIMEOUT_SECS") {
             self.send_timeout_secs = parse("KEFU_SEND_TIMEOUT_SECS", &v)?;
         }
+        if let Some(v) = get("KEFU_AGENT_GRACE_SECS") {
+            self.agent_grace_secs = parse("KEFU_AGENT_GRACE_SECS", &v)?;
+        }
+        if let Some(v) = get("KEFU_AGENT_CAPACITY") {
+            self.agent_capacity = parse("KEFU_AGENT_CAPACITY", &v)?;
+        }
+        if let Some(v) = get("KEFU_BUSINESS_HOURS") {
+            self.business_hours = (!v.trim().is_empty()).then_some(v);
+        }
+        if let Some(v) = get("KEFU_BUSINESS_TIMEZONE") {
+            self.business_timezone = v;
+        }
         Ok(())
     }
 
@@ -137,7 +167,22 @@ impl Config {
         }
     }
 
+    /// The business hours in force (validated by [`Config::validate`]).
+    pub fn hours(&self) -> Result<Option<crate::agents::hours::BusinessHours>, ConfigError> {
+        self.business_hours
+            .as_deref()
+            .map(|h| crate::agents::hours::BusinessHours::parse(h, &self.business_timezone))
+            .transpose()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.hours()?;
+        if self.agent_capacity == 0 || self.agent_capacity > MAX_AGENT_CAPACITY {
+            return Err(ConfigError::Invalid(format!(
+                "agent_capacity must be between 1 and {MAX_AGENT_CAPACITY}"
+            )));
+        }
         if self.max_message_chars == 0 || self.max_message_chars > 100_000 {
             return Err(ConfigError::Invalid("max_message_chars must be between 1 and 100000".into()));
         }

@@ -215,14 +215,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             rt.block_on(async move {
                 let addr = config.listen;
                 let clock = config.clock();
-                let (app, mut escalations) = kefu::web::build(config, clock).await?;
+                let app = kefu::web::build(config, clock).await?;
                 let (bound, server) = kefu::web::serve(app, addr).await?;
-                println!("kefu listening on http://{bound} (WebSocket ws://{bound}/ws/chat)");
-                tokio::spawn(async move {
-                    while let Some(e) = escalations.recv().await {
-                        tracing::info!(conversation = %e.conversation_id, reason = %e.reason, "escalated to human agents");
-                    }
-                });
+                println!(
+                    "kefu listening on http://{bound} (shoppers: ws://{bound}/ws/chat, agents: ws://{bound}/ws/agent)"
+                );
                 tokio::select! {
                     _ = server => {}
                     _ = tokio::signal::ctrl_c() => println!("shutting down"),

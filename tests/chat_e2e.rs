@@ -10,7 +10,7 @@ use kefu::dialogue::Clock;
 use kefu::identity::{sign, Claims};
 use kefu::knowledge::demo::OrderStatus;
 use kefu::knowledge::KnowledgeBase;
-use kefu::web::{AppState, Escalation};
+use kefu::web::AppState;
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -23,7 +23,6 @@ const NOW: &str = "2026-11-25T09:00:00+08:00";
 struct Server {
     addr: std::net::SocketAddr,
     app: Arc<AppState>,
-    escalations: tokio::sync::mpsc::Receiver<Escalation>,
     _dir: tempfile::TempDir,
 }
 
@@ -43,9 +42,9 @@ async fn start() -> Server {
     };
     let clock = config.clock();
     assert!(matches!(clock, Clock::Fixed(_)));
-    let (app, escalations) = kefu::web::build(config, clock).await.unwrap();
+    let app = kefu::web::build(config, clock).await.unwrap();
     let (addr, _) = kefu::web::serve(app.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
-    Server { addr, app, escalations, _dir: dir }
+    Server { addr, app, _dir: dir }
 }
 
 fn kb() -> KnowledgeBase {
@@ -265,15 +264,16 @@ async fn product_questions_are_answered_from_catalog_data() {
 
 #[tokio::test]
 async fn unclear_and_human_requests_escalate() {
-    let mut s = start().await;
+    let s = start().await;
     let mut c = Client::connect(&s).await;
     let (conv, _) = c.hello(None, None).await;
     let r = c.say("转人工").await;
     assert!(all_text(&r).contains("人工客服"), "{r:?}");
     assert!(r.iter().any(|f| f["type"] == "status" && f["state"] == "waiting_agent"), "{r:?}");
-    let e = s.escalations.recv().await.unwrap();
-    assert_eq!(e.conversation_id, conv);
-    assert_eq!(e.reason, "requested");
+    let queue = s.app.desk.snapshot().await.unwrap().queue;
+    assert_eq!(queue.len(), 1);
+    assert_eq!(queue[0].conversation_id, conv);
+    assert_eq!(queue[0].reason, "requested");
 
     // two unresolved turns in a row escalate too
     let mut c = Client::connect(&s).await;
@@ -281,7 +281,8 @@ async fn unclear_and_human_requests_escalate() {
     c.say("asdkjh qwpoe zmxn").await;
     let r = c.say("qqq wwwww eeee rrrr").await;
     assert!(r.iter().any(|f| f["type"] == "status" && f["state"] == "waiting_agent"), "{r:?}");
-    assert_eq!(s.escalations.recv().await.unwrap().reason, "unresolved");
+    let queue = s.app.desk.snapshot().await.unwrap().queue;
+    assert_eq!(queue.iter().map(|q| q.reason.as_str()).collect::<Vec<_>>(), ["requested", "unresolved"]);
 }
 
 #[tokio::test]

@@ -230,10 +230,8 @@ async fn in_process(db: PathBuf, tune: impl FnOnce(&mut Config)) -> InProcess {
     };
     tune(&mut config);
     let clock = config.clock();
-    let (app, _escalations) = kefu::web::build(config, clock).await.unwrap();
+    let app = kefu::web::build(config, clock).await.unwrap();
     let (addr, task) = kefu::web::serve(app, "127.0.0.1:0".parse().unwrap()).await.unwrap();
-    // keep the escalation receiver alive for the server's lifetime
-    std::mem::forget(_escalations);
     InProcess { addr: addr.to_string(), _task: task }
 }
 

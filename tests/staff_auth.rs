@@ -26,9 +26,7 @@ async fn app(dir: &Path) -> Arc<AppState> {
         ..Config::default()
     };
     let clock = config.clock();
-    let (app, rx) = kefu::web::build(config, clock).await.unwrap();
-    std::mem::forget(rx);
-    app
+    kefu::web::build(config, clock).await.unwrap()
 }
 
 async fn call(

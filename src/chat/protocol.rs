@@ -29,6 +29,20 @@ pub enum ClientMsg {
     },
     Typing,
     End,
+    /// A message for the human agents when none can chat now (becomes a ticket).
+    Ticket {
+        text: String,
+        #[serde(default)]
+        contact: Option<String>,
+    },
+}
+
+/// Something the shopper can do besides typing, offered with a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Leave a message for the agents (send a `ticket` frame).
+    LeaveMessage,
 }
 
 /// One message of the history sent on `welcome`.
@@ -55,6 +69,9 @@ pub enum ServerMsg {
     Reply {
         from: Sender,
         text: String,
+        /// The human agent's name, for replies from an agent.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        agent: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
         intent: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -65,9 +82,22 @@ pub enum ServerMsg {
         suggestions: Vec<String>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         cards: Vec<Card>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        actions: Vec<Action>,
     },
     Status {
         state: ConversationState,
+        /// The agent's name while a human agent has the conversation.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        agent: Option<String>,
+    },
+    /// The human agent is typing.
+    Typing {
+        agent: String,
+    },
+    /// A message left for the agents was stored as this ticket.
+    Ticket {
+        id: String,
     },
     RatingRequest {
         scale: Vec<String>,
@@ -104,7 +134,7 @@ pub fn decode(text: &str) -> Result<ClientMsg, (ErrorCode, String)> {
     let ty = value.get("type").and_then(|t| t.as_str()).map(str::to_string);
     match ty.as_deref() {
         None => Err((ErrorCode::MalformedFrame, "frame has no \"type\"".into())),
-        Some("hello" | "message" | "rating" | "typing" | "end") => serde_json::from_value(value)
+        Some("hello" | "message" | "rating" | "typing" | "end" | "ticket") => serde_json::from_value(value)
             .map_err(|e| (ErrorCode::MalformedFrame, format!("bad {} frame: {e}", ty.unwrap_or_default()))),
         Some(other) => Err((ErrorCode::UnknownType, format!("unknown message type {other:?}"))),
     }

@@ -3,6 +3,10 @@
 //!
 //! The socket is split: this task reads and decides; a writer task drains a bounded queue of
 //! outgoing frames, so a client that stops reading holds up only its own session.
+//!
+//! While a human agent has the conversation (or it waits for one), the session also listens to
+//! the service desk: the agent's messages, typing, transfer, resolve and hand-back arrive as
+//! [`ShopperEvent`]s, already stored; shopper messages are stored, acknowledged and passed on.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,12 +15,15 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
-use super::protocol::{decode, ClientMsg, ErrorCode, HistoryItem, ServerMsg};
-use crate::dialogue::{texts, DialogueState, Outcome};
+use super::protocol::{decode, Action, ClientMsg, ErrorCode, HistoryItem, ServerMsg};
+use crate::agents::desk::SHOPPER_EVENTS;
+use crate::agents::{Availability, Escalation, ShopperEvent};
+use crate::dialogue::texts::{self, t};
+use crate::dialogue::{DialogueState, Outcome};
 use crate::identity;
 use crate::lang::Lang;
 use crate::store::{Accepted, Conversation, ConversationState, Sender};
-use crate::web::{AppState, Escalation};
+use crate::web::AppState;
 
 /// Outgoing frames queued per connection.
 const OUTBOX: usize = 64;
@@ -43,6 +50,16 @@ struct Session {
     tokens: f64,
     refilled: Instant,
     errors: u32,
+    /// What the service desk says about this conversation, while agents are involved.
+    events: Option<mpsc::Receiver<ShopperEvent>>,
+}
+
+/// The next desk event, or never when the desk has nothing to say to this session.
+async fn next_event(events: &mut Option<mpsc::Receiver<ShopperEvent>>) -> Option<ShopperEvent> {
+    match events {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Serves one shopper connection until it closes.
@@ -66,11 +83,36 @@ pub async fn run(socket: WebSocket, app: Arc<AppState>) {
     });
     app.metrics.connections.inc();
     let burst = app.config.messages_per_minute as f64;
-    let mut s =
-        Session { app: app.clone(), out, live: None, tokens: burst, refilled: Instant::now(), errors: 0 };
+    let mut s = Session {
+        app: app.clone(),
+        out,
+        live: None,
+        tokens: burst,
+        refilled: Instant::now(),
+        errors: 0,
+        events: None,
+    };
     let idle = Duration::from_secs(app.config.idle_timeout_secs.max(1));
     loop {
-        let frame = match tokio::time::timeout(idle, stream.next()).await {
+        let next = tokio::select! {
+            next = tokio::time::timeout(idle, stream.next()) => next,
+            event = next_event(&mut s.events) => {
+                let keep_going = match event {
+                    Some(e) => s.on_desk(e).await,
+                    // the desk let go of this session; if agents still have the conversation, the
+                    // client reconnects and resumes from the stored transcript
+                    None => {
+                        s.events = None;
+                        !s.with_agents()
+                    }
+                };
+                if !keep_going || s.out.is_closed() {
+                    break;
+                }
+                continue;
+            }
+        };
+        let frame = match next {
             Err(_) => {
                 // idle: end the conversation and ask for a rating; a second idle period closes
                 if s.live.as_ref().is_none_or(|l| l.ended || l.conv.state != ConversationState::Bot) {
@@ -112,6 +154,11 @@ pub async fn run(socket: WebSocket, app: Arc<AppState>) {
     }
     // the shopper may come back (resume): record the conversation as it stands, keep it open
     s.record_only("abandoned").await;
+    if s.events.is_some() {
+        if let Some(live) = &s.live {
+            app.desk.shopper_offline(live.conv.id.clone()).await;
+        }
+    }
     app.metrics.connections.dec();
     drop(s);
     let _ = writer.await;
@@ -158,11 +205,22 @@ impl Session {
             ClientMsg::Hello { token, lang, resume } => self.hello(token, lang, resume).await,
             ClientMsg::Message { id, text } => self.message(id, text).await,
             ClientMsg::Rating { score, comment } => self.rating(score, comment).await,
-            ClientMsg::Typing => true,
-            ClientMsg::End => {
-                if self.live.is_none() {
-                    return self.error(ErrorCode::NotStarted, "send hello first").await;
+            ClientMsg::Typing => {
+                if let Some(live) = self.live.as_ref().filter(|l| l.conv.state == ConversationState::Agent) {
+                    self.app.desk.shopper_typing(live.conv.id.clone()).await;
                 }
+                true
+            }
+            ClientMsg::Ticket { text, contact } => self.ticket(text, contact).await,
+            ClientMsg::End => {
+                let Some(live) = &self.live else {
+                    return self.error(ErrorCode::NotStarted, "send hello first").await;
+                };
+                if self.with_agents() {
+                    self.app.desk.shopper_ended(live.conv.id.clone()).await;
+                    self.events = None;
+                }
+                // an escalated conversation's record says "escalated" (and the handoff's outcome)
                 self.finish("bot_resolved").await;
                 let scale = texts::rating_scale(self.lang());
                 self.send(ServerMsg::RatingRequest { scale }).await;
@@ -218,11 +276,24 @@ impl Session {
             })
             .collect();
         self.send(ServerMsg::Welcome { conversation_id: conv.id.clone(), history }).await;
-        self.send(ServerMsg::Status { state: conv.state }).await;
+        self.send(ServerMsg::Status { state: conv.state, agent: None }).await;
         let dialogue = DialogueState::new(conv.lang, conv.shopper_id.clone());
         let ended = conv.state == ConversationState::Closed;
+        let conv_id = conv.id.clone();
         self.live = Some(Live { conv, dialogue, ended });
+        if self.with_agents() {
+            let (tx, rx) = mpsc::channel(SHOPPER_EVENTS);
+            self.events = Some(rx);
+            self.app.desk.shopper_online(conv_id, tx).await;
+        }
         true
+    }
+
+    /// Whether the conversation is with a human agent or waiting for one.
+    fn with_agents(&self) -> bool {
+        self.live.as_ref().is_some_and(|l| {
+            !l.ended && matches!(l.conv.state, ConversationState::Agent | ConversationState::WaitingAgent)
+        })
     }
 
     async fn storage_error(&mut self, e: crate::store::StoreError) -> bool {
@@ -282,11 +353,12 @@ impl Session {
                 return self.storage_error(e).await;
             }
         };
+        let with_agent = self.live.as_ref().is_some_and(|l| l.conv.state == ConversationState::Agent);
         match accepted {
             Accepted::Known { answered } => {
                 self.refund(token);
                 self.send(ServerMsg::Ack { id }).await;
-                if answered || closed {
+                if answered || closed || with_agent {
                     return true;
                 }
                 // stored but never answered (the reply failed): answer it now
@@ -302,6 +374,11 @@ impl Session {
             Accepted::New(_) => {
                 self.send(ServerMsg::Ack { id }).await;
                 self.app.metrics.messages.inc();
+                if with_agent {
+                    // a person is answering: the bot stays quiet
+                    self.app.desk.shopper_said(conv_id, text, crate::store::now()).await;
+                    return true;
+                }
                 self.route(conv_id, text).await
             }
         }
@@ -345,34 +422,217 @@ impl Session {
             self.send(ServerMsg::Reply {
                 from: Sender::Bot,
                 text: r.text,
+                agent: None,
                 intent: r.intent,
                 confidence: r.confidence,
                 faq_id: r.faq_id,
                 suggestions: r.suggestions,
                 cards: r.cards,
+                actions: vec![],
             })
             .await;
         }
         if let Some(reason) = outcome.escalate {
-            let live = self.live.as_mut().expect("a live conversation");
-            if live.conv.state == ConversationState::Bot {
-                self.app.metrics.escalations.with_label_values(&[reason.as_str()]).inc();
-                live.conv.state = ConversationState::WaitingAgent;
-                if let Err(e) = store
-                    .set_state(conv_id.clone(), ConversationState::WaitingAgent, Some(reason.clone()))
-                    .await
-                {
-                    return self.storage_error(e).await;
-                }
-                let _ = self.app.escalations.try_send(Escalation {
-                    conversation_id: conv_id,
-                    shopper_id: live.conv.shopper_id.clone(),
-                    lang: live.dialogue.lang,
-                    reason,
-                });
-                self.send(ServerMsg::Status { state: ConversationState::WaitingAgent }).await;
+            if self.live.as_ref().is_some_and(|l| l.conv.state == ConversationState::Bot) {
+                return self.escalate(reason).await;
             }
         }
+        true
+    }
+
+    /// Hands the conversation to the service desk and tells the shopper how long it may take.
+    async fn escalate(&mut self, reason: String) -> bool {
+        let live = self.live.as_mut().expect("a live conversation");
+        self.app.metrics.escalations.with_label_values(&[reason.as_str()]).inc();
+        let d = &live.dialogue;
+        let escalation = Escalation {
+            conversation_id: live.conv.id.clone(),
+            shopper_id: live.conv.shopper_id.clone(),
+            lang: d.lang,
+            reason,
+            bot: serde_json::json!({
+                "intents_seen": d.intents_seen,
+                "faq_ids": d.faq_ids,
+                "flows": d.flows,
+                "orders_discussed": d.orders_discussed,
+                "returns_created": d.returns_created,
+                "complaint": d.complaint,
+            }),
+        };
+        let (conv_id, lang) = (live.conv.id.clone(), d.lang);
+        let (tx, rx) = mpsc::channel(SHOPPER_EVENTS);
+        let availability = match self.app.desk.escalate(escalation, tx).await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::error!(error = %e, "could not reach the service desk");
+                return self
+                    .error(
+                        ErrorCode::StorageUnavailable,
+                        "could not reach an agent right now; please try again",
+                    )
+                    .await;
+            }
+        };
+        self.events = Some(rx);
+        if let Some(live) = self.live.as_mut() {
+            live.conv.state = ConversationState::WaitingAgent;
+        }
+        self.send(ServerMsg::Status { state: ConversationState::WaitingAgent, agent: None }).await;
+        let (text, actions) = match availability {
+            Availability::Assigned => return true,
+            Availability::Queued { position, wait_secs } => {
+                let minutes = wait_secs.unwrap_or(60).div_ceil(60).max(1);
+                let ahead = position.saturating_sub(1);
+                let text = t(
+                    lang,
+                    &format!("您前面还有 {ahead} 位，预计等待约 {minutes} 分钟。等待期间有问题也可以继续问我。"),
+                    &format!("{ahead} ahead of you; the expected wait is about {minutes} min. You can keep asking me while you wait."),
+                );
+                (text, vec![])
+            }
+            Availability::NoAgents => (
+                t(
+                    lang,
+                    "抱歉，现在没有人工客服在线。您可以给我们留言，客服上线后会尽快联系您；等待期间我也会继续为您解答。",
+                    "Sorry, no agent is online right now. You can leave a message and an agent will get back to you; meanwhile I'm still here to help.",
+                ),
+                vec![Action::LeaveMessage],
+            ),
+            Availability::Closed { hours } => (
+                t(
+                    lang,
+                    &format!("现在是人工客服的休息时间（服务时间 {hours}）。您可以给我们留言，上班后客服会尽快联系您；我也会继续为您解答。"),
+                    &format!("Our agents are off duty right now (hours {hours}). Leave a message and they'll get back to you; meanwhile I'm still here to help."),
+                ),
+                vec![Action::LeaveMessage],
+            ),
+        };
+        let meta = serde_json::json!({ "event": "availability" });
+        if let Err(e) =
+            self.app.router.store.add_message(conv_id, Sender::Bot, text.clone(), Some(meta)).await
+        {
+            return self.storage_error(e).await;
+        }
+        self.send(ServerMsg::Reply {
+            from: Sender::Bot,
+            text,
+            agent: None,
+            intent: None,
+            confidence: None,
+            faq_id: None,
+            suggestions: vec![],
+            cards: vec![],
+            actions,
+        })
+        .await;
+        true
+    }
+
+    /// What the service desk says: already stored, so only shown here.
+    async fn on_desk(&mut self, event: ShopperEvent) -> bool {
+        let system = |text: String, agent: Option<String>| ServerMsg::Reply {
+            from: Sender::System,
+            text,
+            agent,
+            intent: None,
+            confidence: None,
+            faq_id: None,
+            suggestions: vec![],
+            cards: vec![],
+            actions: vec![],
+        };
+        let set = |s: &mut Session, state: ConversationState| {
+            if let Some(live) = s.live.as_mut() {
+                live.conv.state = state;
+                if state == ConversationState::Bot {
+                    live.dialogue.unresolved = 0;
+                    live.dialogue.pending = None;
+                }
+            }
+        };
+        match event {
+            ShopperEvent::Joined { agent, text } => {
+                set(self, ConversationState::Agent);
+                self.send(ServerMsg::Status { state: ConversationState::Agent, agent: Some(agent.clone()) })
+                    .await;
+                self.send(system(text, Some(agent))).await;
+            }
+            ShopperEvent::Message { agent, text } => {
+                let mut m = system(text, Some(agent));
+                if let ServerMsg::Reply { from, .. } = &mut m {
+                    *from = Sender::Agent;
+                }
+                self.send(m).await;
+            }
+            ShopperEvent::Typing { agent } => self.send(ServerMsg::Typing { agent }).await,
+            ShopperEvent::Requeued { text } => {
+                set(self, ConversationState::WaitingAgent);
+                self.send(ServerMsg::Status { state: ConversationState::WaitingAgent, agent: None }).await;
+                self.send(system(text, None)).await;
+            }
+            ShopperEvent::HandedBack { text } => {
+                set(self, ConversationState::Bot);
+                self.events = None;
+                self.send(ServerMsg::Status { state: ConversationState::Bot, agent: None }).await;
+                self.send(system(text, None)).await;
+            }
+            ShopperEvent::Resolved { text } => {
+                self.events = None;
+                self.send(system(text, None)).await;
+                self.finish("agent_resolved").await;
+                let scale = texts::rating_scale(self.lang());
+                self.send(ServerMsg::RatingRequest { scale }).await;
+            }
+        }
+        true
+    }
+
+    /// A message left for the agents: stored as a ticket they see in the console.
+    async fn ticket(&mut self, text: String, contact: Option<String>) -> bool {
+        let Some(live) = &self.live else {
+            return self.error(ErrorCode::NotStarted, "send hello first").await;
+        };
+        let (conv_id, shopper, lang) =
+            (live.conv.id.clone(), live.conv.shopper_id.clone(), live.dialogue.lang);
+        let max = self.app.config.max_message_chars;
+        let chars = text.chars().count();
+        if chars > max {
+            return self
+                .error(ErrorCode::TooLong, format!("message is {chars} characters, at most {max}"))
+                .await;
+        }
+        if text.trim().is_empty() {
+            return self.error(ErrorCode::EmptyMessage, "the message for the agents is empty").await;
+        }
+        if contact.as_ref().is_some_and(|c| c.chars().count() > 200) {
+            return self.error(ErrorCode::TooLong, "contact is longer than 200 characters").await;
+        }
+        if !self.take_token() {
+            return self.error(ErrorCode::RateLimited, "too many messages; slow down and resend").await;
+        }
+        let store = self.app.router.store.clone();
+        let ticket = match store.create_ticket(conv_id, shopper, lang, text, contact).await {
+            Ok(t) => t,
+            Err(e) => return self.storage_error(e).await,
+        };
+        self.send(ServerMsg::Ticket { id: ticket.id.clone() }).await;
+        let text = t(
+            lang,
+            &format!("已收到您的留言（编号 {}），客服会尽快联系您。", ticket.id),
+            &format!("Got your message (ticket {}); an agent will get back to you soon.", ticket.id),
+        );
+        self.send(ServerMsg::Reply {
+            from: Sender::Bot,
+            text,
+            agent: None,
+            intent: None,
+            confidence: None,
+            faq_id: None,
+            suggestions: vec![],
+            cards: vec![],
+            actions: vec![],
+        })
+        .await;
         true
     }
 
@@ -406,11 +666,13 @@ impl Session {
         self.send(ServerMsg::Reply {
             from: Sender::Bot,
             text: texts::t(lang, "感谢您的评价，祝您购物愉快！", "Thank you for your feedback!"),
+            agent: None,
             intent: None,
             confidence: None,
             faq_id: None,
             suggestions: vec![],
             cards: vec![],
+            actions: vec![],
         })
         .await;
         true
@@ -419,13 +681,16 @@ impl Session {
     /// The feedback record of the live conversation as it stands.
     async fn record(&self, resolution: &str) -> Option<serde_json::Value> {
         let live = self.live.as_ref()?;
-        let msgs = self.app.router.store.messages(live.conv.id.clone()).await.ok()?;
+        let store = &self.app.router.store;
+        let msgs = store.messages(live.conv.id.clone()).await.ok()?;
+        let agent = store.agent_summary(live.conv.id.clone()).await.ok()?;
         let count = |s: Sender| msgs.iter().filter(|m| m.sender == s).count();
         let d = &live.dialogue;
-        let resolution = if d.escalation_reason.is_some() || live.conv.escalation_reason.is_some() {
-            "escalated"
-        } else {
-            resolution
+        let escalated = d.escalation_reason.is_some() || live.conv.escalation_reason.is_some();
+        let resolution = match &agent {
+            Some(a) if a.outcome.as_deref() == Some("resolved") => "agent_resolved",
+            _ if escalated => "escalated",
+            _ => resolution,
         };
         Some(serde_json::json!({
             "conversation_id": live.conv.id,
@@ -443,7 +708,11 @@ impl Session {
             "returns_created": d.returns_created,
             "resolution": resolution,
             "escalation_reason": d.escalation_reason.clone().or_else(|| live.conv.escalation_reason.clone()),
-            "agent_id": null,
+            "agent_id": agent.as_ref().and_then(|a| a.agent_id.clone()),
+            "agent_outcome": agent.as_ref().and_then(|a| a.outcome.clone()),
+            "queue_wait_secs": agent.as_ref().and_then(|a| a.queue_wait_secs),
+            "first_response_secs": agent.as_ref().and_then(|a| a.first_response_secs),
+            "handle_secs": agent.as_ref().and_then(|a| a.handle_secs),
             "rating": null,
             "comment": null,
             "complaint": d.complaint,
@@ -488,6 +757,6 @@ impl Session {
             live.ended = true;
             live.conv.state = ConversationState::Closed;
         }
-        self.send(ServerMsg::Status { state: ConversationState::Closed }).await;
+        self.send(ServerMsg::Status { state: ConversationState::Closed, agent: None }).await;
     }
 }

@@ -41,8 +41,8 @@ pub fn out_of_scope(lang: Lang) -> String {
 pub fn escalated(lang: Lang) -> String {
     t(
         lang,
-        "已为您转接人工客服，请稍候，客服接入后会马上回复您（人工客服时间 09:00–24:00）。",
-        "I'm transferring you to a human agent. Please hold on, they'll reply as soon as they join (agents are available 09:00–24:00).",
+        "正在为您转接人工客服，请稍候，客服接入后会马上回复您。",
+        "I'm transferring you to a human agent. Please hold on, they'll reply as soon as they join.",
     )
 }
 

@@ -11,6 +11,7 @@
 
 pub mod accounts;
 pub mod export;
+pub mod handoffs;
 pub mod records;
 
 use std::path::Path;
@@ -21,6 +22,9 @@ use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 pub use accounts::*;
+pub use handoffs::{
+    AgentSummary, ConversationContext, ConversationRow, Handoff, Note, OpenHandoff, Outcome, Profile, Ticket,
+};
 pub use records::*;
 
 /// Schema migrations, in order. Never edit one that has shipped: add the next.

@@ -55,7 +55,7 @@ impl ConversationState {
             ConversationState::Closed => "closed",
         }
     }
-    fn parse(s: &str) -> ConversationState {
+    pub(crate) fn parse(s: &str) -> ConversationState {
         match s {
             "waiting_agent" => ConversationState::WaitingAgent,
             "agent" => ConversationState::Agent,
@@ -111,14 +111,14 @@ pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-fn new_id(prefix: &str, digits: usize) -> String {
+pub(crate) fn new_id(prefix: &str, digits: usize) -> String {
     use rand::Rng;
     let mut rng = rand::rng();
     let body: String = (0..digits).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect();
     format!("{prefix}{body}")
 }
 
-fn insert_message(
+pub(crate) fn insert_message(
     conn: &rusqlite::Connection,
     conversation_id: &str,
     client_msg_id: Option<&str>,
@@ -137,7 +137,7 @@ fn json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("serialisable")
 }
 
-fn from_json<T: for<'de> Deserialize<'de>>(s: &str) -> Result<T, StoreError> {
+pub(crate) fn from_json<T: for<'de> Deserialize<'de>>(s: &str) -> Result<T, StoreError> {
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
@@ -189,26 +189,7 @@ impl Store {
     }
 
     pub async fn conversation(&self, id: String) -> Result<Option<Conversation>, StoreError> {
-        self.call(move |conn| {
-            Ok(conn
-                .query_row(
-                    "SELECT id, shopper_id, lang, state, started_at, ended_at, escalation_reason FROM conversations WHERE id = ?1",
-                    params![id],
-                    |r| {
-                        Ok(Conversation {
-                            id: r.get(0)?,
-                            shopper_id: r.get(1)?,
-                            lang: Lang::parse(&r.get::<_, String>(2)?).unwrap_or(Lang::Zh),
-                            state: ConversationState::parse(&r.get::<_, String>(3)?),
-                            started_at: r.get(4)?,
-                            ended_at: r.get(5)?,
-                            escalation_reason: r.get(6)?,
-                        })
-                    },
-                )
-                .optional()?)
-        })
-        .await
+        self.call(move |conn| conversation_row(conn, &id)).await
     }
 
     pub async fn set_state(
@@ -298,48 +279,11 @@ impl Store {
         conversation_id: String,
         limit: usize,
     ) -> Result<Vec<StoredMessage>, StoreError> {
-        self.call(move |conn| {
-            let mut st = conn.prepare_cached(
-                "SELECT * FROM (SELECT id, client_msg_id, sender, text, meta, created_at FROM messages
-                 WHERE conversation_id = ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id",
-            )?;
-            let rows = st.query_map(params![conversation_id, limit.min(i64::MAX as usize) as i64], |r| {
-                let meta: Option<String> = r.get(4)?;
-                Ok(StoredMessage {
-                    id: r.get(0)?,
-                    client_msg_id: r.get(1)?,
-                    sender: Sender::parse(&r.get::<_, String>(2)?),
-                    text: r.get(3)?,
-                    meta: meta.and_then(|m| serde_json::from_str(&m).ok()),
-                    created_at: r.get(5)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-        .await
+        self.call(move |conn| query_messages(conn, &conversation_id, limit)).await
     }
 
     pub async fn shopper(&self, id: String) -> Result<Option<Shopper>, StoreError> {
-        self.call(move |conn| {
-            Ok(conn
-                .query_row(
-                    "SELECT id, name, phone, tier, vip, lang FROM shoppers WHERE id = ?1",
-                    params![id],
-                    |r| {
-                        Ok(Shopper {
-                            id: r.get(0)?,
-                            name: r.get(1)?,
-                            phone: r.get(2)?,
-                            tier: r.get(3)?,
-                            vip: r.get(4)?,
-                            city: String::new(),
-                            lang: Lang::parse(&r.get::<_, String>(5)?).unwrap_or(Lang::Zh),
-                        })
-                    },
-                )
-                .optional()?)
-        })
-        .await
+        self.call(move |conn| shopper_row(conn, &id)).await
     }
 
     pub async fn order(&self, order_no: String) -> Result<Option<Order>, StoreError> {
@@ -388,23 +332,7 @@ impl Store {
     }
 
     pub async fn returns_for(&self, order_no: String) -> Result<Vec<ReturnRequest>, StoreError> {
-        self.call(move |conn| {
-            let mut st = conn.prepare(
-                "SELECT id, order_no, conversation_id, reason, status, created_at FROM returns WHERE order_no = ?1 ORDER BY created_at",
-            )?;
-            let rows = st.query_map(params![order_no], |r| {
-                Ok(ReturnRequest {
-                    id: r.get(0)?,
-                    order_no: r.get(1)?,
-                    conversation_id: r.get(2)?,
-                    reason: r.get(3)?,
-                    status: r.get(4)?,
-                    created_at: r.get(5)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-        .await
+        self.call(move |conn| returns_of(conn, &order_no)).await
     }
 
     /// Writes (or replaces) a conversation's feedback record.
@@ -460,4 +388,87 @@ impl Store {
         })
         .await
     }
+}
+
+pub(crate) fn conversation_row(
+    conn: &rusqlite::Connection,
+    id: &str,
+) -> Result<Option<Conversation>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, shopper_id, lang, state, started_at, ended_at, escalation_reason FROM conversations WHERE id = ?1",
+        )?
+        .query_row(params![id], |r| {
+            Ok(Conversation {
+                id: r.get(0)?,
+                shopper_id: r.get(1)?,
+                lang: Lang::parse(&r.get::<_, String>(2)?).unwrap_or(Lang::Zh),
+                state: ConversationState::parse(&r.get::<_, String>(3)?),
+                started_at: r.get(4)?,
+                ended_at: r.get(5)?,
+                escalation_reason: r.get(6)?,
+            })
+        })
+        .optional()?)
+}
+
+/// The last `limit` messages of a conversation, oldest first.
+pub(crate) fn query_messages(
+    conn: &rusqlite::Connection,
+    conversation_id: &str,
+    limit: usize,
+) -> Result<Vec<StoredMessage>, StoreError> {
+    let mut st = conn.prepare_cached(
+        "SELECT * FROM (SELECT id, client_msg_id, sender, text, meta, created_at FROM messages
+         WHERE conversation_id = ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id",
+    )?;
+    let rows = st.query_map(params![conversation_id, limit.min(i64::MAX as usize) as i64], |r| {
+        let meta: Option<String> = r.get(4)?;
+        Ok(StoredMessage {
+            id: r.get(0)?,
+            client_msg_id: r.get(1)?,
+            sender: Sender::parse(&r.get::<_, String>(2)?),
+            text: r.get(3)?,
+            meta: meta.and_then(|m| serde_json::from_str(&m).ok()),
+            created_at: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(crate) fn shopper_row(conn: &rusqlite::Connection, id: &str) -> Result<Option<Shopper>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT id, name, phone, tier, vip, lang FROM shoppers WHERE id = ?1")?
+        .query_row(params![id], |r| {
+            Ok(Shopper {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                phone: r.get(2)?,
+                tier: r.get(3)?,
+                vip: r.get(4)?,
+                city: String::new(),
+                lang: Lang::parse(&r.get::<_, String>(5)?).unwrap_or(Lang::Zh),
+            })
+        })
+        .optional()?)
+}
+
+pub(crate) fn returns_of(
+    conn: &rusqlite::Connection,
+    order_no: &str,
+) -> Result<Vec<ReturnRequest>, StoreError> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, order_no, conversation_id, reason, status, created_at FROM returns WHERE order_no = ?1 ORDER BY created_at",
+    )?;
+    let rows = st.query_map(params![order_no], |r| {
+        Ok(ReturnRequest {
+            id: r.get(0)?,
+            order_no: r.get(1)?,
+            conversation_id: r.get(2)?,
+            reason: r.get(3)?,
+            status: r.get(4)?,
+            created_at: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -1,9 +1,10 @@
-//! The HTTP side: the axum router (`/ws/chat`, `/healthz`, `/metrics`, the staff API under `/api`),
+//! The HTTP side: the axum router (`/ws/chat`, `/ws/agent`, `/healthz`, `/metrics`, the staff API under `/api`),
 //! the shared application state, and
 //! start-up (load the knowledge base, indexes, model, open and seed the database, listen).
 
 pub mod api;
 pub mod auth;
+pub mod console;
 pub mod metrics;
 
 use std::net::SocketAddr;
@@ -13,29 +14,18 @@ use anyhow::Context;
 use axum::extract::{State, WebSocketUpgrade};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use serde::Serialize;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 
+use crate::agents::{Desk, DeskConfig};
 use crate::config::Config;
 use crate::dialogue::{Clock, Engines, Router};
 use crate::intent::IntentModel;
 use crate::knowledge::KnowledgeBase;
-use crate::lang::Lang;
 use crate::search::{FaqIndex, ProductIndex, Thresholds};
 use crate::store::Store;
 
 /// Largest WebSocket frame accepted; bigger ones close the connection (code 1009).
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
-
-/// A conversation handed to the human agents (consumed by the agent side once it exists).
-#[derive(Debug, Clone, Serialize)]
-pub struct Escalation {
-    pub conversation_id: String,
-    pub shopper_id: Option<String>,
-    pub lang: Lang,
-    pub reason: String,
-}
 
 /// State shared by every connection.
 pub struct AppState {
@@ -43,8 +33,8 @@ pub struct AppState {
     pub config: Config,
     /// The dialogue router (engines + store + clock).
     pub router: Router,
-    /// Escalations for the human-agent queue.
-    pub escalations: mpsc::Sender<Escalation>,
+    /// The service desk: the human agents' queue and who owns which conversation.
+    pub desk: Desk,
     /// Counters for `/metrics`.
     pub metrics: metrics::Metrics,
     /// The secret staff tokens are signed with (generated once, kept in the database).
@@ -54,10 +44,7 @@ pub struct AppState {
 }
 
 /// Everything a running service needs, built from the config.
-pub async fn build(
-    config: Config,
-    clock: Clock,
-) -> anyhow::Result<(Arc<AppState>, mpsc::Receiver<Escalation>)> {
+pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>> {
     let kb = KnowledgeBase::load(&config.knowledge).map_err(|d| anyhow::anyhow!("{d}"))?;
     let thresholds = Thresholds::load(&config.knowledge)?;
     let faq = FaqIndex::build(&kb.faqs, thresholds)?;
@@ -68,24 +55,37 @@ pub async fn build(
     tracing::info!(faqs = kb.faqs.len(), products = kb.products.len(), seeded, "knowledge loaded");
     let engines = Arc::new(Engines { faq, products, intents, catalog: kb.products });
     let staff_secret = crate::accounts::staff_secret(&store).await?;
-    let (tx, rx) = mpsc::channel(1024);
+    let desk = Desk::start(
+        store.clone(),
+        DeskConfig {
+            grace: std::time::Duration::from_secs(config.agent_grace_secs),
+            default_capacity: config.agent_capacity,
+            max_capacity: crate::config::MAX_AGENT_CAPACITY,
+            max_message_chars: config.max_message_chars,
+            hours: config.hours()?,
+            clock,
+        },
+    )
+    .await?;
     let app = Arc::new(AppState {
         config,
         router: Router::new(engines, store, clock),
-        escalations: tx,
+        desk,
         metrics: metrics::Metrics::new(),
         staff_secret,
         logins: Default::default(),
     });
-    Ok((app, rx))
+    Ok(app)
 }
 
 pub fn routes(app: Arc<AppState>) -> axum::Router {
     axum::Router::new()
         .route("/ws/chat", get(chat))
+        .route("/ws/agent", get(agent))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics_text))
         .merge(api::routes())
+        .merge(console::routes())
         .with_state(app)
 }
 
@@ -103,6 +103,12 @@ async fn chat(ws: WebSocketUpgrade, State(app): State<Arc<AppState>>) -> impl In
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
         .on_upgrade(move |socket| crate::chat::session::run(socket, app))
+}
+
+async fn agent(ws: WebSocketUpgrade, State(app): State<Arc<AppState>>) -> impl IntoResponse {
+    ws.max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| crate::agents::session::run(socket, app))
 }
 
 /// Binds the listener (port 0 picks a free one) and serves until the task is dropped.

@@ -1,0 +1,145 @@
+//! One agent WebSocket (`/ws/agent`): the first frame is `hello` with a staff token (role agent
+//! or admin); after that every request goes to the desk, and a writer task sends the desk's
+//! frames (bounded: an agent connection that stops reading is dropped, not waited for).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+
+use super::desk::AgentHello;
+use super::protocol::{decode, AgentErrorCode, AgentFrame, AgentMsg};
+use crate::identity::{self, Role};
+use crate::web::AppState;
+
+/// Frames queued for one agent connection.
+const OUTBOX: usize = 256;
+/// Time allowed for the `hello` frame.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// WebSocket close code for a policy violation (RFC 6455).
+const CLOSE_POLICY: u16 = 1008;
+/// Protocol errors tolerated on one connection before it is closed.
+const MAX_ERRORS: u32 = 50;
+
+static CONNECTIONS: AtomicU64 = AtomicU64::new(1);
+
+fn frame(f: &AgentFrame) -> Message {
+    Message::Text(serde_json::to_string(f).expect("agent frames serialise").into())
+}
+
+fn error(code: AgentErrorCode, message: impl Into<String>) -> AgentFrame {
+    AgentFrame::Error { code, message: message.into(), conversation_id: None }
+}
+
+/// Serves one agent connection until it closes.
+pub async fn run(socket: WebSocket, app: Arc<AppState>) {
+    let (mut sink, mut stream) = socket.split();
+    let (out, mut outbox) = mpsc::channel::<AgentFrame>(OUTBOX);
+    let send_timeout = Duration::from_secs(app.config.send_timeout_secs.max(1));
+    let writer = tokio::spawn(async move {
+        while let Some(f) = outbox.recv().await {
+            let last = matches!(
+                f,
+                AgentFrame::Error {
+                    code: AgentErrorCode::Replaced | AgentErrorCode::Unauthorized | AgentErrorCode::Forbidden,
+                    ..
+                }
+            );
+            match tokio::time::timeout(send_timeout, sink.send(frame(&f))).await {
+                Ok(Ok(())) if !last => {}
+                Ok(Ok(())) => {
+                    let close = CloseFrame { code: CLOSE_POLICY, reason: "signed out".into() };
+                    let _ = sink.send(Message::Close(Some(close))).await;
+                    break;
+                }
+                _ => break,
+            }
+        }
+    });
+
+    let Some((name, conn)) = hello(&mut stream, &out, &app).await else {
+        drop(out);
+        let _ = writer.await;
+        return;
+    };
+    let mut errors = 0;
+    while let Some(Ok(m)) = stream.next().await {
+        match m {
+            Message::Text(t) => match decode(t.as_str()) {
+                Ok(msg) => app.desk.agent(name.clone(), conn, msg).await,
+                Err((code, message)) => {
+                    errors += 1;
+                    let _ = out.send(error(code, message)).await;
+                    if errors > MAX_ERRORS {
+                        break;
+                    }
+                }
+            },
+            Message::Binary(_) => {
+                let _ = out.send(error(AgentErrorCode::MalformedFrame, "send JSON text frames")).await;
+            }
+            Message::Close(_) => break,
+            Message::Ping(_) | Message::Pong(_) => {}
+        }
+        if out.is_closed() || writer.is_finished() {
+            break;
+        }
+    }
+    app.desk.agent_gone(name, conn).await;
+    drop(out);
+    let _ = writer.await;
+}
+
+/// Waits for `hello`, checks the token and the role, and signs the agent in at the desk.
+async fn hello(
+    stream: &mut futures_util::stream::SplitStream<WebSocket>,
+    out: &mpsc::Sender<AgentFrame>,
+    app: &Arc<AppState>,
+) -> Option<(String, u64)> {
+    let refuse = |code, m: &str| {
+        let _ = out.try_send(error(code, m));
+        None
+    };
+    let first = match tokio::time::timeout(HELLO_TIMEOUT, stream.next()).await {
+        Ok(Some(Ok(Message::Text(t)))) => t,
+        Ok(_) => return None,
+        Err(_) => return refuse(AgentErrorCode::Unauthorized, "send hello with your token first"),
+    };
+    let (token, capacity, langs, presence) = match decode(first.as_str()) {
+        Ok(AgentMsg::Hello { token, capacity, langs, presence }) => (token, capacity, langs, presence),
+        Ok(_) => return refuse(AgentErrorCode::Unauthorized, "send hello with your token first"),
+        Err((code, m)) => return refuse(code, &m),
+    };
+    let claims = match identity::verify_staff(&app.staff_secret, &token, chrono::Utc::now().timestamp()) {
+        Ok(c) => c,
+        Err(e) => return refuse(AgentErrorCode::Unauthorized, &format!("{e}; log in again")),
+    };
+    if !matches!(claims.role, Role::Agent | Role::Admin) {
+        return refuse(AgentErrorCode::Forbidden, "this needs the role agent or admin");
+    }
+    let account = match app.router.store.account(claims.sub.clone()).await {
+        Ok(Some(a)) => a,
+        Ok(None) => return refuse(AgentErrorCode::Unauthorized, "this account no longer exists"),
+        Err(e) => {
+            tracing::error!(error = %e, "could not read account");
+            return refuse(AgentErrorCode::StorageUnavailable, "could not sign in right now; try again");
+        }
+    };
+    let conn = CONNECTIONS.fetch_add(1, Ordering::Relaxed);
+    let name = account.name.clone();
+    app.desk
+        .agent_hello(AgentHello {
+            name: account.name,
+            display_name: account.display_name,
+            capacity,
+            langs,
+            presence,
+            conn,
+            tx: out.clone(),
+        })
+        .await;
+    Some((name, conn))
+}

@@ -1,0 +1,624 @@
+//! Human-agent records in the store: handoffs (a conversation queued for a person, who took it,
+//! when they first answered, how it ended), internal notes, tickets, and the reads the agent
+//! console needs (a conversation's context, search).
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+use super::records::{insert_message, query_messages};
+use super::{new_id, now, Accepted, ConversationState, Sender, StoreError, StoredMessage};
+use super::{ReturnRequest, Store};
+use crate::knowledge::{Order, Shopper};
+use crate::lang::Lang;
+
+/// How a handoff ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The agent resolved the conversation.
+    Resolved,
+    /// The agent gave the conversation back to the bot.
+    HandedBack,
+    /// Moved to another agent or back to the queue (a new handoff follows).
+    Transferred,
+    /// The agent was gone longer than the grace period (a new handoff follows).
+    Requeued,
+    /// The shopper ended the conversation.
+    ShopperEnded,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Resolved => "resolved",
+            Outcome::HandedBack => "handed_back",
+            Outcome::Transferred => "transferred",
+            Outcome::Requeued => "requeued",
+            Outcome::ShopperEnded => "shopper_ended",
+        }
+    }
+}
+
+/// A handoff row.
+#[derive(Debug, Clone, Serialize)]
+pub struct Handoff {
+    pub id: i64,
+    pub conversation_id: String,
+    pub reason: String,
+    pub context: serde_json::Value,
+    pub queued_at: String,
+    pub agent: Option<String>,
+    pub assigned_at: Option<String>,
+    pub first_response_at: Option<String>,
+    pub ended_at: Option<String>,
+    pub outcome: Option<String>,
+}
+
+/// A handoff still open (after a restart, the desk rebuilds its queue from these).
+#[derive(Debug, Clone)]
+pub struct OpenHandoff {
+    pub handoff: Handoff,
+    pub lang: Lang,
+    pub shopper_id: Option<String>,
+    pub shopper_name: Option<String>,
+    pub vip: bool,
+}
+
+/// An internal note (agents only; never sent to the shopper).
+#[derive(Debug, Clone, Serialize)]
+pub struct Note {
+    pub id: i64,
+    pub agent: String,
+    pub text: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Ticket {
+    pub id: String,
+    pub conversation_id: String,
+    pub shopper_id: Option<String>,
+    pub lang: Lang,
+    pub text: String,
+    pub contact: Option<String>,
+    pub status: String,
+    pub created_at: String,
+    pub closed_by: Option<String>,
+    pub closed_at: Option<String>,
+}
+
+/// A shopper as an agent sees them: who they are, their recent orders and how they rated us.
+#[derive(Debug, Clone, Serialize)]
+pub struct Profile {
+    pub id: String,
+    pub name: String,
+    pub tier: String,
+    pub vip: bool,
+    pub recent_orders: Vec<Order>,
+    pub past_ratings: Vec<u8>,
+    pub average_rating: Option<f64>,
+    pub conversations: u32,
+}
+
+/// Everything stored about a conversation that an agent needs to take it over.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationContext {
+    pub conversation_id: String,
+    pub lang: Lang,
+    pub state: ConversationState,
+    pub started_at: String,
+    pub escalation_reason: Option<String>,
+    pub transcript: Vec<StoredMessage>,
+    pub notes: Vec<Note>,
+    pub handoffs: Vec<Handoff>,
+    /// Orders the bot discussed (full details) and their returns.
+    pub orders: Vec<Order>,
+    pub returns: Vec<ReturnRequest>,
+    pub shopper: Option<Profile>,
+}
+
+/// The agent part of a feedback record: who handled it and how fast.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AgentSummary {
+    pub agent_id: Option<String>,
+    pub outcome: Option<String>,
+    pub queue_wait_secs: Option<f64>,
+    pub first_response_secs: Option<f64>,
+    pub handle_secs: Option<f64>,
+}
+
+/// A conversation found by search.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationRow {
+    pub id: String,
+    pub shopper_id: Option<String>,
+    pub lang: Lang,
+    pub state: ConversationState,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub escalation_reason: Option<String>,
+    pub rating: Option<u8>,
+    pub messages: u32,
+}
+
+fn secs_between(a: &str, b: &str) -> Option<f64> {
+    let a = chrono::DateTime::parse_from_rfc3339(a).ok()?;
+    let b = chrono::DateTime::parse_from_rfc3339(b).ok()?;
+    Some((b - a).num_milliseconds() as f64 / 1000.0)
+}
+
+const HANDOFF_COLUMNS: &str =
+    "id, conversation_id, reason, context, queued_at, agent, assigned_at, first_response_at, ended_at, outcome";
+
+fn handoff_row(r: &rusqlite::Row) -> rusqlite::Result<Handoff> {
+    let context: String = r.get(3)?;
+    Ok(Handoff {
+        id: r.get(0)?,
+        conversation_id: r.get(1)?,
+        reason: r.get(2)?,
+        context: serde_json::from_str(&context).unwrap_or(serde_json::Value::Null),
+        queued_at: r.get(4)?,
+        agent: r.get(5)?,
+        assigned_at: r.get(6)?,
+        first_response_at: r.get(7)?,
+        ended_at: r.get(8)?,
+        outcome: r.get(9)?,
+    })
+}
+
+fn handoffs_of(conn: &Connection, conversation_id: &str) -> Result<Vec<Handoff>, StoreError> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {HANDOFF_COLUMNS} FROM handoffs WHERE conversation_id = ?1 ORDER BY id"
+    ))?;
+    let rows = st.query_map(params![conversation_id], handoff_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn set_state(conn: &Connection, id: &str, state: ConversationState) -> Result<(), StoreError> {
+    let ended = (state == ConversationState::Closed).then(now);
+    conn.execute(
+        "UPDATE conversations SET state = ?2, ended_at = COALESCE(?3, ended_at) WHERE id = ?1",
+        params![id, state.as_str(), ended],
+    )?;
+    Ok(())
+}
+
+fn notes_of(conn: &Connection, conversation_id: &str) -> Result<Vec<Note>, StoreError> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, agent, text, created_at FROM notes WHERE conversation_id = ?1 ORDER BY id",
+    )?;
+    let rows = st.query_map(params![conversation_id], |r| {
+        Ok(Note { id: r.get(0)?, agent: r.get(1)?, text: r.get(2)?, created_at: r.get(3)? })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The agent summary of a conversation's handoffs: the last agent who held it, the first queue
+/// wait and first response, and the time from first assignment to the last handoff's end.
+pub(crate) fn agent_summary(
+    conn: &Connection,
+    conversation_id: &str,
+) -> Result<Option<AgentSummary>, StoreError> {
+    let handoffs = handoffs_of(conn, conversation_id)?;
+    let Some(last) = handoffs.last() else { return Ok(None) };
+    let first_assigned = handoffs.iter().find(|h| h.assigned_at.is_some());
+    let queue_wait_secs = first_assigned.and_then(|h| secs_between(&h.queued_at, h.assigned_at.as_deref()?));
+    let first_response_secs = handoffs
+        .iter()
+        .find(|h| h.first_response_at.is_some())
+        .and_then(|h| secs_between(h.assigned_at.as_deref()?, h.first_response_at.as_deref()?));
+    let handle_secs = first_assigned
+        .and_then(|h| h.assigned_at.as_deref())
+        .and_then(|a| secs_between(a, last.ended_at.as_deref()?));
+    let agent_id = handoffs.iter().rev().find_map(|h| h.agent.clone());
+    Ok(Some(AgentSummary {
+        agent_id,
+        outcome: last.outcome.clone(),
+        queue_wait_secs,
+        first_response_secs,
+        handle_secs,
+    }))
+}
+
+impl Store {
+    /// Queues a conversation for a person: a new handoff, and the conversation waits for an agent.
+    pub async fn open_handoff(
+        &self,
+        conversation_id: String,
+        reason: String,
+        context: serde_json::Value,
+    ) -> Result<Handoff, StoreError> {
+        self.call(move |conn| {
+            let queued_at = now();
+            conn.execute(
+                "INSERT INTO handoffs (conversation_id, reason, context, queued_at) VALUES (?1, ?2, ?3, ?4)",
+                params![conversation_id, reason, context.to_string(), queued_at],
+            )?;
+            let id = conn.last_insert_rowid();
+            conn.execute(
+                "UPDATE conversations SET state = 'waiting_agent', escalation_reason = COALESCE(escalation_reason, ?2) WHERE id = ?1",
+                params![conversation_id, reason],
+            )?;
+            Ok(Handoff {
+                id,
+                conversation_id,
+                reason,
+                context,
+                queued_at,
+                agent: None,
+                assigned_at: None,
+                first_response_at: None,
+                ended_at: None,
+                outcome: None,
+            })
+        })
+        .await
+    }
+
+    /// Gives a queued handoff to an agent and tells the shopper (a system message), in one commit.
+    pub async fn assign_handoff(
+        &self,
+        handoff: i64,
+        conversation_id: String,
+        agent: String,
+        announcement: String,
+    ) -> Result<StoredMessage, StoreError> {
+        self.call(move |conn| {
+            let at = now();
+            conn.execute(
+                "UPDATE handoffs SET agent = ?2, assigned_at = ?3 WHERE id = ?1",
+                params![handoff, agent, at],
+            )?;
+            set_state(conn, &conversation_id, ConversationState::Agent)?;
+            let meta = serde_json::json!({ "agent": agent, "event": "joined" });
+            let id =
+                insert_message(conn, &conversation_id, None, Sender::System, &announcement, Some(&meta))?;
+            Ok(StoredMessage {
+                id,
+                client_msg_id: None,
+                sender: Sender::System,
+                text: announcement,
+                meta: Some(meta),
+                created_at: at,
+            })
+        })
+        .await
+    }
+
+    /// Ends a handoff; the conversation moves to `state` and the shopper gets `announcement`
+    /// (a system message) when there is one. All in one commit.
+    pub async fn end_handoff(
+        &self,
+        handoff: i64,
+        conversation_id: String,
+        outcome: Outcome,
+        state: ConversationState,
+        announcement: Option<String>,
+    ) -> Result<(), StoreError> {
+        self.call(move |conn| {
+            conn.execute(
+                "UPDATE handoffs SET ended_at = ?2, outcome = ?3 WHERE id = ?1 AND ended_at IS NULL",
+                params![handoff, now(), outcome.as_str()],
+            )?;
+            set_state(conn, &conversation_id, state)?;
+            if let Some(text) = announcement {
+                let meta = serde_json::json!({ "event": outcome.as_str() });
+                insert_message(conn, &conversation_id, None, Sender::System, &text, Some(&meta))?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Stores an agent's message once per client id (a re-sent one is found, not stored again)
+    /// and marks the handoff's first response.
+    pub async fn accept_agent_message(
+        &self,
+        handoff: i64,
+        conversation_id: String,
+        agent: String,
+        client_msg_id: String,
+        text: String,
+    ) -> Result<Accepted, StoreError> {
+        self.call(move |conn| {
+            // agents' ids live in their own namespace: they never collide with the shopper's
+            let key = format!("agent:{agent}:{client_msg_id}");
+            let known: Option<i64> = conn
+                .prepare_cached("SELECT id FROM messages WHERE conversation_id = ?1 AND client_msg_id = ?2")?
+                .query_row(params![conversation_id, key], |r| r.get(0))
+                .optional()?;
+            if known.is_some() {
+                return Ok(Accepted::Known { answered: true });
+            }
+            let meta = serde_json::json!({ "agent": agent });
+            let id = insert_message(conn, &conversation_id, Some(&key), Sender::Agent, &text, Some(&meta))?;
+            conn.execute(
+                "UPDATE handoffs SET first_response_at = ?2 WHERE id = ?1 AND first_response_at IS NULL",
+                params![handoff, now()],
+            )?;
+            Ok(Accepted::New(id))
+        })
+        .await
+    }
+
+    /// Handoffs not yet ended, oldest first, with what the queue needs to order them.
+    pub async fn open_handoffs(&self) -> Result<Vec<OpenHandoff>, StoreError> {
+        self.call(move |conn| {
+            let mut st = conn.prepare(&format!(
+                "SELECT {}, c.lang, c.shopper_id, s.name, COALESCE(s.vip, 0)
+                 FROM handoffs h JOIN conversations c ON c.id = h.conversation_id
+                 LEFT JOIN shoppers s ON s.id = c.shopper_id
+                 WHERE h.ended_at IS NULL AND c.state IN ('waiting_agent', 'agent') ORDER BY h.id",
+                HANDOFF_COLUMNS.split(", ").map(|c| format!("h.{c}")).collect::<Vec<_>>().join(", ")
+            ))?;
+            let rows = st.query_map([], |r| {
+                Ok(OpenHandoff {
+                    handoff: handoff_row(r)?,
+                    lang: Lang::parse(&r.get::<_, String>(10)?).unwrap_or(Lang::Zh),
+                    shopper_id: r.get(11)?,
+                    shopper_name: r.get(12)?,
+                    vip: r.get(13)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    pub async fn add_note(
+        &self,
+        conversation_id: String,
+        agent: String,
+        text: String,
+    ) -> Result<Note, StoreError> {
+        self.call(move |conn| {
+            let created_at = now();
+            conn.execute(
+                "INSERT INTO notes (conversation_id, agent, text, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![conversation_id, agent, text, created_at],
+            )?;
+            Ok(Note { id: conn.last_insert_rowid(), agent, text, created_at })
+        })
+        .await
+    }
+
+    /// Everything an agent needs to take a conversation over (one read).
+    pub async fn conversation_context(
+        &self,
+        conversation_id: String,
+        orders_discussed: Vec<String>,
+    ) -> Result<Option<ConversationContext>, StoreError> {
+        self.call(move |conn| {
+            let Some(conv) = super::records::conversation_row(conn, &conversation_id)? else {
+                return Ok(None);
+            };
+            let transcript = query_messages(conn, &conversation_id, usize::MAX)?;
+            let mut orders = Vec::new();
+            let mut returns = Vec::new();
+            for no in &orders_discussed {
+                let data: Option<String> = conn
+                    .query_row(
+                        "SELECT data FROM orders WHERE order_no = ?1 AND shopper_id IS ?2",
+                        params![no, conv.shopper_id],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                // a guest's orders were proved with the phone digits before the bot named them
+                let data = match data {
+                    Some(d) => Some(d),
+                    None if conv.shopper_id.is_none() => conn
+                        .query_row("SELECT data FROM orders WHERE order_no = ?1", params![no], |r| r.get(0))
+                        .optional()?,
+                    None => None,
+                };
+                if let Some(d) = data {
+                    orders.push(super::records::from_json::<Order>(&d)?);
+                    returns.extend(super::records::returns_of(conn, no)?);
+                }
+            }
+            let shopper = match &conv.shopper_id {
+                Some(id) => profile(conn, id)?,
+                None => None,
+            };
+            Ok(Some(ConversationContext {
+                conversation_id: conv.id.clone(),
+                lang: conv.lang,
+                state: conv.state,
+                started_at: conv.started_at,
+                escalation_reason: conv.escalation_reason,
+                transcript,
+                notes: notes_of(conn, &conversation_id)?,
+                handoffs: handoffs_of(conn, &conversation_id)?,
+                orders,
+                returns,
+                shopper,
+            }))
+        })
+        .await
+    }
+
+    /// The agent part of a conversation's feedback record.
+    pub async fn agent_summary(&self, conversation_id: String) -> Result<Option<AgentSummary>, StoreError> {
+        self.call(move |conn| agent_summary(conn, &conversation_id)).await
+    }
+
+    /// Closes a conversation whose shopper is not connected: the feedback record (written when
+    /// they left) gets the agent's part and the resolution.
+    pub async fn close_with_agent(
+        &self,
+        conversation_id: String,
+        resolution: String,
+    ) -> Result<(), StoreError> {
+        self.call(move |conn| {
+            set_state(conn, &conversation_id, ConversationState::Closed)?;
+            if let Some(s) = agent_summary(conn, &conversation_id)? {
+                conn.execute(
+                    "UPDATE feedback SET updated_at = ?2, record = json_set(record,
+                       '$.resolution', ?3, '$.agent_id', ?4, '$.queue_wait_secs', ?5,
+                       '$.first_response_secs', ?6, '$.handle_secs', ?7, '$.ended_at', ?2)
+                     WHERE conversation_id = ?1",
+                    params![
+                        conversation_id,
+                        now(),
+                        resolution,
+                        s.agent_id,
+                        s.queue_wait_secs,
+                        s.first_response_secs,
+                        s.handle_secs
+                    ],
+                )?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn create_ticket(
+        &self,
+        conversation_id: String,
+        shopper_id: Option<String>,
+        lang: Lang,
+        text: String,
+        contact: Option<String>,
+    ) -> Result<Ticket, StoreError> {
+        self.call(move |conn| {
+            let t = Ticket {
+                id: new_id("T", 10),
+                conversation_id,
+                shopper_id,
+                lang,
+                text,
+                contact,
+                status: "open".into(),
+                created_at: now(),
+                closed_by: None,
+                closed_at: None,
+            };
+            conn.execute(
+                "INSERT INTO tickets (id, conversation_id, shopper_id, lang, text, contact, status, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![t.id, t.conversation_id, t.shopper_id, t.lang.code(), t.text, t.contact, t.status, t.created_at],
+            )?;
+            Ok(t)
+        })
+        .await
+    }
+
+    /// Tickets with a status (`open`, `closed`), or all, oldest first.
+    pub async fn tickets(&self, status: Option<String>) -> Result<Vec<Ticket>, StoreError> {
+        self.call(move |conn| {
+            let mut st = conn.prepare(
+                "SELECT id, conversation_id, shopper_id, lang, text, contact, status, created_at, closed_by, closed_at
+                 FROM tickets WHERE ?1 IS NULL OR status = ?1 ORDER BY created_at, id",
+            )?;
+            let rows = st.query_map(params![status], |r| {
+                Ok(Ticket {
+                    id: r.get(0)?,
+                    conversation_id: r.get(1)?,
+                    shopper_id: r.get(2)?,
+                    lang: Lang::parse(&r.get::<_, String>(3)?).unwrap_or(Lang::Zh),
+                    text: r.get(4)?,
+                    contact: r.get(5)?,
+                    status: r.get(6)?,
+                    created_at: r.get(7)?,
+                    closed_by: r.get(8)?,
+                    closed_at: r.get(9)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// Closes an open ticket; false when there is no open ticket with that id.
+    pub async fn close_ticket(&self, id: String, by: String) -> Result<bool, StoreError> {
+        self.call(move |conn| {
+            let n = conn.execute(
+                "UPDATE tickets SET status = 'closed', closed_by = ?2, closed_at = ?3 WHERE id = ?1 AND status = 'open'",
+                params![id, by, now()],
+            )?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    /// Conversations by shopper, by order discussed (its number in any message) and by start
+    /// date (`from`, `to`: RFC 3339 prefixes, inclusive), newest first.
+    pub async fn search_conversations(
+        &self,
+        shopper: Option<String>,
+        order: Option<String>,
+        from: Option<String>,
+        to: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<ConversationRow>, StoreError> {
+        self.call(move |conn| {
+            // `to` is inclusive of the whole day or minute it names
+            let to = to.map(|t| format!("{t}\u{10FFFF}"));
+            let mut st = conn.prepare(
+                "SELECT c.id, c.shopper_id, c.lang, c.state, c.started_at, c.ended_at, c.escalation_reason, f.rating,
+                        (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)
+                 FROM conversations c LEFT JOIN feedback f ON f.conversation_id = c.id
+                 WHERE (?1 IS NULL OR c.shopper_id = ?1)
+                   AND (?2 IS NULL OR c.id IN (SELECT conversation_id FROM messages WHERE instr(text, ?2) > 0)
+                        OR c.id IN (SELECT conversation_id FROM returns WHERE order_no = ?2))
+                   AND (?3 IS NULL OR c.started_at >= ?3) AND (?4 IS NULL OR c.started_at <= ?4)
+                 ORDER BY c.started_at DESC LIMIT ?5",
+            )?;
+            let rows = st.query_map(params![shopper, order, from, to, limit as i64], |r| {
+                Ok(ConversationRow {
+                    id: r.get(0)?,
+                    shopper_id: r.get(1)?,
+                    lang: Lang::parse(&r.get::<_, String>(2)?).unwrap_or(Lang::Zh),
+                    state: ConversationState::parse(&r.get::<_, String>(3)?),
+                    started_at: r.get(4)?,
+                    ended_at: r.get(5)?,
+                    escalation_reason: r.get(6)?,
+                    rating: r.get(7)?,
+                    messages: r.get(8)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// A shopper's profile for the agent console.
+    pub async fn profile(&self, shopper_id: String) -> Result<Option<Profile>, StoreError> {
+        self.call(move |conn| profile(conn, &shopper_id)).await
+    }
+}
+
+fn profile(conn: &Connection, shopper_id: &str) -> Result<Option<Profile>, StoreError> {
+    let shopper: Option<Shopper> = super::records::shopper_row(conn, shopper_id)?;
+    let Some(s) = shopper else { return Ok(None) };
+    let mut st = conn
+        .prepare_cached("SELECT data FROM orders WHERE shopper_id = ?1 ORDER BY created_at DESC LIMIT 5")?;
+    let recent_orders = st
+        .query_map(params![shopper_id], |r| r.get::<_, String>(0))?
+        .map(|d| super::records::from_json::<Order>(&d?))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut st = conn.prepare_cached(
+        "SELECT f.rating FROM feedback f JOIN conversations c ON c.id = f.conversation_id
+         WHERE c.shopper_id = ?1 AND f.rating IS NOT NULL ORDER BY f.updated_at DESC LIMIT 20",
+    )?;
+    let past_ratings =
+        st.query_map(params![shopper_id], |r| r.get::<_, u8>(0))?.collect::<Result<Vec<_>, _>>()?;
+    let average_rating = (!past_ratings.is_empty())
+        .then(|| past_ratings.iter().map(|&r| r as f64).sum::<f64>() / past_ratings.len() as f64);
+    let conversations: u32 = conn.query_row(
+        "SELECT COUNT(*) FROM conversations WHERE shopper_id = ?1",
+        params![shopper_id],
+        |r| r.get(0),
+    )?;
+    Ok(Some(Profile {
+        id: s.id,
+        name: s.name,
+        tier: s.tier,
+        vip: s.vip,
+        recent_orders,
+        past_ratings,
+        average_rating,
+        conversations,
+    }))
+}

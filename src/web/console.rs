@@ -1,0 +1,156 @@
+//! The agent console's HTTP API (JSON, staff token): the queue and the roster, my
+//! conversations, a conversation's detail, search, and tickets. Live work (claim, reply,
+//! transfer, resolve) goes over `/ws/agent`.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Json;
+use serde::Deserialize;
+
+use super::auth::{ApiError, Staff};
+use super::AppState;
+use crate::agents::desk::Snapshot;
+use crate::identity::Role;
+use crate::store::{Conversation, ConversationContext, ConversationRow, Ticket};
+
+const AGENTS: &[Role] = &[Role::Agent, Role::Admin];
+const ANY: &[Role] = &[Role::Agent, Role::Trainer, Role::Admin];
+
+pub fn routes() -> axum::Router<Arc<AppState>> {
+    axum::Router::new()
+        .route("/api/queue", get(queue))
+        .route("/api/conversations", get(search))
+        .route("/api/conversations/mine", get(mine))
+        .route("/api/conversations/{id}", get(detail))
+        .route("/api/tickets", get(tickets))
+        .route("/api/tickets/{id}/close", post(close_ticket))
+}
+
+fn desk_error(e: impl std::fmt::Display) -> ApiError {
+    ApiError::internal(e)
+}
+
+/// The waiting queue (serving order) and the agents with their presence and load.
+async fn queue(State(app): State<Arc<AppState>>, staff: Staff) -> Result<Json<Snapshot>, ApiError> {
+    staff.require(AGENTS)?;
+    app.desk.snapshot().await.map(Json).map_err(desk_error)
+}
+
+/// The conversations the signed-in agent holds now.
+async fn mine(State(app): State<Arc<AppState>>, staff: Staff) -> Result<Json<Vec<Conversation>>, ApiError> {
+    staff.require(AGENTS)?;
+    let snapshot = app.desk.snapshot().await.map_err(desk_error)?;
+    let ids = snapshot
+        .agents
+        .into_iter()
+        .find(|a| a.name == staff.0.sub)
+        .map(|a| a.conversations)
+        .unwrap_or_default();
+    let mut rows = Vec::new();
+    for id in ids {
+        if let Some(c) = app.router.store.conversation(id).await.map_err(ApiError::internal)? {
+            rows.push(c);
+        }
+    }
+    Ok(Json(rows))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SearchQuery {
+    shopper: Option<String>,
+    order: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<usize>,
+}
+
+/// Conversations by shopper, order number and start date (`from`/`to`: `2026-11-25` or a full
+/// RFC 3339 time), newest first.
+async fn search(
+    State(app): State<Arc<AppState>>,
+    staff: Staff,
+    q: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<ConversationRow>>, ApiError> {
+    staff.require(ANY)?;
+    let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
+    for d in [&q.from, &q.to].into_iter().flatten() {
+        let ok = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok()
+            || chrono::DateTime::parse_from_rfc3339(d).is_ok();
+        if !ok {
+            let m = format!("{d:?} is not a date (2026-11-25) or an RFC 3339 time");
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_request", m));
+        }
+    }
+    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    let rows = app.router.store.search_conversations(q.shopper, q.order, q.from, q.to, limit).await;
+    rows.map(Json).map_err(ApiError::internal)
+}
+
+/// Everything about one conversation: transcript, notes, handoffs, orders discussed, the
+/// shopper's profile.
+async fn detail(
+    State(app): State<Arc<AppState>>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Json<ConversationContext>, ApiError> {
+    staff.require(ANY)?;
+    let store = &app.router.store;
+    // the orders the bot discussed are in the latest handoff's context (if it was escalated)
+    let summary = store.conversation_context(id.clone(), vec![]).await.map_err(ApiError::internal)?;
+    let Some(first) = summary else {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no conversation {id}")));
+    };
+    let orders: Vec<String> = first
+        .handoffs
+        .last()
+        .and_then(|h| h.context.get("orders_discussed"))
+        .and_then(|o| o.as_array())
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    if orders.is_empty() {
+        return Ok(Json(first));
+    }
+    let full = store.conversation_context(id, orders).await.map_err(ApiError::internal)?;
+    Ok(Json(full.unwrap_or(first)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TicketQuery {
+    status: Option<String>,
+}
+
+/// Messages shoppers left when no agent was available (`?status=open|closed`).
+async fn tickets(
+    State(app): State<Arc<AppState>>,
+    staff: Staff,
+    q: Result<Query<TicketQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<Ticket>>, ApiError> {
+    staff.require(AGENTS)?;
+    let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
+    if let Some(s) = q.status.as_deref().filter(|s| !matches!(*s, "open" | "closed")) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("status {s:?}: open or closed"),
+        ));
+    }
+    app.router.store.tickets(q.status).await.map(Json).map_err(ApiError::internal)
+}
+
+async fn close_ticket(
+    State(app): State<Arc<AppState>>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    staff.require(AGENTS)?;
+    match app.router.store.close_ticket(id.clone(), staff.0.sub.clone()).await {
+        Ok(true) => Ok(StatusCode::NO_CONTENT),
+        Ok(false) => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no open ticket {id}"))),
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}
