@@ -10,6 +10,7 @@
 //! Migrations are numbered SQL scripts applied in order, recorded in `PRAGMA user_version`.
 
 pub mod accounts;
+pub mod canned;
 pub mod export;
 pub mod records;
 
@@ -21,6 +22,7 @@ use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 pub use accounts::*;
+pub use canned::*;
 pub use records::*;
 
 /// Schema migrations, in order. Never edit one that has shipped: add the next.
