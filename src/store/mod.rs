@@ -10,6 +10,7 @@
 //! Migrations are numbered SQL scripts applied in order, recorded in `PRAGMA user_version`.
 
 pub mod accounts;
+pub mod canned;
 pub mod export;
 pub mod handoffs;
 pub mod records;
@@ -22,6 +23,7 @@ use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 pub use accounts::*;
+pub use canned::*;
 pub use handoffs::{
     AgentSummary, ConversationContext, ConversationRow, Handoff, Note, OpenHandoff, Outcome, Profile, Ticket,
 };

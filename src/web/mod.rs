@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod canned;
 pub mod console;
 pub mod metrics;
 
@@ -52,6 +53,7 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
     let intents = IntentModel::load(&config.model)?;
     let store = Store::open(&config.database)?;
     let seeded = store.seed(kb.shoppers.clone(), kb.orders.clone()).await?;
+    store.seed_canned(kb.canned.clone()).await?;
     tracing::info!(faqs = kb.faqs.len(), products = kb.products.len(), seeded, "knowledge loaded");
     let engines = Arc::new(Engines { faq, products, intents, catalog: kb.products });
     let staff_secret = crate::accounts::staff_secret(&store).await?;
@@ -85,6 +87,7 @@ pub fn routes(app: Arc<AppState>) -> axum::Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics_text))
         .merge(api::routes())
+        .merge(canned::routes())
         .merge(console::routes())
         .with_state(app)
 }
