@@ -199,8 +199,9 @@ pub const AGREEMENT_CONFIDENCE: f32 = 0.8;
 /// the same intent, the entry is given as the answer. Short questions ("how much is shipping")
 /// score low in BM25 but are unambiguous to both engines.
 fn agree(r: &mut crate::search::FaqResult, router: &Router, intent: &str, confidence: f32) {
-    let linked = r.best().and_then(|h| router.engines.faq.faq(&h.id)).and_then(|f| f.intent.as_deref())
-        == Some(intent);
+    let engines = router.engines();
+    let linked =
+        r.best().and_then(|h| engines.faq.faq(&h.id)).and_then(|f| f.intent.as_deref()) == Some(intent);
     if linked && confidence >= AGREEMENT_CONFIDENCE {
         r.decision = Decision::Answer;
     }
@@ -209,7 +210,9 @@ fn agree(r: &mut crate::search::FaqResult, router: &Router, intent: &str, confid
 /// Routes shopper messages.
 #[derive(Clone)]
 pub struct Router {
-    pub engines: Arc<Engines>,
+    /// The engines in force: swapped whole when a trainer changes the knowledge base or
+    /// activates a model; a turn in progress keeps the engines it started with.
+    pub engines: Arc<arc_swap::ArcSwap<Engines>>,
     pub store: Store,
     pub clock: Clock,
     /// Wrong phone-digit guesses per order number, across all conversations: an order is
@@ -219,7 +222,18 @@ pub struct Router {
 
 impl Router {
     pub fn new(engines: Arc<Engines>, store: Store, clock: Clock) -> Router {
+        let engines = Arc::new(arc_swap::ArcSwap::new(engines));
         Router { engines, store, clock, phone_guesses: Default::default() }
+    }
+
+    /// The engines in force now.
+    pub fn engines(&self) -> Arc<Engines> {
+        self.engines.load_full()
+    }
+
+    /// Puts new engines in force; conversations pick them up from their next message.
+    pub fn swap_engines(&self, engines: Arc<Engines>) {
+        self.engines.store(engines);
     }
 }
 
@@ -246,11 +260,11 @@ impl Router {
                 return Ok(outcome);
             }
         }
-        let prediction = self.engines.intents.predict(text, 3).ok();
+        let prediction = self.engines().intents.predict(text, 3).ok();
         let intent = prediction.as_ref().map(|p| p.intent.clone()).unwrap_or_else(|| "out_of_scope".into());
         let confidence = prediction.as_ref().map(|p| p.confidence);
         DialogueState::note(&mut st.intents_seen, &intent);
-        let mut faq = self.engines.faq.ask(text, 3).ok();
+        let mut faq = self.engines().faq.ask(text, 3).ok();
         if let (Some(r), Some(p)) = (faq.as_mut(), prediction.as_ref()) {
             agree(r, self, &p.intent, p.confidence);
         }
@@ -290,7 +304,8 @@ impl Router {
     /// record); `None` otherwise.
     fn faq_answer(&self, st: &mut DialogueState, faq: Option<&crate::search::FaqResult>) -> Option<BotReply> {
         let r = faq.filter(|r| r.decision == Decision::Answer)?;
-        let f = self.engines.faq.faq(&r.best()?.id)?;
+        let engines = self.engines();
+        let f = engines.faq.faq(&r.best()?.id)?;
         DialogueState::note(&mut st.faq_ids, &f.id);
         st.unresolved = 0;
         Some(BotReply {
@@ -310,10 +325,11 @@ impl Router {
         match faq {
             Some(r) if r.decision == Decision::Suggest => {
                 st.unresolved += 1;
+                let engines = self.engines();
                 let suggestions = r
                     .hits
                     .iter()
-                    .filter_map(|h| self.engines.faq.faq(&h.id))
+                    .filter_map(|h| engines.faq.faq(&h.id))
                     .map(|f| f.content(lang).questions[0].clone())
                     .collect();
                 Outcome::reply(BotReply { text: texts::not_sure(lang), suggestions, ..Default::default() })

@@ -74,11 +74,12 @@ fn delivery_days(province: &str) -> (i64, i64) {
 }
 
 pub fn card(router: &Router, lang: Lang, o: &Order) -> Card {
+    let engines = router.engines();
     let items = o
         .items
         .iter()
         .map(|it| {
-            let p = router.engines.product(&it.sku);
+            let p = engines.product(&it.sku);
             let name = p.map(|p| p.name.get(lang).to_string()).unwrap_or_else(|| it.sku.clone());
             let color =
                 p.and_then(|p| p.color(&it.color)).map(|c| c.name(lang).to_string()).unwrap_or_default();

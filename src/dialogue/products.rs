@@ -25,9 +25,10 @@ pub fn card(lang: Lang, p: &Product) -> Card {
 /// Answers a product question, or `None` when no product clearly matches.
 pub fn answer(router: &Router, st: &mut DialogueState, text: &str) -> Option<Outcome> {
     let lang = st.lang;
-    let hits = router.engines.products.search(text, 3).ok()?;
+    let engines = router.engines();
+    let hits = engines.products.search(text, 3).ok()?;
     let best = hits.first().filter(|h| h.score >= MIN_PRODUCT_SCORE)?;
-    let p = router.engines.product(&best.sku)?;
+    let p = engines.product(&best.sku)?;
     DialogueState::note(&mut st.flows, &"product".to_string());
     st.unresolved = 0;
     let lower = text.to_lowercase();

@@ -186,10 +186,11 @@ pub async fn start(
             )));
         }
     }
+    let engines = router.engines();
     let blocked: Vec<String> = order
         .items
         .iter()
-        .filter_map(|it| router.engines.product(&it.sku))
+        .filter_map(|it| engines.product(&it.sku))
         .filter(|p| !p.returnable)
         .map(|p| {
             let why = p.non_returnable_reason.as_ref().map(|r| r.get(lang).to_string()).unwrap_or_default();
