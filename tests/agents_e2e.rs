@@ -533,6 +533,7 @@ async fn a_shopper_who_drops_misses_nothing_and_a_restart_keeps_the_queue() {
     let (w, _) = back.until_type("welcome").await;
     let last = w["history"].as_array().unwrap().last().unwrap().clone();
     assert_eq!((last["from"].as_str(), last["text"].as_str()), (Some("agent"), Some("订单已经帮您加急了")));
+    assert!(last.get("client_id").is_none(), "agents' message ids are not shown to shoppers: {last}");
     let (st, _) = back.until_type("status").await;
     assert_eq!(st["state"], "agent");
     li.until(|v| v["type"] == "shopper" && v["online"] == true).await;

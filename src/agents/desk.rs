@@ -7,6 +7,7 @@
 //! system announcements itself), so a side that is offline reads it from the transcript later.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
@@ -20,7 +21,25 @@ use crate::lang::Lang;
 use crate::store::{Accepted, ConversationState, Outcome, Sender, Store, StoreError};
 
 /// Events queued for one shopper session.
-pub const SHOPPER_EVENTS: usize = 64;
+const SHOPPER_EVENTS: usize = 64;
+/// Conversations waiting at most; beyond this, escalations are told nobody is available (the
+/// shopper can still leave a message).
+const MAX_QUEUE: usize = 5000;
+
+/// One shopper session's line from the desk. The id tells a session from the one before it.
+#[derive(Debug, Clone)]
+pub struct ShopperLink {
+    pub id: u64,
+    tx: mpsc::Sender<ShopperEvent>,
+}
+
+impl ShopperLink {
+    pub fn new() -> (ShopperLink, mpsc::Receiver<ShopperEvent>) {
+        static IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let (tx, rx) = mpsc::channel(SHOPPER_EVENTS);
+        (ShopperLink { id: IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed), tx }, rx)
+    }
+}
 
 /// How the desk works (from the service config).
 #[derive(Debug, Clone)]
@@ -99,9 +118,11 @@ pub enum DeskError {
     Stopped,
 }
 
-/// A new agent connection.
+/// A new agent connection. `close` is notified when the desk drops the connection (replaced by
+/// a newer one, or not keeping up): the session then closes the socket.
 #[derive(Debug)]
 pub struct AgentHello {
+    pub close: Arc<tokio::sync::Notify>,
     pub name: String,
     pub display_name: String,
     pub capacity: Option<usize>,
@@ -112,43 +133,16 @@ pub struct AgentHello {
 }
 
 enum DeskMsg {
-    Escalate {
-        e: Escalation,
-        tx: mpsc::Sender<ShopperEvent>,
-        reply: oneshot::Sender<Result<Availability, StoreError>>,
-    },
-    ShopperOnline {
-        conv: String,
-        tx: mpsc::Sender<ShopperEvent>,
-    },
-    ShopperOffline {
-        conv: String,
-    },
-    ShopperSaid {
-        conv: String,
-        text: String,
-        at: String,
-    },
-    ShopperTyping {
-        conv: String,
-    },
-    ShopperEnded {
-        conv: String,
-        reply: oneshot::Sender<()>,
-    },
+    Escalate { e: Escalation, link: ShopperLink, reply: oneshot::Sender<Result<Availability, StoreError>> },
+    ShopperOnline { conv: String, link: ShopperLink },
+    ShopperOffline { conv: String, link: u64 },
+    ShopperSaid { conv: String, id: i64, text: String, at: String },
+    ShopperTyping { conv: String },
+    ShopperEnded { conv: String, reply: oneshot::Sender<()> },
     AgentHello(AgentHello),
-    AgentGone {
-        name: String,
-        conn: u64,
-    },
-    Agent {
-        name: String,
-        conn: u64,
-        msg: AgentMsg,
-    },
-    Snapshot {
-        reply: oneshot::Sender<Snapshot>,
-    },
+    AgentGone { name: String, conn: u64 },
+    Agent { name: String, conn: u64, msg: AgentMsg },
+    Snapshot { reply: oneshot::Sender<Snapshot> },
 }
 
 /// A handle to the desk task. Cheap to clone.
@@ -184,28 +178,25 @@ impl Desk {
     }
 
     /// Queues a conversation for a person; `tx` receives what happens to it.
-    pub async fn escalate(
-        &self,
-        e: Escalation,
-        tx: mpsc::Sender<ShopperEvent>,
-    ) -> Result<Availability, DeskError> {
+    pub async fn escalate(&self, e: Escalation, link: ShopperLink) -> Result<Availability, DeskError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(DeskMsg::Escalate { e, tx, reply }).await.map_err(|_| DeskError::Stopped)?;
+        self.tx.send(DeskMsg::Escalate { e, link, reply }).await.map_err(|_| DeskError::Stopped)?;
         Ok(rx.await.map_err(|_| DeskError::Stopped)??)
     }
 
     /// A shopper whose conversation is with (or waiting for) agents is connected.
-    pub async fn shopper_online(&self, conv: String, tx: mpsc::Sender<ShopperEvent>) {
-        self.send(DeskMsg::ShopperOnline { conv, tx }).await
+    pub async fn shopper_online(&self, conv: String, link: ShopperLink) {
+        self.send(DeskMsg::ShopperOnline { conv, link }).await
     }
 
-    pub async fn shopper_offline(&self, conv: String) {
-        self.send(DeskMsg::ShopperOffline { conv }).await
+    /// The session with this link left (a newer session of the same conversation is kept).
+    pub async fn shopper_offline(&self, conv: String, link: u64) {
+        self.send(DeskMsg::ShopperOffline { conv, link }).await
     }
 
-    /// A shopper message, already stored, for the agent who owns the conversation.
-    pub async fn shopper_said(&self, conv: String, text: String, at: String) {
-        self.send(DeskMsg::ShopperSaid { conv, text, at }).await
+    /// A shopper message, already stored (row `id`), for the agent who owns the conversation.
+    pub async fn shopper_said(&self, conv: String, id: i64, text: String, at: String) {
+        self.send(DeskMsg::ShopperSaid { conv, id, text, at }).await
     }
 
     pub async fn shopper_typing(&self, conv: String) {
@@ -243,8 +234,8 @@ struct Agent {
     presence: Presence,
     capacity: usize,
     langs: Vec<Lang>,
-    /// The live connection (id, frames); None while disconnected.
-    conn: Option<(u64, mpsc::Sender<AgentFrame>)>,
+    /// The live connection (id, frames, its close signal); None while disconnected.
+    conn: Option<(u64, mpsc::Sender<AgentFrame>, Arc<tokio::sync::Notify>)>,
     /// Disconnected with conversations: they go back to the queue at this instant.
     grace_until: Option<Instant>,
     conversations: BTreeSet<String>,
@@ -268,6 +259,8 @@ impl Agent {
 struct Owned {
     agent: String,
     waiting: Waiting,
+    /// When this agent got it (for the average handle time behind wait estimates).
+    since: Instant,
 }
 
 struct State {
@@ -277,7 +270,7 @@ struct State {
     agents: HashMap<String, Agent>,
     owners: HashMap<String, Owned>,
     /// Connected shopper sessions whose conversation is with (or waiting for) agents.
-    shoppers: HashMap<String, mpsc::Sender<ShopperEvent>>,
+    shoppers: HashMap<String, ShopperLink>,
     average_handle_secs: f64,
     resolved: u64,
 }
@@ -325,7 +318,7 @@ impl State {
                     });
                     slot.conversations.insert(waiting.conversation_id.clone());
                     let conv = waiting.conversation_id.clone();
-                    self.owners.insert(conv, Owned { agent, waiting });
+                    self.owners.insert(conv, Owned { agent, waiting, since: now });
                 }
             }
         }
@@ -351,21 +344,31 @@ impl State {
 
     async fn handle(&mut self, m: DeskMsg) {
         match m {
-            DeskMsg::Escalate { e, tx, reply } => {
-                let r = self.escalate(e, tx).await;
+            DeskMsg::Escalate { e, link, reply } => {
+                let r = self.escalate(e, link).await;
                 let _ = reply.send(r);
             }
-            DeskMsg::ShopperOnline { conv, tx } => {
-                self.shoppers.insert(conv.clone(), tx);
+            DeskMsg::ShopperOnline { conv, link } => {
+                self.shoppers.insert(conv.clone(), link);
                 self.to_owner(&conv, AgentFrame::Shopper { conversation_id: conv.clone(), online: true });
             }
-            DeskMsg::ShopperOffline { conv } => {
-                self.shoppers.remove(&conv);
-                self.to_owner(&conv, AgentFrame::Shopper { conversation_id: conv.clone(), online: false });
+            DeskMsg::ShopperOffline { conv, link } => {
+                if self.shoppers.get(&conv).is_some_and(|l| l.id == link) {
+                    self.shoppers.remove(&conv);
+                    self.to_owner(
+                        &conv,
+                        AgentFrame::Shopper { conversation_id: conv.clone(), online: false },
+                    );
+                }
             }
-            DeskMsg::ShopperSaid { conv, text, at } => {
-                let frame =
-                    AgentFrame::Message { conversation_id: conv.clone(), from: Sender::Shopper, text, at };
+            DeskMsg::ShopperSaid { conv, id, text, at } => {
+                let frame = AgentFrame::Message {
+                    conversation_id: conv.clone(),
+                    id,
+                    from: Sender::Shopper,
+                    text,
+                    at,
+                };
                 self.to_owner(&conv, frame);
             }
             DeskMsg::ShopperTyping { conv } => {
@@ -378,7 +381,7 @@ impl State {
             DeskMsg::AgentHello(h) => self.agent_hello(h).await,
             DeskMsg::AgentGone { name, conn } => {
                 if let Some(a) = self.agents.get_mut(&name) {
-                    if a.conn.as_ref().is_some_and(|(c, _)| *c == conn) {
+                    if a.conn.as_ref().is_some_and(|(c, _, _)| *c == conn) {
                         a.conn = None;
                         if !a.conversations.is_empty() {
                             a.grace_until = Some(Instant::now() + self.config.grace);
@@ -389,7 +392,7 @@ impl State {
             }
             DeskMsg::Agent { name, conn, msg } => {
                 let current =
-                    self.agents.get(&name).and_then(|a| a.conn.as_ref()).is_some_and(|(c, _)| *c == conn);
+                    self.agents.get(&name).and_then(|a| a.conn.as_ref()).is_some_and(|(c, _, _)| *c == conn);
                 if current {
                     self.agent_request(&name, msg).await;
                 }
@@ -404,13 +407,19 @@ impl State {
 
     // ---- sending ----
 
-    /// Sends a frame to an agent's live connection; one that cannot keep up is disconnected
-    /// (the frames it missed are in the transcript it gets on reconnecting).
+    /// Sends a frame to an agent's live connection. Typing and queue updates are dropped when
+    /// it is behind; a connection that cannot take a real frame is closed (what it missed is in
+    /// the transcript it gets on reconnecting).
     fn to_agent(&mut self, name: &str, frame: AgentFrame) {
         let Some(a) = self.agents.get_mut(name) else { return };
-        let Some((_, tx)) = &a.conn else { return };
-        if tx.try_send(frame).is_err() {
-            tracing::warn!(agent = %name, "agent connection not keeping up; dropping it");
+        let Some((_, tx, close)) = &a.conn else { return };
+        let droppable = matches!(frame, AgentFrame::Typing { .. } | AgentFrame::Queue { .. });
+        if let Err(e) = tx.try_send(frame) {
+            if droppable && matches!(e, mpsc::error::TrySendError::Full(_)) {
+                return;
+            }
+            tracing::warn!(agent = %name, "agent connection not keeping up; closing it");
+            close.notify_one();
             a.conn = None;
             if !a.conversations.is_empty() {
                 a.grace_until = Some(Instant::now() + self.config.grace);
@@ -427,8 +436,8 @@ impl State {
     /// Tells a shopper session; a session that cannot keep up is let go (it closes, and the
     /// shopper's client resumes from the stored transcript).
     fn to_shopper(&mut self, conv: &str, event: ShopperEvent) {
-        if let Some(tx) = self.shoppers.get(conv) {
-            if tx.try_send(event).is_err() {
+        if let Some(link) = self.shoppers.get(conv) {
+            if link.tx.try_send(event).is_err() {
                 self.shoppers.remove(conv);
             }
         }
@@ -512,7 +521,8 @@ impl State {
         if let Some(a) = self.agents.get_mut(agent) {
             a.conversations.insert(conv.to_string());
         }
-        self.owners.insert(conv.to_string(), Owned { agent: agent.to_string(), waiting });
+        self.owners
+            .insert(conv.to_string(), Owned { agent: agent.to_string(), waiting, since: Instant::now() });
         tracing::info!(conversation = %conv, agent = %agent, "assigned");
         self.send_context(agent, conv, reason, bot).await;
         self.to_shopper(conv, ShopperEvent::Joined { agent: display, text });
@@ -556,13 +566,13 @@ impl State {
         }
     }
 
-    async fn escalate(
-        &mut self,
-        e: Escalation,
-        tx: mpsc::Sender<ShopperEvent>,
-    ) -> Result<Availability, StoreError> {
+    async fn escalate(&mut self, e: Escalation, link: ShopperLink) -> Result<Availability, StoreError> {
         let conv = e.conversation_id.clone();
-        self.shoppers.insert(conv.clone(), tx);
+        self.shoppers.insert(conv.clone(), link);
+        if self.queue.len() >= MAX_QUEUE && !self.queue.contains(&conv) && !self.owners.contains_key(&conv) {
+            tracing::warn!(waiting = self.queue.len(), "agent queue full; not queueing");
+            return Ok(Availability::NoAgents);
+        }
         if !self.owners.contains_key(&conv) && !self.queue.contains(&conv) {
             let shopper = match &e.shopper_id {
                 Some(id) => self.store.shopper(id.clone()).await?,
@@ -602,7 +612,8 @@ impl State {
             grace_until: None,
             conversations: BTreeSet::new(),
         });
-        if let Some((_, old)) = slot.conn.take() {
+        if let Some((_, old, close)) = slot.conn.take() {
+            close.notify_one();
             let m = "you connected again from somewhere else; this connection is closed".to_string();
             let _ = old.try_send(AgentFrame::Error {
                 code: AgentErrorCode::Replaced,
@@ -614,7 +625,7 @@ impl State {
         slot.capacity = capacity;
         slot.langs = langs;
         slot.presence = h.presence.unwrap_or(Presence::Online);
-        slot.conn = Some((h.conn, h.tx));
+        slot.conn = Some((h.conn, h.tx, h.close));
         slot.grace_until = None;
         let info = slot.info(&h.name);
         let owned: Vec<String> = slot.conversations.iter().cloned().collect();
@@ -795,17 +806,18 @@ impl State {
             "正在为您转接其他客服，请稍候，您的聊天记录会一并转交。",
             "Transferring you to another agent; they'll see everything so far. One moment please.",
         );
-        self.store
-            .end_handoff(
+        let bot = owned.waiting.bot.clone();
+        let new = self
+            .store
+            .requeue_handoff(
                 handoff,
                 conv.to_string(),
                 outcome,
-                ConversationState::WaitingAgent,
-                Some(text.clone()),
+                reason.to_string(),
+                bot.clone(),
+                text.clone(),
             )
             .await?;
-        let bot = owned.waiting.bot.clone();
-        let new = self.store.open_handoff(conv.to_string(), reason.to_string(), bot.clone()).await?;
         let owned = self.release(conv, outcome).expect("owned above");
         self.queue.push(Waiting {
             handoff: new.id,
@@ -897,7 +909,7 @@ impl State {
     }
 
     fn observe_handle_time(&mut self, owned: &Owned) {
-        let secs = owned.waiting.since.elapsed().as_secs_f64().max(1.0);
+        let secs = owned.since.elapsed().as_secs_f64().max(1.0);
         self.resolved += 1;
         let n = self.resolved.min(50) as f64;
         self.average_handle_secs += (secs - self.average_handle_secs) / n;

@@ -8,4 +8,4 @@ pub mod protocol;
 pub mod queue;
 pub mod session;
 
-pub use desk::{Availability, Desk, DeskConfig, Escalation, ShopperEvent};
+pub use desk::{Availability, Desk, DeskConfig, Escalation, ShopperEvent, ShopperLink};

@@ -98,6 +98,8 @@ pub enum AgentFrame {
     /// A new message in one of this agent's conversations.
     Message {
         conversation_id: String,
+        /// The stored message's id (the transcript's `id`): the same message never shows twice.
+        id: i64,
         from: Sender,
         text: String,
         at: String,

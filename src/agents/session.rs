@@ -60,13 +60,30 @@ pub async fn run(socket: WebSocket, app: Arc<AppState>) {
         }
     });
 
-    let Some((name, conn)) = hello(&mut stream, &out, &app).await else {
+    let Some(SignedIn { name, conn, close, expires }) = hello(&mut stream, &out, &app).await else {
         drop(out);
         let _ = writer.await;
         return;
     };
     let mut errors = 0;
-    while let Some(Ok(m)) = stream.next().await {
+    // the connection ends with the token: the agent signs in again for a new one
+    let expired = tokio::time::sleep(Duration::from_secs(
+        expires.saturating_sub(chrono::Utc::now().timestamp()).max(0) as u64,
+    ));
+    tokio::pin!(expired);
+    loop {
+        let m = tokio::select! {
+            m = stream.next() => match m {
+                Some(Ok(m)) => m,
+                _ => break,
+            },
+            // the desk let go of this connection (signed in elsewhere, or not keeping up)
+            _ = close.notified() => break,
+            _ = &mut expired => {
+                let _ = out.send(error(AgentErrorCode::Unauthorized, "your sign-in expired; log in again")).await;
+                break;
+            }
+        };
         match m {
             Message::Text(t) => match decode(t.as_str()) {
                 Ok(msg) => app.desk.agent(name.clone(), conn, msg).await,
@@ -93,12 +110,20 @@ pub async fn run(socket: WebSocket, app: Arc<AppState>) {
     let _ = writer.await;
 }
 
-/// Waits for `hello`, checks the token and the role, and signs the agent in at the desk.
+struct SignedIn {
+    name: String,
+    conn: u64,
+    close: Arc<tokio::sync::Notify>,
+    /// When the token expires (Unix seconds).
+    expires: i64,
+}
+
+/// Waits for `hello`, checks the token and the account's role, and signs the agent in at the desk.
 async fn hello(
     stream: &mut futures_util::stream::SplitStream<WebSocket>,
     out: &mpsc::Sender<AgentFrame>,
     app: &Arc<AppState>,
-) -> Option<(String, u64)> {
+) -> Option<SignedIn> {
     let refuse = |code, m: &str| {
         let _ = out.try_send(error(code, m));
         None
@@ -117,9 +142,6 @@ async fn hello(
         Ok(c) => c,
         Err(e) => return refuse(AgentErrorCode::Unauthorized, &format!("{e}; log in again")),
     };
-    if !matches!(claims.role, Role::Agent | Role::Admin) {
-        return refuse(AgentErrorCode::Forbidden, "this needs the role agent or admin");
-    }
     let account = match app.router.store.account(claims.sub.clone()).await {
         Ok(Some(a)) => a,
         Ok(None) => return refuse(AgentErrorCode::Unauthorized, "this account no longer exists"),
@@ -128,8 +150,14 @@ async fn hello(
             return refuse(AgentErrorCode::StorageUnavailable, "could not sign in right now; try again");
         }
     };
+    // the account as it is now: a role changed since the token was issued counts
+    if !matches!(account.role, Role::Agent | Role::Admin) || !matches!(claims.role, Role::Agent | Role::Admin)
+    {
+        return refuse(AgentErrorCode::Forbidden, "this needs the role agent or admin");
+    }
     let conn = CONNECTIONS.fetch_add(1, Ordering::Relaxed);
     let name = account.name.clone();
+    let close = Arc::new(tokio::sync::Notify::new());
     app.desk
         .agent_hello(AgentHello {
             name: account.name,
@@ -139,7 +167,8 @@ async fn hello(
             presence,
             conn,
             tx: out.clone(),
+            close: close.clone(),
         })
         .await;
-    Some((name, conn))
+    Some(SignedIn { name, conn, close, expires: claims.exp })
 }

@@ -16,8 +16,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
 use super::protocol::{decode, Action, ClientMsg, ErrorCode, HistoryItem, ServerMsg};
-use crate::agents::desk::SHOPPER_EVENTS;
-use crate::agents::{Availability, Escalation, ShopperEvent};
+use crate::agents::{Availability, Escalation, ShopperEvent, ShopperLink};
 use crate::dialogue::texts::{self, t};
 use crate::dialogue::{DialogueState, Outcome};
 use crate::identity;
@@ -35,6 +34,8 @@ const CLOSE_TOO_BIG: u16 = 1009;
 const HISTORY: usize = 200;
 /// Protocol errors tolerated on one connection before it is closed.
 const MAX_ERRORS: u32 = 20;
+/// Typing notices reach the agent at most this often.
+const TYPING_EVERY: Duration = Duration::from_secs(2);
 
 struct Live {
     conv: Conversation,
@@ -50,8 +51,12 @@ struct Session {
     tokens: f64,
     refilled: Instant,
     errors: u32,
-    /// What the service desk says about this conversation, while agents are involved.
+    /// What the service desk says about this conversation, while agents are involved, and the
+    /// id of this session's line from the desk.
     events: Option<mpsc::Receiver<ShopperEvent>>,
+    link: u64,
+    /// When a typing notice last went to the agent (they are throttled).
+    typed: Option<Instant>,
 }
 
 /// The next desk event, or never when the desk has nothing to say to this session.
@@ -91,6 +96,8 @@ pub async fn run(socket: WebSocket, app: Arc<AppState>) {
         refilled: Instant::now(),
         errors: 0,
         events: None,
+        link: 0,
+        typed: None,
     };
     let idle = Duration::from_secs(app.config.idle_timeout_secs.max(1));
     loop {
@@ -156,7 +163,7 @@ pub async fn run(socket: WebSocket, app: Arc<AppState>) {
     s.record_only("abandoned").await;
     if s.events.is_some() {
         if let Some(live) = &s.live {
-            app.desk.shopper_offline(live.conv.id.clone()).await;
+            app.desk.shopper_offline(live.conv.id.clone(), s.link).await;
         }
     }
     app.metrics.connections.dec();
@@ -206,7 +213,12 @@ impl Session {
             ClientMsg::Message { id, text } => self.message(id, text).await,
             ClientMsg::Rating { score, comment } => self.rating(score, comment).await,
             ClientMsg::Typing => {
-                if let Some(live) = self.live.as_ref().filter(|l| l.conv.state == ConversationState::Agent) {
+                // at most one typing notice every 2 seconds reaches the agent
+                let due = self.typed.is_none_or(|t| t.elapsed() >= TYPING_EVERY);
+                if let Some(live) =
+                    self.live.as_ref().filter(|l| due && l.conv.state == ConversationState::Agent)
+                {
+                    self.typed = Some(Instant::now());
                     self.app.desk.shopper_typing(live.conv.id.clone()).await;
                 }
                 true
@@ -271,7 +283,8 @@ impl Session {
             .map(|m| HistoryItem {
                 from: m.sender,
                 text: m.text,
-                client_id: m.client_msg_id,
+                // the shopper's own ids only (agents' ids are internal)
+                client_id: m.client_msg_id.filter(|_| m.sender == Sender::Shopper),
                 at: m.created_at,
             })
             .collect();
@@ -282,9 +295,10 @@ impl Session {
         let conv_id = conv.id.clone();
         self.live = Some(Live { conv, dialogue, ended });
         if self.with_agents() {
-            let (tx, rx) = mpsc::channel(SHOPPER_EVENTS);
+            let (link, rx) = ShopperLink::new();
             self.events = Some(rx);
-            self.app.desk.shopper_online(conv_id, tx).await;
+            self.link = link.id;
+            self.app.desk.shopper_online(conv_id, link).await;
         }
         true
     }
@@ -337,6 +351,9 @@ impl Session {
         if text.trim().is_empty() || id.trim().is_empty() || id.chars().count() > 128 {
             return self.error(ErrorCode::EmptyMessage, "message needs a non-empty id (≤128) and text").await;
         }
+        if id.starts_with("agent:") {
+            return self.error(ErrorCode::MalformedFrame, "message ids may not start with \"agent:\"").await;
+        }
         // a message already stored is acknowledged again, whatever happened since; a new one
         // is stored (on disk) before its ack, unless the conversation is closed or rate-limited
         let token = !closed && self.take_token();
@@ -354,6 +371,8 @@ impl Session {
             }
         };
         let with_agent = self.live.as_ref().is_some_and(|l| l.conv.state == ConversationState::Agent);
+        // the desk may have given it to an agent before this session heard: it relays to the owner
+        let with_agents = self.with_agents();
         match accepted {
             Accepted::Known { answered } => {
                 self.refund(token);
@@ -371,12 +390,14 @@ impl Session {
             Accepted::Refused => {
                 self.error(ErrorCode::RateLimited, "too many messages; slow down and resend").await
             }
-            Accepted::New(_) => {
+            Accepted::New(row) => {
                 self.send(ServerMsg::Ack { id }).await;
                 self.app.metrics.messages.inc();
+                if with_agents {
+                    self.app.desk.shopper_said(conv_id.clone(), row, text.clone(), crate::store::now()).await;
+                }
                 if with_agent {
                     // a person is answering: the bot stays quiet
-                    self.app.desk.shopper_said(conv_id, text, crate::store::now()).await;
                     return true;
                 }
                 self.route(conv_id, text).await
@@ -460,8 +481,9 @@ impl Session {
             }),
         };
         let (conv_id, lang) = (live.conv.id.clone(), d.lang);
-        let (tx, rx) = mpsc::channel(SHOPPER_EVENTS);
-        let availability = match self.app.desk.escalate(escalation, tx).await {
+        let (link, rx) = ShopperLink::new();
+        self.link = link.id;
+        let availability = match self.app.desk.escalate(escalation, link).await {
             Ok(a) => a,
             Err(e) => {
                 tracing::error!(error = %e, "could not reach the service desk");

@@ -203,10 +203,11 @@ pub(crate) fn agent_summary(
     let Some(last) = handoffs.last() else { return Ok(None) };
     let first_assigned = handoffs.iter().find(|h| h.assigned_at.is_some());
     let queue_wait_secs = first_assigned.and_then(|h| secs_between(&h.queued_at, h.assigned_at.as_deref()?));
-    let first_response_secs = handoffs
-        .iter()
-        .find(|h| h.first_response_at.is_some())
-        .and_then(|h| secs_between(h.assigned_at.as_deref()?, h.first_response_at.as_deref()?));
+    // from the first agent getting it to the first answer from any agent
+    let first_response_secs = first_assigned.and_then(|a| {
+        let answered = handoffs.iter().find_map(|h| h.first_response_at.as_deref())?;
+        secs_between(a.assigned_at.as_deref()?, answered)
+    });
     let handle_secs = first_assigned
         .and_then(|h| h.assigned_at.as_deref())
         .and_then(|a| secs_between(a, last.ended_at.as_deref()?));
@@ -220,6 +221,56 @@ pub(crate) fn agent_summary(
     }))
 }
 
+fn open_handoff(
+    conn: &Connection,
+    conversation_id: String,
+    reason: String,
+    context: serde_json::Value,
+) -> Result<Handoff, StoreError> {
+    let queued_at = now();
+    conn.execute(
+        "INSERT INTO handoffs (conversation_id, reason, context, queued_at) VALUES (?1, ?2, ?3, ?4)",
+        params![conversation_id, reason, context.to_string(), queued_at],
+    )?;
+    let id = conn.last_insert_rowid();
+    conn.execute(
+            "UPDATE conversations SET state = 'waiting_agent', escalation_reason = COALESCE(escalation_reason, ?2) WHERE id = ?1",
+            params![conversation_id, reason],
+        )?;
+    Ok(Handoff {
+        id,
+        conversation_id,
+        reason,
+        context,
+        queued_at,
+        agent: None,
+        assigned_at: None,
+        first_response_at: None,
+        ended_at: None,
+        outcome: None,
+    })
+}
+
+fn end_handoff(
+    conn: &Connection,
+    handoff: i64,
+    conversation_id: &str,
+    outcome: Outcome,
+    state: ConversationState,
+    announcement: Option<String>,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE handoffs SET ended_at = ?2, outcome = ?3 WHERE id = ?1 AND ended_at IS NULL",
+        params![handoff, now(), outcome.as_str()],
+    )?;
+    set_state(conn, conversation_id, state)?;
+    if let Some(text) = announcement {
+        let meta = serde_json::json!({ "event": outcome.as_str() });
+        insert_message(conn, conversation_id, None, Sender::System, &text, Some(&meta))?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Queues a conversation for a person: a new handoff, and the conversation waits for an agent.
     pub async fn open_handoff(
@@ -228,29 +279,30 @@ impl Store {
         reason: String,
         context: serde_json::Value,
     ) -> Result<Handoff, StoreError> {
+        self.call(move |conn| open_handoff(conn, conversation_id, reason, context)).await
+    }
+
+    /// Ends an agent's handoff and queues the conversation again (a new handoff), with the
+    /// shopper's notice, in one commit: it is never owned by nobody and queued nowhere.
+    pub async fn requeue_handoff(
+        &self,
+        handoff: i64,
+        conversation_id: String,
+        outcome: Outcome,
+        reason: String,
+        context: serde_json::Value,
+        announcement: String,
+    ) -> Result<Handoff, StoreError> {
         self.call(move |conn| {
-            let queued_at = now();
-            conn.execute(
-                "INSERT INTO handoffs (conversation_id, reason, context, queued_at) VALUES (?1, ?2, ?3, ?4)",
-                params![conversation_id, reason, context.to_string(), queued_at],
+            end_handoff(
+                conn,
+                handoff,
+                &conversation_id,
+                outcome,
+                ConversationState::WaitingAgent,
+                Some(announcement),
             )?;
-            let id = conn.last_insert_rowid();
-            conn.execute(
-                "UPDATE conversations SET state = 'waiting_agent', escalation_reason = COALESCE(escalation_reason, ?2) WHERE id = ?1",
-                params![conversation_id, reason],
-            )?;
-            Ok(Handoff {
-                id,
-                conversation_id,
-                reason,
-                context,
-                queued_at,
-                agent: None,
-                assigned_at: None,
-                first_response_at: None,
-                ended_at: None,
-                outcome: None,
-            })
+            open_handoff(conn, conversation_id, reason, context)
         })
         .await
     }
@@ -295,19 +347,8 @@ impl Store {
         state: ConversationState,
         announcement: Option<String>,
     ) -> Result<(), StoreError> {
-        self.call(move |conn| {
-            conn.execute(
-                "UPDATE handoffs SET ended_at = ?2, outcome = ?3 WHERE id = ?1 AND ended_at IS NULL",
-                params![handoff, now(), outcome.as_str()],
-            )?;
-            set_state(conn, &conversation_id, state)?;
-            if let Some(text) = announcement {
-                let meta = serde_json::json!({ "event": outcome.as_str() });
-                insert_message(conn, &conversation_id, None, Sender::System, &text, Some(&meta))?;
-            }
-            Ok(())
-        })
-        .await
+        self.call(move |conn| end_handoff(conn, handoff, &conversation_id, outcome, state, announcement))
+            .await
     }
 
     /// Stores an agent's message once per client id (a re-sent one is found, not stored again)
@@ -454,7 +495,7 @@ impl Store {
             if let Some(s) = agent_summary(conn, &conversation_id)? {
                 conn.execute(
                     "UPDATE feedback SET updated_at = ?2, record = json_set(record,
-                       '$.resolution', ?3, '$.agent_id', ?4, '$.queue_wait_secs', ?5,
+                       '$.resolution', ?3, '$.agent_id', ?4, '$.agent_outcome', 'resolved', '$.queue_wait_secs', ?5,
                        '$.first_response_secs', ?6, '$.handle_secs', ?7, '$.ended_at', ?2)
                      WHERE conversation_id = ?1",
                     params![
