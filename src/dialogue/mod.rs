@@ -25,11 +25,15 @@ use crate::store::{Store, StoreError};
 use texts::t;
 
 /// The engines the router consults, loaded once and shared by every conversation.
+///
+/// Each part is shared, so new engines that differ in one part (a rebuilt FAQ index, a newly
+/// activated model) are cheap to make: `Engines { faq: Arc::new(new_index), ..(*old).clone() }`.
+#[derive(Clone)]
 pub struct Engines {
-    pub faq: FaqIndex,
-    pub products: ProductIndex,
-    pub intents: IntentModel,
-    pub catalog: Vec<Product>,
+    pub faq: Arc<FaqIndex>,
+    pub products: Arc<ProductIndex>,
+    pub intents: Arc<IntentModel>,
+    pub catalog: Arc<Vec<Product>>,
 }
 
 impl Engines {

@@ -55,7 +55,12 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
     let seeded = store.seed(kb.shoppers.clone(), kb.orders.clone()).await?;
     store.seed_canned(kb.canned.clone()).await?;
     tracing::info!(faqs = kb.faqs.len(), products = kb.products.len(), seeded, "knowledge loaded");
-    let engines = Arc::new(Engines { faq, products, intents, catalog: kb.products });
+    let engines = Arc::new(Engines {
+        faq: Arc::new(faq),
+        products: Arc::new(products),
+        intents: Arc::new(intents),
+        catalog: Arc::new(kb.products),
+    });
     let staff_secret = crate::accounts::staff_secret(&store).await?;
     let desk = Desk::start(
         store.clone(),
