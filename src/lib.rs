@@ -12,6 +12,7 @@
 //! - [`agents`]: human agents: queue, assignment, the service desk and agent sessions;
 //! - [`store`]: SQLite behind one thread, with group commit;
 //! - [`identity`] and [`accounts`]: shopper and staff tokens, staff accounts and login;
+//! - [`trainer`]: the knowledge base as trainers edit it while the service runs;
 //! - [`eval`]: held-out measurements; [`lang`]: language detection and normalisation.
 
 pub mod accounts;
@@ -26,4 +27,5 @@ pub mod knowledge;
 pub mod lang;
 pub mod search;
 pub mod store;
+pub mod trainer;
 pub mod web;

@@ -43,6 +43,11 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// The knowledge base as trainers edit it (kept in the database while the service runs).
+    Kb {
+        #[command(subcommand)]
+        action: KbAction,
+    },
     /// Sign a shopper token as a storefront would (for integration and testing).
     Token {
         shopper_id: String,
@@ -125,6 +130,23 @@ enum UserAction {
         /// The name shoppers see ("Li"); defaults to the account name.
         #[arg(long, default_value = "")]
         display_name: String,
+        #[arg(long, env = "KEFU_CONFIG")]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum KbAction {
+    /// Write the knowledge base (FAQ entries, intents) back to files, e.g. to commit them.
+    Export {
+        /// Folder to write into (default: the configured knowledge folder).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, env = "KEFU_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Load the knowledge files into the database (each change a revision you can revert).
+    Import {
         #[arg(long, env = "KEFU_CONFIG")]
         config: Option<PathBuf>,
     },
@@ -244,6 +266,29 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 anyhow::Ok(store.feedback_since(since.unwrap_or_default()).await?)
             })?;
             print!("{}", kefu::store::export::render(&records, matches!(format, ExportFormat::Csv))?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Kb { action } => {
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(async {
+                match action {
+                    KbAction::Export { out, config } => {
+                        let config = Config::load(config.as_deref())?;
+                        let store = kefu::store::Store::open(&config.database)?;
+                        let root = out.unwrap_or(config.knowledge.clone());
+                        let files = kefu::trainer::kb::export(&store, &root).await?;
+                        println!("wrote {} files under {}", files.len(), root.display());
+                    }
+                    KbAction::Import { config } => {
+                        let config = Config::load(config.as_deref())?;
+                        let kb = load_kb(&config.knowledge)?;
+                        let store = kefu::store::Store::open(&config.database)?;
+                        let n = kefu::trainer::kb::import(&store, &kb, &config.knowledge, "import").await?;
+                        println!("{n} entries changed (a running service picks them up on restart)");
+                    }
+                }
+                anyhow::Ok(())
+            })?;
             Ok(ExitCode::SUCCESS)
         }
         Command::User { action: UserAction::Add { name, role, display_name, config } } => {

@@ -91,47 +91,124 @@ fn load_toml_files(files: &[std::path::PathBuf]) -> Result<Vec<Example>, Diagnos
     let mut seen_labels: HashSet<String> = HashSet::new();
     for file in files {
         let Some(text) = crate::knowledge::read(file, &mut diags) else { continue };
-        let lines = LineIndex::new(&text);
-        let raw: IntentFile = match parse_toml(file, &text, &lines) {
-            Ok(r) => r,
-            Err(d) => {
-                diags.push(d);
-                continue;
-            }
-        };
-        let label = raw.intent.get_ref().trim().to_string();
-        if label.is_empty() {
-            diags.push(Diagnostic::new(file, Some(lines.line(raw.intent.span().start)), "empty intent name"));
-            continue;
-        }
-        if !seen_labels.insert(label.clone()) {
-            diags.push(Diagnostic::new(
-                file,
-                Some(lines.line(raw.intent.span().start)),
-                format!("intent {label:?} is defined in more than one file"),
-            ));
-        }
-        for (lang, list) in [(Lang::Zh, &raw.zh), (Lang::En, &raw.en)] {
-            if list.is_empty() {
-                diags.push(Diagnostic::new(
-                    file,
-                    Some(1),
-                    format!("intent {label:?} has no {lang} examples"),
-                ));
-            }
-            for ex in list {
-                if ex.get_ref().trim().is_empty() {
-                    diags.push(Diagnostic::new(file, Some(lines.line(ex.span().start)), "empty example"));
-                } else {
-                    out.push(Example { text: ex.get_ref().clone(), label: label.clone(), lang });
-                }
-            }
-        }
+        out.extend(parse_intent(file, &text, &mut diags, &mut seen_labels));
     }
     if diags.is_empty() {
         Ok(out)
     } else {
         Err(diags)
+    }
+}
+
+/// One intent file's examples (problems go to `diags`; `seen` catches an intent defined twice).
+fn parse_intent(
+    file: &Path,
+    text: &str,
+    diags: &mut Diagnostics,
+    seen: &mut HashSet<String>,
+) -> Vec<Example> {
+    let mut out = Vec::new();
+    let lines = LineIndex::new(text);
+    let raw: IntentFile = match parse_toml(file, text, &lines) {
+        Ok(r) => r,
+        Err(d) => {
+            diags.push(d);
+            return out;
+        }
+    };
+    let label = raw.intent.get_ref().trim().to_string();
+    if label.is_empty() {
+        diags.push(Diagnostic::new(file, Some(lines.line(raw.intent.span().start)), "empty intent name"));
+        return out;
+    }
+    if !seen.insert(label.clone()) {
+        diags.push(Diagnostic::new(
+            file,
+            Some(lines.line(raw.intent.span().start)),
+            format!("intent {label:?} is defined in more than one file"),
+        ));
+    }
+    for (lang, list) in [(Lang::Zh, &raw.zh), (Lang::En, &raw.en)] {
+        if list.is_empty() {
+            diags.push(Diagnostic::new(file, Some(1), format!("intent {label:?} has no {lang} examples")));
+        }
+        for ex in list {
+            if ex.get_ref().trim().is_empty() {
+                diags.push(Diagnostic::new(file, Some(lines.line(ex.span().start)), "empty example"));
+            } else {
+                out.push(Example { text: ex.get_ref().clone(), label: label.clone(), lang });
+            }
+        }
+    }
+    out
+}
+
+/// An intent with its examples, as trainers edit it over the API, as it is stored, and as one
+/// `knowledge/intents/*.toml` file.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntentDoc {
+    pub intent: String,
+    pub zh: Vec<String>,
+    pub en: Vec<String>,
+}
+
+impl IntentDoc {
+    /// The intent in the file format.
+    pub fn to_toml(&self) -> String {
+        let list = |items: &[String]| {
+            let body: Vec<String> =
+                items.iter().map(|i| format!("  {},", toml::Value::String(i.clone()))).collect();
+            if body.is_empty() {
+                "[]".to_string()
+            } else {
+                format!("[\n{}\n]", body.join("\n"))
+            }
+        };
+        format!(
+            "intent = {}\nzh = {}\nen = {}\n",
+            toml::Value::String(self.intent.clone()),
+            list(&self.zh),
+            list(&self.en)
+        )
+    }
+
+    /// Checks the intent as `kefu check` checks a file (plus a name that is a valid label);
+    /// the problems are the same messages.
+    pub fn validate(&self) -> Result<Vec<Example>, Vec<String>> {
+        let mut diags = Diagnostics::default();
+        let examples =
+            parse_intent(Path::new("intent.toml"), &self.to_toml(), &mut diags, &mut HashSet::new());
+        let mut problems: Vec<String> = diags.0.into_iter().map(|d| d.message).collect();
+        let name_ok = !self.intent.is_empty()
+            && self.intent.len() <= 64
+            && self.intent.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !name_ok {
+            problems
+                .push(format!("bad intent name {:?}: use lowercase letters, digits and '_'", self.intent));
+        }
+        if problems.is_empty() {
+            Ok(examples)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Examples grouped back into intents, by name.
+    pub fn from_examples(examples: &[Example]) -> Vec<IntentDoc> {
+        let mut by: BTreeMap<&str, IntentDoc> = BTreeMap::new();
+        for e in examples {
+            let d = by.entry(&e.label).or_insert_with(|| IntentDoc {
+                intent: e.label.clone(),
+                zh: vec![],
+                en: vec![],
+            });
+            match e.lang {
+                Lang::Zh => d.zh.push(e.text.clone()),
+                Lang::En => d.en.push(e.text.clone()),
+            }
+        }
+        by.into_values().collect()
     }
 }
 

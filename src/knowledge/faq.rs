@@ -295,3 +295,143 @@ fn is_valid_id(id: &str) -> bool {
         && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !id.starts_with('-')
 }
+
+/// An FAQ entry as trainers edit it over the API and as it is stored: the file format's fields,
+/// as JSON. It becomes a validated [`Faq`] only through [`FaqDoc::validate`], which runs the
+/// same checks (and gives the same messages) as `kefu check`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaqDoc {
+    pub id: String,
+    pub category: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub zh: LangDoc,
+    pub en: LangDoc,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LangDoc {
+    pub questions: Vec<String>,
+    pub answer: String,
+}
+
+impl From<&Faq> for FaqDoc {
+    fn from(f: &Faq) -> FaqDoc {
+        let lang = |c: &LangContent| LangDoc { questions: c.questions.clone(), answer: c.answer.clone() };
+        FaqDoc {
+            id: f.id.clone(),
+            category: f.category.name().to_string(),
+            intent: f.intent.clone(),
+            tags: f.tags.clone(),
+            zh: lang(&f.zh),
+            en: lang(&f.en),
+        }
+    }
+}
+
+/// A TOML basic string (quoted and escaped).
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+fn toml_list(items: &[String]) -> String {
+    if items.is_empty() {
+        return "[]".into();
+    }
+    let body: Vec<String> = items.iter().map(|i| format!("  {},", toml_str(i))).collect();
+    format!("[\n{}\n]", body.join("\n"))
+}
+
+impl FaqDoc {
+    /// The entry in the knowledge-base file format (one `[[faq]]` table).
+    pub fn to_toml(&self) -> String {
+        let mut out =
+            format!("[[faq]]\nid = {}\ncategory = {}\n", toml_str(&self.id), toml_str(&self.category));
+        if let Some(i) = &self.intent {
+            out += &format!("intent = {}\n", toml_str(i));
+        }
+        let tags: Vec<String> = self.tags.iter().map(|t| toml_str(t)).collect();
+        out += &format!("tags = [{}]\n", tags.join(", "));
+        for (lang, c) in [("zh", &self.zh), ("en", &self.en)] {
+            out += &format!(
+                "\n[faq.{lang}]\nquestions = {}\nanswer = {}\n",
+                toml_list(&c.questions),
+                toml_str(&c.answer)
+            );
+        }
+        out
+    }
+
+    /// Validates the entry with the knowledge base's own checks; the problems are the messages
+    /// `kefu check` would print for it.
+    pub fn validate(&self) -> Result<Faq, Vec<String>> {
+        let path = Path::new("faq.toml");
+        let mut diags = Diagnostics::default();
+        let mut faqs = parse_file(path, &self.to_toml(), &mut diags);
+        match (diags.is_empty(), faqs.pop()) {
+            (true, Some(f)) => Ok(f),
+            _ => Err(diags.0.into_iter().map(|d| d.message).collect()),
+        }
+    }
+}
+
+/// Entries as knowledge-base files: one file per category (`after-sale` → `after_sale.toml`).
+pub fn to_files(docs: &[FaqDoc]) -> Vec<(String, String)> {
+    let mut by_file: std::collections::BTreeMap<String, Vec<&FaqDoc>> = Default::default();
+    for d in docs {
+        by_file.entry(format!("{}.toml", d.category.replace('-', "_"))).or_default().push(d);
+    }
+    by_file
+        .into_iter()
+        .map(|(name, docs)| {
+            let mut text = String::from(
+                "# Written by `kefu kb export` from the knowledge base as trainers edited it.\n\
+                 # Every fact here must agree with knowledge/STORE_POLICY.md.\n",
+            );
+            for d in docs {
+                text += "\n";
+                text += &d.to_toml();
+            }
+            (name, text)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod doc_tests {
+    use super::*;
+
+    #[test]
+    fn documents_round_trip_and_are_checked_like_files() {
+        let doc = FaqDoc {
+            id: "gift-wrap".into(),
+            category: "pre-sale".into(),
+            intent: Some("product_inquiry".into()),
+            tags: vec!["礼品".into()],
+            zh: LangDoc {
+                questions: vec!["能包装成礼物吗".into(), "有礼盒吗".into(), "送人能\"包装\"吗".into()],
+                answer: "亲，可以的。\n下单备注即可。".into(),
+            },
+            en: LangDoc {
+                questions: vec![
+                    "gift wrap?".into(),
+                    "do you have gift boxes".into(),
+                    "can you wrap it".into(),
+                ],
+                answer: "Yes.".into(),
+            },
+        };
+        let faq = doc.validate().unwrap();
+        assert_eq!(FaqDoc::from(&faq), doc);
+        let mut bad = doc.clone();
+        bad.en.questions.truncate(1);
+        bad.category = "sale".into();
+        let problems = bad.validate().unwrap_err();
+        assert!(problems.iter().any(|p| p.contains("unknown category \"sale\"")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("1 en question(s), at least 3 needed")), "{problems:?}");
+    }
+}

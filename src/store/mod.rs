@@ -13,6 +13,7 @@ pub mod accounts;
 pub mod canned;
 pub mod export;
 pub mod handoffs;
+pub mod kb;
 pub mod records;
 
 use std::path::Path;
@@ -27,11 +28,16 @@ pub use canned::*;
 pub use handoffs::{
     AgentSummary, ConversationContext, ConversationRow, Handoff, Note, OpenHandoff, Outcome, Profile, Ticket,
 };
+pub use kb::{Expect, KbEntry, KbWrite, Revision};
 pub use records::*;
 
 /// Schema migrations, in order. Never edit one that has shipped: add the next.
-const MIGRATIONS: &[&str] =
-    &[include_str!("schema.sql"), include_str!("schema_2.sql"), include_str!("schema_3.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("schema.sql"),
+    include_str!("schema_2.sql"),
+    include_str!("schema_3.sql"),
+    include_str!("schema_kb.sql"),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

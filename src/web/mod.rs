@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod canned;
 pub mod console;
+pub mod knowledge;
 pub mod metrics;
 
 use std::net::SocketAddr;
@@ -42,17 +43,22 @@ pub struct AppState {
     pub staff_secret: String,
     /// Staff logins, with the lockout after repeated wrong passwords.
     pub logins: crate::accounts::Logins,
+    /// The live knowledge base trainers edit.
+    pub curator: crate::trainer::Curator,
 }
 
 /// Everything a running service needs, built from the config.
 pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>> {
     let kb = KnowledgeBase::load(&config.knowledge).map_err(|d| anyhow::anyhow!("{d}"))?;
     let thresholds = Thresholds::load(&config.knowledge)?;
-    let faq = FaqIndex::build(&kb.faqs, thresholds)?;
+
     let products = ProductIndex::build(&kb.products)?;
     let intents = IntentModel::load(&config.model)?;
     let store = Store::open(&config.database)?;
     let seeded = store.seed(kb.shoppers.clone(), kb.orders.clone()).await?;
+    // the knowledge base as trainers left it (the files win when they changed since)
+    let faqs = crate::trainer::kb::sync_from_files(&store, &kb, &config.knowledge).await?;
+    let faq = FaqIndex::build(&faqs, thresholds)?;
     store.seed_canned(kb.canned.clone()).await?;
     tracing::info!(faqs = kb.faqs.len(), products = kb.products.len(), seeded, "knowledge loaded");
     let engines = Arc::new(Engines {
@@ -74,13 +80,16 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
         },
     )
     .await?;
+    let router = Router::new(engines, store.clone(), clock);
+    let curator = crate::trainer::Curator::new(store, router.clone());
     let app = Arc::new(AppState {
         config,
-        router: Router::new(engines, store, clock),
+        router,
         desk,
         metrics: metrics::Metrics::new(),
         staff_secret,
         logins: Default::default(),
+        curator,
     });
     Ok(app)
 }
@@ -94,6 +103,7 @@ pub fn routes(app: Arc<AppState>) -> axum::Router {
         .merge(api::routes())
         .merge(canned::routes())
         .merge(console::routes())
+        .merge(knowledge::routes())
         .with_state(app)
 }
 

@@ -1,0 +1,372 @@
+//! The knowledge base while the service runs. The files under `knowledge/` seed it (and win
+//! again whenever they change, e.g. after a `git pull`); from then on the store holds it, with
+//! every change a revision. An FAQ change rebuilds the search index off the async threads and
+//! swaps it in whole: conversations in progress keep going, the next message sees the new answer.
+//! `kefu kb export` writes it back as files, so it can live in git.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::dialogue::{Engines, Router};
+use crate::intent::data::{Example, IntentDoc};
+use crate::knowledge::faq::{to_files, FaqDoc};
+use crate::knowledge::{Faq, KnowledgeBase};
+use crate::lang::Lang;
+use crate::search::FaqIndex;
+use crate::store::{Expect, KbEntry, KbWrite, Revision, Store, StoreError};
+
+/// What can be edited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Faq,
+    Intent,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Faq => "faq",
+            Kind::Intent => "intent",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        match s {
+            "faq" | "faqs" => Some(Kind::Faq),
+            "intent" | "intents" => Some(Kind::Intent),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CurateError {
+    #[error("the entry is not valid: {}", .0.join("; "))]
+    Invalid(Vec<String>),
+    #[error("the entry changed since you loaded it (or the id is taken)")]
+    Conflict(Option<Box<KbEntry>>),
+    #[error("no such entry")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("rebuilding the search index failed: {0}")]
+    Index(String),
+}
+
+/// The settings key holding the hash of the knowledge files last imported or exported.
+const FILES_HASH: &str = "kb_files_hash";
+
+/// Edits the live knowledge base. Shared by the API handlers.
+pub struct Curator {
+    store: Store,
+    router: Router,
+    /// One rebuild at a time, each from the latest committed state: the last swap always
+    /// reflects the last change.
+    rebuild: tokio::sync::Mutex<()>,
+}
+
+/// Parses and validates an FAQ document; its id is `id` when given (the URL's).
+fn faq_doc(value: serde_json::Value, id: Option<&str>) -> Result<(FaqDoc, Faq), CurateError> {
+    let mut doc: FaqDoc = serde_json::from_value(value)
+        .map_err(|e| CurateError::Invalid(vec![format!("bad FAQ entry: {e}")]))?;
+    if let Some(id) = id {
+        doc.id = id.to_string();
+    }
+    let faq = doc.validate().map_err(CurateError::Invalid)?;
+    Ok((FaqDoc::from(&faq), faq))
+}
+
+fn intent_doc(value: serde_json::Value, id: Option<&str>) -> Result<IntentDoc, CurateError> {
+    let mut doc: IntentDoc =
+        serde_json::from_value(value).map_err(|e| CurateError::Invalid(vec![format!("bad intent: {e}")]))?;
+    if let Some(id) = id {
+        doc.intent = id.to_string();
+    }
+    doc.validate().map_err(CurateError::Invalid)?;
+    Ok(doc)
+}
+
+/// A validated document as stored, with its id.
+fn checked(
+    kind: Kind,
+    value: serde_json::Value,
+    id: Option<&str>,
+) -> Result<(String, serde_json::Value), CurateError> {
+    match kind {
+        Kind::Faq => {
+            let (doc, _) = faq_doc(value, id)?;
+            Ok((doc.id.clone(), serde_json::to_value(doc).expect("serialisable")))
+        }
+        Kind::Intent => {
+            let doc = intent_doc(value, id)?;
+            Ok((doc.intent.clone(), serde_json::to_value(doc).expect("serialisable")))
+        }
+    }
+}
+
+/// The hash of the knowledge files the store's knowledge base comes from.
+fn files_hash(root: &Path) -> String {
+    let mut files = Vec::new();
+    for dir in ["faq", "intents"] {
+        if let Ok(rd) = std::fs::read_dir(root.join(dir)) {
+            files.extend(
+                rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "toml")),
+            );
+        }
+    }
+    files.sort();
+    let mut h = Sha256::new();
+    for f in files {
+        h.update(f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default().as_bytes());
+        h.update(std::fs::read(&f).unwrap_or_default());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Loads the knowledge files into the store (a revision per change, author `files`).
+pub async fn import(
+    store: &Store,
+    kb: &KnowledgeBase,
+    root: &Path,
+    author: &str,
+) -> Result<usize, CurateError> {
+    let faqs = kb
+        .faqs
+        .iter()
+        .map(|f| (f.id.clone(), serde_json::to_value(FaqDoc::from(f)).expect("json")))
+        .collect();
+    let examples = crate::intent::data::load(&root.join("intents"), None)
+        .map_err(|d| CurateError::Invalid(d.0.into_iter().map(|d| d.to_string()).collect()))?;
+    let intents = IntentDoc::from_examples(&examples)
+        .into_iter()
+        .map(|d| (d.intent.clone(), serde_json::to_value(d).expect("json")))
+        .collect();
+    let mut changed = store.kb_import(Kind::Faq.as_str(), faqs, author.to_string()).await?;
+    changed += store.kb_import(Kind::Intent.as_str(), intents, author.to_string()).await?;
+    store.set_setting(FILES_HASH, files_hash(root)).await?;
+    Ok(changed)
+}
+
+/// At start-up: the store's knowledge base, first brought up to date with the files when they
+/// changed since the last import or export. Returns the FAQ entries to index.
+pub async fn sync_from_files(
+    store: &Store,
+    kb: &KnowledgeBase,
+    root: &Path,
+) -> Result<Vec<Faq>, CurateError> {
+    let stored = store.kb_entries(Kind::Faq.as_str()).await?;
+    let hash = files_hash(root);
+    if stored.is_empty() || store.setting(FILES_HASH).await?.as_deref() != Some(hash.as_str()) {
+        let changed = import(store, kb, root, "files").await?;
+        if !stored.is_empty() && changed > 0 {
+            tracing::warn!(changed, "knowledge files changed since the last import: they replace the edited entries (revisions kept)");
+        }
+    }
+    stored_faqs(store).await
+}
+
+async fn stored_faqs(store: &Store) -> Result<Vec<Faq>, CurateError> {
+    let entries = store.kb_entries(Kind::Faq.as_str()).await?;
+    entries.into_iter().map(|e| faq_doc(e.entry, None).map(|(_, f)| f)).collect()
+}
+
+/// Writes the store's knowledge base as files under `root` (FAQ by category, one file per
+/// intent), removing files for what no longer exists, and remembers them as imported.
+pub async fn export(store: &Store, root: &Path) -> Result<Vec<PathBuf>, CurateError> {
+    let io = |e: std::io::Error| CurateError::Invalid(vec![e.to_string()]);
+    let faqs: Vec<FaqDoc> = store
+        .kb_entries(Kind::Faq.as_str())
+        .await?
+        .into_iter()
+        .map(|e| serde_json::from_value(e.entry).map_err(|e| CurateError::Invalid(vec![e.to_string()])))
+        .collect::<Result<_, _>>()?;
+    let intents: Vec<IntentDoc> = store
+        .kb_entries(Kind::Intent.as_str())
+        .await?
+        .into_iter()
+        .map(|e| serde_json::from_value(e.entry).map_err(|e| CurateError::Invalid(vec![e.to_string()])))
+        .collect::<Result<_, _>>()?;
+    let mut written = Vec::new();
+    let mut files: Vec<(PathBuf, String)> =
+        to_files(&faqs).into_iter().map(|(name, text)| (root.join("faq").join(name), text)).collect();
+    files.extend(
+        intents.iter().map(|d| (root.join("intents").join(format!("{}.toml", d.intent)), d.to_toml())),
+    );
+    for dir in ["faq", "intents"] {
+        let dir = root.join(dir);
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        for old in std::fs::read_dir(&dir).map_err(io)?.flatten().map(|e| e.path()) {
+            if old.extension().is_some_and(|e| e == "toml") && !files.iter().any(|(p, _)| *p == old) {
+                std::fs::remove_file(&old).map_err(io)?;
+            }
+        }
+    }
+    for (path, text) in files {
+        let tmp = path.with_extension("toml.tmp");
+        std::fs::write(&tmp, text).map_err(io)?;
+        std::fs::rename(&tmp, &path).map_err(io)?;
+        written.push(path);
+    }
+    store.set_setting(FILES_HASH, files_hash(root)).await?;
+    Ok(written)
+}
+
+impl Curator {
+    pub fn new(store: Store, router: Router) -> Curator {
+        Curator { store, router, rebuild: tokio::sync::Mutex::new(()) }
+    }
+
+    pub async fn list(&self, kind: Kind) -> Result<Vec<KbEntry>, CurateError> {
+        Ok(self.store.kb_entries(kind.as_str()).await?)
+    }
+
+    pub async fn get(&self, kind: Kind, id: &str) -> Result<KbEntry, CurateError> {
+        self.store.kb_entry(kind.as_str(), id.to_string()).await?.ok_or(CurateError::NotFound)
+    }
+
+    pub async fn history(&self, kind: Kind, id: &str) -> Result<Vec<Revision>, CurateError> {
+        Ok(self.store.kb_history(kind.as_str(), id.to_string()).await?)
+    }
+
+    async fn write(
+        &self,
+        kind: Kind,
+        id: String,
+        expect: Expect,
+        data: Option<serde_json::Value>,
+        action: &'static str,
+        author: &str,
+    ) -> Result<Option<KbEntry>, CurateError> {
+        let w =
+            self.store.kb_write(kind.as_str(), id.clone(), expect, data, action, author.to_string()).await?;
+        match w {
+            KbWrite::Done { entry, .. } => {
+                if kind == Kind::Faq {
+                    self.apply().await?;
+                }
+                Ok(entry)
+            }
+            KbWrite::Unchanged => Ok(self.store.kb_entry(kind.as_str(), id).await?),
+            KbWrite::Conflict { current: None } if matches!(expect, Expect::Version(_)) => {
+                Err(CurateError::NotFound)
+            }
+            KbWrite::Conflict { current } => Err(CurateError::Conflict(current.map(Box::new))),
+        }
+    }
+
+    /// Adds an entry; its id must be free.
+    pub async fn create(
+        &self,
+        kind: Kind,
+        value: serde_json::Value,
+        author: &str,
+    ) -> Result<KbEntry, CurateError> {
+        let (id, data) = checked(kind, value, None)?;
+        let entry = self.write(kind, id, Expect::Absent, Some(data), "create", author).await?;
+        entry.ok_or(CurateError::NotFound)
+    }
+
+    /// Replaces an entry, if it is still at `version`.
+    pub async fn update(
+        &self,
+        kind: Kind,
+        id: &str,
+        version: i64,
+        value: serde_json::Value,
+        author: &str,
+    ) -> Result<KbEntry, CurateError> {
+        let (id, data) = checked(kind, value, Some(id))?;
+        let entry = self.write(kind, id, Expect::Version(version), Some(data), "update", author).await?;
+        entry.ok_or(CurateError::NotFound)
+    }
+
+    pub async fn delete(&self, kind: Kind, id: &str, version: i64, author: &str) -> Result<(), CurateError> {
+        self.write(kind, id.to_string(), Expect::Version(version), None, "delete", author).await?;
+        Ok(())
+    }
+
+    /// Undoes one revision: the entry goes back to what it was before it (a new revision).
+    pub async fn revert(&self, revision: i64, author: &str) -> Result<Option<KbEntry>, CurateError> {
+        let rev = self.store.kb_revision(revision).await?.ok_or(CurateError::NotFound)?;
+        let kind = Kind::parse(&rev.kind).ok_or(CurateError::NotFound)?;
+        let data = match rev.before {
+            Some(v) => Some(checked(kind, v, Some(&rev.entry_id))?.1),
+            None => None,
+        };
+        self.write(kind, rev.entry_id, Expect::Any, data, "revert", author).await
+    }
+
+    /// Adds a shopper's phrasing to an FAQ entry (from the review queue).
+    pub async fn add_phrasing(
+        &self,
+        faq_id: &str,
+        lang: Lang,
+        text: &str,
+        author: &str,
+    ) -> Result<KbEntry, CurateError> {
+        let current = self.get(Kind::Faq, faq_id).await?;
+        let mut doc: FaqDoc =
+            serde_json::from_value(current.entry).map_err(|e| CurateError::Invalid(vec![e.to_string()]))?;
+        let questions = match lang {
+            Lang::Zh => &mut doc.zh.questions,
+            Lang::En => &mut doc.en.questions,
+        };
+        if !questions.iter().any(|q| q == text.trim()) {
+            questions.push(text.trim().to_string());
+        }
+        let value = serde_json::to_value(doc).expect("json");
+        self.update(Kind::Faq, faq_id, current.version, value, author).await
+    }
+
+    /// Adds a labelled example to an intent (from the review queue).
+    pub async fn add_example(
+        &self,
+        intent: &str,
+        lang: Lang,
+        text: &str,
+        author: &str,
+    ) -> Result<KbEntry, CurateError> {
+        let current = self.get(Kind::Intent, intent).await?;
+        let mut doc: IntentDoc =
+            serde_json::from_value(current.entry).map_err(|e| CurateError::Invalid(vec![e.to_string()]))?;
+        let list = match lang {
+            Lang::Zh => &mut doc.zh,
+            Lang::En => &mut doc.en,
+        };
+        if !list.iter().any(|q| q == text.trim()) {
+            list.push(text.trim().to_string());
+        }
+        let value = serde_json::to_value(doc).expect("json");
+        self.update(Kind::Intent, intent, current.version, value, author).await
+    }
+
+    /// The classifier's training data as the knowledge base stands now.
+    pub async fn training_examples(&self) -> Result<Vec<Example>, CurateError> {
+        let mut out = Vec::new();
+        for e in self.store.kb_entries(Kind::Intent.as_str()).await? {
+            let doc = intent_doc(e.entry, None)?;
+            out.extend(doc.validate().map_err(CurateError::Invalid)?);
+        }
+        Ok(out)
+    }
+
+    /// Rebuilds the FAQ index from the stored entries and puts it in force.
+    pub async fn apply(&self) -> Result<(), CurateError> {
+        let _one = self.rebuild.lock().await;
+        let faqs = stored_faqs(&self.store).await?;
+        let current = self.router.engines();
+        let thresholds = *current.faq.thresholds();
+        let started = std::time::Instant::now();
+        let index = tokio::task::spawn_blocking(move || FaqIndex::build(&faqs, thresholds))
+            .await
+            .map_err(|e| CurateError::Index(e.to_string()))?
+            .map_err(|e| CurateError::Index(e.to_string()))?;
+        // the latest engines (a model may have been activated meanwhile), with the new index
+        let latest = self.router.engines();
+        self.router.swap_engines(Arc::new(Engines { faq: Arc::new(index), ..(*latest).clone() }));
+        tracing::info!(took_ms = started.elapsed().as_millis() as u64, "FAQ index rebuilt and swapped in");
+        Ok(())
+    }
+}

@@ -1,0 +1,157 @@
+//! The trainers' knowledge-base API (role trainer or admin): FAQ entries and intents with their
+//! examples. Every change names the `version` it starts from (409 `conflict` with the current
+//! entry when it is stale), is validated with `kefu check`'s messages (400 `invalid` with
+//! `problems`), becomes a revision with history and revert, and is live when the answer comes.
+//!
+//! `/api/kb/faqs[/{id}]`, `/api/kb/intents[/{id}]`, `…/{id}/history`,
+//! `POST /api/kb/revisions/{revision}/revert`.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Json;
+use serde::Deserialize;
+
+use super::auth::{ApiError, Staff};
+use super::AppState;
+use crate::identity::Role;
+use crate::store::{KbEntry, Revision};
+use crate::trainer::{CurateError, Kind};
+
+const TRAINERS: &[Role] = &[Role::Trainer, Role::Admin];
+
+pub fn routes() -> axum::Router<Arc<AppState>> {
+    axum::Router::new()
+        .route("/api/kb/{kind}", get(list).post(create))
+        .route("/api/kb/{kind}/{id}", get(one).put(update).delete(remove))
+        .route("/api/kb/{kind}/{id}/history", get(history))
+        .route("/api/kb/revisions/{revision}/revert", post(revert))
+}
+
+fn kind(s: &str) -> Result<Kind, ApiError> {
+    Kind::parse(s).ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such kind {s:?}: faqs or intents"))
+    })
+}
+
+/// A curation error as its HTTP answer.
+fn refused(e: CurateError) -> Response {
+    match e {
+        CurateError::Invalid(problems) => (
+            StatusCode::BAD_REQUEST,
+            Json(serde_json::json!({ "error": "invalid", "message": problems.join("; "), "problems": problems })),
+        )
+            .into_response(),
+        CurateError::Conflict(current) => (
+            StatusCode::CONFLICT,
+            Json(serde_json::json!({
+                "error": "conflict",
+                "message": "the entry changed since you loaded it (or the id is taken): reload and apply your change again",
+                "current": current,
+            })),
+        )
+            .into_response(),
+        CurateError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such entry").into_response(),
+        other => ApiError::internal(other).into_response(),
+    }
+}
+
+type Answer<T> = Result<Json<T>, Response>;
+
+fn guard(staff: &Staff, k: &str) -> Result<Kind, Response> {
+    staff.require(TRAINERS).map_err(IntoResponse::into_response)?;
+    kind(k).map_err(IntoResponse::into_response)
+}
+
+async fn list(State(app): State<Arc<AppState>>, staff: Staff, Path(k): Path<String>) -> Answer<Vec<KbEntry>> {
+    let k = guard(&staff, &k)?;
+    app.curator.list(k).await.map(Json).map_err(refused)
+}
+
+async fn one(
+    State(app): State<Arc<AppState>>,
+    staff: Staff,
+    Path((k, id)): Path<(String, String)>,
+) -> Answer<KbEntry> {
+    let k = guard(&staff, &k)?;
+    app.curator.get(k, &id).await.map(Json).map_err(refused)
+}
+
+fn body<T>(b: Result<Json<T>, axum::extract::rejection::JsonRejection>) -> Result<T, Response> {
+    b.map(|Json(v)| v)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()).into_response())
+}
+
+async fn create(
+    State(app): State<Arc<AppState>>,
+    staff: Staff,
+    Path(k): Path<String>,
+    b: Result<Json<serde_json::Value>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<KbEntry>), Response> {
+    let k = guard(&staff, &k)?;
+    let value = body(b)?;
+    let entry = app.curator.create(k, value, &staff.0.sub).await.map_err(refused)?;
+    Ok((StatusCode::CREATED, Json(entry)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Change {
+    /// The version the change starts from.
+    version: i64,
+    entry: serde_json::Value,
+}
+
+async fn update(
+    State(app): State<Arc<AppState>>,
+    staff: Staff,
+    Path((k, id)): Path<(String, String)>,
+    b: Result<Json<Change>, axum::extract::rejection::JsonRejection>,
+) -> Answer<KbEntry> {
+    let k = guard(&staff, &k)?;
+    let change = body(b)?;
+    app.curator.update(k, &id, change.version, change.entry, &staff.0.sub).await.map(Json).map_err(refused)
+}
+
+#[derive(Deserialize)]
+struct VersionQuery {
+    version: Option<i64>,
+}
+
+async fn remove(
+    State(app): State<Arc<AppState>>,
+    staff: Staff,
+    Path((k, id)): Path<(String, String)>,
+    Query(q): Query<VersionQuery>,
+) -> Result<StatusCode, Response> {
+    let k = guard(&staff, &k)?;
+    let Some(version) = q.version else {
+        let m = "say which version you delete: ?version=N";
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_request", m).into_response());
+    };
+    app.curator.delete(k, &id, version, &staff.0.sub).await.map_err(refused)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn history(
+    State(app): State<Arc<AppState>>,
+    staff: Staff,
+    Path((k, id)): Path<(String, String)>,
+) -> Answer<Vec<Revision>> {
+    let k = guard(&staff, &k)?;
+    app.curator.history(k, &id).await.map(Json).map_err(refused)
+}
+
+/// Undoes a revision: the entry goes back to what it was before it.
+async fn revert(
+    State(app): State<Arc<AppState>>,
+    staff: Staff,
+    Path(revision): Path<i64>,
+) -> Result<Json<serde_json::Value>, Response> {
+    staff.require(TRAINERS).map_err(IntoResponse::into_response)?;
+    let entry = app.curator.revert(revision, &staff.0.sub).await.map_err(refused)?;
+    Ok(Json(serde_json::json!({ "reverted": revision, "entry": entry })))
+}
