@@ -10,12 +10,14 @@
 //! - [`dialogue`]: the router that turns a shopper message into the bot's reply and flows;
 //! - [`chat`]: the shopper WebSocket protocol and sessions; [`web`]: the HTTP side;
 //! - [`agents`]: human agents: queue, assignment, the service desk and agent sessions;
+//! - [`analytics`]: for trainers: the review queue of unresolved questions, daily/weekly numbers;
 //! - [`store`]: SQLite behind one thread, with group commit;
 //! - [`identity`] and [`accounts`]: shopper and staff tokens, staff accounts and login;
 //! - [`eval`]: held-out measurements; [`lang`]: language detection and normalisation.
 
 pub mod accounts;
 pub mod agents;
+pub mod analytics;
 pub mod chat;
 pub mod config;
 pub mod dialogue;

@@ -10,10 +10,12 @@
 //! Migrations are numbered SQL scripts applied in order, recorded in `PRAGMA user_version`.
 
 pub mod accounts;
+pub mod analytics;
 pub mod canned;
 pub mod export;
 pub mod handoffs;
 pub mod records;
+pub mod review;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,8 +32,12 @@ pub use handoffs::{
 pub use records::*;
 
 /// Schema migrations, in order. Never edit one that has shipped: add the next.
-const MIGRATIONS: &[&str] =
-    &[include_str!("schema.sql"), include_str!("schema_2.sql"), include_str!("schema_3.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("schema.sql"),
+    include_str!("schema_2.sql"),
+    include_str!("schema_3.sql"),
+    include_str!("schema_4.sql"),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod canned;
 pub mod console;
 pub mod metrics;
+pub mod trainer_api;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -89,6 +90,7 @@ pub fn routes(app: Arc<AppState>) -> axum::Router {
         .merge(api::routes())
         .merge(canned::routes())
         .merge(console::routes())
+        .merge(trainer_api::routes())
         .with_state(app)
 }
 
