@@ -10,6 +10,7 @@
 //! - [`dialogue`]: the router that turns a shopper message into the bot's reply and flows;
 //! - [`chat`]: the shopper WebSocket protocol and sessions; [`web`]: the HTTP side;
 //! - [`agents`]: human agents: queue, assignment, the service desk and agent sessions;
+//! - [`analytics`]: for trainers: the review queue of unresolved questions, daily/weekly numbers;
 //! - [`store`]: SQLite behind one thread, with group commit;
 //! - [`identity`] and [`accounts`]: shopper and staff tokens, staff accounts and login;
 //! - [`trainer`]: the knowledge base as trainers edit it while the service runs;
@@ -17,6 +18,7 @@
 
 pub mod accounts;
 pub mod agents;
+pub mod analytics;
 pub mod chat;
 pub mod config;
 pub mod dialogue;

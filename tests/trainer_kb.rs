@@ -184,9 +184,44 @@ async fn an_edited_answer_is_served_at_once_with_history_revert_and_conflicts() 
     let examples = app.curator.training_examples().await.unwrap();
     assert!(examples.iter().any(|e| e.text == "哈喽在不" && e.label == "greeting"));
 
-    // a shopper's phrasing added to an entry (the review queue's action) matches afterwards
-    app.curator.add_phrasing("register-login", kefu::lang::Lang::Zh, "咋个弄账号嘛", "wang").await.unwrap();
+    // a question the bot missed, from the review queue to an FAQ phrasing that then matches
+    let missed = ask(addr, "咋个弄账号嘛").await;
+    assert_ne!(missed["faq_id"], "register-login", "{missed}");
+    let (st, queue) = call(&app, "GET", "/api/review?lang=zh", &t, None).await;
+    assert_eq!(st, StatusCode::OK, "{queue}");
+    let group = queue["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["representative"].as_str().unwrap().contains("咋个弄账号"));
+    let key = group.unwrap_or_else(|| panic!("in the review queue: {queue:#}"))["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (st, body) = call(
+        &app,
+        "POST",
+        &format!("/api/review/{key}/resolve"),
+        &t,
+        Some(json!({"action": "phrasing", "target": "register-login"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
     assert_eq!(ask(addr, "咋个弄账号嘛").await["faq_id"], "register-login");
+    let (_, queue) = call(&app, "GET", "/api/review?lang=zh", &t, None).await;
+    assert!(
+        !queue["groups"].as_array().unwrap().iter().any(|g| g["key"] == key.as_str()),
+        "resolved groups leave the queue"
+    );
+    let (st, _) = call(
+        &app,
+        "POST",
+        &format!("/api/review/{key}/resolve"),
+        &t,
+        Some(json!({"action": "phrasing", "target": "no-such-faq"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
 
     // only trainers and admins
     let agent = token(&app, "li", Role::Agent).await;

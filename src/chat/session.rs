@@ -431,8 +431,9 @@ impl Session {
             .replies
             .iter()
             .map(|r| {
-                let meta =
-                    serde_json::json!({ "intent": r.intent, "confidence": r.confidence, "faq_id": r.faq_id });
+                let meta = serde_json::json!({
+                    "intent": r.intent, "confidence": r.confidence, "faq_id": r.faq_id, "decision": r.decision
+                });
                 (r.text.clone(), Some(meta))
             })
             .collect();

@@ -144,6 +144,26 @@ pub enum Card {
     },
 }
 
+/// How the router arrived at a reply (stored with it, read by the trainers' review queue).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyDecision {
+    /// A confident FAQ answer.
+    Answer,
+    /// Not sure: "did you mean one of these?"
+    Suggest,
+    /// The FAQ had nothing close enough.
+    NoMatch,
+    /// The classifier said out of scope and the FAQ had nothing either.
+    OutOfScope,
+    /// A flow (orders, returns, products) or its follow-up question.
+    Flow,
+    /// Hello, thanks, goodbye.
+    Greeting,
+    /// Handed to a human.
+    Escalate,
+}
+
 /// One bot reply.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct BotReply {
@@ -151,6 +171,7 @@ pub struct BotReply {
     pub intent: Option<String>,
     pub confidence: Option<f32>,
     pub faq_id: Option<String>,
+    pub decision: Option<ReplyDecision>,
     pub suggestions: Vec<String>,
     pub cards: Vec<Card>,
 }
@@ -158,6 +179,10 @@ pub struct BotReply {
 impl BotReply {
     pub fn text(text: String) -> Self {
         BotReply { text, ..Default::default() }
+    }
+
+    fn greeting(text: String) -> Self {
+        BotReply { decision: Some(ReplyDecision::Greeting), ..BotReply::text(text) }
     }
 }
 
@@ -259,8 +284,11 @@ impl Router {
             return Ok(self.escalate(st, "requested"));
         }
         if let Some(pending) = st.pending.take() {
-            if let Some(outcome) = self.continue_pending(st, conversation_id, pending, text).await? {
+            if let Some(mut outcome) = self.continue_pending(st, conversation_id, pending, text).await? {
                 st.unresolved = 0;
+                for r in &mut outcome.replies {
+                    r.decision.get_or_insert(ReplyDecision::Flow);
+                }
                 return Ok(outcome);
             }
         }
@@ -284,8 +312,8 @@ impl Router {
             (_, Some(no)) => orders::status(self, st, no, Purpose::Status).await?,
             ("order_status", None) => orders::ask_which(self, st, Purpose::Status, faq.as_ref()).await?,
             ("return_refund", None) => returns::ask_which(self, st, faq.as_ref()).await?,
-            ("greeting", None) => Outcome::reply(BotReply::text(texts::greeting(lang))),
-            ("thanks_goodbye", None) => Outcome::reply(BotReply::text(texts::thanks(lang))),
+            ("greeting", None) => Outcome::reply(BotReply::greeting(texts::greeting(lang))),
+            ("thanks_goodbye", None) => Outcome::reply(BotReply::greeting(texts::thanks(lang))),
             ("product_question", None) => match products::answer(self, st, text) {
                 Some(o) => o,
                 None => self.faq_or_clarify(st, faq.as_ref()),
@@ -296,6 +324,11 @@ impl Router {
             r.intent.get_or_insert(intent.clone());
             if r.confidence.is_none() {
                 r.confidence = confidence;
+            }
+            // what no other branch named is a flow's reply; no FAQ match for an out-of-scope intent is out of scope
+            let decision = r.decision.get_or_insert(ReplyDecision::Flow);
+            if intent == "out_of_scope" && *decision == ReplyDecision::NoMatch {
+                *decision = ReplyDecision::OutOfScope;
             }
         }
         if outcome.escalate.is_none() && st.unresolved >= 2 {
@@ -315,6 +348,7 @@ impl Router {
         Some(BotReply {
             text: f.answer(st.lang).to_string(),
             faq_id: Some(f.id.clone()),
+            decision: Some(ReplyDecision::Answer),
             ..Default::default()
         })
     }
@@ -336,11 +370,17 @@ impl Router {
                     .filter_map(|h| engines.faq.faq(&h.id))
                     .map(|f| f.content(lang).questions[0].clone())
                     .collect();
-                Outcome::reply(BotReply { text: texts::not_sure(lang), suggestions, ..Default::default() })
+                Outcome::reply(BotReply {
+                    text: texts::not_sure(lang),
+                    suggestions,
+                    decision: Some(ReplyDecision::Suggest),
+                    ..Default::default()
+                })
             }
             _ => {
                 st.unresolved += 1;
-                Outcome::reply(BotReply::text(texts::out_of_scope(lang)))
+                let text = texts::out_of_scope(lang);
+                Outcome::reply(BotReply { decision: Some(ReplyDecision::NoMatch), ..BotReply::text(text) })
             }
         }
     }
@@ -352,6 +392,7 @@ impl Router {
             replies: vec![BotReply {
                 text: texts::escalated(st.lang),
                 intent: Some("human_agent".into()),
+                decision: Some(ReplyDecision::Escalate),
                 ..Default::default()
             }],
             escalate: Some(reason.to_string()),

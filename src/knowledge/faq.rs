@@ -410,7 +410,7 @@ mod doc_tests {
         let doc = FaqDoc {
             id: "gift-wrap".into(),
             category: "pre-sale".into(),
-            intent: Some("product_inquiry".into()),
+            intent: Some("product_question".into()),
             tags: vec!["礼品".into()],
             zh: LangDoc {
                 questions: vec!["能包装成礼物吗".into(), "有礼盒吗".into(), "送人能\"包装\"吗".into()],

@@ -10,11 +10,13 @@
 //! Migrations are numbered SQL scripts applied in order, recorded in `PRAGMA user_version`.
 
 pub mod accounts;
+pub mod analytics;
 pub mod canned;
 pub mod export;
 pub mod handoffs;
 pub mod kb;
 pub mod records;
+pub mod review;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,7 +38,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema.sql"),
     include_str!("schema_2.sql"),
     include_str!("schema_3.sql"),
-    include_str!("schema_kb.sql"),
+    include_str!("schema_4.sql"),
+    include_str!("schema_5.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

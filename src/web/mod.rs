@@ -8,6 +8,7 @@ pub mod canned;
 pub mod console;
 pub mod knowledge;
 pub mod metrics;
+pub mod trainer_api;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -104,6 +105,7 @@ pub fn routes(app: Arc<AppState>) -> axum::Router {
         .merge(canned::routes())
         .merge(console::routes())
         .merge(knowledge::routes())
+        .merge(trainer_api::routes())
         .with_state(app)
 }
 

@@ -1,0 +1,223 @@
+//! The trainers' HTTP API (JSON, staff token with role trainer or admin): the review queue of
+//! questions the bot did not resolve (dismiss a group, or record how it was resolved) and the
+//! analytics by day or ISO week. Dates are days in the store's timezone (`business_timezone`).
+
+use std::sync::Arc;
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Json;
+use chrono::{Duration, FixedOffset, NaiveDate};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::{ApiError, Staff};
+use super::AppState;
+use crate::analytics::{self, parse_date, review, Period, Range};
+use crate::identity::Role;
+use crate::lang::Lang;
+use crate::store::review::{ReviewAction, ReviewDecision};
+
+const TRAINERS: &[Role] = &[Role::Trainer, Role::Admin];
+/// Days shown when no start is given (today and the 29 before).
+const DEFAULT_DAYS: i64 = 30;
+/// Longest `target` of a resolution.
+const MAX_TARGET: usize = 200;
+
+pub fn routes() -> axum::Router<Arc<AppState>> {
+    axum::Router::new()
+        .route("/api/review", get(review_queue))
+        .route("/api/review/{key}/dismiss", post(dismiss))
+        .route("/api/review/{key}/resolve", post(resolve))
+        .route("/api/analytics", get(analytics_buckets))
+}
+
+fn bad_request(message: impl std::fmt::Display) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message.to_string())
+}
+
+/// The store's timezone (validated at start-up; UTC if it somehow is not an offset).
+fn timezone(app: &AppState) -> FixedOffset {
+    analytics::parse_offset(&app.config.business_timezone)
+        .unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC"))
+}
+
+/// `from`..=`to` from optional parameters: `to` defaults to today, `from` to the 29 days before.
+fn range(
+    app: &AppState,
+    period: Period,
+    from: (&str, Option<&str>),
+    to: Option<&str>,
+) -> Result<Range, ApiError> {
+    let offset = timezone(app);
+    let to = match to {
+        Some(d) => parse_date("to", d).map_err(bad_request)?,
+        None => analytics::today(offset),
+    };
+    let from: NaiveDate = match from.1 {
+        Some(d) => parse_date(from.0, d).map_err(bad_request)?,
+        None => to - Duration::days(DEFAULT_DAYS - 1),
+    };
+    Range::new(period, from, to, offset).map_err(bad_request)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReviewQuery {
+    since: Option<String>,
+    to: Option<String>,
+    lang: Option<String>,
+    limit: Option<usize>,
+}
+
+/// Unresolved shopper questions from `since` to `to` (days, inclusive), grouped, the most asked
+/// first; groups trainers dismissed or resolved are left out.
+async fn review_queue(
+    State(app): State<Arc<AppState>>,
+    staff: Staff,
+    q: Result<Query<ReviewQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    staff.require(TRAINERS)?;
+    let Query(q) = q.map_err(|e| bad_request(e.body_text()))?;
+    let range = range(&app, Period::Day, ("since", q.since.as_deref()), q.to.as_deref())?;
+    let lang = match q.lang.as_deref() {
+        None => None,
+        Some(l) => Some(Lang::parse(l).ok_or_else(|| bad_request(format!("lang {l:?}: zh or en")))?),
+    };
+    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    let (from, to) = range.utc_bounds();
+    let store = &app.router.store;
+    let turns = store.review_turns(Some(from), Some(to)).await.map_err(ApiError::internal)?;
+    let decisions = store.review_decisions().await.map_err(ApiError::internal)?;
+    let mut items = review::exclude(review::unresolved(&turns), &decisions);
+    items.retain(|i| lang.is_none_or(|l| i.lang == l));
+    let mut groups = review::group(&items);
+    let total = groups.len();
+    groups.truncate(limit);
+    Ok(Json(json!({
+        "since": range.from,
+        "to": range.to,
+        "timezone": app.config.business_timezone,
+        "lang": lang,
+        "total": total,
+        "groups": groups,
+    })))
+}
+
+/// Records a decision about the review group `key`: the group is found among everything the
+/// bot did not resolve (404 if it is not), and stored with who decided and when.
+async fn decide(
+    app: &AppState,
+    key: String,
+    action: ReviewAction,
+    target: Option<String>,
+    text: Option<String>,
+    by: String,
+) -> Result<Json<ReviewDecision>, ApiError> {
+    let not_found = || ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no review group {key}"));
+    if key.len() != 16 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(not_found());
+    }
+    let store = &app.router.store;
+    let turns = store.review_turns(None, None).await.map_err(ApiError::internal)?;
+    let found = review::find(&review::unresolved(&turns), &key).ok_or_else(not_found)?;
+    // the knowledge-base change first: the group is recorded as resolved only once it is made
+    if let Some(target) = &target {
+        let text = text.unwrap_or_else(|| found.text.clone());
+        let curator = &app.curator;
+        let done = match action {
+            ReviewAction::Phrasing => curator.add_phrasing(target, found.lang, &text, &by).await.map(|_| ()),
+            ReviewAction::Intent => curator.add_example(target, found.lang, &text, &by).await.map(|_| ()),
+            // the new entry was made through /api/kb/faqs: it must exist
+            ReviewAction::Faq => curator.get(crate::trainer::Kind::Faq, target).await.map(|_| ()),
+            ReviewAction::Dismiss => Ok(()),
+        };
+        done.map_err(|e| match e {
+            crate::trainer::CurateError::NotFound => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no {} {target:?}", action.as_str()),
+            ),
+            crate::trainer::CurateError::Invalid(p) => bad_request(p.join("; ")),
+            crate::trainer::CurateError::Conflict(_) => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", "the entry changed meanwhile; try again")
+            }
+            other => ApiError::internal(other),
+        })?;
+    }
+    store.resolve_review(found, action, target, by).await.map(Json).map_err(ApiError::internal)
+}
+
+/// Not worth acting on: the group and its near-duplicates leave the queue for good.
+async fn dismiss(
+    State(app): State<Arc<AppState>>,
+    staff: Staff,
+    Path(key): Path<String>,
+) -> Result<Json<ReviewDecision>, ApiError> {
+    staff.require(TRAINERS)?;
+    decide(&app, key, ReviewAction::Dismiss, None, None, staff.0.sub).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResolveRequest {
+    action: String,
+    target: String,
+    /// The phrasing to add (default: the group's representative question).
+    #[serde(default)]
+    text: Option<String>,
+}
+
+/// Resolved by a knowledge-base change, made here: `phrasing` adds the question (or `text`) to
+/// FAQ `target` (live at once), `intent` adds it as an example of intent `target` (for the
+/// next training), `faq` names an entry made through `/api/kb/faqs`. Recorded; the group
+/// leaves the queue until it is asked again.
+async fn resolve(
+    State(app): State<Arc<AppState>>,
+    staff: Staff,
+    Path(key): Path<String>,
+    body: Result<Json<ResolveRequest>, JsonRejection>,
+) -> Result<Json<ReviewDecision>, ApiError> {
+    staff.require(TRAINERS)?;
+    let Json(req) = body.map_err(|e| bad_request(e.body_text()))?;
+    let action = match ReviewAction::parse(&req.action) {
+        Some(a) if a != ReviewAction::Dismiss => a,
+        _ => return Err(bad_request(format!("action {:?}: phrasing, faq or intent", req.action))),
+    };
+    let target = req.target.trim().to_string();
+    if target.is_empty() || target.chars().count() > MAX_TARGET {
+        return Err(bad_request(format!("target: the FAQ id or intent, 1 to {MAX_TARGET} characters")));
+    }
+    decide(&app, key, action, Some(target), req.text, staff.0.sub).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnalyticsQuery {
+    period: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// One bucket per day or ISO week from `from` to `to` (inclusive; at most 366 days).
+async fn analytics_buckets(
+    State(app): State<Arc<AppState>>,
+    staff: Staff,
+    q: Result<Query<AnalyticsQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    staff.require(TRAINERS)?;
+    let Query(q) = q.map_err(|e| bad_request(e.body_text()))?;
+    let period = Period::parse(q.period.as_deref().unwrap_or("day")).map_err(bad_request)?;
+    let range = range(&app, period, ("from", q.from.as_deref()), q.to.as_deref())?;
+    let (from, to) = range.utc_bounds();
+    let rows = app.router.store.analytics_rows(from, to).await.map_err(ApiError::internal)?;
+    Ok(Json(json!({
+        "period": period,
+        "from": range.from,
+        "to": range.to,
+        "timezone": app.config.business_timezone,
+        "buckets": analytics::compute(&range, &rows),
+    })))
+}

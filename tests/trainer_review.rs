@@ -1,0 +1,337 @@
+//! The trainers' review queue and analytics end to end: real shoppers on `/ws/chat` against the
+//! real server on 127.0.0.1, then the trainer API (`/api/review`, `/api/analytics`).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use futures_util::{SinkExt, StreamExt};
+use kefu::config::Config;
+use kefu::identity::Role;
+use kefu::web::AppState;
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tower::ServiceExt;
+
+const NOW: &str = "2026-11-25T09:00:00+08:00";
+const PASSWORD: &str = "trainer-password-1";
+
+struct Server {
+    addr: std::net::SocketAddr,
+    app: Arc<AppState>,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> Server {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        database: dir.path().join("kefu.db"),
+        knowledge: root.join("knowledge"),
+        model: root.join("models/intent"),
+        messages_per_minute: 1000,
+        fixed_time: Some(NOW.into()),
+        ..Config::default()
+    };
+    let clock = config.clock();
+    let app = kefu::web::build(config, clock).await.unwrap();
+    let (addr, _) = kefu::web::serve(app.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let store = &app.router.store;
+    kefu::accounts::add(store, "wang", "Wang", Role::Trainer, PASSWORD).await.unwrap();
+    kefu::accounts::add(store, "boss", "Boss", Role::Admin, PASSWORD).await.unwrap();
+    kefu::accounts::add(store, "li", "Li", Role::Agent, PASSWORD).await.unwrap();
+    Server { addr, app, _dir: dir }
+}
+
+impl Server {
+    async fn login(&self, name: &str) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let app = &self.app;
+        app.logins.login(&app.router.store, &app.staff_secret, name, PASSWORD, now).await.unwrap().token
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(b) => req.header("content-type", "application/json").body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        let resp = kefu::web::routes(self.app.clone()).oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, uri: &str, token: &str) -> (StatusCode, Value) {
+        self.call("GET", uri, Some(token), None).await
+    }
+}
+
+struct Shopper {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    conv: String,
+    n: u32,
+}
+
+impl Shopper {
+    /// A guest starts a conversation.
+    async fn start(s: &Server) -> Shopper {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws/chat", s.addr)).await.unwrap();
+        let mut c = Shopper { ws, conv: String::new(), n: 0 };
+        c.send(json!({"type": "hello", "lang": "zh"})).await;
+        let w = c.until(|v| v["type"] == "welcome").await;
+        c.conv = w["conversation_id"].as_str().unwrap().to_string();
+        c
+    }
+
+    async fn send(&mut self, v: Value) {
+        self.ws.send(Message::Text(v.to_string().into())).await.unwrap();
+    }
+
+    async fn until(&mut self, pred: impl Fn(&Value) -> bool) -> Value {
+        loop {
+            let m =
+                tokio::time::timeout(Duration::from_secs(20), self.ws.next()).await.expect("a frame in time");
+            match m {
+                Some(Ok(Message::Text(t))) => {
+                    let v: Value = serde_json::from_str(t.as_str()).unwrap();
+                    if pred(&v) {
+                        return v;
+                    }
+                }
+                Some(Ok(_)) => continue,
+                other => panic!("connection ended: {other:?}"),
+            }
+        }
+    }
+
+    /// Says something and returns the bot's first reply.
+    async fn ask(&mut self, text: &str) -> Value {
+        self.n += 1;
+        let id = format!("m{}", self.n);
+        self.send(json!({"type": "message", "id": id, "text": text})).await;
+        self.until(|v| v["type"] == "ack" && v["id"] == id).await;
+        self.until(|v| v["type"] == "reply").await
+    }
+
+    /// Ends the conversation (its feedback record is stored) and rates it if asked to.
+    async fn end(&mut self, rating: Option<u8>) {
+        self.send(json!({"type": "end"})).await;
+        self.until(|v| v["type"] == "rating_request").await;
+        if let Some(score) = rating {
+            self.send(json!({"type": "rating", "score": score})).await;
+            self.until(|v| v["type"] == "reply").await;
+        }
+    }
+}
+
+/// Yesterday, today and tomorrow in the store's timezone (+08:00): a window that holds this
+/// test's messages even when it runs across midnight.
+fn window() -> (String, String) {
+    let today =
+        chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap()).date_naive();
+    ((today - chrono::Duration::days(1)).to_string(), (today + chrono::Duration::days(1)).to_string())
+}
+
+fn group<'a>(review: &'a Value, text: &str) -> Option<&'a Value> {
+    review["groups"].as_array().unwrap().iter().find(|g| {
+        g["examples"].as_array().unwrap().iter().any(|e| e["text"] == text) || g["representative"] == text
+    })
+}
+
+fn sum(buckets: &Value, field: impl Fn(&Value) -> u64) -> u64 {
+    buckets["buckets"].as_array().unwrap().iter().map(field).sum()
+}
+
+#[tokio::test]
+async fn unresolved_questions_are_grouped_dismissed_and_counted() {
+    let s = start().await;
+
+    // A: an unanswerable question, then a person asked for
+    let mut a = Shopper::start(&s).await;
+    let r = a.ask("今天北京天气怎么样").await;
+    assert!(r["faq_id"].is_null(), "{r}");
+    a.ask("转人工").await;
+    a.until(|v| v["type"] == "status" && v["state"] == "waiting_agent").await;
+    a.end(None).await;
+    // B: the same question in other words, then one the FAQ answers; rated 1
+    let mut b = Shopper::start(&s).await;
+    b.ask("今天上海天气怎么样？").await;
+    let r = b.ask("发票怎么开").await;
+    assert_eq!(r["faq_id"], "invoice-electronic", "{r}");
+    b.end(Some(1)).await;
+    // C: a different unanswerable question
+    let mut c = Shopper::start(&s).await;
+    c.ask("你们老板是谁").await;
+    c.end(None).await;
+
+    // the decision is stored with every bot reply
+    let stored = s.app.router.store.messages(b.conv.clone()).await.unwrap();
+    let decisions: Vec<&str> =
+        stored.iter().filter_map(|m| m.meta.as_ref()?.get("decision")?.as_str()).collect();
+    assert_eq!(decisions.len(), 2, "{stored:#?}");
+    assert!(["no_match", "suggest", "out_of_scope"].contains(&decisions[0]), "{decisions:?}");
+    assert_eq!(decisions[1], "answer");
+
+    let trainer = s.login("wang").await;
+    let (from, to) = window();
+    let (st, review) = s.get(&format!("/api/review?since={from}&to={to}&lang=zh"), &trainer).await;
+    assert_eq!(st, StatusCode::OK, "{review}");
+    let groups = review["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 3, "{review:#}");
+
+    // the two weather questions are one group, asked twice, first
+    let weather = &groups[0];
+    assert_eq!(weather["count"], 2, "{weather:#}");
+    assert_eq!(weather["lang"], "zh");
+    assert_eq!(weather["key"].as_str().unwrap().len(), 16);
+    let examples: Vec<(&str, &str)> = weather["examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["text"].as_str().unwrap(), e["conversation_id"].as_str().unwrap()))
+        .collect();
+    assert_eq!(examples.len(), 2);
+    assert!(examples.contains(&("今天北京天气怎么样", a.conv.as_str())), "{examples:?}");
+    assert!(examples.contains(&("今天上海天气怎么样？", b.conv.as_str())), "{examples:?}");
+    assert!(weather["examples"][0]["at"].as_str().unwrap() >= weather["examples"][1]["at"].as_str().unwrap());
+    assert_eq!(weather["last_seen"], weather["examples"][0]["at"]);
+    let reasons = &weather["reasons"];
+    assert_eq!(reasons["escalated"], 1, "A asked for a person after it: {reasons}");
+    assert_eq!(reasons["low_rating"], 1, "B rated 1: {reasons}");
+    let unanswered: u64 =
+        ["no_match", "suggest", "out_of_scope"].iter().filter_map(|k| reasons[k].as_u64()).sum();
+    assert_eq!(unanswered, 2, "{reasons}");
+    // "转人工" itself is not a question for the knowledge base
+    assert!(group(&review, "转人工").is_none(), "{review:#}");
+
+    // the answered question of the low-rated conversation is there, with the FAQ it got
+    let invoice = group(&review, "发票怎么开").expect("the answer in a conversation rated 1");
+    assert_eq!(invoice["count"], 1);
+    assert_eq!(invoice["reasons"], json!({"low_rating": 1}));
+    assert_eq!(invoice["faq_id"], "invoice-electronic");
+    let boss = group(&review, "你们老板是谁").expect("the other question");
+    assert_eq!(boss["count"], 1);
+    assert_eq!(boss["examples"][0]["conversation_id"], c.conv.as_str());
+
+    // other languages are filtered out; nothing English was asked
+    let (_, en) = s.get(&format!("/api/review?since={from}&to={to}&lang=en"), &trainer).await;
+    assert_eq!(en["groups"], json!([]));
+
+    // dismiss one, resolve another: both leave the queue
+    let boss_key = boss["key"].as_str().unwrap().to_string();
+    let (st, d) = s.call("POST", &format!("/api/review/{boss_key}/dismiss"), Some(&trainer), None).await;
+    assert_eq!(st, StatusCode::OK, "{d}");
+    assert_eq!((d["action"].as_str(), d["by"].as_str()), (Some("dismiss"), Some("wang")));
+    let weather_key = weather["key"].as_str().unwrap().to_string();
+    let resolve = |body: Value| {
+        let (s, trainer, key) = (&s, trainer.clone(), weather_key.clone());
+        async move { s.call("POST", &format!("/api/review/{key}/resolve"), Some(&trainer), Some(body)).await }
+    };
+    let (st, e) = resolve(json!({"action": "retrain", "target": "weather"})).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("phrasing, faq or intent"), "{e}");
+    let (st, _) = resolve(json!({"action": "intent", "target": ""})).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let (st, d) = resolve(json!({"action": "intent", "target": "out_of_scope"})).await;
+    assert_eq!(st, StatusCode::OK, "{d}");
+    assert_eq!((d["action"].as_str(), d["target"].as_str()), (Some("intent"), Some("out_of_scope")));
+    let (st, _) = s.call("POST", "/api/review/00000000deadbeef/dismiss", Some(&trainer), None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    let (_, review) = s.get(&format!("/api/review?since={from}&to={to}"), &trainer).await;
+    let left: Vec<&str> =
+        review["groups"].as_array().unwrap().iter().map(|g| g["representative"].as_str().unwrap()).collect();
+    assert_eq!(left, ["发票怎么开"], "{review:#}");
+
+    // analytics of the three days around today: the numbers of this test's conversations
+    let (st, days) = s.get(&format!("/api/analytics?period=day&from={from}&to={to}"), &trainer).await;
+    assert_eq!(st, StatusCode::OK, "{days}");
+    assert_eq!(days["buckets"].as_array().unwrap().len(), 3);
+    assert_eq!(sum(&days, |b| b["conversations"].as_u64().unwrap()), 3, "{days:#}");
+    assert_eq!(sum(&days, |b| b["feedback_records"].as_u64().unwrap()), 3);
+    assert_eq!(sum(&days, |b| b["bot_resolved"].as_u64().unwrap()), 2, "B and C ended with the bot");
+    assert_eq!(sum(&days, |b| b["escalations"].as_u64().unwrap()), 1);
+    assert_eq!(sum(&days, |b| b["escalation_reasons"]["requested"].as_u64().unwrap_or(0)), 1);
+    assert_eq!(sum(&days, |b| b["ratings"]["distribution"][0].as_u64().unwrap()), 1);
+    assert_eq!(sum(&days, |b| b["ratings"]["count"].as_u64().unwrap()), 1);
+    let hits = |b: &Value| {
+        let hits = b["faq_hits"].as_array().unwrap();
+        hits.iter().filter(|h| h["name"] == "invoice-electronic").map(|h| h["count"].as_u64().unwrap()).sum()
+    };
+    assert_eq!(sum(&days, hits), 1, "{days:#}");
+    // history is not rewritten by the review decisions: the weather group is still the top one
+    let busiest =
+        days["buckets"].as_array().unwrap().iter().max_by_key(|b| b["conversations"].as_u64()).unwrap();
+    assert_eq!(busiest["top_unresolved"][0]["count"], 2, "{busiest:#}");
+    if busiest["conversations"] == 3 {
+        assert_eq!(busiest["escalation_rate"], 0.3333);
+        assert_eq!(busiest["bot_resolution_rate"], 0.6667);
+        assert_eq!(busiest["ratings"]["average"], 1.0);
+    }
+    assert_eq!(busiest["agents"]["handoffs"], 0, "nobody took the handoff");
+
+    // weeks: the same totals in ISO-week buckets
+    let (st, weeks) = s.get(&format!("/api/analytics?period=week&from={from}&to={to}"), &trainer).await;
+    assert_eq!(st, StatusCode::OK, "{weeks}");
+    assert!(weeks["buckets"][0]["label"].as_str().unwrap().contains("-W"), "{weeks}");
+    assert_eq!(sum(&weeks, |b| b["conversations"].as_u64().unwrap()), 3);
+}
+
+#[tokio::test]
+async fn trainer_endpoints_refuse_strangers_agents_and_bad_parameters() {
+    let s = start().await;
+    let agent = s.login("li").await;
+    let admin = s.login("boss").await;
+    let endpoints = [
+        ("GET", "/api/review"),
+        ("GET", "/api/analytics?period=day"),
+        ("POST", "/api/review/0123456789abcdef/dismiss"),
+        ("POST", "/api/review/0123456789abcdef/resolve"),
+    ];
+    for (method, uri) in endpoints {
+        let body = (uri.ends_with("resolve")).then(|| json!({"action": "faq", "target": "x"}));
+        let (st, e) = s.call(method, uri, None, body.clone()).await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED, "{method} {uri}: {e}");
+        let (st, e) = s.call(method, uri, Some(&agent), body).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{method} {uri}: {e}");
+        assert_eq!(e["error"], "forbidden");
+    }
+    // admins may
+    let (st, review) = s.get("/api/review", &admin).await;
+    assert_eq!(st, StatusCode::OK, "{review}");
+    assert_eq!(review["groups"], json!([]));
+    let (st, a) = s.get("/api/analytics?period=week&from=2026-11-01&to=2026-11-30", &admin).await;
+    assert_eq!(st, StatusCode::OK, "{a}");
+    assert_eq!(a["buckets"].as_array().unwrap().len(), 6);
+    assert_eq!(a["buckets"][0]["conversations"], 0);
+
+    for (uri, says) in [
+        ("/api/analytics?period=month", "period \"month\": expected day or week"),
+        ("/api/analytics?from=2026-11-31", "from \"2026-11-31\" is not a date"),
+        ("/api/analytics?from=2026-11-30&to=2026-11-01", "from 2026-11-30 is after to 2026-11-01"),
+        ("/api/analytics?from=2020-01-01&to=2026-11-01", "at most 366"),
+        ("/api/analytics?since=2026-11-01", "unknown field"),
+        ("/api/review?since=last-week", "since \"last-week\" is not a date"),
+        ("/api/review?lang=fr", "lang \"fr\": zh or en"),
+    ] {
+        let (st, e) = s.get(uri, &admin).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{uri}: {e}");
+        assert_eq!(e["error"], "bad_request");
+        assert!(e["message"].as_str().unwrap().contains(says), "{uri}: {e}");
+    }
+}
