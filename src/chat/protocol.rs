@@ -108,6 +108,23 @@ pub enum ServerMsg {
     },
 }
 
+impl ServerMsg {
+    /// A plain reply: text only, from `from` (with the agent's name for agents' messages).
+    pub fn text(from: Sender, text: String, agent: Option<String>) -> ServerMsg {
+        ServerMsg::Reply {
+            from,
+            text,
+            agent,
+            intent: None,
+            confidence: None,
+            faq_id: None,
+            suggestions: vec![],
+            cards: vec![],
+            actions: vec![],
+        }
+    }
+}
+
 /// Machine-readable error codes of `error` frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

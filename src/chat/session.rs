@@ -536,34 +536,17 @@ impl Session {
         {
             return self.storage_error(e).await;
         }
-        self.send(ServerMsg::Reply {
-            from: Sender::Bot,
-            text,
-            agent: None,
-            intent: None,
-            confidence: None,
-            faq_id: None,
-            suggestions: vec![],
-            cards: vec![],
-            actions,
-        })
-        .await;
+        let mut reply = ServerMsg::text(Sender::Bot, text, None);
+        if let ServerMsg::Reply { actions: a, .. } = &mut reply {
+            *a = actions;
+        }
+        self.send(reply).await;
         true
     }
 
     /// What the service desk says: already stored, so only shown here.
     async fn on_desk(&mut self, event: ShopperEvent) -> bool {
-        let system = |text: String, agent: Option<String>| ServerMsg::Reply {
-            from: Sender::System,
-            text,
-            agent,
-            intent: None,
-            confidence: None,
-            faq_id: None,
-            suggestions: vec![],
-            cards: vec![],
-            actions: vec![],
-        };
+        let system = |text: String, agent: Option<String>| ServerMsg::text(Sender::System, text, agent);
         let set = |s: &mut Session, state: ConversationState| {
             if let Some(live) = s.live.as_mut() {
                 live.conv.state = state;
@@ -581,11 +564,7 @@ impl Session {
                 self.send(system(text, Some(agent))).await;
             }
             ShopperEvent::Message { agent, text } => {
-                let mut m = system(text, Some(agent));
-                if let ServerMsg::Reply { from, .. } = &mut m {
-                    *from = Sender::Agent;
-                }
-                self.send(m).await;
+                self.send(ServerMsg::text(Sender::Agent, text, Some(agent))).await;
             }
             ShopperEvent::Typing { agent } => self.send(ServerMsg::Typing { agent }).await,
             ShopperEvent::Requeued { text } => {
@@ -644,17 +623,7 @@ impl Session {
             &format!("已收到您的留言（编号 {}），客服会尽快联系您。", ticket.id),
             &format!("Got your message (ticket {}); an agent will get back to you soon.", ticket.id),
         );
-        self.send(ServerMsg::Reply {
-            from: Sender::Bot,
-            text,
-            agent: None,
-            intent: None,
-            confidence: None,
-            faq_id: None,
-            suggestions: vec![],
-            cards: vec![],
-            actions: vec![],
-        })
+        self.send(ServerMsg::text(Sender::Bot, text, None))
         .await;
         true
     }
@@ -686,18 +655,8 @@ impl Session {
                 return self.storage_error(e).await;
             }
         }
-        self.send(ServerMsg::Reply {
-            from: Sender::Bot,
-            text: texts::t(lang, "感谢您的评价，祝您购物愉快！", "Thank you for your feedback!"),
-            agent: None,
-            intent: None,
-            confidence: None,
-            faq_id: None,
-            suggestions: vec![],
-            cards: vec![],
-            actions: vec![],
-        })
-        .await;
+        let thanks = texts::t(lang, "感谢您的评价，祝您购物愉快！", "Thank you for your feedback!");
+        self.send(ServerMsg::text(Sender::Bot, thanks, None)).await;
         true
     }
 
