@@ -1,12 +1,13 @@
 //! Human agents end to end: real WebSocket clients (shoppers on `/ws/chat`, agents on
 //! `/ws/agent`) against the real server on 127.0.0.1.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use futures_util::{SinkExt, StreamExt};
 use kefu::config::Config;
 use kefu::identity::{sign, Claims, Role, StaffClaims, STAFF_AUDIENCE};
@@ -15,7 +16,6 @@ use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use tower::ServiceExt;
 
 const SECRET: &str = "test-secret-0123456789abcdef";
 const NOW: &str = "2026-11-25T09:00:00+08:00";
@@ -73,16 +73,7 @@ impl Server {
     }
 
     async fn call(&self, method: &str, uri: &str, token: &str) -> (StatusCode, Value) {
-        let req = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("authorization", format!("Bearer {token}"))
-            .body(Body::empty())
-            .unwrap();
-        let resp = kefu::web::routes(self.app.clone()).oneshot(req).await.unwrap();
-        let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22).await.unwrap();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        common::call(&self.app, method, uri, Some(token).filter(|t| !t.is_empty()), None).await
     }
 }
 

@@ -2,16 +2,17 @@
 //! edited with optimistic concurrency (a stale version is a 409, never an overwrite) and deleted
 //! through `/api/canned`; edits and deletions survive a restart.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
+use common::call;
 use kefu::config::Config;
 use kefu::identity::Role;
 use kefu::web::AppState;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 async fn app(dir: &Path) -> Arc<AppState> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -23,28 +24,6 @@ async fn app(dir: &Path) -> Arc<AppState> {
     };
     let clock = config.clock();
     kefu::web::build(config, clock).await.unwrap()
-}
-
-async fn call(
-    app: &Arc<AppState>,
-    method: &str,
-    uri: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = Request::builder().method(method).uri(uri);
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    let req = match body {
-        Some(b) => req.header("content-type", "application/json").body(Body::from(b.to_string())),
-        None => req.body(Body::empty()),
-    }
-    .unwrap();
-    let resp = kefu::web::routes(app.clone()).oneshot(req).await.unwrap();
-    let status = resp.status();
-    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
 /// A staff account of `role`, logged in: its token.

@@ -1,18 +1,19 @@
 //! Staff accounts and the authenticated API: `kefu user add`, `POST /api/login`, and every staff
 //! endpoint refusing a missing, malformed, forged, expired, shopper or wrong-role token.
 
+mod common;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
+use common::call;
 use kefu::config::Config;
 use kefu::identity::{sign, Claims, Role, StaffClaims, STAFF_AUDIENCE};
 use kefu::web::AppState;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 const SHOPPER_SECRET: &str = "shopper-token-secret-for-tests";
 
@@ -27,28 +28,6 @@ async fn app(dir: &Path) -> Arc<AppState> {
     };
     let clock = config.clock();
     kefu::web::build(config, clock).await.unwrap()
-}
-
-async fn call(
-    app: &Arc<AppState>,
-    method: &str,
-    uri: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = Request::builder().method(method).uri(uri);
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    let req = match body {
-        Some(b) => req.header("content-type", "application/json").body(Body::from(b.to_string())),
-        None => req.body(Body::empty()),
-    }
-    .unwrap();
-    let resp = kefu::web::routes(app.clone()).oneshot(req).await.unwrap();
-    let status = resp.status();
-    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
 async fn login(app: &Arc<AppState>, name: &str, password: &str) -> (StatusCode, Value) {

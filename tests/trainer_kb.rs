@@ -1,19 +1,19 @@
 //! Trainers edit the live knowledge base: an edit is answered over a real WebSocket on
 //! 127.0.0.1 at once, with history, revert, conflicts, validation, export and restarts.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use futures_util::{SinkExt, StreamExt};
 use kefu::config::Config;
 use kefu::identity::Role;
 use kefu::web::AppState;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
-use tower::ServiceExt;
 
 const PASSWORD: &str = "trainer-password-1";
 
@@ -47,16 +47,7 @@ async fn call(
     token: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let req = Request::builder().method(method).uri(uri).header("authorization", format!("Bearer {token}"));
-    let req = match body {
-        Some(b) => req.header("content-type", "application/json").body(Body::from(b.to_string())),
-        None => req.body(Body::empty()),
-    }
-    .unwrap();
-    let resp = kefu::web::routes(app.clone()).oneshot(req).await.unwrap();
-    let status = resp.status();
-    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22).await.unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    common::call(app, method, uri, Some(token), body).await
 }
 
 /// Asks one question over a new shopper WebSocket and returns the bot's first reply.

@@ -1,12 +1,13 @@
 //! The trainers' review queue and analytics end to end: real shoppers on `/ws/chat` against the
 //! real server on 127.0.0.1, then the trainer API (`/api/review`, `/api/analytics`).
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use futures_util::{SinkExt, StreamExt};
 use kefu::config::Config;
 use kefu::identity::Role;
@@ -15,7 +16,6 @@ use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use tower::ServiceExt;
 
 const NOW: &str = "2026-11-25T09:00:00+08:00";
 const PASSWORD: &str = "trainer-password-1";
@@ -61,19 +61,7 @@ impl Server {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut req = Request::builder().method(method).uri(uri);
-        if let Some(t) = token {
-            req = req.header("authorization", format!("Bearer {t}"));
-        }
-        let req = match body {
-            Some(b) => req.header("content-type", "application/json").body(Body::from(b.to_string())),
-            None => req.body(Body::empty()),
-        }
-        .unwrap();
-        let resp = kefu::web::routes(self.app.clone()).oneshot(req).await.unwrap();
-        let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22).await.unwrap();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        common::call(&self.app, method, uri, token, body).await
     }
 
     async fn get(&self, uri: &str, token: &str) -> (StatusCode, Value) {

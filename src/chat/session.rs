@@ -623,8 +623,7 @@ impl Session {
             &format!("已收到您的留言（编号 {}），客服会尽快联系您。", ticket.id),
             &format!("Got your message (ticket {}); an agent will get back to you soon.", ticket.id),
         );
-        self.send(ServerMsg::text(Sender::Bot, text, None))
-        .await;
+        self.send(ServerMsg::text(Sender::Bot, text, None)).await;
         true
     }
 

@@ -1,0 +1,33 @@
+//! Helpers shared by the integration tests.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use kefu::web::AppState;
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// One HTTP request to the app's router (in process), with an optional staff token and JSON
+/// body; the status and the JSON answer (`Null` when the body is not JSON).
+pub async fn call(
+    app: &Arc<AppState>,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let req = match body {
+        Some(b) => req.header("content-type", "application/json").body(Body::from(b.to_string())),
+        None => req.body(Body::empty()),
+    }
+    .unwrap();
+    let resp = kefu::web::routes(app.clone()).oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22).await.unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
