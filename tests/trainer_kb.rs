@@ -214,6 +214,24 @@ async fn an_edited_answer_is_served_at_once_with_history_revert_and_conflicts() 
     .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 
+    // canned responses have revisions too, and revert the same way
+    let (_, canned) = call(&app, "GET", "/api/canned?lang=zh", &t, None).await;
+    let c = canned.as_array().unwrap()[0].clone();
+    let id = c["id"].as_str().unwrap().to_string();
+    let change =
+        json!({"version": c["version"], "lang": "zh", "title": c["title"], "text": "亲，这是改过的话术～"});
+    let (st, body) = call(&app, "PUT", &format!("/api/canned/{id}"), &t, Some(change)).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    let (_, history) = call(&app, "GET", &format!("/api/canned/{id}/history"), &t, None).await;
+    assert_eq!(history[0]["action"], "update");
+    assert_eq!(history[0]["before"]["text"], c["text"]);
+    let rev = history[0]["id"].as_i64().unwrap();
+    let (st, body) = call(&app, "POST", &format!("/api/kb/revisions/{rev}/revert"), &t, None).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    let (_, now) = call(&app, "GET", "/api/canned?lang=zh", &t, None).await;
+    let restored = now.as_array().unwrap().iter().find(|x| x["id"] == id.as_str()).unwrap();
+    assert_eq!(restored["text"], c["text"]);
+
     // only trainers and admins
     let agent = token(&app, "li", Role::Agent).await;
     let (st, _) = call(&app, "GET", "/api/kb/faqs", &agent, None).await;

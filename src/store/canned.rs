@@ -141,6 +141,8 @@ impl Store {
                     params![c.id, c.lang.code(), c.title, c.text, c.version, c.updated_by, c.updated_at],
                 )?;
                 if n == 1 {
+                    let after = serde_json::to_value(&c).ok();
+                    super::kb::record_revision(conn, "canned", &c.id, 1, "create", &by, None, after)?;
                     return Ok(Some(c));
                 }
                 if !generated {
@@ -164,6 +166,7 @@ impl Store {
         by: String,
     ) -> Result<CannedChange<CannedResponse>, StoreError> {
         self.call(move |conn| {
+            let before = get(conn, &id)?;
             let n = conn.execute(
                 "UPDATE canned_responses SET lang = ?3, title = ?4, text = ?5, version = version + 1, updated_by = ?6, updated_at = ?7
                  WHERE id = ?1 AND version = ?2",
@@ -172,7 +175,11 @@ impl Store {
             let current = get(conn, &id)?;
             Ok(match (n, current) {
                 (_, None) => CannedChange::NotFound,
-                (1, Some(c)) => CannedChange::Done(c),
+                (1, Some(c)) => {
+                    let (b, a) = (serde_json::to_value(&before).ok(), serde_json::to_value(&c).ok());
+                    super::kb::record_revision(conn, "canned", &id, c.version, "update", &by, b, a)?;
+                    CannedChange::Done(c)
+                }
                 (_, Some(c)) => CannedChange::Conflict(c),
             })
         })
@@ -185,8 +192,10 @@ impl Store {
         &self,
         id: String,
         expected_version: i64,
+        by: String,
     ) -> Result<CannedChange<()>, StoreError> {
         self.call(move |conn| {
+            let before = get(conn, &id)?;
             let n = conn.execute(
                 "DELETE FROM canned_responses WHERE id = ?1 AND version = ?2",
                 params![id, expected_version],
@@ -196,12 +205,67 @@ impl Store {
                     "INSERT OR REPLACE INTO settings (key, value) VALUES (?1, ?2)",
                     params![tombstone(&id), now()],
                 )?;
+                let b = serde_json::to_value(&before).ok();
+                super::kb::record_revision(
+                    conn,
+                    "canned",
+                    &id,
+                    expected_version + 1,
+                    "delete",
+                    &by,
+                    b,
+                    None,
+                )?;
                 return Ok(CannedChange::Done(()));
             }
             Ok(match get(conn, &id)? {
                 Some(c) => CannedChange::Conflict(c),
                 None => CannedChange::NotFound,
             })
+        })
+        .await
+    }
+
+    /// Puts a canned response back as `before` (a revision's earlier state; `None`: it did not
+    /// exist, so it is deleted), as a new version with a `revert` revision.
+    pub async fn restore_canned(
+        &self,
+        id: String,
+        before: Option<serde_json::Value>,
+        by: String,
+    ) -> Result<Option<CannedResponse>, StoreError> {
+        self.call(move |conn| {
+            let current = get(conn, &id)?;
+            let last: Option<i64> = conn.query_row(
+                "SELECT MAX(version) FROM kb_revisions WHERE kind = 'canned' AND entry_id = ?1",
+                params![id],
+                |r| r.get(0),
+            )?;
+            let version = last.unwrap_or(0).max(current.as_ref().map_or(0, |c| c.version)) + 1;
+            let was = serde_json::to_value(&current).ok().filter(|v| !v.is_null());
+            let Some(b) = before else {
+                conn.execute("DELETE FROM canned_responses WHERE id = ?1", params![id])?;
+                conn.execute(
+                    "INSERT OR REPLACE INTO settings (key, value) VALUES (?1, ?2)",
+                    params![tombstone(&id), now()],
+                )?;
+                super::kb::record_revision(conn, "canned", &id, version, "revert", &by, was, None)?;
+                return Ok(None);
+            };
+            let field = |k: &str| b.get(k).and_then(|v| v.as_str()).map(str::to_string);
+            let (Some(lang), Some(title), Some(text)) = (field("lang"), field("title"), field("text")) else {
+                return Err(StoreError::Corrupt(format!("revision of canned response {id} is incomplete")));
+            };
+            conn.execute(
+                "INSERT INTO canned_responses (id, lang, title, text, version, updated_by, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT(id) DO UPDATE SET lang = excluded.lang, title = excluded.title, text = excluded.text,
+                   version = excluded.version, updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+                params![id, lang, title, text, version, by, now()],
+            )?;
+            let now_is = get(conn, &id)?;
+            let after = serde_json::to_value(&now_is).ok();
+            super::kb::record_revision(conn, "canned", &id, version, "revert", &by, was, after)?;
+            Ok(now_is)
         })
         .await
     }

@@ -133,6 +133,25 @@ fn write(
     Ok(KbWrite::Done { entry: get(conn, kind, id)?, revision })
 }
 
+/// Records a change made elsewhere (canned responses keep their own table) as a revision.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn record_revision(
+    conn: &Connection,
+    kind: &str,
+    id: &str,
+    version: i64,
+    action: &str,
+    author: &str,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO kb_revisions (kind, entry_id, version, action, author, at, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![kind, id, version, action, author, now(), before.map(|b| b.to_string()), after.map(|a| a.to_string())])?;
+    Ok(())
+}
+
 fn revision_row(r: &rusqlite::Row) -> rusqlite::Result<Revision> {
     let json = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
     Ok(Revision {

@@ -290,6 +290,17 @@ impl Curator {
     /// Undoes one revision: the entry goes back to what it was before it (a new revision).
     pub async fn revert(&self, revision: i64, author: &str) -> Result<Option<KbEntry>, CurateError> {
         let rev = self.store.kb_revision(revision).await?.ok_or(CurateError::NotFound)?;
+        if rev.kind == "canned" {
+            let restored = self.store.restore_canned(rev.entry_id, rev.before, author.to_string()).await?;
+            return Ok(restored.map(|c| KbEntry {
+                kind: "canned".into(),
+                id: c.id.clone(),
+                version: c.version,
+                updated_by: c.updated_by.clone().unwrap_or_default(),
+                updated_at: c.updated_at.clone(),
+                entry: serde_json::to_value(&c).expect("json"),
+            }));
+        }
         let kind = Kind::parse(&rev.kind).ok_or(CurateError::NotFound)?;
         let data = match rev.before {
             Some(v) => Some(checked(kind, v, Some(&rev.entry_id))?.1),

@@ -33,6 +33,7 @@ pub fn routes() -> axum::Router<Arc<AppState>> {
     axum::Router::new()
         .route("/api/canned", get(list).post(create))
         .route("/api/canned/{id}", axum::routing::put(update).delete(remove))
+        .route("/api/canned/{id}/history", get(history))
 }
 
 fn bad_request(message: impl Into<String>) -> ApiError {
@@ -165,9 +166,25 @@ async fn remove(
 ) -> Result<Response, ApiError> {
     staff.require(&EDITORS)?;
     let Query(q) = q.map_err(|_| bad_request("give the version being deleted: ?version=N"))?;
-    match app.router.store.delete_canned(id.clone(), q.version).await.map_err(ApiError::internal)? {
+    match app
+        .router
+        .store
+        .delete_canned(id.clone(), q.version, staff.0.sub.clone())
+        .await
+        .map_err(ApiError::internal)?
+    {
         CannedChange::Done(()) => Ok(StatusCode::NO_CONTENT.into_response()),
         CannedChange::Conflict(current) => Ok(conflict(current)),
         CannedChange::NotFound => Err(not_found(&id)),
     }
+}
+
+/// A canned response's revisions, newest first (revert one with `POST /api/kb/revisions/{n}/revert`).
+async fn history(
+    State(app): State<Arc<AppState>>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<crate::store::Revision>>, ApiError> {
+    staff.require(&EDITORS)?;
+    app.router.store.kb_history("canned", id).await.map(Json).map_err(ApiError::internal)
 }
