@@ -22,6 +22,7 @@ fn kb_parse(text: &str) -> (Diagnostics, Vec<Product>) {
     let faqs = faq::parse_file(Path::new("knowledge/faq/fuzz.toml"), text, &mut diags);
     faq::check_duplicate_ids(&faqs, &mut diags);
     let products = catalog::parse_file(Path::new("knowledge/catalog/products.toml"), text, &mut diags);
+    kefu::knowledge::canned::parse_file(Path::new("knowledge/canned.toml"), text, &mut diags);
     let _ = diags.to_string();
     for p in &products {
         let _ = p.total_stock();
