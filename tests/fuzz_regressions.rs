@@ -32,6 +32,10 @@ fn kb_parse(text: &str) -> (Diagnostics, Vec<Product>) {
 
 /// The body of fuzz/fuzz_targets/protocol_decode.rs.
 fn protocol_decode(text: &str) {
+    if let Ok(m) = kefu::agents::protocol::decode(text) {
+        let json = serde_json::to_string(&m).unwrap();
+        assert_eq!(kefu::agents::protocol::decode(&json).ok(), Some(m));
+    }
     if let Ok(msg) = decode(text) {
         let json = serde_json::to_string(&msg).unwrap();
         let again: ClientMsg = decode(&json).unwrap();
