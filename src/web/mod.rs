@@ -7,6 +7,7 @@ pub mod auth;
 pub mod canned;
 pub mod console;
 pub mod metrics;
+pub mod models;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,7 +21,6 @@ use tokio::net::TcpListener;
 use crate::agents::{Desk, DeskConfig};
 use crate::config::Config;
 use crate::dialogue::{Clock, Engines, Router};
-use crate::intent::IntentModel;
 use crate::knowledge::KnowledgeBase;
 use crate::search::{FaqIndex, ProductIndex, Thresholds};
 use crate::store::Store;
@@ -42,6 +42,8 @@ pub struct AppState {
     pub staff_secret: String,
     /// Staff logins, with the lockout after repeated wrong passwords.
     pub logins: crate::accounts::Logins,
+    /// Intent model versions: the one in force, retraining jobs, activation and rollback.
+    pub models: crate::models::Models,
 }
 
 /// Everything a running service needs, built from the config.
@@ -50,7 +52,9 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
     let thresholds = Thresholds::load(&config.knowledge)?;
     let faq = FaqIndex::build(&kb.faqs, thresholds)?;
     let products = ProductIndex::build(&kb.products)?;
-    let intents = IntentModel::load(&config.model)?;
+    let registry = crate::models::Registry::new(&config.model_store, &config.model);
+    let models = crate::models::Models::open(registry, config.knowledge.join("eval/intents"))?;
+    let intents = models.serving().1;
     let store = Store::open(&config.database)?;
     let seeded = store.seed(kb.shoppers.clone(), kb.orders.clone()).await?;
     store.seed_canned(kb.canned.clone()).await?;
@@ -58,7 +62,7 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
     let engines = Arc::new(Engines {
         faq: Arc::new(faq),
         products: Arc::new(products),
-        intents: Arc::new(intents),
+        intents,
         catalog: Arc::new(kb.products),
     });
     let staff_secret = crate::accounts::staff_secret(&store).await?;
@@ -81,6 +85,7 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
         metrics: metrics::Metrics::new(),
         staff_secret,
         logins: Default::default(),
+        models,
     });
     Ok(app)
 }
@@ -94,6 +99,7 @@ pub fn routes(app: Arc<AppState>) -> axum::Router {
         .merge(api::routes())
         .merge(canned::routes())
         .merge(console::routes())
+        .merge(models::routes())
         .with_state(app)
 }
 
