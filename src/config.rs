@@ -19,8 +19,12 @@ pub struct Config {
     pub database: PathBuf,
     /// Knowledge-base folder.
     pub knowledge: PathBuf,
-    /// Intent model folder.
+    /// Intent model folder: the shipped model (read only; never written by the service).
     pub model: PathBuf,
+    /// Where models trained while the service runs are kept: one folder per version, and the
+    /// `ACTIVE` and `HISTORY` files (see `models::registry`). Empty (the default): `models/`
+    /// beside the database file, so each database has its own versions.
+    pub model_store: PathBuf,
     /// Secret for the HMAC-SHA256 shopper tokens the storefront signs. Without one, only guests
     /// (no token) can chat; order details then need order number + phone.
     pub token_secret: Option<String>,
@@ -54,6 +58,7 @@ impl Default for Config {
             database: PathBuf::from("data/kefu.db"),
             knowledge: PathBuf::from("knowledge"),
             model: PathBuf::from("models/intent"),
+            model_store: PathBuf::new(),
             token_secret: None,
             max_message_chars: 2000,
             messages_per_minute: 30,
@@ -99,7 +104,7 @@ impl Config {
     }
 
     /// Applies `KEFU_LISTEN`, `KEFU_DATABASE`, `KEFU_KNOWLEDGE`, `KEFU_MODEL`,
-    /// `KEFU_TOKEN_SECRET`, `KEFU_MAX_MESSAGE_CHARS`, `KEFU_MESSAGES_PER_MINUTE`,
+    /// `KEFU_MODEL_STORE`, `KEFU_TOKEN_SECRET`, `KEFU_MAX_MESSAGE_CHARS`, `KEFU_MESSAGES_PER_MINUTE`,
     /// `KEFU_IDLE_TIMEOUT_SECS`, `KEFU_SEND_TIMEOUT_SECS`, `KEFU_FIXED_TIME`,
     /// `KEFU_AGENT_GRACE_SECS`, `KEFU_AGENT_CAPACITY`, `KEFU_BUSINESS_HOURS` (empty: always),
     /// `KEFU_BUSINESS_TIMEZONE`.
@@ -125,6 +130,9 @@ impl Config {
         }
         if let Some(v) = get("KEFU_MODEL") {
             self.model = v.into();
+        }
+        if let Some(v) = get("KEFU_MODEL_STORE") {
+            self.model_store = v.into();
         }
         if let Some(v) = get("KEFU_TOKEN_SECRET") {
             self.token_secret = Some(v);
@@ -165,6 +173,14 @@ impl Config {
             Some(t) => crate::dialogue::Clock::Fixed(t),
             None => crate::dialogue::Clock::System,
         }
+    }
+
+    /// The model versions folder in force (see `model_store`).
+    pub fn model_store_dir(&self) -> PathBuf {
+        if !self.model_store.as_os_str().is_empty() {
+            return self.model_store.clone();
+        }
+        self.database.parent().map(|d| d.join("models")).unwrap_or_else(|| PathBuf::from("models"))
     }
 
     /// The business hours in force (validated by [`Config::validate`]).

@@ -7,6 +7,7 @@
 //! - [`search`]: tantivy indexes over FAQ entries and products with bilingual analysis and an
 //!   answer / suggest / no-match decision;
 //! - [`intent`]: the candle intent classifier (tokenizer, features, model, training);
+//! - [`models`]: model versions on disk, background retraining, activation and rollback;
 //! - [`dialogue`]: the router that turns a shopper message into the bot's reply and flows;
 //! - [`chat`]: the shopper WebSocket protocol and sessions; [`web`]: the HTTP side;
 //! - [`agents`]: human agents: queue, assignment, the service desk and agent sessions;
@@ -27,6 +28,7 @@ pub mod identity;
 pub mod intent;
 pub mod knowledge;
 pub mod lang;
+pub mod models;
 pub mod search;
 pub mod store;
 pub mod trainer;

@@ -117,6 +117,33 @@ enum Command {
         #[command(subcommand)]
         what: EvalWhat,
     },
+    /// Intent model versions trained while the service runs (in `model_store`). Offline: a
+    /// running service reads the active version when it starts; the API switches it live.
+    Model {
+        #[command(subcommand)]
+        action: ModelAction,
+        /// Config file (default: kefu.toml if present): `model_store`, `model`, `knowledge`.
+        #[arg(long, env = "KEFU_CONFIG", global = true)]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModelAction {
+    /// Every version with its held-out metrics; `*` marks the active one.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a version (or `shipped`) active. Refused when it is worse than the active one on
+    /// the held-out set, unless --override.
+    Activate {
+        version: String,
+        #[arg(long = "override")]
+        overridden: bool,
+    },
+    /// Go back to the version that was active before the last activation.
+    Rollback,
 }
 
 #[derive(Subcommand)]
@@ -426,6 +453,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Model { action, config } => model_command(action, Config::load(config.as_deref())?),
         Command::Eval { what: EvalWhat::Faq { data, tune, misses, json } } => {
             let kb = load_kb(&cli.knowledge)?;
             let data = data.unwrap_or_else(|| cli.knowledge.join("eval").join("faq.toml"));
@@ -451,6 +479,78 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+fn model_command(action: ModelAction, config: Config) -> Result<ExitCode> {
+    use kefu::models::{ActivateError, Models, Registry};
+    let registry = Registry::new(&config.model_store_dir(), &config.model);
+    let on_disk = registry.active()?;
+    let models = Models::open(registry, config.knowledge.join("eval/intents"))?;
+    let who = format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
+    let activated = |a: kefu::models::Activation| {
+        if let Some(c) = &a.comparison {
+            println!("{}", c.render());
+        }
+        if a.changed {
+            let how = if a.overridden { " (override: it is worse)" } else { "" };
+            println!(
+                "active: {} (was {}){how}; a running kefu uses it after a restart \
+                 (POST /api/models/{}/activate switches without one)",
+                a.active, a.previous, a.active
+            );
+        } else {
+            println!("{} is already active", a.active);
+        }
+        ExitCode::SUCCESS
+    };
+    match action {
+        ModelAction::List { json } => {
+            let listing = models.list()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&listing)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let opt = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.3}"));
+            println!(
+                "  {:<20} {:<21} {:<14} {:>8} {:>8} {:>6} {:>6}  parent",
+                "version", "created", "by", "accuracy", "macro-F1", "oos P", "oos R"
+            );
+            for v in &listing.versions {
+                let m = v.info.metrics.as_ref();
+                println!(
+                    "{} {:<20} {:<21} {:<14} {:>8} {:>8} {:>6} {:>6}  {}",
+                    if v.active { "*" } else { " " },
+                    v.info.id,
+                    v.info.created.as_deref().unwrap_or("-"),
+                    v.info.who,
+                    opt(m.map(|m| m.accuracy)),
+                    opt(m.map(|m| m.macro_f1)),
+                    opt(m.and_then(|m| m.oos_precision)),
+                    opt(m.and_then(|m| m.oos_recall)),
+                    v.info.meta.as_ref().map_or("-", |m| m.parent.as_str()),
+                );
+            }
+            if on_disk != listing.active {
+                println!("warning: ACTIVE names {on_disk}, which does not load; the shipped model is used");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ModelAction::Activate { version, overridden } => {
+            match models.activate(&version, overridden, &who, |_| {}) {
+                Ok(a) => Ok(activated(a)),
+                Err(ActivateError::Worse(c)) => {
+                    print!("{}", c.render());
+                    eprintln!(
+                        "refused: {version} is worse than the active {}; --override activates it anyway",
+                        c.active.version
+                    );
+                    Ok(ExitCode::FAILURE)
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        ModelAction::Rollback => Ok(activated(models.rollback(&who, |_| {})?)),
     }
 }
 

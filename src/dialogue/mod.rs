@@ -260,9 +260,10 @@ impl Router {
         self.engines.load_full()
     }
 
-    /// Puts new engines in force; conversations pick them up from their next message.
-    pub fn swap_engines(&self, engines: Arc<Engines>) {
-        self.engines.store(engines);
+    /// Puts new engines made from the current ones in force (read-copy-update: a concurrent
+    /// change to another part is never lost); conversations pick them up from their next message.
+    pub fn update_engines(&self, f: impl Fn(&Engines) -> Engines) {
+        self.engines.rcu(|current| Arc::new(f(current)));
     }
 }
 

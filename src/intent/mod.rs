@@ -28,6 +28,8 @@ pub enum IntentError {
     Tokenizer(String),
     #[error("training data: {0}")]
     Data(String),
+    #[error("training was cancelled")]
+    Cancelled,
     #[error("tensor computation: {0}")]
     Candle(#[from] candle_core::Error),
 }

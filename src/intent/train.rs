@@ -73,8 +73,29 @@ pub struct DevReport {
     pub threshold: f32,
 }
 
+/// How far training is: reported after every epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    /// Epochs done so far, over both fits.
+    pub epoch: usize,
+    /// Epochs in all: `epochs` for one fit, twice that when the model is fitted again on all the
+    /// data after the threshold was tuned (`refit`).
+    pub epochs: usize,
+}
+
 /// Trains a model on `examples`.
 pub fn train(examples: &[Example], opts: &TrainOptions) -> Result<(IntentModel, DevReport), IntentError> {
+    train_with_progress(examples, opts, |_| true)
+}
+
+/// [`train`], calling `progress` after every epoch; when it answers `false`, training stops with
+/// [`IntentError::Cancelled`]. The callback draws nothing from the seeded generator, so the
+/// model is the same as [`train`]'s, byte for byte.
+pub fn train_with_progress(
+    examples: &[Example],
+    opts: &TrainOptions,
+    mut progress: impl FnMut(Progress) -> bool,
+) -> Result<(IntentModel, DevReport), IntentError> {
     let started = Instant::now();
     let mut labels: Vec<String> = examples.iter().map(|e| e.label.clone()).collect();
     labels.sort();
@@ -83,9 +104,13 @@ pub fn train(examples: &[Example], opts: &TrainOptions) -> Result<(IntentModel, 
         return Err(IntentError::Data("training needs at least two labels".into()));
     }
     let (train_part, dev) = split_dev(examples, opts.dev_fraction, opts.seed);
-    let model = fit(&train_part, &labels, opts, 0.0)?;
+    let refit = opts.refit && !dev.is_empty();
+    let epochs = if refit { 2 * opts.epochs } else { opts.epochs };
+    let mut report = |done: usize| progress(Progress { epoch: done, epochs });
+    let model = fit(&train_part, &labels, opts, 0.0, &mut |e| report(e))?;
     let dev_report = tune_threshold(&model, &dev, opts.max_in_scope_loss)?;
-    let mut model = if opts.refit && !dev.is_empty() { fit(examples, &labels, opts, 0.0)? } else { model };
+    let mut model =
+        if refit { fit(examples, &labels, opts, 0.0, &mut |e| report(opts.epochs + e))? } else { model };
     model.config.oos_threshold = dev_report.threshold;
     model.config.training = serde_json::json!({
         "options": opts,
@@ -108,6 +133,7 @@ fn fit(
     labels: &[String],
     opts: &TrainOptions,
     threshold: f32,
+    epoch_done: &mut dyn FnMut(usize) -> bool,
 ) -> Result<IntentModel, IntentError> {
     let texts: Vec<String> = examples.iter().map(|e| e.text.clone()).collect();
     let tok = tokenizer::train(&texts, opts.vocab_size)?;
@@ -159,7 +185,7 @@ fn fit(
     let hidden_t = w1.as_ref().map(|(w, b)| (w.as_tensor().clone(), b.as_tensor().clone()));
     let out_t = (out_w.as_tensor().clone(), out_b.as_tensor().clone());
     let mut order: Vec<usize> = (0..examples.len()).collect();
-    for _epoch in 0..opts.epochs {
+    for epoch in 0..opts.epochs {
         order.shuffle(&mut rng);
         for chunk in order.chunks(opts.batch) {
             let mut bags = vec![0f32; chunk.len() * dim];
@@ -210,6 +236,9 @@ fn fit(
                     }
                 }
             }
+        }
+        if !epoch_done(epoch + 1) {
+            return Err(IntentError::Cancelled);
         }
     }
     let final_weights = Weights {

@@ -374,9 +374,9 @@ impl Curator {
             .await
             .map_err(|e| CurateError::Index(e.to_string()))?
             .map_err(|e| CurateError::Index(e.to_string()))?;
-        // the latest engines (a model may have been activated meanwhile), with the new index
-        let latest = self.router.engines();
-        self.router.swap_engines(Arc::new(Engines { faq: Arc::new(index), ..(*latest).clone() }));
+        // the new index into the engines as they are now (a model may be activated meanwhile)
+        let index = Arc::new(index);
+        self.router.update_engines(|e| Engines { faq: index.clone(), ..e.clone() });
         tracing::info!(took_ms = started.elapsed().as_millis() as u64, "FAQ index rebuilt and swapped in");
         Ok(())
     }

@@ -8,6 +8,7 @@ pub mod canned;
 pub mod console;
 pub mod knowledge;
 pub mod metrics;
+pub mod models;
 pub mod trainer_api;
 
 use std::net::SocketAddr;
@@ -22,7 +23,6 @@ use tokio::net::TcpListener;
 use crate::agents::{Desk, DeskConfig};
 use crate::config::Config;
 use crate::dialogue::{Clock, Engines, Router};
-use crate::intent::IntentModel;
 use crate::knowledge::KnowledgeBase;
 use crate::search::{FaqIndex, ProductIndex, Thresholds};
 use crate::store::Store;
@@ -46,6 +46,8 @@ pub struct AppState {
     pub logins: crate::accounts::Logins,
     /// The live knowledge base trainers edit.
     pub curator: crate::trainer::Curator,
+    /// Intent model versions: the one in force, retraining jobs, activation and rollback.
+    pub models: crate::models::Models,
 }
 
 /// Everything a running service needs, built from the config.
@@ -54,7 +56,9 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
     let thresholds = Thresholds::load(&config.knowledge)?;
 
     let products = ProductIndex::build(&kb.products)?;
-    let intents = IntentModel::load(&config.model)?;
+    let registry = crate::models::Registry::new(&config.model_store_dir(), &config.model);
+    let models = crate::models::Models::open(registry, config.knowledge.join("eval/intents"))?;
+    let intents = models.serving().1;
     let store = Store::open(&config.database)?;
     let seeded = store.seed(kb.shoppers.clone(), kb.orders.clone()).await?;
     // the knowledge base as trainers left it (the files win when they changed since)
@@ -65,7 +69,7 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
     let engines = Arc::new(Engines {
         faq: Arc::new(faq),
         products: Arc::new(products),
-        intents: Arc::new(intents),
+        intents,
         catalog: Arc::new(kb.products),
     });
     let staff_secret = crate::accounts::staff_secret(&store).await?;
@@ -91,6 +95,7 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
         staff_secret,
         logins: Default::default(),
         curator,
+        models,
     });
     Ok(app)
 }
@@ -106,6 +111,7 @@ pub fn routes(app: Arc<AppState>) -> axum::Router {
         .merge(console::routes())
         .merge(knowledge::routes())
         .merge(trainer_api::routes())
+        .merge(models::routes())
         .with_state(app)
 }
 
