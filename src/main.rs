@@ -302,8 +302,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     KbAction::Export { out, config } => {
                         let config = Config::load(config.as_deref())?;
                         let store = kefu::store::Store::open(&config.database)?;
+                        // only the service's own folder counts as "what the store holds"
+                        let remember = out.is_none();
                         let root = out.unwrap_or(config.knowledge.clone());
-                        let files = kefu::trainer::kb::export(&store, &root).await?;
+                        let files = kefu::trainer::kb::export(&store, &root, remember).await?;
                         println!("wrote {} files under {}", files.len(), root.display());
                     }
                     KbAction::Import { config } => {

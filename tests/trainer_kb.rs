@@ -143,6 +143,9 @@ async fn an_edited_answer_is_served_at_once_with_history_revert_and_conflicts() 
     let (st, body) = call(&app, "POST", &format!("/api/kb/revisions/{rev}/revert"), &t, None).await;
     assert_eq!(st, StatusCode::OK, "{body}");
     assert_eq!(ask(addr, "怎么注册").await["text"].as_str().unwrap(), old_answer);
+    // that revision again: the entry has changed since (the revert), so it is refused
+    let (st, body) = call(&app, "POST", &format!("/api/kb/revisions/{rev}/revert"), &t, None).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{body}");
 
     // a new FAQ entry answers at once; deleting it needs its version
     let new = json!({
@@ -273,8 +276,15 @@ async fn edits_survive_restarts_export_to_valid_files_and_changed_files_win() {
     let f = again.router.engines().faq.faq("register-login").unwrap().clone();
     assert!(f.en.answer.starts_with("Sign up with your phone number"), "{}", f.en.answer);
 
+    // exporting somewhere else (a review copy) does not make the next start forget the edit
+    let elsewhere = dir.path().join("copy");
+    kefu::trainer::kb::export(&again.router.store, &elsewhere, false).await.unwrap();
+    let again = build(config(&db, &knowledge)).await;
+    let f = again.router.engines().faq.faq("register-login").unwrap().clone();
+    assert!(f.en.answer.starts_with("Sign up with your phone number"), "{}", f.en.answer);
+
     // export writes files the knowledge base loads, with the edit in them
-    let files = kefu::trainer::kb::export(&again.router.store, &knowledge).await.unwrap();
+    let files = kefu::trainer::kb::export(&again.router.store, &knowledge, true).await.unwrap();
     assert!(files.iter().any(|f| f.ends_with("faq/account.toml")));
     let kb = kefu::knowledge::KnowledgeBase::load(&knowledge).unwrap();
     assert!(kb

@@ -26,6 +26,11 @@ use crate::lang::Lang;
 
 /// Fewest question phrasings an entry must have per language.
 pub const MIN_QUESTIONS_PER_LANG: usize = 3;
+/// Limits on entries edited over the API.
+pub const MAX_QUESTIONS_PER_LANG: usize = 100;
+pub const MAX_QUESTION_CHARS: usize = 300;
+pub const MAX_ANSWER_CHARS: usize = 4000;
+pub const MAX_TAGS: usize = 30;
 
 /// Where an FAQ sits in the shopping journey.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -372,10 +377,39 @@ impl FaqDoc {
         let path = Path::new("faq.toml");
         let mut diags = Diagnostics::default();
         let mut faqs = parse_file(path, &self.to_toml(), &mut diags);
-        match (diags.is_empty(), faqs.pop()) {
+        let mut problems: Vec<String> = diags.0.into_iter().map(|d| d.message).collect();
+        problems.extend(self.size_problems());
+        match (problems.is_empty(), faqs.pop()) {
             (true, Some(f)) => Ok(f),
-            _ => Err(diags.0.into_iter().map(|d| d.message).collect()),
+            _ => Err(problems),
         }
+    }
+
+    /// Limits on an edited entry (a shopper gets the answer; every phrasing is compared with
+    /// their question).
+    fn size_problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let id = &self.id;
+        if self.tags.len() > MAX_TAGS {
+            out.push(format!("FAQ {id:?}: {} tags, at most {MAX_TAGS}", self.tags.len()));
+        }
+        for (lang, c) in [("zh", &self.zh), ("en", &self.en)] {
+            if c.questions.len() > MAX_QUESTIONS_PER_LANG {
+                let n = c.questions.len();
+                out.push(format!("FAQ {id:?}: {n} {lang} questions, at most {MAX_QUESTIONS_PER_LANG}"));
+            }
+            if c.questions.iter().any(|q| q.chars().count() > MAX_QUESTION_CHARS) {
+                out.push(format!(
+                    "FAQ {id:?}: a {lang} question is longer than {MAX_QUESTION_CHARS} characters"
+                ));
+            }
+            if c.answer.chars().count() > MAX_ANSWER_CHARS {
+                out.push(format!(
+                    "FAQ {id:?}: the {lang} answer is longer than {MAX_ANSWER_CHARS} characters"
+                ));
+            }
+        }
+        out
     }
 }
 

@@ -64,7 +64,7 @@ pub struct Curator {
     router: Router,
     /// One rebuild at a time, each from the latest committed state: the last swap always
     /// reflects the last change.
-    rebuild: tokio::sync::Mutex<()>,
+    rebuild: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Parses and validates an FAQ document; its id is `id` when given (the URL's).
@@ -139,10 +139,18 @@ pub async fn import(
         .collect();
     let examples = crate::intent::data::load(&root.join("intents"), None)
         .map_err(|d| CurateError::Invalid(d.0.into_iter().map(|d| d.to_string()).collect()))?;
-    let intents = IntentDoc::from_examples(&examples)
-        .into_iter()
-        .map(|d| (d.intent.clone(), serde_json::to_value(d).expect("json")))
+    let docs = IntentDoc::from_examples(&examples);
+    let problems: Vec<String> = docs
+        .iter()
+        .filter_map(|d| d.validate().err())
+        .flatten()
+        .map(|p| format!("{}: {p}", root.join("intents").display()))
         .collect();
+    if !problems.is_empty() {
+        return Err(CurateError::Invalid(problems));
+    }
+    let intents =
+        docs.into_iter().map(|d| (d.intent.clone(), serde_json::to_value(d).expect("json"))).collect();
     let mut changed = store.kb_import(Kind::Faq.as_str(), faqs, author.to_string()).await?;
     changed += store.kb_import(Kind::Intent.as_str(), intents, author.to_string()).await?;
     store.set_setting(FILES_HASH, files_hash(root)).await?;
@@ -156,11 +164,11 @@ pub async fn sync_from_files(
     kb: &KnowledgeBase,
     root: &Path,
 ) -> Result<Vec<Faq>, CurateError> {
-    let stored = store.kb_entries(Kind::Faq.as_str()).await?;
     let hash = files_hash(root);
-    if stored.is_empty() || store.setting(FILES_HASH).await?.as_deref() != Some(hash.as_str()) {
+    let last = store.setting(FILES_HASH).await?;
+    if last.as_deref() != Some(hash.as_str()) {
         let changed = import(store, kb, root, "files").await?;
-        if !stored.is_empty() && changed > 0 {
+        if last.is_some() && changed > 0 {
             tracing::warn!(changed, "knowledge files changed since the last import: they replace the edited entries (revisions kept)");
         }
     }
@@ -169,12 +177,26 @@ pub async fn sync_from_files(
 
 async fn stored_faqs(store: &Store) -> Result<Vec<Faq>, CurateError> {
     let entries = store.kb_entries(Kind::Faq.as_str()).await?;
-    entries.into_iter().map(|e| faq_doc(e.entry, None).map(|(_, f)| f)).collect()
+    // an entry the current rules refuse (e.g. after an upgrade) is left out of the index, loudly,
+    // rather than keeping every other entry from being served
+    Ok(entries
+        .into_iter()
+        .filter_map(|e| match faq_doc(e.entry, None) {
+            Ok((_, f)) => Some(f),
+            Err(err) => {
+                tracing::error!(faq = %e.id, error = %err, "stored FAQ entry is not valid; not served");
+                None
+            }
+        })
+        .collect())
 }
 
 /// Writes the store's knowledge base as files under `root` (FAQ by category, one file per
 /// intent), removing files for what no longer exists, and remembers them as imported.
-pub async fn export(store: &Store, root: &Path) -> Result<Vec<PathBuf>, CurateError> {
+///
+/// `remember`: `root` is the service's own knowledge folder, so these files are what the store
+/// holds (the next start does not import them again). Exporting elsewhere changes nothing.
+pub async fn export(store: &Store, root: &Path, remember: bool) -> Result<Vec<PathBuf>, CurateError> {
     let io = |e: std::io::Error| CurateError::Invalid(vec![e.to_string()]);
     let faqs: Vec<FaqDoc> = store
         .kb_entries(Kind::Faq.as_str())
@@ -195,27 +217,31 @@ pub async fn export(store: &Store, root: &Path) -> Result<Vec<PathBuf>, CurateEr
         intents.iter().map(|d| (root.join("intents").join(format!("{}.toml", d.intent)), d.to_toml())),
     );
     for dir in ["faq", "intents"] {
-        let dir = root.join(dir);
-        std::fs::create_dir_all(&dir).map_err(io)?;
-        for old in std::fs::read_dir(&dir).map_err(io)?.flatten().map(|e| e.path()) {
+        std::fs::create_dir_all(root.join(dir)).map_err(io)?;
+    }
+    // every new file in place first; only then are files of deleted entries removed
+    for (path, text) in &files {
+        let tmp = path.with_extension("toml.tmp");
+        std::fs::write(&tmp, text).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)?;
+        written.push(path.clone());
+    }
+    for dir in ["faq", "intents"] {
+        for old in std::fs::read_dir(root.join(dir)).map_err(io)?.flatten().map(|e| e.path()) {
             if old.extension().is_some_and(|e| e == "toml") && !files.iter().any(|(p, _)| *p == old) {
                 std::fs::remove_file(&old).map_err(io)?;
             }
         }
     }
-    for (path, text) in files {
-        let tmp = path.with_extension("toml.tmp");
-        std::fs::write(&tmp, text).map_err(io)?;
-        std::fs::rename(&tmp, &path).map_err(io)?;
-        written.push(path);
+    if remember {
+        store.set_setting(FILES_HASH, files_hash(root)).await?;
     }
-    store.set_setting(FILES_HASH, files_hash(root)).await?;
     Ok(written)
 }
 
 impl Curator {
     pub fn new(store: Store, router: Router) -> Curator {
-        Curator { store, router, rebuild: tokio::sync::Mutex::new(()) }
+        Curator { store, router, rebuild: Default::default() }
     }
 
     pub async fn list(&self, kind: Kind) -> Result<Vec<KbEntry>, CurateError> {
@@ -248,7 +274,13 @@ impl Curator {
                 }
                 Ok(entry)
             }
-            KbWrite::Unchanged => Ok(self.store.kb_entry(kind.as_str(), id).await?),
+            KbWrite::Unchanged => {
+                // nothing to store, but make sure what is served matches what is stored
+                if kind == Kind::Faq {
+                    self.apply().await?;
+                }
+                Ok(self.store.kb_entry(kind.as_str(), id).await?)
+            }
             KbWrite::Conflict { current: None } if matches!(expect, Expect::Version(_)) => {
                 Err(CurateError::NotFound)
             }
@@ -306,7 +338,16 @@ impl Curator {
             Some(v) => Some(checked(kind, v, Some(&rev.entry_id))?.1),
             None => None,
         };
-        self.write(kind, rev.entry_id, Expect::Any, data, "revert", author).await
+        // only while the entry is still as that revision left it: a later change is never
+        // silently thrown away (revert the later revisions first)
+        let expect = match rev.after {
+            Some(_) => Expect::Version(rev.version),
+            None => Expect::Absent,
+        };
+        match self.write(kind, rev.entry_id, expect, data, "revert", author).await {
+            Err(CurateError::NotFound) => Err(CurateError::Conflict(None)),
+            other => other,
+        }
     }
 
     /// Adds a shopper's phrasing to an FAQ entry (from the review queue).
@@ -363,21 +404,29 @@ impl Curator {
         Ok(out)
     }
 
-    /// Rebuilds the FAQ index from the stored entries and puts it in force.
+    /// Rebuilds the FAQ index from the stored entries and puts it in force. The rebuild runs as
+    /// its own task: a client that goes away after its change was committed cannot cancel it.
     pub async fn apply(&self) -> Result<(), CurateError> {
-        let _one = self.rebuild.lock().await;
-        let faqs = stored_faqs(&self.store).await?;
-        let current = self.router.engines();
-        let thresholds = *current.faq.thresholds();
-        let started = std::time::Instant::now();
-        let index = tokio::task::spawn_blocking(move || FaqIndex::build(&faqs, thresholds))
+        let (store, router, lock) = (self.store.clone(), self.router.clone(), self.rebuild.clone());
+        tokio::spawn(async move { rebuild(&store, &router, &lock).await })
             .await
             .map_err(|e| CurateError::Index(e.to_string()))?
-            .map_err(|e| CurateError::Index(e.to_string()))?;
-        // the new index into the engines as they are now (a model may be activated meanwhile)
-        let index = Arc::new(index);
-        self.router.update_engines(|e| Engines { faq: index.clone(), ..e.clone() });
-        tracing::info!(took_ms = started.elapsed().as_millis() as u64, "FAQ index rebuilt and swapped in");
-        Ok(())
     }
+}
+
+async fn rebuild(store: &Store, router: &Router, lock: &tokio::sync::Mutex<()>) -> Result<(), CurateError> {
+    let _one = lock.lock().await;
+    let faqs = stored_faqs(store).await?;
+    let current = router.engines();
+    let thresholds = *current.faq.thresholds();
+    let started = std::time::Instant::now();
+    let index = tokio::task::spawn_blocking(move || FaqIndex::build(&faqs, thresholds))
+        .await
+        .map_err(|e| CurateError::Index(e.to_string()))?
+        .map_err(|e| CurateError::Index(e.to_string()))?;
+    // the new index into the engines as they are now (a model may be activated meanwhile)
+    let index = Arc::new(index);
+    router.update_engines(|e| Engines { faq: index.clone(), ..e.clone() });
+    tracing::info!(took_ms = started.elapsed().as_millis() as u64, "FAQ index rebuilt and swapped in");
+    Ok(())
 }

@@ -29,6 +29,8 @@ pub fn routes() -> axum::Router<Arc<AppState>> {
         .route("/api/kb/{kind}/{id}", get(one).put(update).delete(remove))
         .route("/api/kb/{kind}/{id}/history", get(history))
         .route("/api/kb/revisions/{revision}/revert", post(revert))
+        // an entry is a few KB; refuse anything far bigger before parsing it
+        .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
 }
 
 fn kind(s: &str) -> Result<Kind, ApiError> {
