@@ -227,8 +227,7 @@ pub const AGREEMENT_CONFIDENCE: f32 = 0.8;
 /// Fuses the two engines: when the classifier is confident and the best FAQ entry is linked to
 /// the same intent, the entry is given as the answer. Short questions ("how much is shipping")
 /// score low in BM25 but are unambiguous to both engines.
-fn agree(r: &mut crate::search::FaqResult, router: &Router, intent: &str, confidence: f32) {
-    let engines = router.engines();
+fn agree(r: &mut crate::search::FaqResult, engines: &Engines, intent: &str, confidence: f32) {
     let linked =
         r.best().and_then(|h| engines.faq.faq(&h.id)).and_then(|f| f.intent.as_deref()) == Some(intent);
     if linked && confidence >= AGREEMENT_CONFIDENCE {
@@ -293,13 +292,15 @@ impl Router {
                 return Ok(outcome);
             }
         }
-        let prediction = self.engines().intents.predict(text, 3).ok();
+        // one set of engines for the whole turn, even if a trainer swaps in new ones meanwhile
+        let engines = self.engines();
+        let prediction = engines.intents.predict(text, 3).ok();
         let intent = prediction.as_ref().map(|p| p.intent.clone()).unwrap_or_else(|| "out_of_scope".into());
         let confidence = prediction.as_ref().map(|p| p.confidence);
         DialogueState::note(&mut st.intents_seen, &intent);
-        let mut faq = self.engines().faq.ask(text, 3).ok();
+        let mut faq = engines.faq.ask(text, 3).ok();
         if let (Some(r), Some(p)) = (faq.as_mut(), prediction.as_ref()) {
-            agree(r, self, &p.intent, p.confidence);
+            agree(r, &engines, &p.intent, p.confidence);
         }
         let order_no = orders::find_order_number(text);
 
@@ -317,9 +318,9 @@ impl Router {
             ("thanks_goodbye", None) => Outcome::reply(BotReply::greeting(texts::thanks(lang))),
             ("product_question", None) => match products::answer(self, st, text) {
                 Some(o) => o,
-                None => self.faq_or_clarify(st, faq.as_ref()),
+                None => self.faq_or_clarify(&engines, st, faq.as_ref()),
             },
-            _ => self.faq_or_clarify(st, faq.as_ref()),
+            _ => self.faq_or_clarify(&engines, st, faq.as_ref()),
         };
         for r in &mut outcome.replies {
             r.intent.get_or_insert(intent.clone());
@@ -340,9 +341,13 @@ impl Router {
 
     /// The FAQ entry as a reply when the search decided to answer (noted for the feedback
     /// record); `None` otherwise.
-    fn faq_answer(&self, st: &mut DialogueState, faq: Option<&crate::search::FaqResult>) -> Option<BotReply> {
+    fn faq_answer(
+        &self,
+        engines: &Engines,
+        st: &mut DialogueState,
+        faq: Option<&crate::search::FaqResult>,
+    ) -> Option<BotReply> {
         let r = faq.filter(|r| r.decision == Decision::Answer)?;
-        let engines = self.engines();
         let f = engines.faq.faq(&r.best()?.id)?;
         DialogueState::note(&mut st.faq_ids, &f.id);
         st.unresolved = 0;
@@ -356,15 +361,19 @@ impl Router {
 
     /// An FAQ answer when the search is confident, suggestions when it is not sure, otherwise
     /// an honest "I can't help with that" (which counts as unresolved).
-    fn faq_or_clarify(&self, st: &mut DialogueState, faq: Option<&crate::search::FaqResult>) -> Outcome {
+    fn faq_or_clarify(
+        &self,
+        engines: &Engines,
+        st: &mut DialogueState,
+        faq: Option<&crate::search::FaqResult>,
+    ) -> Outcome {
         let lang = st.lang;
-        if let Some(answer) = self.faq_answer(st, faq) {
+        if let Some(answer) = self.faq_answer(engines, st, faq) {
             return Outcome::reply(answer);
         }
         match faq {
             Some(r) if r.decision == Decision::Suggest => {
                 st.unresolved += 1;
-                let engines = self.engines();
                 let suggestions = r
                     .hits
                     .iter()

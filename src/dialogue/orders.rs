@@ -205,7 +205,7 @@ pub async fn ask_which(
     st.pending = Some(Pending::OrderNumber { purpose });
     let Some(shopper) = st.shopper_id.clone() else {
         // a guest: a how-to answer if the FAQ has one, and the question
-        let mut replies: Vec<BotReply> = router.faq_answer(st, faq).into_iter().collect();
+        let mut replies: Vec<BotReply> = router.faq_answer(&router.engines(), st, faq).into_iter().collect();
         replies.push(BotReply::text(t(
             lang,
             "请发送您的订单号（18位数字），我来帮您查。",

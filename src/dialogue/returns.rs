@@ -262,7 +262,7 @@ pub async fn ask_which(
 ) -> Result<Outcome, StoreError> {
     let lang = st.lang;
     // a policy question ("七天无理由怎么退") gets the FAQ answer, with an offer to start a return
-    if let Some(answer) = router.faq_answer(st, faq) {
+    if let Some(answer) = router.faq_answer(&router.engines(), st, faq) {
         st.pending = Some(Pending::OrderNumber { purpose: Purpose::Return });
         let offer = t(
             lang,
