@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use common::call;
+use common::{call, token};
 use kefu::config::Config;
 use kefu::identity::Role;
 use kefu::web::AppState;
@@ -24,16 +24,6 @@ async fn app(dir: &Path) -> Arc<AppState> {
     };
     let clock = config.clock();
     kefu::web::build(config, clock).await.unwrap()
-}
-
-/// A staff account of `role`, logged in: its token.
-async fn token(app: &Arc<AppState>, name: &str, role: Role) -> String {
-    let password = format!("{name}-password-1");
-    kefu::accounts::add(&app.router.store, name, "", role, &password).await.unwrap();
-    let (status, body) =
-        call(app, "POST", "/api/login", None, Some(json!({"name": name, "password": password}))).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["token"].as_str().unwrap().to_string()
 }
 
 fn find<'a>(list: &'a Value, id: &str) -> Option<&'a Value> {

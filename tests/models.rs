@@ -2,13 +2,15 @@
 //! activate (swapped into the router) → rollback; the start-up reads `ACTIVE`; only trainers and
 //! admins may do any of it; `kefu model list|activate|rollback` works on the same folder.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
+use common::{call, token};
 use kefu::config::Config;
 use kefu::identity::Role;
 use kefu::intent::data::Example;
@@ -17,7 +19,6 @@ use kefu::intent::IntentModel;
 use kefu::models::registry::{Meta, Registry};
 use kefu::web::AppState;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -38,37 +39,6 @@ async fn app_on(dir: &Path, db: &str) -> Arc<AppState> {
     };
     let clock = config.clock();
     kefu::web::build(config, clock).await.unwrap()
-}
-
-async fn call(
-    app: &Arc<AppState>,
-    method: &str,
-    uri: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = Request::builder().method(method).uri(uri);
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    let req = match body {
-        Some(b) => req.header("content-type", "application/json").body(Body::from(b.to_string())),
-        None => req.body(Body::empty()),
-    }
-    .unwrap();
-    let resp = kefu::web::routes(app.clone()).oneshot(req).await.unwrap();
-    let status = resp.status();
-    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22).await.unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-}
-
-async fn token(app: &Arc<AppState>, name: &str, role: Role) -> String {
-    let password = format!("{name}-password-1");
-    kefu::accounts::add(&app.router.store, name, "", role, &password).await.unwrap();
-    let (status, body) =
-        call(app, "POST", "/api/login", None, Some(json!({"name": name, "password": password}))).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["token"].as_str().unwrap().to_string()
 }
 
 /// Polls a job until it is done or failed (a generous overall limit, not a timing assertion).

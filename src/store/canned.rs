@@ -113,7 +113,7 @@ impl Store {
         self.call(move |conn| get(conn, &id)).await
     }
 
-    /// Adds a canned response at version 1, with `id` or a new one (`zh-…`, `en-…`). `None`
+    /// Adds a canned response at version 1 (or one past its last version if the id was used before), with `id` or a new one (`zh-…`, `en-…`). `None`
     /// when `id` is taken. Fields are stored as given: validate them first
     /// (`knowledge::canned::check_*`).
     pub async fn create_canned(
@@ -127,12 +127,20 @@ impl Store {
         self.call(move |conn| {
             let generated = id.is_none();
             for _ in 0..5 {
+                let new_id = id.clone().unwrap_or_else(|| random_id(lang));
+                // versions keep counting through a delete and a re-create: an editor still holding
+                // the deleted response's version cannot overwrite the new one
+                let last: Option<i64> = conn.query_row(
+                    "SELECT MAX(version) FROM kb_revisions WHERE kind = 'canned' AND entry_id = ?1",
+                    params![new_id],
+                    |r| r.get(0),
+                )?;
                 let c = CannedResponse {
-                    id: id.clone().unwrap_or_else(|| random_id(lang)),
+                    id: new_id,
                     lang,
                     title: title.clone(),
                     text: text.clone(),
-                    version: 1,
+                    version: last.unwrap_or(0) + 1,
                     updated_by: Some(by.clone()),
                     updated_at: now(),
                 };
@@ -142,7 +150,7 @@ impl Store {
                 )?;
                 if n == 1 {
                     let after = serde_json::to_value(&c).ok();
-                    super::kb::record_revision(conn, "canned", &c.id, 1, "create", &by, None, after)?;
+                    super::kb::record_revision(conn, "canned", &c.id, c.version, "create", &by, None, after)?;
                     return Ok(Some(c));
                 }
                 if !generated {

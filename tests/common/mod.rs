@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use kefu::identity::Role;
 use kefu::web::AppState;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tower::ServiceExt;
 
 /// One HTTP request to the app's router (in process), with an optional staff token and JSON
@@ -30,4 +31,16 @@ pub async fn call(
     let status = resp.status();
     let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22).await.unwrap();
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// A new staff account of `role` (password `<name>-password-1`), logged in through
+/// `POST /api/login`: its token.
+#[allow(dead_code)]
+pub async fn token(app: &Arc<AppState>, name: &str, role: Role) -> String {
+    let password = format!("{name}-password-1");
+    kefu::accounts::add(&app.router.store, name, "", role, &password).await.unwrap();
+    let (status, body) =
+        call(app, "POST", "/api/login", None, Some(json!({"name": name, "password": password}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["token"].as_str().unwrap().to_string()
 }
