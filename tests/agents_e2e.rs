@@ -499,6 +499,10 @@ async fn vip_shoppers_are_served_first_and_agents_get_their_language() {
     );
     let (_, snap) = s.get("/api/queue", &token).await;
     assert_eq!(snap["queue"].as_array().unwrap().len(), 1, "{snap}");
+    let metrics = common::get_text(&s.app, "/metrics").await;
+    for line in ["kefu_agent_queue_waiting 1", "kefu_agents_connected 2", "kefu_agent_conversations 2"] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
     // Li frees her seat by resolving: the next in line comes to her
     li.send(json!({"type": "resolve", "conversation_id": vip_conv})).await;
     li.assigned(&plain_conv).await;

@@ -61,7 +61,7 @@ impl Metrics {
     }
 
     /// All metrics in the text exposition format, with the store's group-commit counters.
-    pub fn render(&self, store: &StoreStats) -> String {
+    pub fn render(&self, store: &StoreStats, desk: Option<&crate::agents::desk::Snapshot>) -> String {
         let mut buf = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buf).expect("text encoding");
         let mut text = String::from_utf8(buf).expect("UTF-8 metrics");
@@ -78,6 +78,23 @@ impl Metrics {
         text.push_str(&format!(
             "# HELP kefu_store_longest_commit_seconds The longest database transaction so far\n# TYPE kefu_store_longest_commit_seconds gauge\nkefu_store_longest_commit_seconds {longest}\n"
         ));
+        if let Some(d) = desk {
+            let online = d.agents.iter().filter(|a| a.connected).count();
+            let owned: usize = d.agents.iter().map(|a| a.conversations.len()).sum();
+            let oldest = d.queue.iter().map(|q| q.waiting_secs).max().unwrap_or(0);
+            for (name, help, v) in [
+                ("kefu_agent_queue_waiting", "Conversations waiting for a human agent", d.queue.len() as u64),
+                (
+                    "kefu_agent_queue_oldest_seconds",
+                    "How long the longest-waiting conversation has waited",
+                    oldest,
+                ),
+                ("kefu_agents_connected", "Human agents connected", online as u64),
+                ("kefu_agent_conversations", "Conversations human agents hold", owned as u64),
+            ] {
+                text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}\n"));
+            }
+        }
         text
     }
 }

@@ -118,7 +118,7 @@ pub fn routes(app: Arc<AppState>) -> axum::Router {
 async fn metrics_text(State(app): State<Arc<AppState>>) -> impl IntoResponse {
     (
         [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(app.router.store.stats()),
+        app.metrics.render(app.router.store.stats(), app.desk.snapshot().await.ok().as_ref()),
     )
 }
 
