@@ -1,8 +1,10 @@
-//! The HTTP side: the axum router (`/ws/chat`, `/ws/agent`, `/healthz`, `/metrics`, the staff API under `/api`),
+//! The HTTP side: the axum router (`/ws/chat`, `/ws/agent`, `/healthz`, `/metrics`, the staff API under `/api`,
+//! the storefront widget and demo page),
 //! the shared application state, and
 //! start-up (load the knowledge base, indexes, model, open and seed the database, listen).
 
 pub mod api;
+pub mod assets;
 pub mod auth;
 pub mod canned;
 pub mod console;
@@ -112,6 +114,7 @@ pub fn routes(app: Arc<AppState>) -> axum::Router {
         .merge(knowledge::routes())
         .merge(trainer_api::routes())
         .merge(models::routes())
+        .merge(assets::routes())
         .with_state(app)
 }
 

@@ -1,0 +1,883 @@
+/*
+ * kefu storefront chat widget. Plain JavaScript, no build step, no dependencies.
+ *
+ *   <script src="https://kefu.example.com/widget.js" data-lang="auto" async></script>
+ *
+ * data-lang    "auto" (follows <html lang>: zh* -> Chinese, else English), "zh" or "en"
+ * data-token   the signed-in shopper's token (HS256 JWT signed with kefu's token_secret)
+ * data-server  kefu's address when it is not where this file was loaded from
+ *
+ * It speaks the shopper protocol of docs/protocol.md over /ws/chat. Everything is drawn inside a
+ * Shadow DOM, so the store's CSS cannot reach it and its CSS cannot reach the store. Text that
+ * comes from the server is only ever put on the page as text (textContent / text nodes).
+ */
+(function () {
+  "use strict";
+  if (window.__kefuWidget) return;
+  window.__kefuWidget = true;
+
+  // ---- configuration ------------------------------------------------------------------------
+
+  var script =
+    document.currentScript ||
+    document.querySelector('script[src$="/widget.js"], script[src="widget.js"]');
+  var data = (script && script.dataset) || {};
+  var token = data.token || null;
+
+  function serverOrigin() {
+    var base = data.server || (script && script.src) || location.href;
+    try {
+      return new URL(base, location.href).origin;
+    } catch (e) {
+      return location.origin;
+    }
+  }
+  var wsUrl = serverOrigin().replace(/^http/, "ws") + "/ws/chat";
+
+  function autoLang() {
+    var l = (document.documentElement.getAttribute("lang") || navigator.language || "").toLowerCase();
+    return l.indexOf("zh") === 0 ? "zh" : "en";
+  }
+  function store(key, value) {
+    try {
+      if (value === undefined) return localStorage.getItem(key);
+      if (value === null) localStorage.removeItem(key);
+      else localStorage.setItem(key, value);
+    } catch (e) {
+      /* storage may be disabled: the widget works without it, it just cannot resume */
+    }
+    return null;
+  }
+  var lang = data.lang === "zh" || data.lang === "en" ? data.lang : store("kefu:lang") || autoLang();
+
+  // the conversation id is kept per shopper token (a hash, never the token itself)
+  function hash(s) {
+    var h = 0x811c9dc5;
+    for (var i = 0; i < s.length; i++) {
+      h ^= s.charCodeAt(i);
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+    return h.toString(16);
+  }
+  function convKey() {
+    return "kefu:conv:" + (token ? hash(token) : "guest");
+  }
+
+  // ---- texts --------------------------------------------------------------------------------
+
+  var T = {
+    zh: {
+      bubble: "在线客服",
+      title: "在线客服",
+      close: "关闭",
+      end: "结束会话",
+      switchLang: "English",
+      switchLangLabel: "Switch to English",
+      log: "聊天记录",
+      input: "输入消息",
+      placeholder: "请输入您的问题，回车发送",
+      send: "发送",
+      you: "我",
+      bot: "智能客服",
+      agent: "人工客服",
+      system: "系统消息",
+      pending: "发送中…",
+      connecting: "正在连接…",
+      reconnecting: "连接已断开，正在重新连接…",
+      stateBot: "智能客服为您服务",
+      stateWaiting: "正在为您转接人工客服…",
+      stateAgent: "已为您转接人工客服",
+      stateAgentNamed: "已为您转接人工客服「{agent}」",
+      stateClosed: "本次会话已结束",
+      typing: "{agent} 正在输入…",
+      typingAnon: "客服正在输入…",
+      greeting: "您好，欢迎光临！请问有什么可以帮您？可以问订单、物流、退换货或商品问题。",
+      newChat: "开始新的会话",
+      leaveTitle: "给客服留言",
+      leaveText: "留言内容",
+      leaveContact: "联系方式（选填）",
+      leaveSend: "提交留言",
+      ticketDone: "留言已收到（编号 {id}），客服会尽快联系您。",
+      rateTitle: "请为本次服务评分",
+      rateComment: "想说的话（选填）",
+      rateSend: "提交评价",
+      rateStar: "{n} 星：{label}",
+      rateThanks: "感谢您的评价！",
+      orderNo: "订单号",
+      status: "状态",
+      items: "商品",
+      total: "合计",
+      tracking: "最新物流",
+      price: "价格",
+      colors: "颜色",
+      sizes: "尺码",
+      inStock: "有货",
+      outOfStock: "暂时缺货",
+      sep: "、",
+      errRate: "您发送得太快了，请稍后再试，消息会自动重发。",
+      errStorage: "消息暂时没能保存，稍后会自动重发。",
+      errTooLong: "消息太长了，请分几次发送。",
+      errEmpty: "不能发送空消息。",
+      errToken: "登录状态已失效，将以访客身份继续。",
+      errRating: "评分没有成功，请选择 1–5 星。",
+      errOther: "出了点问题，请稍后再试。",
+    },
+    en: {
+      bubble: "Chat with us",
+      title: "Customer service",
+      close: "Close",
+      end: "End chat",
+      switchLang: "中文",
+      switchLangLabel: "切换到中文",
+      log: "Conversation",
+      input: "Your message",
+      placeholder: "Type your question, Enter to send",
+      send: "Send",
+      you: "You",
+      bot: "Assistant",
+      agent: "Agent",
+      system: "Notice",
+      pending: "Sending…",
+      connecting: "Connecting…",
+      reconnecting: "Connection lost, reconnecting…",
+      stateBot: "Our assistant is here to help",
+      stateWaiting: "Connecting you to an agent…",
+      stateAgent: "You're now chatting with an agent",
+      stateAgentNamed: "You're now chatting with {agent}",
+      stateClosed: "This chat has ended",
+      typing: "{agent} is typing…",
+      typingAnon: "The agent is typing…",
+      greeting: "Hi, welcome! How can we help? Ask about orders, delivery, returns or products.",
+      newChat: "Start a new chat",
+      leaveTitle: "Leave a message",
+      leaveText: "Your message",
+      leaveContact: "Contact (optional)",
+      leaveSend: "Send message",
+      ticketDone: "Got it (ticket {id}). An agent will get back to you soon.",
+      rateTitle: "How did we do?",
+      rateComment: "Anything to add? (optional)",
+      rateSend: "Send rating",
+      rateStar: "{n} stars: {label}",
+      rateThanks: "Thank you for your rating!",
+      orderNo: "Order",
+      status: "Status",
+      items: "Items",
+      total: "Total",
+      tracking: "Latest tracking",
+      price: "Price",
+      colors: "Colours",
+      sizes: "Sizes",
+      inStock: "In stock",
+      outOfStock: "Out of stock",
+      sep: ", ",
+      errRate: "You're sending messages too fast. Please wait a moment; we'll resend automatically.",
+      errStorage: "Your message couldn't be saved just now; we'll resend it shortly.",
+      errTooLong: "That message is too long. Please split it up.",
+      errEmpty: "Empty messages can't be sent.",
+      errToken: "Your sign-in has expired; continuing as a guest.",
+      errRating: "The rating didn't go through; please pick 1 to 5 stars.",
+      errOther: "Something went wrong. Please try again later.",
+    },
+  };
+  function t(key, params) {
+    var s = (T[lang] && T[lang][key]) || T.en[key] || key;
+    if (params) {
+      Object.keys(params).forEach(function (k) {
+        s = s.split("{" + k + "}").join(String(params[k]));
+      });
+    }
+    return s;
+  }
+
+  // ---- DOM helpers (text only, never markup from data) --------------------------------------
+
+  // elements whose text or attribute follows the UI language: [element, key, attribute?]
+  var i18n = [];
+  function h(tag, attrs, children) {
+    var el = document.createElement(tag);
+    if (attrs) {
+      Object.keys(attrs).forEach(function (k) {
+        var v = attrs[k];
+        if (v === undefined || v === null || v === false) return;
+        if (k === "text") el.textContent = v;
+        else if (k === "i18n") {
+          el.textContent = t(v);
+          i18n.push([el, v]);
+        } else if (k.indexOf("i18n-") === 0) {
+          el.setAttribute(k.slice(5), t(v));
+          i18n.push([el, v, k.slice(5)]);
+        } else if (k.indexOf("on") === 0) el.addEventListener(k.slice(2), v);
+        else el.setAttribute(k, v === true ? "" : v);
+      });
+    }
+    (children || []).forEach(function (c) {
+      if (c === null || c === undefined) return;
+      el.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+    });
+    return el;
+  }
+  function money(n) {
+    var v = Number(n);
+    return isFinite(v) ? "¥" + v.toFixed(2) : String(n);
+  }
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var b = new Uint8Array(16);
+    (window.crypto || window.msCrypto).getRandomValues(b);
+    return Array.prototype.map
+      .call(b, function (x) {
+        return (x + 256).toString(16).slice(1);
+      })
+      .join("");
+  }
+
+  // ---- styles (static) ----------------------------------------------------------------------
+
+  var CSS = [
+    ":host{all:initial}",
+    "*{box-sizing:border-box;font-family:-apple-system,BlinkMacSystemFont,'PingFang SC','Microsoft YaHei','Segoe UI',Roboto,sans-serif}",
+    ".bubble{position:fixed;right:20px;bottom:20px;z-index:2147483000;height:56px;min-width:56px;padding:0 18px;border:0;border-radius:28px;background:#2f6f5e;color:#fff;font-size:15px;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25)}",
+    ".bubble:focus-visible,button:focus-visible,textarea:focus-visible,input:focus-visible{outline:3px solid #f2b84b;outline-offset:2px}",
+    ".panel{position:fixed;right:20px;bottom:88px;z-index:2147483001;width:380px;max-width:calc(100vw - 16px);height:600px;max-height:calc(100vh - 108px);display:flex;flex-direction:column;background:#fff;color:#222;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.3);overflow:hidden;font-size:14px;line-height:1.5}",
+    ".panel[hidden]{display:none}",
+    "header{display:flex;align-items:center;gap:6px;padding:10px 12px;background:#2f6f5e;color:#fff}",
+    "header .titles{flex:1;min-width:0}",
+    "header h2{margin:0;font-size:16px;font-weight:600}",
+    "header .sub{font-size:12px;opacity:.9;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}",
+    "header button{background:transparent;color:#fff;border:1px solid rgba(255,255,255,.6);border-radius:6px;padding:4px 8px;font-size:12px;cursor:pointer}",
+    "header .x{border:0;font-size:20px;line-height:1;padding:2px 8px}",
+    ".conn{padding:4px 12px;font-size:12px;background:#fff4d6;color:#6b4e00}",
+    ".conn[hidden]{display:none}",
+    ".log{flex:1;overflow-y:auto;margin:0;padding:12px;list-style:none;background:#f5f6f4}",
+    ".msg{margin:0 0 10px;max-width:85%;clear:both}",
+    ".msg .who{font-size:12px;color:#666;margin-bottom:2px}",
+    ".msg .text{padding:8px 10px;border-radius:10px;white-space:pre-wrap;word-wrap:break-word;overflow-wrap:anywhere}",
+    ".msg.bot .text{background:#fff;border:1px solid #e2e4e0}",
+    ".msg.agent .text{background:#e6f2ee;border:1px solid #bcdcd1}",
+    ".msg.shopper{margin-left:auto;text-align:right}",
+    ".msg.shopper .text{background:#2f6f5e;color:#fff;display:inline-block;text-align:left}",
+    ".msg.shopper.pending .text{opacity:.6}",
+    ".msg .state{font-size:11px;color:#888}",
+    ".msg.system{max-width:100%;text-align:center;font-size:12px;color:#666}",
+    ".msg.system .text{padding:2px 8px;background:transparent}",
+    ".msg.error .text{color:#a33}",
+    ".chips{display:flex;flex-wrap:wrap;gap:6px;margin-top:6px}",
+    ".chips button,.act{border:1px solid #2f6f5e;background:#fff;color:#2f6f5e;border-radius:14px;padding:4px 10px;font-size:13px;cursor:pointer}",
+    ".card{margin-top:6px;padding:8px 10px;background:#fff;border:1px solid #d9dcd6;border-radius:8px;font-size:13px}",
+    ".card h3{margin:0 0 4px;font-size:14px}",
+    ".card dl{margin:0;display:grid;grid-template-columns:auto 1fr;gap:2px 8px}",
+    ".card dt{color:#777}.card dd{margin:0;overflow-wrap:anywhere}",
+    ".card ul{margin:0;padding-left:16px}",
+    ".form{margin-top:6px;padding:8px 10px;background:#fff;border:1px solid #d9dcd6;border-radius:8px}",
+    ".form label{display:block;font-size:12px;color:#555;margin:6px 0 2px}",
+    ".form textarea,.form input{width:100%;padding:6px;border:1px solid #bbb;border-radius:6px;font-size:14px}",
+    ".form .primary{margin-top:8px}",
+    ".stars{display:flex;gap:4px}",
+    ".stars button{background:none;border:0;font-size:26px;line-height:1;color:#ccc;cursor:pointer;padding:2px}",
+    ".stars button.on{color:#f2a100}",
+    ".scale{font-size:12px;color:#555;min-height:18px}",
+    ".typing{padding:0 12px 4px;font-size:12px;color:#666;background:#f5f6f4;min-height:0}",
+    ".typing:empty{display:none}",
+    "form.composer{display:flex;gap:8px;padding:8px;border-top:1px solid #e2e4e0;background:#fff}",
+    ".composer textarea{flex:1;resize:none;height:44px;padding:8px;border:1px solid #bbb;border-radius:8px;font-size:14px}",
+    ".primary{background:#2f6f5e;color:#fff;border:0;border-radius:8px;padding:0 14px;font-size:14px;cursor:pointer;min-height:36px}",
+    ".primary:disabled{opacity:.5;cursor:default}",
+    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
+    "@media (max-width:480px){.panel{right:0;left:0;bottom:0;width:100%;max-width:100%;height:100%;max-height:100%;border-radius:0}.bubble{right:12px;bottom:12px}.panel:not([hidden])+.bubble{display:none}}",
+  ].join("\n");
+
+  // ---- the panel ----------------------------------------------------------------------------
+
+  var host = h("div", { id: "kefu-widget" });
+  var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+  root.appendChild(h("style", { text: CSS }));
+
+  var bubble = h("button", {
+    class: "bubble",
+    type: "button",
+    "aria-expanded": "false",
+    "aria-controls": "kefu-panel",
+    "aria-haspopup": "dialog",
+    i18n: "bubble",
+    onclick: function () {
+      if (panel.hidden) openPanel();
+      else closePanel();
+    },
+  });
+  var sub = h("div", { class: "sub", "aria-live": "polite" });
+  var conn = h("div", { class: "conn", role: "status", hidden: true });
+  var log = h("ol", { class: "log", role: "log", "aria-live": "polite", "aria-relevant": "additions", "i18n-aria-label": "log" });
+  var typingLine = h("div", { class: "typing", "aria-live": "polite" });
+  var input = h("textarea", { id: "kefu-input", rows: "2", maxlength: "2000", "i18n-placeholder": "placeholder" });
+  var sendBtn = h("button", { type: "submit", class: "primary", i18n: "send" });
+  var composer = h("form", { class: "composer", onsubmit: onSubmit }, [
+    h("label", { class: "sr", for: "kefu-input", i18n: "input" }),
+    input,
+    sendBtn,
+  ]);
+  var langBtn = h("button", {
+    type: "button",
+    i18n: "switchLang",
+    "i18n-aria-label": "switchLangLabel",
+    onclick: function () {
+      setLang(lang === "zh" ? "en" : "zh");
+    },
+  });
+  var endBtn = h("button", { type: "button", i18n: "end", onclick: endChat });
+  var closeBtn = h("button", { type: "button", class: "x", "i18n-aria-label": "close", text: "×", onclick: closePanel });
+  var titleEl = h("h2", { id: "kefu-title", i18n: "title" });
+  var panel = h("div", { class: "panel", id: "kefu-panel", role: "dialog", "aria-labelledby": "kefu-title", hidden: true }, [
+    h("header", null, [h("div", { class: "titles" }, [titleEl, sub]), langBtn, endBtn, closeBtn]),
+    conn,
+    log,
+    typingLine,
+    composer,
+  ]);
+  root.appendChild(panel);
+  root.appendChild(bubble);
+
+  panel.addEventListener("keydown", function (e) {
+    if (e.key === "Escape") {
+      e.preventDefault();
+      closePanel();
+    }
+  });
+  input.addEventListener("keydown", function (e) {
+    // Enter sends, Shift+Enter is a new line; never while an input method is composing
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+      e.preventDefault();
+      onSubmit(e);
+    }
+  });
+  input.addEventListener("input", sendTyping);
+
+  function mount() {
+    document.body.appendChild(host);
+  }
+  if (document.body) mount();
+  else document.addEventListener("DOMContentLoaded", mount);
+
+  function openPanel() {
+    panel.hidden = false;
+    bubble.setAttribute("aria-expanded", "true");
+    if (!ws) connect();
+    scrollDown();
+    input.focus();
+  }
+  function closePanel() {
+    panel.hidden = true;
+    bubble.setAttribute("aria-expanded", "false");
+    bubble.focus();
+  }
+  function setLang(l) {
+    lang = l;
+    store("kefu:lang", l);
+    i18n.forEach(function (r) {
+      if (r[2]) r[0].setAttribute(r[2], t(r[1]));
+      else r[0].textContent = t(r[1]);
+    });
+    showState();
+  }
+  function scrollDown() {
+    log.scrollTop = log.scrollHeight;
+  }
+
+  // ---- conversation state -------------------------------------------------------------------
+
+  var ws = null;
+  var welcomed = false; // the current connection got `welcome`
+  var attempt = 0; // reconnect attempts since the last welcome
+  var reconnectTimer = null;
+  var resendTimer = null;
+  var convId = store(convKey()) || null;
+  var convState = null;
+  var agentName = null;
+  var pending = []; // [{id, text, li}] sent but not acknowledged, in order
+  var typingTimer = null;
+  var lastTyping = 0;
+
+  function connect() {
+    clearTimeout(reconnectTimer);
+    welcomed = false;
+    showConn(attempt > 0 ? "reconnecting" : "connecting");
+    var sock;
+    try {
+      sock = new WebSocket(wsUrl);
+    } catch (e) {
+      scheduleReconnect();
+      return;
+    }
+    ws = sock;
+    sock.onopen = function () {
+      hello();
+    };
+    sock.onmessage = function (ev) {
+      if (sock !== ws) return;
+      var msg;
+      try {
+        msg = JSON.parse(ev.data);
+      } catch (e) {
+        return;
+      }
+      handle(msg);
+    };
+    sock.onclose = function () {
+      if (sock !== ws) return; // replaced on purpose
+      welcomed = false;
+      scheduleReconnect();
+    };
+  }
+  function scheduleReconnect() {
+    showConn("reconnecting");
+    // 1 s, 2 s, 4 s … up to 30 s, with some jitter so a restarted server is not stampeded
+    var delay = Math.min(30000, 1000 * Math.pow(2, attempt)) * (0.75 + Math.random() * 0.5);
+    attempt++;
+    clearTimeout(reconnectTimer);
+    reconnectTimer = setTimeout(connect, delay);
+  }
+  window.addEventListener("online", function () {
+    if (ws && !welcomed) {
+      attempt = 0;
+      restart();
+    }
+  });
+  // drop the current socket on purpose and open a fresh one at once
+  function restart() {
+    var old = ws;
+    ws = null;
+    if (old) {
+      try {
+        old.close();
+      } catch (e) {}
+    }
+    connect();
+  }
+  function send(frame) {
+    if (ws && ws.readyState === 1) {
+      ws.send(JSON.stringify(frame));
+      return true;
+    }
+    return false;
+  }
+  function hello() {
+    var frame = { type: "hello", lang: lang };
+    if (token) frame.token = token;
+    if (convId) frame.resume = convId;
+    send(frame);
+  }
+  function forgetConversation() {
+    convId = null;
+    store(convKey(), null);
+  }
+
+  function handle(m) {
+    switch (m.type) {
+      case "welcome":
+        return onWelcome(m);
+      case "ack":
+        return onAck(m.id);
+      case "reply":
+        return onReply(m);
+      case "status":
+        convState = m.state;
+        if (m.state === "agent") agentName = m.agent || agentName;
+        else agentName = null;
+        if (m.state === "closed") offerNewChat();
+        return showState();
+      case "typing":
+        return showTyping(m.agent);
+      case "ticket":
+        return addNotice(t("ticketDone", { id: m.id }));
+      case "rating_request":
+        return showRating(m.scale || []);
+      case "error":
+        return onError(m.code);
+    }
+  }
+
+  function onWelcome(m) {
+    welcomed = true;
+    attempt = 0;
+    showConn(null);
+    convId = m.conversation_id;
+    store(convKey(), convId);
+    // Rebuild the list from the server's history: shopper messages are matched by client id, so
+    // one that was pending and turns out to be stored is shown once, as delivered.
+    var stored = {};
+    var history = m.history || [];
+    history.forEach(function (item) {
+      if (item.client_id) stored[item.client_id] = true;
+    });
+    pending = pending.filter(function (p) {
+      return !stored[p.id];
+    });
+    // (the others' messages have no ids: the list is replaced by the history, not merged)
+    while (log.firstChild) log.removeChild(log.firstChild);
+    if (history.length === 0) addNotice(t("greeting"));
+    history.forEach(function (item) {
+      if (item.from === "shopper") addShopper(item.text, item.client_id, false);
+      else addMessage(item.from, item.text, null);
+    });
+    pending.forEach(function (p) {
+      log.appendChild(p.li);
+    });
+    scrollDown();
+    flushPending();
+  }
+
+  function onAck(id) {
+    for (var i = 0; i < pending.length; i++) {
+      if (pending[i].id === id) {
+        markDelivered(pending[i].li);
+        pending.splice(i, 1);
+        break;
+      }
+    }
+    if (pending.length === 0) clearTimeout(resendTimer);
+  }
+
+  // send (again) every message still waiting for its ack, with the same ids
+  function flushPending() {
+    clearTimeout(resendTimer);
+    if (!welcomed || pending.length === 0) return;
+    pending.forEach(function (p) {
+      send({ type: "message", id: p.id, text: p.text });
+    });
+    // no ack within 15 s: send again (the server stores a message once per id)
+    resendTimer = setTimeout(flushPending, 15000);
+  }
+  function resendLater(ms) {
+    clearTimeout(resendTimer);
+    resendTimer = setTimeout(flushPending, ms);
+  }
+
+  function onError(code) {
+    switch (code) {
+      case "rate_limited":
+        addNotice(t("errRate"), true);
+        return resendLater(20000);
+      case "storage_unavailable":
+        addNotice(t("errStorage"), true);
+        return resendLater(5000);
+      case "unknown_conversation":
+        // the conversation is gone (or not this shopper's): start a new one on this connection
+        forgetConversation();
+        return hello();
+      case "conversation_closed":
+        // messages typed after the end start a new conversation; they stay pending until then
+        forgetConversation();
+        return restart();
+      case "bad_token":
+        addNotice(t("errToken"), true);
+        token = null;
+        convId = store(convKey()) || null;
+        return hello();
+      case "too_long":
+        return addNotice(t("errTooLong"), true);
+      case "empty_message":
+        return addNotice(t("errEmpty"), true);
+      case "bad_rating":
+        return addNotice(t("errRating"), true);
+      case "not_started":
+      case "already_started":
+        return;
+      default:
+        return addNotice(t("errOther"), true);
+    }
+  }
+
+  // ---- what the shopper does ----------------------------------------------------------------
+
+  function onSubmit(e) {
+    if (e) e.preventDefault();
+    var text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    sendText(text);
+    input.focus();
+  }
+  function sendText(text) {
+    var id = uuid();
+    var li = addShopper(text, id, true);
+    pending.push({ id: id, text: text, li: li });
+    if (convState === "closed") {
+      // a new question after the end: a new conversation (the message goes after its welcome)
+      convState = null;
+      forgetConversation();
+      attempt = 0;
+      return restart();
+    }
+    if (!ws) return connect();
+    if (welcomed) {
+      send({ type: "message", id: id, text: text });
+      clearTimeout(resendTimer);
+      resendTimer = setTimeout(flushPending, 15000);
+    }
+  }
+  function sendTyping() {
+    var now = Date.now();
+    if (welcomed && now - lastTyping > 2000 && input.value) {
+      lastTyping = now;
+      send({ type: "typing" });
+    }
+  }
+  function endChat() {
+    if (welcomed && convState !== "closed") send({ type: "end" });
+  }
+  function offerNewChat() {
+    var btn = h("button", {
+      type: "button",
+      class: "act",
+      i18n: "newChat",
+      onclick: function () {
+        btn.disabled = true;
+        convState = null;
+        forgetConversation();
+        attempt = 0;
+        restart();
+        input.focus();
+      },
+    });
+    var li = h("li", { class: "msg system" }, [btn]);
+    log.appendChild(li);
+    scrollDown();
+  }
+
+  // ---- drawing messages ---------------------------------------------------------------------
+
+  function showConn(key) {
+    conn.hidden = !key;
+    conn.textContent = key ? t(key) : "";
+  }
+  function showState() {
+    var s = "";
+    if (convState === "bot") s = t("stateBot");
+    else if (convState === "waiting_agent") s = t("stateWaiting");
+    else if (convState === "agent") s = agentName ? t("stateAgentNamed", { agent: agentName }) : t("stateAgent");
+    else if (convState === "closed") s = t("stateClosed");
+    sub.textContent = s;
+    endBtn.disabled = convState === "closed";
+  }
+  function showTyping(agent) {
+    typingLine.textContent = agent ? t("typing", { agent: agent }) : t("typingAnon");
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(function () {
+      typingLine.textContent = "";
+    }, 5000);
+  }
+  function who(from, agent) {
+    if (from === "agent") return agent || t("agent");
+    return t(from === "bot" ? "bot" : "system");
+  }
+  function addMessage(from, text, agent) {
+    var kind = from === "agent" || from === "bot" ? from : "system";
+    var li = h("li", { class: "msg " + kind }, [
+      kind === "system" ? h("span", { class: "sr", text: t("system") + ": " }) : h("div", { class: "who", text: who(from, agent) }),
+      h("div", { class: "text", text: String(text) }),
+    ]);
+    log.appendChild(li);
+    scrollDown();
+    return li;
+  }
+  function addNotice(text, isError) {
+    var li = addMessage("system", text, null);
+    if (isError) li.classList.add("error");
+    return li;
+  }
+  function addShopper(text, id, isPending) {
+    var li = h("li", { class: "msg shopper" + (isPending ? " pending" : "") }, [
+      h("span", { class: "sr", text: t("you") + ": " }),
+      h("div", { class: "text", text: String(text) }),
+    ]);
+    if (id) li.setAttribute("data-id", id);
+    if (isPending) li.appendChild(h("div", { class: "state", text: t("pending") }));
+    log.appendChild(li);
+    scrollDown();
+    return li;
+  }
+  function markDelivered(li) {
+    li.classList.remove("pending");
+    var st = li.querySelector(".state");
+    if (st) st.parentNode.removeChild(st);
+  }
+
+  function onReply(m) {
+    typingLine.textContent = "";
+    var li = addMessage(m.from, m.text || "", m.agent);
+    (m.cards || []).forEach(function (c) {
+      var card = renderCard(c);
+      if (card) li.appendChild(card);
+    });
+    if (m.suggestions && m.suggestions.length) {
+      li.appendChild(
+        h(
+          "div",
+          { class: "chips" },
+          m.suggestions.map(function (s) {
+            return h("button", {
+              type: "button",
+              text: String(s),
+              onclick: function () {
+                sendText(String(s));
+                input.focus();
+              },
+            });
+          })
+        )
+      );
+    }
+    if ((m.actions || []).indexOf("leave_message") >= 0) li.appendChild(leaveMessageForm());
+    scrollDown();
+  }
+
+  function row(label, value) {
+    if (value === undefined || value === null || value === "") return [];
+    return [h("dt", { text: label }), h("dd", { text: String(value) })];
+  }
+  function renderCard(c) {
+    if (!c || typeof c !== "object") return null;
+    if (c.kind === "order") {
+      var items = (c.items || []).map(function (it) {
+        return h("li", { text: String(it) });
+      });
+      return h("div", { class: "card order" }, [
+        h("h3", { text: t("orderNo") + " " + (c.order_no || "") }),
+        h(
+          "dl",
+          null,
+          [].concat(
+            row(t("status"), c.status_text || c.status),
+            items.length ? [h("dt", { text: t("items") }), h("dd", null, [h("ul", null, items)])] : [],
+            row(t("total"), c.total !== undefined ? money(c.total) : null),
+            row(t("tracking"), c.latest_tracking)
+          )
+        ),
+      ]);
+    }
+    if (c.kind === "product") {
+      var sep = t("sep");
+      return h("div", { class: "card product" }, [
+        h("h3", { text: String(c.name || c.sku || "") }),
+        h(
+          "dl",
+          null,
+          [].concat(
+            row(t("price"), c.price !== undefined ? money(c.price) : null),
+            row(t("colors"), (c.colors || []).join(sep)),
+            row(t("sizes"), (c.sizes || []).join(sep)),
+            row(t("status"), c.in_stock === false ? t("outOfStock") : t("inStock"))
+          )
+        ),
+      ]);
+    }
+    return null;
+  }
+
+  var formSeq = 0;
+  function leaveMessageForm() {
+    var n = ++formSeq;
+    var text = h("textarea", { id: "kefu-lm-text-" + n, rows: "3", maxlength: "2000", required: true });
+    var contact = h("input", { id: "kefu-lm-contact-" + n, type: "text", maxlength: "200", autocomplete: "tel" });
+    var submit = h("button", { type: "submit", class: "primary", i18n: "leaveSend" });
+    var form = h(
+      "form",
+      {
+        class: "form",
+        onsubmit: function (e) {
+          e.preventDefault();
+          var body = text.value.trim();
+          if (!body) return text.focus();
+          var frame = { type: "ticket", text: body };
+          if (contact.value.trim()) frame.contact = contact.value.trim();
+          if (send(frame)) {
+            submit.disabled = true;
+            text.disabled = true;
+            contact.disabled = true;
+            input.focus();
+          } else addNotice(t("reconnecting"), true);
+        },
+      },
+      [
+        h("div", { class: "who", i18n: "leaveTitle" }),
+        h("label", { for: "kefu-lm-text-" + n, i18n: "leaveText" }),
+        text,
+        h("label", { for: "kefu-lm-contact-" + n, i18n: "leaveContact" }),
+        contact,
+        submit,
+      ]
+    );
+    return form;
+  }
+
+  function showRating(scale) {
+    var n = ++formSeq;
+    var score = 0;
+    var label = h("div", { class: "scale", "aria-live": "polite" });
+    var stars = [];
+    var group = h("div", { class: "stars", role: "radiogroup", "i18n-aria-label": "rateTitle" });
+    function pick(s) {
+      score = s;
+      stars.forEach(function (b, i) {
+        b.classList.toggle("on", i < s);
+        b.setAttribute("aria-checked", i + 1 === s ? "true" : "false");
+        b.tabIndex = i + 1 === s || (s === 0 && i === 0) ? 0 : -1;
+      });
+      label.textContent = s ? String(scale[s - 1] || "") : "";
+      submit.disabled = !s;
+    }
+    for (var i = 1; i <= 5; i++) {
+      (function (s) {
+        var b = h("button", {
+          type: "button",
+          role: "radio",
+          "aria-checked": "false",
+          "aria-label": t("rateStar", { n: s, label: scale[s - 1] || s }),
+          title: String(scale[s - 1] || s),
+          text: "★",
+          onclick: function () {
+            pick(s);
+          },
+          onkeydown: function (e) {
+            var d = e.key === "ArrowRight" || e.key === "ArrowUp" ? 1 : e.key === "ArrowLeft" || e.key === "ArrowDown" ? -1 : 0;
+            if (!d) return;
+            e.preventDefault();
+            var next = Math.min(5, Math.max(1, (score || s) + d));
+            pick(next);
+            stars[next - 1].focus();
+          },
+        });
+        stars.push(b);
+        group.appendChild(b);
+      })(i);
+    }
+    var comment = h("textarea", { id: "kefu-rate-comment-" + n, rows: "2", maxlength: "500" });
+    var submit = h("button", { type: "submit", class: "primary", i18n: "rateSend", disabled: true });
+    var form = h(
+      "form",
+      {
+        class: "form",
+        onsubmit: function (e) {
+          e.preventDefault();
+          if (!score) return;
+          var frame = { type: "rating", score: score };
+          if (comment.value.trim()) frame.comment = comment.value.trim();
+          if (send(frame)) {
+            li.replaceChild(h("div", { class: "text", text: t("rateThanks") }), form);
+          } else addNotice(t("reconnecting"), true);
+        },
+      },
+      [
+        h("div", { class: "who", i18n: "rateTitle" }),
+        group,
+        label,
+        h("label", { for: "kefu-rate-comment-" + n, i18n: "rateComment" }),
+        comment,
+        submit,
+      ]
+    );
+    var li = h("li", { class: "msg bot" }, [form]);
+    pick(0);
+    log.appendChild(li);
+    scrollDown();
+  }
+})();
