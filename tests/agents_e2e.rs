@@ -358,7 +358,7 @@ async fn two_agents_claiming_at_once_never_share_a_conversation() {
     assert_eq!(owners.len(), convs.len(), "every conversation has exactly one owner");
     // and the store agrees: one assigned handoff each
     for conv in &convs {
-        let ctx = s.app.router.store.conversation_context(conv.clone(), vec![]).await.unwrap().unwrap();
+        let ctx = s.app.router.store.conversation_context(conv.clone()).await.unwrap().unwrap();
         let agents: Vec<_> = ctx.handoffs.iter().filter_map(|h| h.agent.clone()).collect();
         assert_eq!(agents, [owners[conv].to_string()], "{conv}");
     }

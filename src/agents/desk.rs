@@ -275,13 +275,6 @@ struct State {
     resolved: u64,
 }
 
-fn orders_of(bot: &serde_json::Value) -> Vec<String> {
-    bot.get("orders_discussed")
-        .and_then(|o| o.as_array())
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-        .unwrap_or_default()
-}
-
 impl State {
     async fn restore(&mut self) -> Result<(), StoreError> {
         let open = self.store.open_handoffs().await?;
@@ -481,7 +474,7 @@ impl State {
                 let seats = self.seats();
                 self.queue.ordered().into_iter().find_map(|w| {
                     let seats: Vec<Seat> =
-                        seats.iter().filter(|s| Some(s.name) != w.excluded()).cloned().collect();
+                        seats.iter().filter(|s| Some(s.name) != w.exclude.as_deref()).cloned().collect();
                     queue::pick(&seats, w.lang).map(|a| (w.conversation_id.clone(), a.to_string()))
                 })
             };
@@ -530,7 +523,7 @@ impl State {
     }
 
     async fn send_context(&mut self, agent: &str, conv: &str, reason: String, bot: serde_json::Value) {
-        match self.store.conversation_context(conv.to_string(), orders_of(&bot)).await {
+        match self.store.conversation_context(conv.to_string()).await {
             Ok(Some(context)) => {
                 let frame = AgentFrame::Assigned {
                     conversation_id: conv.to_string(),

@@ -27,12 +27,6 @@ pub struct Waiting {
     pub exclude: Option<String>,
 }
 
-impl Waiting {
-    pub fn excluded(&self) -> Option<&str> {
-        self.exclude.as_deref()
-    }
-}
-
 /// A queue entry as agents see it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct QueueItem {

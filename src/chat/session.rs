@@ -310,6 +310,13 @@ impl Session {
         })
     }
 
+    /// Why a text is over the message length limit, if it is.
+    fn too_long(&self, text: &str) -> Option<String> {
+        let max = self.app.config.max_message_chars;
+        let chars = text.chars().count();
+        (chars > max).then(|| format!("message is {chars} characters, at most {max}"))
+    }
+
     async fn storage_error(&mut self, e: crate::store::StoreError) -> bool {
         tracing::error!(error = %e, "store failed");
         self.error(ErrorCode::StorageUnavailable, "could not save right now; please resend in a moment").await
@@ -341,12 +348,8 @@ impl Session {
         };
         let conv_id = live.conv.id.clone();
         let closed = live.conv.state == ConversationState::Closed || live.ended;
-        let max = self.app.config.max_message_chars;
-        let chars = text.chars().count();
-        if chars > max {
-            return self
-                .error(ErrorCode::TooLong, format!("message is {chars} characters, at most {max}"))
-                .await;
+        if let Some(problem) = self.too_long(&text) {
+            return self.error(ErrorCode::TooLong, problem).await;
         }
         if text.trim().is_empty() || id.trim().is_empty() || id.chars().count() > 128 {
             return self.error(ErrorCode::EmptyMessage, "message needs a non-empty id (≤128) and text").await;
@@ -596,12 +599,8 @@ impl Session {
         };
         let (conv_id, shopper, lang) =
             (live.conv.id.clone(), live.conv.shopper_id.clone(), live.dialogue.lang);
-        let max = self.app.config.max_message_chars;
-        let chars = text.chars().count();
-        if chars > max {
-            return self
-                .error(ErrorCode::TooLong, format!("message is {chars} characters, at most {max}"))
-                .await;
+        if let Some(problem) = self.too_long(&text) {
+            return self.error(ErrorCode::TooLong, problem).await;
         }
         if text.trim().is_empty() {
             return self.error(ErrorCode::EmptyMessage, "the message for the agents is empty").await;

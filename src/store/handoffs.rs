@@ -427,13 +427,20 @@ impl Store {
     pub async fn conversation_context(
         &self,
         conversation_id: String,
-        orders_discussed: Vec<String>,
     ) -> Result<Option<ConversationContext>, StoreError> {
         self.call(move |conn| {
             let Some(conv) = super::records::conversation_row(conn, &conversation_id)? else {
                 return Ok(None);
             };
             let transcript = query_messages(conn, &conversation_id, usize::MAX)?;
+            let handoffs = handoffs_of(conn, &conversation_id)?;
+            // the orders the bot discussed, as the latest hand-over recorded them
+            let orders_discussed: Vec<String> = handoffs
+                .last()
+                .and_then(|h| h.context.get("orders_discussed"))
+                .and_then(|o| o.as_array())
+                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
             let mut orders = Vec::new();
             let mut returns = Vec::new();
             for no in &orders_discussed {
@@ -469,7 +476,7 @@ impl Store {
                 escalation_reason: conv.escalation_reason,
                 transcript,
                 notes: notes_of(conn, &conversation_id)?,
-                handoffs: handoffs_of(conn, &conversation_id)?,
+                handoffs,
                 orders,
                 returns,
                 shopper,

@@ -98,24 +98,10 @@ async fn detail(
     Path(id): Path<String>,
 ) -> Result<Json<ConversationContext>, ApiError> {
     staff.require(ANY)?;
-    let store = &app.router.store;
-    // the orders the bot discussed are in the latest handoff's context (if it was escalated)
-    let summary = store.conversation_context(id.clone(), vec![]).await.map_err(ApiError::internal)?;
-    let Some(first) = summary else {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no conversation {id}")));
-    };
-    let orders: Vec<String> = first
-        .handoffs
-        .last()
-        .and_then(|h| h.context.get("orders_discussed"))
-        .and_then(|o| o.as_array())
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-        .unwrap_or_default();
-    if orders.is_empty() {
-        return Ok(Json(first));
-    }
-    let full = store.conversation_context(id, orders).await.map_err(ApiError::internal)?;
-    Ok(Json(full.unwrap_or(first)))
+    let context = app.router.store.conversation_context(id.clone()).await.map_err(ApiError::internal)?;
+    context
+        .map(Json)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no conversation {id}")))
 }
 
 #[derive(Deserialize)]
