@@ -49,6 +49,10 @@ pub struct Config {
     pub business_hours: Option<String>,
     /// The UTC offset business hours are in.
     pub business_timezone: String,
+    /// Serve the web pages (widget, consoles) from this folder instead of the copies built into
+    /// the binary, read on every request: for editing them without rebuilding. None (the
+    /// default): the built-in copies.
+    pub web_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -69,6 +73,7 @@ impl Default for Config {
             agent_capacity: 5,
             business_hours: Some("09:00-24:00".into()),
             business_timezone: "+08:00".into(),
+            web_dir: None,
         }
     }
 }
@@ -107,7 +112,7 @@ impl Config {
     /// `KEFU_MODEL_STORE`, `KEFU_TOKEN_SECRET`, `KEFU_MAX_MESSAGE_CHARS`, `KEFU_MESSAGES_PER_MINUTE`,
     /// `KEFU_IDLE_TIMEOUT_SECS`, `KEFU_SEND_TIMEOUT_SECS`, `KEFU_FIXED_TIME`,
     /// `KEFU_AGENT_GRACE_SECS`, `KEFU_AGENT_CAPACITY`, `KEFU_BUSINESS_HOURS` (empty: always),
-    /// `KEFU_BUSINESS_TIMEZONE`.
+    /// `KEFU_BUSINESS_TIMEZONE`, `KEFU_WEB_DIR` (empty: built in).
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         fn parse<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, ConfigError>
         where
@@ -163,6 +168,9 @@ impl Config {
         }
         if let Some(v) = get("KEFU_BUSINESS_TIMEZONE") {
             self.business_timezone = v;
+        }
+        if let Some(v) = get("KEFU_WEB_DIR") {
+            self.web_dir = (!v.trim().is_empty()).then(|| v.into());
         }
         Ok(())
     }
