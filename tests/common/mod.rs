@@ -1,5 +1,8 @@
 //! Helpers shared by the integration tests.
 
+#[allow(dead_code)]
+pub mod server;
+
 use std::sync::Arc;
 
 use axum::body::Body;

@@ -1,0 +1,393 @@
+//! The three web interfaces in a real browser: Debian's headless chromium, driven over WebDriver
+//! (chromium-driver, `fantoccini`), against the real server on 127.0.0.1.
+//!
+//! - a shopper asks in Chinese in the storefront widget and gets the FAQ answer;
+//! - a shopper escalates, an agent in a second browser gets the conversation, sees the
+//!   shopper's `<script>` message as text, replies; the shopper sees it, the agent resolves, the
+//!   shopper rates;
+//! - a trainer edits an answer in the trainer console and the widget gives the new one.
+//!
+//! Screenshots of every screen go to `target/tmp/screenshots/` (the path is printed).
+//! `scripts/install-browser` installs chromium and chromium-driver (the README's test command
+//! runs it); `KEFU_SKIP_BROWSER=1` skips these tests on a machine without them.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::server::TestServer;
+use fantoccini::elements::{Element, ShadowRoot};
+use fantoccini::{Client, ClientBuilder, Locator};
+use kefu::identity::Role;
+use serde_json::json;
+
+/// How long a page may take to show something before the test fails (a hang guard, not a
+/// speed assertion: the debug build on 2 cores with two browsers is slow).
+const PATIENCE: Duration = Duration::from_secs(45);
+const PASSWORD: &str = "browser-password-1";
+
+// ---- the browser ------------------------------------------------------------------------------
+
+/// A chromedriver process on a free loopback port, killed with the test.
+struct Driver {
+    _child: tokio::process::Child,
+    url: String,
+}
+
+fn chromedriver() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("KEFU_CHROMEDRIVER") {
+        return Some(p.into());
+    }
+    ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"].iter().map(PathBuf::from).find(|p| p.exists())
+}
+
+/// The driver, or None when the browser tests are skipped on purpose.
+async fn driver() -> Option<Driver> {
+    if std::env::var("KEFU_SKIP_BROWSER").is_ok_and(|v| v == "1") {
+        eprintln!("skipped: KEFU_SKIP_BROWSER=1");
+        return None;
+    }
+    let path = chromedriver().unwrap_or_else(|| {
+        panic!(
+            "chromium-driver is not installed. `scripts/install-browser` installs Debian's chromium and \
+             chromium-driver (the README's test command, scripts/test, runs it); KEFU_SKIP_BROWSER=1 skips \
+             the browser tests"
+        )
+    });
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = tokio::process::Command::new(&path)
+        .arg(format!("--port={port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", path.display()));
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        assert!(tokio::time::Instant::now() < deadline, "chromedriver did not start listening");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Some(Driver { _child: child, url })
+}
+
+/// One browser window (its own profile, so its own storage) showing one page at a time.
+struct Browser {
+    client: Client,
+    shots: PathBuf,
+    name: &'static str,
+}
+
+impl Browser {
+    async fn open(driver: &Driver, name: &'static str, width: u32, height: u32) -> Browser {
+        let mut args = vec![
+            "--headless=new".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--lang=zh-CN".into(),
+            format!("--window-size={width},{height}"),
+        ];
+        if std::env::var("KEFU_BROWSER_DEBUG").is_ok() {
+            args.push("--enable-logging=stderr".into());
+        }
+        let mut chrome = json!({ "args": args });
+        if Path::new("/usr/bin/chromium").exists() {
+            chrome["binary"] = json!("/usr/bin/chromium");
+        }
+        let caps = json!({ "goog:chromeOptions": chrome, "unhandledPromptBehavior": "ignore" });
+        let caps = caps.as_object().unwrap().clone();
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&driver.url)
+            .await
+            .expect("a chromium session");
+        let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+        std::fs::create_dir_all(&shots).unwrap();
+        Browser { client, shots, name }
+    }
+
+    async fn goto(&self, url: &str) {
+        self.client.goto(url).await.unwrap_or_else(|e| panic!("{}: open {url}: {e}", self.name));
+    }
+
+    async fn find(&self, css: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(PATIENCE)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{}: no {css} on the page: {e}", self.name))
+    }
+
+    /// Waits until an element matching `css` has text containing `needle`; its text.
+    async fn text(&self, css: &str, needle: &str) -> String {
+        wait_for_text(self.name, css, needle, || async {
+            let mut texts = Vec::new();
+            for e in self.client.find_all(Locator::Css(css)).await.unwrap_or_default() {
+                texts.push(e.text().await.unwrap_or_default());
+            }
+            texts
+        })
+        .await
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        e.clear().await.unwrap();
+        e.send_keys(text).await.unwrap_or_else(|err| panic!("{}: type into {css}: {err}", self.name));
+    }
+
+    async fn click(&self, css: &str) {
+        self.find(css).await.click().await.unwrap_or_else(|e| panic!("{}: click {css}: {e}", self.name));
+    }
+
+    /// Runs a script in the page: its JSON result.
+    async fn js(&self, script: &str) -> serde_json::Value {
+        self.client.execute(script, vec![]).await.unwrap_or_else(|e| panic!("{}: {script}: {e}", self.name))
+    }
+
+    /// Saves a screenshot as `<file>.png`.
+    async fn shot(&self, file: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        let path = self.shots.join(format!("{file}.png"));
+        std::fs::write(&path, png).unwrap();
+        println!("screenshot: {}", path.display());
+    }
+
+    /// Signs in to a console page (`/agent`, `/trainer`).
+    async fn sign_in(&self, base: &str, page: &str, name: &str) {
+        self.goto(&format!("{base}{page}")).await;
+        self.type_into("#login-name", name).await;
+        self.type_into("#login-password", PASSWORD).await;
+        self.click("#login-submit").await;
+        self.find("header.topbar").await;
+    }
+
+    async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
+
+async fn wait_for_text<F, Fut>(who: &str, what: &str, needle: &str, read: F) -> String
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Vec<String>>,
+{
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let texts = read().await;
+        if let Some(t) = texts.iter().find(|t| t.contains(needle)) {
+            return t.clone();
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("{who}: no {what} with {needle:?}; saw {texts:#?}");
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
+/// The storefront widget on a page (it draws in a Shadow DOM).
+struct Widget<'a> {
+    page: &'a Browser,
+    root: ShadowRoot,
+}
+
+impl<'a> Widget<'a> {
+    /// Opens the demo store and the chat panel.
+    async fn open(page: &'a Browser, base: &str) -> Widget<'a> {
+        page.goto(&format!("{base}/")).await;
+        let host = page.find("#kefu-widget").await;
+        let root = host.shadow_root().await.expect("the widget's shadow root");
+        let w = Widget { page, root };
+        w.find(".bubble").await.click().await.unwrap();
+        w.find("#kefu-input").await;
+        w
+    }
+
+    async fn find(&self, css: &str) -> Element {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            if let Ok(e) = self.root.find(Locator::Css(css)).await {
+                return e;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{}: no {css} in the widget", self.page.name);
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    async fn texts(&self, css: &str) -> Vec<String> {
+        let mut texts = Vec::new();
+        for e in self.root.find_all(Locator::Css(css)).await.unwrap_or_default() {
+            texts.push(e.text().await.unwrap_or_default());
+        }
+        texts
+    }
+
+    async fn text(&self, css: &str, needle: &str) -> String {
+        wait_for_text(self.page.name, css, needle, || self.texts(css)).await
+    }
+
+    async fn say(&self, text: &str) {
+        let input = self.find("#kefu-input").await;
+        input.send_keys(text).await.unwrap();
+        self.find("form.composer button[type=submit]").await.click().await.unwrap();
+        self.text(".msg.shopper .text", text).await;
+    }
+}
+
+fn answer(faq_id: &str) -> String {
+    let kb = kefu::knowledge::KnowledgeBase::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge"))
+        .expect("the shipped knowledge base loads");
+    kb.faqs.iter().find(|f| f.id == faq_id).expect("the FAQ exists").zh.answer.clone()
+}
+
+async fn server() -> TestServer {
+    let s = TestServer::start_with(|c| c.business_hours = None).await;
+    let store = &s.app.router.store;
+    kefu::accounts::add(store, "li", "李明 Li", Role::Agent, PASSWORD).await.unwrap();
+    kefu::accounts::add(store, "wang", "王芳 Wang", Role::Trainer, PASSWORD).await.unwrap();
+    s
+}
+
+// ---- the tests ----------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_shopper_asks_in_chinese_and_gets_the_faq_answer() {
+    let Some(driver) = driver().await else { return };
+    let s = server().await;
+    let base = s.http();
+    let shopper = Browser::open(&driver, "shopper", 1280, 860).await;
+    let w = Widget::open(&shopper, &base).await;
+
+    w.say("七天无理由退货怎么退？").await;
+    let expected = answer("return-7day-policy");
+    w.text(".msg.bot .text", &expected[..expected.len().min(30)]).await;
+
+    // markup from a shopper is shown as the text it is, and never runs
+    let script = "<script>window.pwned=1</script><img src=x onerror=window.pwned=2>你好";
+    w.say(script).await;
+    let shown = w.texts(".msg.shopper .text").await;
+    assert!(shown.iter().any(|t| t == script), "shown as typed: {shown:?}");
+    assert_eq!(shopper.js("return window.pwned === undefined").await, json!(true));
+    shopper.shot("widget-faq-answer").await;
+
+    // a phone-sized screen: the panel fills it
+    shopper.client.set_window_size(390, 844).await.unwrap();
+    let panel = w.find(".panel").await.rectangle().await.unwrap();
+    let viewport = shopper.js("return document.documentElement.clientWidth").await.as_f64().unwrap();
+    assert!(panel.2 >= viewport - 1.0, "the panel is as wide as the phone ({viewport}): {panel:?}");
+    shopper.shot("widget-phone").await;
+    shopper.close().await;
+}
+
+#[tokio::test]
+async fn a_shopper_escalates_an_agent_replies_and_resolves_and_the_shopper_rates() {
+    let Some(driver) = driver().await else { return };
+    let s = server().await;
+    let base = s.http();
+
+    let agent = Browser::open(&driver, "agent", 1440, 900).await;
+    agent.sign_in(&base, "/agent", "li").await;
+    agent.find("#queue").await;
+    agent.find("#presence").await.select_by_value("online").await.unwrap();
+
+    let shopper = Browser::open(&driver, "shopper", 1280, 860).await;
+    let w = Widget::open(&shopper, &base).await;
+    w.say("我的订单什么时候发货？").await;
+    w.text(".msg.bot .text", "").await;
+    let markup = "<script>window.pwned=1</script>我要转人工";
+    w.say(markup).await;
+
+    // the agent gets it (assigned automatically: online with free capacity) and it is selected
+    agent.find("#mine [data-conversation]").await;
+    let shown = agent.text("#transcript .msg.shopper", "我要转人工").await;
+    assert!(shown.contains("<script>window.pwned=1</script>"), "the script tag is text: {shown}");
+    let scripts =
+        agent.js("return document.querySelectorAll('#transcript script, #context script').length").await;
+    assert_eq!(scripts, json!(0));
+    assert_eq!(agent.js("return window.pwned === undefined").await, json!(true));
+    agent.find("#context").await;
+
+    let reply = "您好，我是客服李明，马上为您查询订单。";
+    agent.type_into("#composer", reply).await;
+    agent.click("#send").await;
+    agent.text("#transcript .msg.agent", reply).await;
+    w.text(".msg.agent .text", reply).await;
+    agent.shot("agent-console").await;
+    shopper.shot("widget-agent-reply").await;
+
+    // resolved: the shopper is asked for a rating and gives 5 with a comment
+    agent.click("#resolve").await;
+    w.find(".stars button:nth-child(5)").await.click().await.unwrap();
+    let comment = w.find("form.form textarea").await;
+    comment.send_keys("李明很耐心，谢谢！").await.unwrap();
+    w.find("form.form button[type=submit]").await.click().await.unwrap();
+    shopper.shot("widget-rated").await;
+
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let record = loop {
+        let records = s.app.router.store.feedback_since(String::new()).await.unwrap();
+        if let Some(r) = records.into_iter().find(|r| r["rating"] == json!(5)) {
+            break r;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no feedback record with the rating");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    };
+    assert_eq!(record["comment"], json!("李明很耐心，谢谢！"), "{record}");
+    assert_eq!(record["agent_id"], json!("li"), "{record}");
+    agent.close().await;
+    shopper.close().await;
+}
+
+#[tokio::test]
+async fn a_trainer_edits_an_answer_and_the_widget_shows_the_new_one() {
+    let Some(driver) = driver().await else { return };
+    let s = server().await;
+    let base = s.http();
+
+    let trainer = Browser::open(&driver, "trainer", 1440, 900).await;
+    trainer.sign_in(&base, "/trainer", "wang").await;
+    trainer.click("#tab-faq").await;
+    trainer.click("#faq-list [data-faq=\"return-7day-policy\"]").await;
+    trainer.find("#faq-editor").await;
+    let before = trainer.find("#faq-answer-zh").await.prop("value").await.unwrap().unwrap_or_default();
+    assert_eq!(before, answer("return-7day-policy"));
+
+    // an empty answer is refused, and the error is shown on the form
+    trainer.type_into("#faq-answer-zh", " ").await;
+    trainer.click("#faq-save").await;
+    trainer.text("#faq-editor .field-error, #faq-errors", "answer").await;
+
+    let edited =
+        "亲，签收后7天内都可以在订单页点「申请售后」办理七天无理由退货，退货运费有运费险的话由保险承担。";
+    trainer.type_into("#faq-answer-zh", edited).await;
+    trainer.click("#faq-save").await;
+    let status = trainer.find("#faq-status[data-version]").await;
+    let version = status.attr("data-version").await.unwrap().unwrap();
+    assert!(version.parse::<u32>().unwrap() >= 2, "saved as a new version: {version}");
+    trainer.shot("trainer-faq-editor").await;
+
+    let shopper = Browser::open(&driver, "shopper", 1280, 860).await;
+    let w = Widget::open(&shopper, &base).await;
+    w.say("七天无理由退货怎么退？").await;
+    w.text(".msg.bot .text", edited).await;
+    shopper.shot("widget-edited-answer").await;
+
+    // the other screens, for the record
+    trainer.click("#faq-history").await;
+    trainer.find(".revert").await;
+    trainer.shot("trainer-faq-history").await;
+    trainer.click("#tab-review").await;
+    trainer.find("#review-list").await;
+    trainer.shot("trainer-review").await;
+    trainer.click("#tab-models").await;
+    trainer.find("#train").await;
+    trainer.shot("trainer-models").await;
+    trainer.click("#tab-analytics").await;
+    trainer.find("#analytics svg").await;
+    trainer.shot("trainer-analytics").await;
+    trainer.close().await;
+    shopper.close().await;
+}
