@@ -1,3 +1,723 @@
-// kefu trainer console (/trainer)
+// kefu trainer console (/trainer): the knowledge base (FAQ entries, intent examples) with
+// validation, history and revert; the review queue of questions the bot did not resolve; training,
+// comparing and activating intent models; analytics charts. Everything from data goes on the page
+// as text (Kefu.el / textContent); charts are SVG built node by node.
 "use strict";
-Kefu.boot({ roles: ["trainer", "admin"], title: { zh: "训练师控制台", en: "Trainer console" }, start: () => {} });
+
+(() => {
+  const { el, fill, t, api } = Kefu;
+  const SVG_NS = "http://www.w3.org/2000/svg";
+
+  const CATEGORIES = ["pre-sale", "in-sale", "after-sale", "account", "policy"];
+  const CATEGORY_NAMES = {
+    "pre-sale": ["售前", "Pre-sale"], "in-sale": ["售中", "In-sale"], "after-sale": ["售后", "After-sale"],
+    account: ["账户", "Account"], policy: ["政策", "Policy"],
+  };
+  const INTENTS = ["order_status", "return_refund", "product_question", "shipping_delivery", "payment",
+    "promotion_coupon", "account_membership", "invoice", "complaint", "human_agent", "greeting",
+    "thanks_goodbye", "out_of_scope"];
+  const REASONS = {
+    no_match: ["无匹配", "No match"], suggest: ["不确定", "Unsure"], out_of_scope: ["超出范围", "Out of scope"],
+    escalated: ["转人工", "Escalated"], low_rating: ["差评", "Low rating"],
+  };
+  const ACTIONS = {
+    import: ["导入", "import"], create: ["新建", "create"], update: ["修改", "update"],
+    delete: ["删除", "delete"], revert: ["撤销", "revert"],
+  };
+  const tt = (pair) => (pair ? t(pair[0], pair[1]) : "");
+  const catName = (c) => (CATEGORY_NAMES[c] ? tt(CATEGORY_NAMES[c]) : c);
+  const pct = (x, digits = 1) => (x === null || x === undefined ? "—" : (x * 100).toFixed(digits) + "%");
+  const lines = (text) => text.split("\n").map((s) => s.trim()).filter(Boolean);
+  let uid = 0;
+  const nextId = (p) => `${p}-${++uid}`;
+
+  /** A message for an API error, in the console's language where we know the code. */
+  function errText(err) {
+    if (!(err instanceof Kefu.ApiError)) return String(err && err.message || err);
+    if (err.status === 403) return t("没有权限", "Not allowed");
+    if (err.status === 0 || !err.status) return t("网络错误", "Network error");
+    return err.message || `HTTP ${err.status}`;
+  }
+
+  // ---- tabs ------------------------------------------------------------------------------------
+  const TABS = [
+    { id: "faq", label: ["FAQ 知识库", "FAQ"], make: () => faqTab() },
+    { id: "intents", label: ["意图样例", "Intents"], make: () => intentTab() },
+    { id: "review", label: ["待处理问题", "Review"], make: () => reviewTab() },
+    { id: "models", label: ["模型", "Models"], make: () => modelsTab() },
+    { id: "analytics", label: ["数据分析", "Analytics"], make: () => analyticsTab() },
+  ];
+
+  /** Shared between tabs: e.g. the review queue opens a new FAQ prefilled. */
+  const app = { tabs: {}, show: null };
+
+  function start(me, main) {
+    const bar = el("nav.tabs", { role: "tablist", "aria-label": t("训练师功能", "Trainer tools") });
+    const panels = el("div.tab-panels");
+    const buttons = {};
+    for (const tab of TABS) {
+      const b = el("button.tab", {
+        type: "button", role: "tab", id: "tab-" + tab.id, "aria-controls": "panel-" + tab.id,
+        "aria-selected": "false", tabindex: "-1", onclick: () => show(tab.id),
+      }, tt(tab.label));
+      buttons[tab.id] = b;
+      bar.appendChild(b);
+    }
+    bar.addEventListener("keydown", (e) => {
+      const i = TABS.findIndex((x) => buttons[x.id] === document.activeElement);
+      if (i < 0) return;
+      let j = null;
+      if (e.key === "ArrowRight") j = (i + 1) % TABS.length;
+      else if (e.key === "ArrowLeft") j = (i - 1 + TABS.length) % TABS.length;
+      else if (e.key === "Home") j = 0;
+      else if (e.key === "End") j = TABS.length - 1;
+      if (j === null) return;
+      e.preventDefault();
+      show(TABS[j].id);
+      buttons[TABS[j].id].focus();
+    });
+    let current = null;
+    function show(id) {
+      const tab = TABS.find((x) => x.id === id) || TABS[0];
+      if (!app.tabs[tab.id]) {
+        const made = tab.make();
+        made.panel.id = "panel-" + tab.id;
+        made.panel.setAttribute("role", "tabpanel");
+        made.panel.setAttribute("aria-labelledby", "tab-" + tab.id);
+        made.panel.classList.add("tab-panel");
+        app.tabs[tab.id] = made;
+        panels.appendChild(made.panel);
+      }
+      for (const x of TABS) {
+        const on = x.id === tab.id;
+        buttons[x.id].setAttribute("aria-selected", String(on));
+        buttons[x.id].tabIndex = on ? 0 : -1;
+        if (app.tabs[x.id]) app.tabs[x.id].panel.hidden = !on;
+      }
+      if (current !== tab.id && app.tabs[tab.id].shown) app.tabs[tab.id].shown();
+      current = tab.id;
+      if (location.hash !== "#" + tab.id) history.replaceState(null, "", "#" + tab.id);
+      return app.tabs[tab.id];
+    }
+    app.show = show;
+    fill(main, bar, panels);
+    main.classList.add("trainer");
+    show((location.hash || "#faq").slice(1));
+    window.addEventListener("hashchange", () => show(location.hash.slice(1)));
+  }
+
+  // ---- knowledge-base editor (FAQ entries and intents share it) ---------------------------------
+  /**
+   * A list of entries on the left and an editor on the right. `spec`:
+   * - `prefix` ("faq" / "intent"): element ids (`#faq-list`, `#faq-save`…) and `data-faq`.
+   * - `path` ("faqs" / "intents"): the API's kind.
+   * - `fields`: [{name, label, kind: "text"|"textarea"|"select"|"lines", options, rows, hint}].
+   * - `toForm(entry)`: field name → value; `fromForm(values, id)`: the document to send.
+   * - `summary(entry)`: [title, subtitle] for the list; `search(entry)`: text searched.
+   * - `fieldFor(problem)`: which field a validator message is about (or null).
+   */
+  function kbTab(spec) {
+    const P = spec.prefix;
+    let entries = [];
+    let loaded = false;
+    let current = null; // {id, version, updated_by, updated_at, entry} or {isNew: true}
+    let baseVersion = null;
+    let pendingReview = null; // a review group key this new entry resolves
+    const drafts = new Map(); // id → form values not saved yet
+    let pristine = null; // the form values as loaded
+
+    // list side
+    const search = el("input", { type: "search", id: P + "-search", placeholder: t("搜索 id、问题、标签…", "Search id, questions, tags…"),
+      "aria-label": t("搜索", "Search"), oninput: () => renderList() });
+    const filter = spec.filter ? el("select", { id: P + "-filter", "aria-label": t("分类", "Category"), onchange: () => renderList() },
+      el("option", { value: "" }, t("全部分类", "All categories")),
+      spec.filter.map(([v, label]) => el("option", { value: v }, label))) : null;
+    const count = el("p.list-count.muted", { "aria-live": "polite" });
+    const list = el("ul.entry-list", { id: P + "-list", "aria-label": spec.listLabel });
+    const newButton = el("button.primary", { type: "button", id: P + "-new", onclick: () => openNew() }, spec.newLabel);
+    const side = el("section.kb-side", { "aria-label": spec.listLabel },
+      el("div.kb-side-tools", search, newButton), filter, count, list);
+
+    // editor side
+    const heading = el("h2.editor-title", { id: P + "-editor-title" });
+    const status = el("p.editor-status", { id: P + "-status", "aria-live": "polite" });
+    const banner = el("div.editor-banners");
+    const errors = el("div.form-errors", { id: P + "-errors", role: "alert", tabindex: "-1" });
+    const inputs = {};
+    const fieldErrors = {};
+    const counters = {};
+    const form = el("form.kb-form", { id: P + "-editor", "aria-labelledby": P + "-editor-title", novalidate: true });
+    const rows = el("div.field-grid");
+    for (const f of spec.fields) {
+      const id = `${P}-${f.name}`;
+      let input;
+      if (f.kind === "select") {
+        input = el("select", { id, name: f.name }, f.options().map(([v, label]) => el("option", { value: v }, label)));
+      } else if (f.kind === "textarea" || f.kind === "lines") {
+        input = el("textarea", { id, name: f.name, rows: f.rows || 4, spellcheck: f.kind === "textarea" ? "true" : "false" });
+      } else {
+        input = el("input", { id, name: f.name, type: "text", autocomplete: "off" });
+      }
+      const errId = id + "-error";
+      const err = el("p.field-error", { id: errId, hidden: true });
+      const hintId = f.hint ? id + "-hint" : null;
+      input.setAttribute("aria-describedby", [hintId, errId].filter(Boolean).join(" "));
+      const counter = f.kind === "lines" ? el("span.line-count.muted", { "aria-hidden": "true" }) : null;
+      if (counter) input.addEventListener("input", () => updateCounter(f.name));
+      input.addEventListener("input", () => { markDirty(); clearFieldError(f.name); });
+      input.addEventListener("change", () => markDirty());
+      inputs[f.name] = input;
+      fieldErrors[f.name] = err;
+      counters[f.name] = counter;
+      rows.appendChild(el("div.field" + (f.wide ? ".wide" : "") + (f.half ? ".half" : ""), { "data-field": f.name },
+        el("div.field-label", el("label", { for: id }, f.label), counter),
+        input,
+        f.hint ? el("p.field-hint.muted", { id: hintId }, f.hint) : null,
+        err));
+    }
+    const save = el("button.primary", { type: "submit", id: P + "-save" }, t("保存", "Save"));
+    const del = el("button.danger", { type: "button", id: P + "-delete", onclick: () => remove() }, t("删除", "Delete"));
+    const historyButton = el("button", { type: "button", id: P + "-history", "aria-expanded": "false",
+      "aria-controls": P + "-revisions", onclick: () => toggleHistory() }, t("修改历史", "History"));
+    const revisions = el("section.revisions", { id: P + "-revisions", hidden: true, "aria-label": t("修改历史", "History") });
+    const dirtyNote = el("span.dirty-note", { hidden: true }, t("有未保存的修改", "Unsaved changes"));
+    form.append(errors, rows,
+      el("div.form-actions", save, historyButton, dirtyNote, el("span.spacer"), del));
+    form.addEventListener("submit", (e) => { e.preventDefault(); submit(); });
+    form.addEventListener("keydown", (e) => {
+      if ((e.ctrlKey || e.metaKey) && e.key === "s") { e.preventDefault(); submit(); }
+    });
+    const empty = el("div.editor-empty.muted", spec.emptyText);
+    const editorBody = el("div.editor-body", { hidden: true }, heading, status, banner, form, revisions);
+    const editor = el("section.kb-editor", { "aria-label": t("编辑器", "Editor") }, empty, editorBody);
+    const panel = el("div.kb-page", el("div.kb-layout", side, editor));
+
+    function values() {
+      const v = {};
+      for (const f of spec.fields) v[f.name] = inputs[f.name].value;
+      return v;
+    }
+    function setValues(v) {
+      for (const f of spec.fields) {
+        inputs[f.name].value = v[f.name] === undefined ? "" : v[f.name];
+        updateCounter(f.name);
+      }
+    }
+    function updateCounter(name) {
+      if (!counters[name]) return;
+      const n = lines(inputs[name].value).length;
+      counters[name].textContent = t(`${n} 条`, `${n} line${n === 1 ? "" : "s"}`);
+    }
+    const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+    function isDirty() { return current && pristine && !same(values(), pristine); }
+    function markDirty() { dirtyNote.hidden = !isDirty(); }
+
+    function clearErrors() {
+      errors.replaceChildren();
+      for (const f of spec.fields) clearFieldError(f.name);
+    }
+    function clearFieldError(name) {
+      const err = fieldErrors[name];
+      if (err.hidden) return;
+      err.hidden = true;
+      err.replaceChildren();
+      inputs[name].removeAttribute("aria-invalid");
+      err.closest(".field").classList.remove("invalid");
+    }
+    /** Validator messages next to their fields; the rest above the form. */
+    function showProblems(problems) {
+      clearErrors();
+      const rest = [];
+      let first = null;
+      for (const p of problems) {
+        const name = spec.fieldFor(p);
+        if (name && fieldErrors[name]) {
+          const err = fieldErrors[name];
+          err.hidden = false;
+          err.appendChild(el("span", p));
+          inputs[name].setAttribute("aria-invalid", "true");
+          err.closest(".field").classList.add("invalid");
+          if (!first) first = inputs[name];
+        } else rest.push(p);
+      }
+      const placed = problems.length - rest.length;
+      Kefu.append(errors, [
+        el("p.form-error-title", t(`保存失败：${problems.length} 个问题`, `Not saved: ${problems.length} problem${problems.length === 1 ? "" : "s"}`),
+          placed ? t("（已在对应字段下标出）", " (marked at the fields)") : ""),
+        rest.length ? el("ul", rest.map((p) => el("li", p))) : null]);
+      if (first) first.focus(); else errors.focus();
+    }
+
+    function showStatus(entry) {
+      status.dataset.version = String(entry.version);
+      fill(status,
+        el("span.version-badge", t(`版本 ${entry.version}`, `v${entry.version}`)), " ",
+        el("span.muted", t(`${entry.updated_by} 更新于 ${Kefu.time(entry.updated_at)}`,
+          `updated by ${entry.updated_by}, ${Kefu.time(entry.updated_at)}`)));
+    }
+
+    async function load(force) {
+      if (loaded && !force) return;
+      try {
+        entries = await api("GET", `/api/kb/${spec.path}`);
+        loaded = true;
+        spec.onEntries && spec.onEntries(entries);
+        renderList();
+      } catch (err) {
+        fill(list, el("li.muted", t("加载失败：", "Could not load: ") + errText(err)));
+      }
+    }
+
+    function renderList() {
+      const q = search.value.trim().toLowerCase();
+      const cat = filter ? filter.value : "";
+      const shown = entries.filter((e) => (!cat || e.entry.category === cat) && (!q || spec.search(e).toLowerCase().includes(q)));
+      count.textContent = t(`共 ${entries.length} 条，显示 ${shown.length} 条`, `${shown.length} of ${entries.length}`);
+      fill(list, shown.map((e) => {
+        const [title, sub, meta] = spec.summary(e);
+        const selected = current && !current.isNew && current.id === e.id;
+        return el("li", el("button.entry" + (selected ? ".selected" : "") + (drafts.has(e.id) ? ".has-draft" : ""), {
+          type: "button", ["data-" + P]: e.id, "aria-current": selected ? "true" : null,
+          onclick: () => open(e.id),
+        }, el("span.entry-id", e.id, drafts.has(e.id) ? el("span.draft-dot", { title: t("有未保存的修改", "Unsaved changes") }, " •") : null),
+        meta ? el("span.entry-meta", meta) : null,
+        el("span.entry-title", title), sub ? el("span.entry-sub.muted", sub) : null));
+      }));
+      if (!shown.length) list.appendChild(el("li.muted.list-empty", t("没有匹配的条目", "Nothing matches")));
+    }
+
+    /** Keeps unsaved edits of the entry being left, so coming back restores them. */
+    function stash() {
+      if (current && !current.isNew && isDirty()) drafts.set(current.id, { values: values(), version: baseVersion });
+      else if (current && !current.isNew) drafts.delete(current.id);
+    }
+
+    function showEditor(title) {
+      empty.hidden = true;
+      editorBody.hidden = false;
+      heading.textContent = title;
+      banner.replaceChildren();
+      clearErrors();
+      closeHistory();
+    }
+
+    async function open(id, opts = {}) {
+      stash();
+      let entry;
+      try {
+        entry = await api("GET", `/api/kb/${spec.path}/${encodeURIComponent(id)}`);
+      } catch (err) {
+        Kefu.toast(errText(err), "error");
+        if (err.status === 404) load(true);
+        return;
+      }
+      current = entry;
+      pendingReview = null;
+      showEditor(spec.title(entry));
+      inputs.id.readOnly = true;
+      del.hidden = false;
+      historyButton.hidden = false;
+      setValues(spec.toForm(entry.entry));
+      pristine = values();
+      baseVersion = entry.version;
+      showStatus(entry);
+      const draft = drafts.get(id);
+      if (draft && !opts.discardDraft) {
+        setValues(draft.values);
+        baseVersion = draft.version;
+        banner.appendChild(el("div.banner.info", t("已恢复你未保存的修改。", "Your unsaved changes are back. "),
+          el("button.link", { type: "button", onclick: () => { drafts.delete(id); open(id, { discardDraft: true }); } },
+            t("放弃修改", "Discard them"))));
+        if (draft.version !== entry.version) conflict(entry, true);
+      }
+      drafts.delete(id);
+      markDirty();
+      renderList();
+      if (opts.focus !== false) inputs[spec.focusField || "id"].focus();
+    }
+
+    /** A new entry; `preset` fills some fields, `reviewKey` is resolved once it is created. */
+    function openNew(preset, reviewKey) {
+      stash();
+      current = { isNew: true };
+      pendingReview = reviewKey || null;
+      showEditor(spec.newLabel);
+      inputs.id.readOnly = false;
+      del.hidden = true;
+      historyButton.hidden = true;
+      setValues(Object.assign(spec.toForm(null), preset || {}));
+      pristine = spec.toForm(null);
+      baseVersion = null;
+      delete status.dataset.version;
+      fill(status, el("span.muted", t("新条目，尚未保存", "New entry, not saved yet")));
+      if (reviewKey) banner.appendChild(el("div.banner.info", t("保存后，这个待处理问题会标记为已解决。",
+        "Once saved, the review question is marked resolved.")));
+      markDirty();
+      renderList();
+      inputs.id.focus();
+    }
+
+    /** Someone else saved first: say so, offer their version or keeping ours on top of it. */
+    function conflict(theirs, fromDraft) {
+      banner.replaceChildren();
+      if (!theirs) {
+        banner.appendChild(el("div.banner.warn", { id: P + "-conflict", role: "alert" },
+          t("这个条目已被别人删除。", "Someone else deleted this entry. "),
+          el("button.link", { type: "button", onclick: () => { load(true); openNewFromDeleted(); } },
+            t("另存为新条目", "Save it as a new entry"))));
+        return;
+      }
+      const box = el("div.banner.warn", { id: P + "-conflict", role: "alert" },
+        el("p", fromDraft
+          ? t(`在你离开后，${theirs.updated_by} 于 ${Kefu.time(theirs.updated_at)} 修改了这个条目（版本 ${theirs.version}）。`,
+            `${theirs.updated_by} changed this entry (v${theirs.version}, ${Kefu.time(theirs.updated_at)}) since you started editing.`)
+          : t(`保存失败：${theirs.updated_by} 于 ${Kefu.time(theirs.updated_at)} 已修改了这个条目（版本 ${theirs.version}）。`,
+            `Not saved: ${theirs.updated_by} changed this entry meanwhile (v${theirs.version}, ${Kefu.time(theirs.updated_at)}).`)),
+        el("div.banner-actions",
+          el("button.primary", { type: "button", id: P + "-load-theirs", onclick: () => {
+            drafts.delete(theirs.id);
+            current = theirs;
+            setValues(spec.toForm(theirs.entry));
+            pristine = values();
+            baseVersion = theirs.version;
+            showStatus(theirs);
+            banner.replaceChildren();
+            clearErrors();
+            markDirty();
+            Kefu.toast(t("已载入对方的版本", "Loaded their version"), "ok");
+          } }, t("载入对方的版本", "Load their version")),
+          el("button", { type: "button", id: P + "-keep-mine", onclick: () => {
+            baseVersion = theirs.version;
+            current = theirs;
+            pristine = spec.toForm(theirs.entry);
+            showStatus(theirs);
+            banner.replaceChildren();
+            markDirty();
+            Kefu.toast(t("再次保存会用你的内容覆盖对方的修改", "Saving again replaces their change with yours"));
+            save.focus();
+          } }, t("保留我的修改", "Keep mine"))));
+      banner.appendChild(box);
+      box.querySelector("button").focus();
+    }
+    function openNewFromDeleted() {
+      const v = values();
+      current = { isNew: true };
+      inputs.id.readOnly = false;
+      del.hidden = true;
+      historyButton.hidden = true;
+      baseVersion = null;
+      pristine = spec.toForm(null);
+      setValues(v);
+      banner.replaceChildren();
+      fill(status, el("span.muted", t("新条目，尚未保存", "New entry, not saved yet")));
+    }
+
+    async function submit() {
+      if (!current) return;
+      clearErrors();
+      const v = values();
+      const id = v.id.trim();
+      const doc = spec.fromForm(v, id);
+      save.disabled = true;
+      try {
+        let entry;
+        if (current.isNew) {
+          entry = await api("POST", `/api/kb/${spec.path}`, doc);
+        } else {
+          entry = await api("PUT", `/api/kb/${spec.path}/${encodeURIComponent(current.id)}`, { version: baseVersion, entry: doc });
+        }
+        const wasNew = current.isNew;
+        current = entry;
+        baseVersion = entry.version;
+        inputs.id.readOnly = true;
+        del.hidden = false;
+        historyButton.hidden = false;
+        heading.textContent = spec.title(entry);
+        setValues(spec.toForm(entry.entry));
+        pristine = values();
+        banner.replaceChildren();
+        showStatus(entry);
+        markDirty();
+        const i = entries.findIndex((e) => e.id === entry.id);
+        if (i >= 0) entries[i] = entry; else entries.push(entry);
+        entries.sort((a, b) => a.id.localeCompare(b.id));
+        spec.onEntries && spec.onEntries(entries);
+        renderList();
+        if (!revisions.hidden) showHistory();
+        Kefu.toast(wasNew ? t("已创建", "Created") : t(`已保存（版本 ${entry.version}）${spec.savedNote || ""}`,
+          `Saved (v${entry.version})${spec.savedNoteEn || ""}`), "ok");
+        if (wasNew && pendingReview) {
+          const key = pendingReview;
+          pendingReview = null;
+          try {
+            await api("POST", `/api/review/${key}/resolve`, { action: "faq", target: entry.id });
+            app.tabs.review && app.tabs.review.resolved(key);
+            Kefu.toast(t("待处理问题已标记为解决", "The review question is resolved"), "ok");
+          } catch (err) { Kefu.toast(errText(err), "error"); }
+        }
+      } catch (err) {
+        if (err.status === 409 && err.code === "conflict") {
+          if (current.isNew) showProblems([t(`id “${id}” 已被占用`, `The id "${id}" is taken`)]);
+          else conflict(err.body && err.body.current);
+        } else if (err.status === 404 && !current.isNew) {
+          conflict(null);
+        } else if (err.body && Array.isArray(err.body.problems)) {
+          showProblems(err.body.problems);
+        } else if (err.status === 400) {
+          showProblems([errText(err)]);
+        } else {
+          Kefu.toast(errText(err), "error");
+        }
+      } finally {
+        save.disabled = false;
+      }
+    }
+
+    let deleteArmed = null;
+    async function remove() {
+      if (!current || current.isNew) return;
+      if (!deleteArmed) {
+        del.textContent = t("确认删除？", "Really delete?");
+        del.classList.add("armed");
+        deleteArmed = setTimeout(disarm, 4000);
+        return;
+      }
+      disarm();
+      try {
+        await api("DELETE", `/api/kb/${spec.path}/${encodeURIComponent(current.id)}?version=${baseVersion}`);
+        Kefu.toast(t(`已删除 ${current.id}（可在历史中恢复）`, `Deleted ${current.id} (its history can bring it back)`), "ok");
+        const gone = current.id;
+        entries = entries.filter((e) => e.id !== gone);
+        spec.onEntries && spec.onEntries(entries);
+        current = null;
+        editorBody.hidden = true;
+        empty.hidden = false;
+        renderList();
+      } catch (err) {
+        if (err.status === 409) conflict(err.body && err.body.current);
+        else if (err.status === 404) conflict(null);
+        else Kefu.toast(errText(err), "error");
+      }
+    }
+    function disarm() {
+      clearTimeout(deleteArmed);
+      deleteArmed = null;
+      del.textContent = t("删除", "Delete");
+      del.classList.remove("armed");
+    }
+
+    // history
+    function closeHistory() {
+      revisions.hidden = true;
+      historyButton.setAttribute("aria-expanded", "false");
+    }
+    function toggleHistory() {
+      if (!revisions.hidden) { closeHistory(); return; }
+      revisions.hidden = false;
+      historyButton.setAttribute("aria-expanded", "true");
+      showHistory();
+    }
+    async function showHistory() {
+      if (!current || current.isNew) return;
+      const id = current.id;
+      fill(revisions, el("p.muted", t("加载中…", "Loading…")));
+      let revs;
+      try {
+        revs = await api("GET", `/api/kb/${spec.path}/${encodeURIComponent(id)}/history`);
+      } catch (err) {
+        fill(revisions, el("p.form-error", errText(err)));
+        return;
+      }
+      fill(revisions,
+        el("div.revisions-head", el("h3", t(`修改历史（${revs.length}）`, `History (${revs.length})`)),
+          el("button.link", { type: "button", onclick: closeHistory }, t("关闭", "Close"))),
+        el("p.muted.small", t("撤销某次修改会让条目回到修改之前的样子（生成一个新版本）。只能从最新的修改开始撤销。",
+          "Reverting a change puts the entry back as it was before it (as a new version). Revert the newest changes first.")),
+        el("ol.revision-list", revs.map((r, i) => revisionRow(r, i === 0))));
+    }
+    function revisionRow(r, newest) {
+      const changes = spec.diff(r.before, r.after);
+      const removes = r.before === null || r.before === undefined;
+      const revert = el("button.revert", { type: "button", "data-revision": r.id }, removes
+        ? t("撤销（删除该条目）", "Revert (removes the entry)")
+        : r.after === null ? t("撤销（恢复该条目）", "Revert (restores the entry)") : t("撤销", "Revert"));
+      let armed = false;
+      revert.addEventListener("click", async () => {
+        if (removes && !armed) {
+          armed = true;
+          revert.textContent = t("确认删除该条目？", "Really remove the entry?");
+          revert.classList.add("armed");
+          return;
+        }
+        revert.disabled = true;
+        try {
+          const res = await api("POST", `/api/kb/revisions/${r.id}/revert`);
+          Kefu.toast(t(`已撤销修改 #${r.id}`, `Reverted change #${r.id}`), "ok");
+          await load(true);
+          if (res.entry) { drafts.delete(res.entry.id); await open(res.entry.id, { discardDraft: true, focus: false }); toggleHistory(); }
+          else {
+            current = null; editorBody.hidden = true; empty.hidden = false; renderList();
+          }
+        } catch (err) {
+          revert.disabled = false;
+          Kefu.toast(err.status === 409 ? t("这之后还有更新的修改：请先撤销更新的修改。", "Later changes were made since: revert those first.")
+            : errText(err), "error");
+        }
+      });
+      return el("li.revision" + (newest ? ".newest" : ""),
+        el("div.revision-head",
+          el("span.badge", tt(ACTIONS[r.action]) || r.action),
+          el("strong", t(`版本 ${r.version}`, `v${r.version}`)),
+          el("span", r.author), el("time.muted", { datetime: r.at, title: r.at }, Kefu.time(r.at)),
+          el("span.spacer"), revert),
+        changes.length ? el("ul.changes", changes.map((c) => el("li",
+          el("span.change-field", c.field), " ",
+          c.removed && c.removed.length ? el("span.removed", c.removed.map((x) => el("del", x))) : null,
+          c.added && c.added.length ? el("span.added", c.added.map((x) => el("ins", x))) : null,
+          c.note ? el("span.muted", c.note) : null))) : null);
+    }
+
+    return {
+      panel,
+      shown: () => load(),
+      load,
+      openNew: (preset, key) => { load().then(() => openNew(preset, key)); },
+      open,
+      entries: () => entries,
+    };
+  }
+
+  /** The changed fields between two documents, for the history. */
+  function diffDocs(before, after, fields) {
+    const out = [];
+    for (const [field, get, kind] of fields) {
+      const a = before ? get(before) : undefined;
+      const b = after ? get(after) : undefined;
+      if (JSON.stringify(a) === JSON.stringify(b)) continue;
+      if (kind === "list") {
+        const A = a || [], B = b || [];
+        out.push({ field, removed: A.filter((x) => !B.includes(x)), added: B.filter((x) => !A.includes(x)),
+          note: A.length && B.length && A.filter((x) => !B.includes(x)).length === 0 && B.filter((x) => !A.includes(x)).length === 0
+            ? t("（顺序调整）", "(reordered)") : null });
+      } else {
+        out.push({ field, removed: a !== undefined && a !== "" ? [String(a)] : [], added: b !== undefined && b !== "" ? [String(b)] : [] });
+      }
+    }
+    return out;
+  }
+
+  // ---- FAQ ---------------------------------------------------------------------------------------
+  function faqTab() {
+    const fieldOf = (raw) => {
+      if (/bad id|has no id|已被占用|is taken/.test(raw)) return "id";
+      const p = raw.replace(/^FAQ "(?:[^"\\]|\\.)*":\s*/, "").replace(/^FAQ entry:\s*/, "");
+      if (/category/.test(p)) return "category";
+      if (/unknown intent/.test(p)) return "intent";
+      if (/\btags?\b/.test(p)) return "tags";
+      let m = p.match(/\b(zh|en) questions?\b|missing language (zh|en)/);
+      if (m) return "questions-" + (m[1] || m[2]);
+      m = p.match(/\b(zh|en) answer\b/);
+      if (m) return "answer-" + m[1];
+      return null;
+    };
+    const spec = {
+      prefix: "faq",
+      path: "faqs",
+      listLabel: t("FAQ 条目", "FAQ entries"),
+      newLabel: t("新建 FAQ", "New FAQ"),
+      emptyText: t("在左侧选择一个 FAQ 条目进行编辑，或新建一个。", "Pick an FAQ entry on the left to edit it, or make a new one."),
+      savedNote: "，顾客立即可见", savedNoteEn: ", live for shoppers",
+      focusField: "questions-zh",
+      filter: CATEGORIES.map((c) => [c, catName(c)]),
+      fields: [
+        { name: "id", label: "ID", kind: "text", half: true, hint: t("小写字母、数字和 -，例如 return-7day-policy", "Lowercase letters, digits and '-', e.g. return-7day-policy") },
+        { name: "category", label: t("分类", "Category"), kind: "select", half: true,
+          options: () => CATEGORIES.map((c) => [c, `${catName(c)} (${c})`]) },
+        { name: "intent", label: t("关联意图", "Intent"), kind: "select", half: true,
+          options: () => [["", t("（无）", "(none)")]].concat(INTENTS.map((i) => [i, i])) },
+        { name: "tags", label: t("标签（逗号分隔）", "Tags (comma separated)"), kind: "text", half: true },
+        { name: "questions-zh", label: t("中文问法（每行一个）", "Chinese questions (one per line)"), kind: "lines", rows: 7, half: true,
+          hint: t("至少 3 个", "At least 3") },
+        { name: "questions-en", label: t("英文问法（每行一个）", "English questions (one per line)"), kind: "lines", rows: 7, half: true,
+          hint: t("至少 3 个", "At least 3") },
+        { name: "answer-zh", label: t("中文答案", "Chinese answer"), kind: "textarea", rows: 5, half: true },
+        { name: "answer-en", label: t("英文答案", "English answer"), kind: "textarea", rows: 5, half: true },
+      ],
+      title: (e) => e.id,
+      toForm: (d) => d ? {
+        id: d.id, category: d.category, intent: d.intent || "", tags: (d.tags || []).join(", "),
+        "questions-zh": d.zh.questions.join("\n"), "questions-en": d.en.questions.join("\n"),
+        "answer-zh": d.zh.answer, "answer-en": d.en.answer,
+      } : { id: "", category: "pre-sale", intent: "", tags: "", "questions-zh": "", "questions-en": "", "answer-zh": "", "answer-en": "" },
+      fromForm: (v, id) => {
+        const doc = {
+          id, category: v.category,
+          tags: v.tags.split(/[,，\n]/).map((s) => s.trim()).filter(Boolean),
+          zh: { questions: lines(v["questions-zh"]), answer: v["answer-zh"].trim() },
+          en: { questions: lines(v["questions-en"]), answer: v["answer-en"].trim() },
+        };
+        if (v.intent) doc.intent = v.intent;
+        return doc;
+      },
+      summary: (e) => [e.entry.zh.questions[0] || "", e.entry.en.questions[0] || "", catName(e.entry.category)],
+      search: (e) => [e.id, e.entry.category, e.entry.intent || "", (e.entry.tags || []).join(" "),
+        e.entry.zh.questions.join(" "), e.entry.en.questions.join(" "), e.entry.zh.answer, e.entry.en.answer].join(" "),
+      fieldFor: fieldOf,
+      diff: (a, b) => diffDocs(a, b, [
+        [t("分类", "category"), (d) => d.category], [t("意图", "intent"), (d) => d.intent || ""],
+        [t("标签", "tags"), (d) => d.tags || [], "list"],
+        [t("中文问法", "zh questions"), (d) => d.zh.questions, "list"], [t("英文问法", "en questions"), (d) => d.en.questions, "list"],
+        [t("中文答案", "zh answer"), (d) => d.zh.answer], [t("英文答案", "en answer"), (d) => d.en.answer],
+      ]),
+      onEntries: (list) => { faqIndex = list; },
+    };
+    return kbTab(spec);
+  }
+  /** The FAQ entries as last loaded (the review queue offers them as targets). */
+  let faqIndex = [];
+
+  // ---- intents -----------------------------------------------------------------------------------
+  function intentTab() {
+    const spec = {
+      prefix: "intent",
+      path: "intents",
+      listLabel: t("意图", "Intents"),
+      newLabel: t("新建意图", "New intent"),
+      emptyText: t("在左侧选择一个意图编辑它的训练样例。修改在下一次训练模型后生效。",
+        "Pick an intent on the left to edit its training examples. Changes take effect with the next trained model."),
+      savedNote: "，下次训练生效", savedNoteEn: "; used by the next training",
+      focusField: "examples-zh",
+      fields: [
+        { name: "id", label: t("意图名称", "Intent name"), kind: "text", wide: true, hint: t("小写字母、数字和 _", "Lowercase letters, digits and '_'") },
+        { name: "examples-zh", label: t("中文样例（每行一个）", "Chinese examples (one per line)"), kind: "lines", rows: 18, half: true },
+        { name: "examples-en", label: t("英文样例（每行一个）", "English examples (one per line)"), kind: "lines", rows: 18, half: true },
+      ],
+      title: (e) => e.id,
+      toForm: (d) => d ? { id: d.intent, "examples-zh": d.zh.join("\n"), "examples-en": d.en.join("\n") }
+        : { id: "", "examples-zh": "", "examples-en": "" },
+      fromForm: (v, id) => ({ intent: id, zh: lines(v["examples-zh"]), en: lines(v["examples-en"]) }),
+      summary: (e) => [t(`中文 ${e.entry.zh.length} · 英文 ${e.entry.en.length}`, `${e.entry.zh.length} zh · ${e.entry.en.length} en`), e.entry.zh[0] || ""],
+      search: (e) => [e.id, e.entry.zh.join(" "), e.entry.en.join(" ")].join(" "),
+      fieldFor: (p) => {
+        if (/intent name|已被占用|taken/.test(p)) return "id";
+        const m = p.match(/no (zh|en) examples/);
+        if (m) return "examples-" + m[1];
+        return null;
+      },
+      diff: (a, b) => diffDocs(a, b, [
+        [t("中文样例", "zh examples"), (d) => d.zh, "list"], [t("英文样例", "en examples"), (d) => d.en, "list"],
+      ]),
+    };
+    const tab = kbTab(spec);
+    tab.panel.prepend(el("p.tab-note.muted", t("意图样例用于训练意图分类模型：保存后在“模型”页训练并启用新模型才会生效。",
+      "Intent examples train the intent classifier: after saving, train and activate a model on the Models tab.")));
+    return tab;
+  }
+
+  // placeholders filled below
+  function reviewTab() { return { panel: el("div", "…") }; }
+  function modelsTab() { return { panel: el("div", "…") }; }
+  function analyticsTab() { return { panel: el("div", { id: "analytics" }, "…") }; }
+
+  Kefu.boot({ roles: ["trainer", "admin"], title: { zh: "训练师控制台", en: "Trainer console" }, start });
+})();
