@@ -715,7 +715,138 @@
   }
 
   // placeholders filled below
-  function reviewTab() { return { panel: el("div", "…") }; }
+  // ---- review queue ------------------------------------------------------------------------------
+  function reviewTab() {
+    const since = el("select", { id: "review-since", onchange: () => load() },
+      [[7, t("最近 7 天", "Last 7 days")], [30, t("最近 30 天", "Last 30 days")], [90, t("最近 90 天", "Last 90 days")]]
+        .map(([d, label]) => el("option", { value: d, selected: d === 30 }, label)));
+    const lang = el("select", { id: "review-lang", onchange: () => load() },
+      el("option", { value: "" }, t("全部语言", "All languages")), el("option", { value: "zh" }, "中文"),
+      el("option", { value: "en" }, "English"));
+    const refresh = el("button", { type: "button", id: "review-refresh", onclick: () => load() }, t("刷新", "Refresh"));
+    const summary = el("p.muted", { id: "review-summary", "aria-live": "polite" });
+    const list = el("ul.review-list", { id: "review-list", "aria-label": t("待处理问题", "Unresolved questions") });
+    const panel = el("div.page",
+      el("div.section-title", el("h2", t("待处理问题", "Unresolved questions")),
+        el("span.muted", t("机器人没能解决的顾客问题，按相似问法归组，问得最多的在前。",
+          "Shopper questions the bot did not resolve, grouped by similar wording, most asked first."))),
+      el("div.toolbar",
+        el("label", t("时间", "Since"), since), el("label", t("语言", "Language"), lang), refresh),
+      summary, list);
+    let intents = [];
+
+    const daysAgo = (n) => {
+      const d = new Date(Date.now() - (n - 1) * 86400000);
+      return d.toISOString().slice(0, 10);
+    };
+
+    async function load() {
+      summary.textContent = t("加载中…", "Loading…");
+      const q = new URLSearchParams({ since: daysAgo(Number(since.value)), limit: "200" });
+      if (lang.value) q.set("lang", lang.value);
+      try {
+        const [data] = await Promise.all([
+          api("GET", "/api/review?" + q),
+          faqIndex.length ? null : api("GET", "/api/kb/faqs").then((l) => { faqIndex = l; }),
+          intents.length ? null : api("GET", "/api/kb/intents").then((l) => { intents = l.map((e) => e.id); }).catch(() => { intents = INTENTS.slice(); }),
+        ]);
+        render(data);
+      } catch (err) {
+        summary.textContent = t("加载失败：", "Could not load: ") + errText(err);
+      }
+    }
+
+    function render(data) {
+      const shown = data.groups.length;
+      summary.textContent = data.total
+        ? t(`${data.since} 至 ${data.to} 共 ${data.total} 组${shown < data.total ? `，显示前 ${shown} 组` : ""}`,
+          `${data.total} group${data.total === 1 ? "" : "s"} from ${data.since} to ${data.to}${shown < data.total ? `, the first ${shown} shown` : ""}`)
+        : "";
+      fill(list, data.groups.map(item));
+      if (!shown) list.appendChild(el("li.empty-state.muted", t("没有待处理的问题 🎉", "Nothing to review 🎉")));
+    }
+
+    function faqOptions(selected) {
+      return [el("option", { value: "" }, t("选择 FAQ…", "Choose an FAQ…"))].concat(faqIndex.map((f) =>
+        el("option", { value: f.id, selected: f.id === selected }, `${f.id} · ${f.entry.zh.questions[0] || ""}`)));
+    }
+
+    function item(g) {
+      const li = el("li.review-item", { "data-review": g.key });
+      const textId = nextId("review-text");
+      const phrase = el("input.phrase", { id: textId, value: g.representative, "aria-label": t("要添加的问法", "Phrasing to add") });
+      const faqSel = el("select", { "aria-label": t("添加到哪个 FAQ", "FAQ to add it to") }, faqOptions(g.faq_id));
+      const intentSel = el("select", { "aria-label": t("添加到哪个意图", "Intent to add it to") },
+        el("option", { value: "" }, t("选择意图…", "Choose an intent…")), intents.map((i) => el("option", { value: i }, i)));
+      const buttons = [];
+      const act = async (button, body, done) => {
+        buttons.forEach((b) => { b.disabled = true; });
+        try {
+          await api("POST", `/api/review/${g.key}/${body ? "resolve" : "dismiss"}`, body);
+          Kefu.toast(done, "ok");
+          remove();
+        } catch (err) {
+          buttons.forEach((b) => { b.disabled = false; });
+          Kefu.toast(errText(err), "error");
+        }
+      };
+      const text = () => phrase.value.trim() || g.representative;
+      const addPhrasing = el("button.primary.review-phrasing", { type: "button", onclick: () => {
+        if (!faqSel.value) { faqSel.focus(); Kefu.toast(t("请先选择 FAQ", "Choose an FAQ first"), "error"); return; }
+        act(addPhrasing, { action: "phrasing", target: faqSel.value, text: text() },
+          t(`已添加到 FAQ ${faqSel.value}，立即生效`, `Added to FAQ ${faqSel.value}; live now`));
+      } }, t("加为 FAQ 问法", "Add to FAQ"));
+      const addExample = el("button.review-example", { type: "button", onclick: () => {
+        if (!intentSel.value) { intentSel.focus(); Kefu.toast(t("请先选择意图", "Choose an intent first"), "error"); return; }
+        act(addExample, { action: "intent", target: intentSel.value, text: text() },
+          t(`已加为意图 ${intentSel.value} 的样例（下次训练生效）`, `Added as an example of ${intentSel.value} (used by the next training)`));
+      } }, t("加为意图样例", "Add as intent example"));
+      const newFaq = el("button.review-new-faq", { type: "button", onclick: () => {
+        const tab = app.show("faq");
+        const preset = g.lang === "en" ? { "questions-en": text() } : { "questions-zh": text() };
+        tab.openNew(preset, g.key);
+      } }, t("新建 FAQ…", "New FAQ…"));
+      const dismiss = el("button.review-dismiss", { type: "button", onclick: () =>
+        act(dismiss, undefined, t("已忽略", "Dismissed")) }, t("忽略", "Dismiss"));
+      buttons.push(addPhrasing, addExample, newFaq, dismiss);
+      const others = g.examples.filter((e) => e.text !== g.representative);
+      function remove() {
+        li.classList.add("leaving");
+        const next = li.nextElementSibling || li.previousElementSibling;
+        setTimeout(() => {
+          li.remove();
+          if (next && next.querySelector) { const b = next.querySelector("input, button"); if (b) b.focus(); }
+          if (!list.querySelector("[data-review]")) list.appendChild(el("li.empty-state.muted", t("没有待处理的问题 🎉", "Nothing to review 🎉")));
+        }, 250);
+      }
+      li._remove = remove;
+      return fill(li,
+        el("div.review-top",
+          el("span.review-count", { title: t("被问次数", "Times asked") }, `×${g.count}`),
+          el("span.review-text", { lang: g.lang === "zh" ? "zh-CN" : "en" }, g.representative),
+          el("span.badge", g.lang === "zh" ? "中文" : "EN"),
+          Object.entries(g.reasons).map(([r, n]) => el("span.badge" + (r === "low_rating" || r === "escalated" ? ".bad" : ".warn"),
+            tt(REASONS[r]) || r, n > 1 ? ` ${n}` : "")),
+          el("span.spacer"),
+          el("time.muted.small", { datetime: g.last_seen }, t("最近：", "Last: ") + Kefu.time(g.last_seen))),
+        g.faq_id ? el("p.muted.small", t("机器人用了 FAQ：", "The bot answered with FAQ: "),
+          el("button.link", { type: "button", onclick: () => { app.show("faq").open(g.faq_id); } }, g.faq_id)) : null,
+        others.length ? el("ul.review-examples", { "aria-label": t("其他问法", "Other phrasings") }, others.map((e) => el("li", e.text))) : null,
+        el("div.review-actions",
+          el("label", { for: textId }, t("问法", "Phrasing"), phrase),
+          el("div.group", faqSel, addPhrasing),
+          el("div.group", intentSel, addExample),
+          newFaq, el("span.spacer"), dismiss));
+    }
+
+    return {
+      panel, shown: () => load(), load,
+      resolved: (key) => {
+        const li = list.querySelector(`[data-review="${CSS.escape(key)}"]`);
+        if (li && li._remove) li._remove();
+      },
+    };
+  }
   function modelsTab() { return { panel: el("div", "…") }; }
   function analyticsTab() { return { panel: el("div", { id: "analytics" }, "…") }; }
 
