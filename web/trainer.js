@@ -847,7 +847,265 @@
       },
     };
   }
-  function modelsTab() { return { panel: el("div", "…") }; }
+  // ---- models ------------------------------------------------------------------------------------
+  const JOB_KEY = "kefu.trainer.job";
+
+  function modelsTab() {
+    let listing = null;
+    let compared = null; // the version in #comparison
+    let polling = null;
+
+    const activeCard = el("section.card", { id: "model-active", "aria-labelledby": "model-active-title" });
+    const epochs = el("input", { id: "train-epochs", type: "number", min: 1, max: 200, placeholder: "25", inputmode: "numeric" });
+    const seed = el("input", { id: "train-seed", type: "number", min: 0, placeholder: "42", inputmode: "numeric" });
+    const trainButton = el("button.primary", { type: "button", id: "train", onclick: () => train() }, t("训练新模型", "Train a new model"));
+    const bar = el("div.bar");
+    const progress = el("div.progress", { id: "train-progress", role: "progressbar", "aria-valuemin": 0, "aria-valuemax": 100,
+      "aria-valuenow": 0, "aria-label": t("训练进度", "Training progress") }, bar);
+    const progressText = el("p.progress-text", { id: "train-progress-text", "aria-live": "polite" });
+    const trainCard = el("section.card", { "aria-labelledby": "train-title" },
+      el("h2", { id: "train-title" }, t("训练", "Train")),
+      el("p.muted.small", t("用当前知识库里的意图样例在后台训练新版本，并在保留测试集上与当前模型对比。训练完成后不会自动启用。",
+        "Trains a new version in the background from the intent examples as they stand, and compares it with the model in force on the held-out set. It is not put in force until you activate it.")),
+      el("div.train-row",
+        el("label", { for: "train-epochs" }, t("轮数", "Epochs"), epochs),
+        el("label", { for: "train-seed" }, t("随机种子", "Seed"), seed),
+        trainButton),
+      progress, progressText);
+    const comparison = el("section.card", { id: "comparison", "aria-labelledby": "comparison-title", "aria-live": "polite" });
+    const versions = el("section.card", { id: "model-versions", "aria-labelledby": "versions-title" });
+    const panel = el("div.page", el("div.cards", activeCard, trainCard), comparison, versions);
+
+    const fmt = (x) => (x === null || x === undefined ? "—" : (x * 100).toFixed(1) + "%");
+    function delta(d, strong) {
+      if (d === null || d === undefined) return el("span.delta-flat", "—");
+      const pts = d * 100;
+      const cls = pts > 0.05 ? "delta-up" : pts < -0.05 ? "delta-down" : "delta-flat";
+      const arrow = pts > 0.05 ? "▲ " : pts < -0.05 ? "▼ " : "";
+      return el("span." + cls, { title: t("百分点", "percentage points") }, arrow + (pts > 0 ? "+" : pts < 0 ? "−" : "±") + Math.abs(pts).toFixed(strong ? 2 : 1));
+    }
+    const metricRows = [
+      ["accuracy", t("准确率", "Accuracy")], ["macro_f1", "Macro F1"], ["in_scope_accuracy", t("范围内准确率", "In-scope accuracy")],
+      ["oos_precision", t("超范围精确率", "Out-of-scope precision")], ["oos_recall", t("超范围召回率", "Out-of-scope recall")],
+    ];
+
+    async function load() {
+      try {
+        listing = await api("GET", "/api/models");
+      } catch (err) {
+        fill(activeCard, el("p.form-error", errText(err)));
+        return;
+      }
+      renderActive();
+      renderVersions();
+      if (!compared) renderComparison(null);
+      const job = sessionStorage.getItem(JOB_KEY);
+      if (job && !polling) poll(job);
+    }
+
+    function renderActive() {
+      const v = listing.versions.find((x) => x.active) || { id: listing.active };
+      const m = v.metrics;
+      const canRollBack = !!(v.meta && v.meta.parent) || listing.versions.length > 1;
+      fill(activeCard,
+        el("h2", { id: "model-active-title" }, t("当前模型", "Model in force")),
+        el("p", el("strong.mono", { id: "active-version" }, listing.active), " ",
+          el("span.muted.small", v.created ? t(`${v.who} 训练于 ${Kefu.time(v.created)}`, `trained by ${v.who}, ${Kefu.time(v.created)}`) : v.who || "")),
+        m ? el("div.kpis", metricRows.slice(0, 2).concat([metricRows[4]]).map(([k, label]) =>
+          el("div.kpi", el("span.value", fmt(m[k])), el("span.label", label))),
+        el("div.kpi", el("span.value", String(m.examples)), el("span.label", t("测试样例", "Held-out examples")))) : null,
+        el("div.comparison-actions",
+          el("button", { type: "button", id: "rollback", disabled: !canRollBack, onclick: () => rollback() }, t("回滚到上一个模型", "Roll back")),
+          el("span.muted.small", t("回到上一次启用之前的模型", "Back to the model in force before the last activation"))));
+    }
+
+    function renderVersions() {
+      fill(versions,
+        el("h2", { id: "versions-title" }, t("所有版本", "Versions")),
+        el("div.table-wrap", el("table", { id: "versions-table" },
+          el("thead", el("tr", el("th", t("版本", "Version")), el("th", t("训练时间", "Trained")), el("th", t("训练者", "By")),
+            el("th.num", t("训练样例", "Examples")), el("th.num", t("准确率", "Accuracy")), el("th.num", "Macro F1"), el("th", ""))),
+          el("tbody", listing.versions.map((v) => el("tr" + (v.active ? ".is-active" : ""), { "data-version": v.id },
+            el("td", el("span.mono", v.id), v.active ? [" ", el("span.badge", t("使用中", "in force"))] : null),
+            el("td", v.created ? Kefu.time(v.created) : "—"),
+            el("td", v.who || ""),
+            el("td.num", v.meta ? String(v.meta.examples) : "—"),
+            el("td.num", v.metrics ? fmt(v.metrics.accuracy) : "—"),
+            el("td.num", v.metrics ? fmt(v.metrics.macro_f1) : "—"),
+            el("td", v.active ? null : el("button.link", { type: "button", onclick: () => loadComparison(v.id) },
+              t("对比并启用…", "Compare & activate…")))))))));
+    }
+
+    function renderComparison(c, version, note) {
+      compared = c ? version : null;
+      const activate = el("button.primary", { type: "button", id: "activate", disabled: !c || (listing && version === listing.active),
+        onclick: () => activateVersion(version, false) }, c ? t(`启用 ${version}`, `Activate ${version}`) : t("启用", "Activate"));
+      if (!c) {
+        fill(comparison, el("h2", { id: "comparison-title" }, t("新旧模型对比", "Old vs new")),
+          el("p.muted", note || t("训练完成后，或在下方版本列表中选择一个版本，这里会显示它与当前模型的对比。",
+            "Train a model, or pick a version below, to compare it with the model in force.")), activate);
+        return;
+      }
+      const overrideBox = el("div", { id: "activate-override-box" });
+      fill(comparison,
+        el("div.section-title", el("h2", { id: "comparison-title" }, t("新旧模型对比", "Old vs new")),
+          el("span.muted", t(`候选 ${c.candidate.version} 对比当前 ${c.active.version}，保留测试集 ${c.examples} 条`,
+            `candidate ${c.candidate.version} against ${c.active.version} in force, on ${c.examples} held-out examples`))),
+        el("div.comparison-actions",
+          el("span.verdict" + (c.not_worse ? ".ok" : ".worse"), c.not_worse ? t("不比当前差", "Not worse") : t("比当前差", "Worse")),
+          activate,
+          el("span.muted.small", t(`容差 ${(c.tolerance * 100).toFixed(1)} 个百分点`, `tolerance ${(c.tolerance * 100).toFixed(1)} points`))),
+        c.reasons && c.reasons.length ? el("ul.form-error", c.reasons.map((r) => el("li", r))) : null,
+        overrideBox,
+        el("div.table-wrap", el("table.compare-overall",
+          el("thead", el("tr", el("th", t("指标", "Metric")), el("th.num", t("当前", "Active")), el("th.num", t("候选", "Candidate")),
+            el("th.num", t("变化（百分点）", "Change (points)")))),
+          el("tbody", metricRows.map(([k, label]) => el("tr", el("td", label), el("td.num", fmt(c.active[k])),
+            el("td.num", fmt(c.candidate[k])), el("td.num", delta(c.delta[k], true)))),
+          c.per_lang.map((l) => el("tr", el("td", t(`准确率 · ${l.lang === "zh" ? "中文" : "英文"}（${l.examples} 条）`, `Accuracy · ${l.lang} (${l.examples})`)),
+            el("td.num", fmt(l.active_accuracy)), el("td.num", fmt(l.candidate_accuracy)), el("td.num", delta(l.delta, true))))))),
+        el("h3.section-title", t("各意图（按 F1 变化排序）", "Per intent (by change in F1)")),
+        el("div.table-wrap", el("table.compare-intents",
+          el("thead", el("tr", el("th", t("意图", "Intent")), el("th.num", t("样例", "Support")),
+            el("th.num", t("精确率", "Precision")), el("th.num", t("召回率", "Recall")), el("th.num", "F1"),
+            el("th.num", t("F1 变化", "F1 change")))),
+          el("tbody", c.per_intent.slice().sort((a, b) => a.delta.f1 - b.delta.f1).map((r) => el("tr",
+            el("td.mono", r.intent), el("td.num", String(r.support)),
+            el("td.num", fmt(r.active.precision), " → ", fmt(r.candidate.precision), " ", delta(r.delta.precision)),
+            el("td.num", fmt(r.active.recall), " → ", fmt(r.candidate.recall), " ", delta(r.delta.recall)),
+            el("td.num", fmt(r.active.f1), " → ", fmt(r.candidate.f1)),
+            el("td.num", delta(r.delta.f1, true))))))));
+    }
+
+    async function loadComparison(version) {
+      renderComparison(null, null, t(`正在对比 ${version}…`, `Comparing ${version}…`));
+      comparison.scrollIntoView({ block: "start", behavior: "smooth" });
+      try {
+        const c = await api("GET", `/api/models/${encodeURIComponent(version)}/comparison`);
+        renderComparison(c, version);
+      } catch (err) {
+        renderComparison(null, null, t("对比失败：", "Could not compare: ") + errText(err));
+      }
+    }
+
+    async function activateVersion(version, override) {
+      const button = document.getElementById(override ? "activate-override" : "activate");
+      if (button) button.disabled = true;
+      try {
+        const a = await api("POST", `/api/models/${encodeURIComponent(version)}/activate`, override ? { override: true } : {});
+        Kefu.toast(a.changed ? t(`已启用 ${a.active}（替换 ${a.previous}）`, `${a.active} is in force (was ${a.previous})`)
+          : t(`${a.active} 已经在使用中`, `${a.active} was already in force`), "ok");
+        await load();
+        renderComparison(null, null, t(`${a.active} 已启用。`, `${a.active} is in force.`));
+      } catch (err) {
+        if (button) button.disabled = false;
+        if (err.status === 409 && err.code === "worse_than_active") {
+          const box = document.getElementById("activate-override-box");
+          fill(box, el("div.banner.bad", { role: "alertdialog", "aria-labelledby": "override-title" },
+            el("p", { id: "override-title" }, el("strong", t("这个模型比当前模型差，未启用。", "This model is worse than the one in force; not activated."))),
+            el("p", t("仍要启用吗？顾客的下一条消息就会用它。", "Activate it anyway? Shoppers' next messages will use it.")),
+            el("div.banner-actions",
+              el("button.danger", { type: "button", id: "activate-override", onclick: () => activateVersion(version, true) },
+                t("仍然启用", "Activate anyway")),
+              el("button", { type: "button", onclick: () => { box.replaceChildren(); document.getElementById("activate").focus(); } },
+                t("取消", "Cancel")))));
+          document.getElementById("activate-override").focus();
+        } else {
+          Kefu.toast(errText(err), "error");
+        }
+      }
+    }
+
+    async function rollback() {
+      const b = document.getElementById("rollback");
+      b.disabled = true;
+      try {
+        const a = await api("POST", "/api/models/rollback");
+        Kefu.toast(t(`已回滚到 ${a.active}（原为 ${a.previous}）`, `Rolled back to ${a.active} (was ${a.previous})`), "ok");
+        await load();
+      } catch (err) {
+        b.disabled = false;
+        Kefu.toast(err.code === "nothing_to_roll_back" ? t("没有可回滚的模型", "There is nothing to roll back to") : errText(err), "error");
+      }
+    }
+
+    function setProgress(frac, text, failed) {
+      const p = Math.round(Math.max(0, Math.min(1, frac)) * 100);
+      bar.style.width = p + "%";
+      progress.setAttribute("aria-valuenow", String(p));
+      progress.setAttribute("aria-valuetext", text);
+      progress.dataset.percent = String(p);
+      progress.classList.toggle("failed", !!failed);
+      progressText.textContent = text;
+    }
+
+    async function train() {
+      const body = {};
+      if (epochs.value) body.epochs = Number(epochs.value);
+      if (seed.value) body.seed = Number(seed.value);
+      trainButton.disabled = true;
+      try {
+        const r = await api("POST", "/api/models/train", body);
+        setProgress(0, t("已开始训练…", "Training started…"));
+        poll(r.job);
+      } catch (err) {
+        if (err.status === 409 && err.body && err.body.job) {
+          Kefu.toast(t("已有训练在进行，显示它的进度", "A training job is already running; showing its progress"));
+          poll(err.body.job);
+        } else {
+          trainButton.disabled = false;
+          setProgress(0, t("无法开始训练：", "Could not start training: ") + errText(err), true);
+        }
+      }
+    }
+
+    function poll(id) {
+      sessionStorage.setItem(JOB_KEY, id);
+      trainButton.disabled = true;
+      clearTimeout(polling);
+      polling = -1;
+      const tick = async () => {
+        let s;
+        try {
+          s = await api("GET", `/api/models/jobs/${encodeURIComponent(id)}`);
+        } catch (err) {
+          polling = null;
+          trainButton.disabled = false;
+          sessionStorage.removeItem(JOB_KEY);
+          if (err.status !== 404) setProgress(0, errText(err), true);
+          return;
+        }
+        progress.dataset.state = s.state;
+        const pr = s.progress || { epoch: 0, epochs: s.epochs };
+        if (s.state === "running") {
+          setProgress(pr.epochs ? pr.epoch / pr.epochs * 0.95 : 0,
+            t(`训练中：第 ${pr.epoch} / ${pr.epochs} 轮（${s.examples} 条样例）`, `Training: epoch ${pr.epoch} of ${pr.epochs} (${s.examples} examples)`));
+        } else if (s.state === "evaluating") {
+          setProgress(0.97, t("在保留测试集上评估…", "Evaluating on the held-out set…"));
+        } else if (s.state === "done") {
+          setProgress(1, t(`完成：新版本 ${s.version}`, `Done: new version ${s.version}`));
+        } else {
+          setProgress(1, t("训练失败：", "Training failed: ") + (s.error || ""), true);
+        }
+        if (s.state === "done" || s.state === "failed") {
+          polling = null;
+          trainButton.disabled = false;
+          sessionStorage.removeItem(JOB_KEY);
+          if (s.state === "done") {
+            await load();
+            if (s.comparison) renderComparison(s.comparison, s.version);
+            else loadComparison(s.version);
+            Kefu.toast(t(`训练完成：${s.version}`, `Training done: ${s.version}`), "ok");
+          }
+          return;
+        }
+        polling = setTimeout(tick, 400);
+      };
+      tick();
+    }
+
+    return { panel, shown: () => load() };
+  }
   function analyticsTab() { return { panel: el("div", { id: "analytics" }, "…") }; }
 
   Kefu.boot({ roles: ["trainer", "admin"], title: { zh: "训练师控制台", en: "Trainer console" }, start });
