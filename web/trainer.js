@@ -1106,7 +1106,241 @@
 
     return { panel, shown: () => load() };
   }
-  function analyticsTab() { return { panel: el("div", { id: "analytics" }, "…") }; }
+  // ---- charts (SVG, built node by node) -----------------------------------------------------------
+  function svg(tag, attrs, ...children) {
+    const node = document.createElementNS(SVG_NS, tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === "text") node.textContent = String(v);
+      else node.setAttribute(k, String(v));
+    }
+    for (const c of children.flat(Infinity)) {
+      if (c === null || c === undefined || c === false) continue;
+      node.appendChild(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return node;
+  }
+  const tip = (text) => svg("title", { text });
+  const W = 640, H = 240, M = { l: 44, r: 12, t: 14, b: 30 };
+
+  /** Rounds a maximum up to 1, 2 or 5 × 10^n. */
+  function niceMax(x) {
+    if (!(x > 0)) return 1;
+    const e = Math.pow(10, Math.floor(Math.log10(x)));
+    for (const m of [1, 2, 2.5, 5, 10]) if (x <= m * e) return m * e;
+    return 10 * e;
+  }
+  const shortLabel = (l) => (/^\d{4}-\d\d-\d\d$/.test(l) ? l.slice(5) : l.replace(/^\d{4}-/, ""));
+
+  /** The frame of a chart over `labels`: the svg, its plot group, x(i), y(v). */
+  function frame(labels, max, yFmt, label) {
+    const n = Math.max(labels.length, 1);
+    const pw = W - M.l - M.r, ph = H - M.t - M.b;
+    const step = pw / n;
+    const x = (i) => M.l + step * (i + 0.5);
+    const y = (v) => M.t + ph - (v / max) * ph;
+    const root = svg("svg", { class: "chart", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": label, preserveAspectRatio: "xMidYMid meet" },
+      tip(label));
+    for (let k = 0; k <= 4; k++) {
+      const v = (max * k) / 4;
+      root.appendChild(svg("line", { class: "grid", x1: M.l, x2: W - M.r, y1: y(v), y2: y(v) }));
+      root.appendChild(svg("text", { x: M.l - 6, y: y(v) + 4, "text-anchor": "end", text: yFmt(v) }));
+    }
+    const every = Math.ceil(labels.length / 10);
+    labels.forEach((l, i) => {
+      if (i % every === 0 || i === labels.length - 1 && labels.length < 20) {
+        root.appendChild(svg("text", { x: x(i), y: H - M.b + 16, "text-anchor": "middle", text: shortLabel(l) }));
+      }
+    });
+    root.appendChild(svg("line", { class: "axis", x1: M.l, x2: W - M.r, y1: y(0), y2: y(0) }));
+    return { root, x, y, step };
+  }
+
+  function legend(series) {
+    return el("div.legend", series.map((s, i) => el("span", el("span.swatch." + (s.cls || "s" + i), { "aria-hidden": "true" }), s.name)));
+  }
+
+  /** Lines for rates (0..1); a null value leaves a gap. */
+  function lineChart(labels, series, label) {
+    const f = frame(labels, 1, (v) => Math.round(v * 100) + "%", label);
+    series.forEach((s, si) => {
+      let d = "";
+      let pen = false;
+      s.values.forEach((v, i) => {
+        if (v === null || v === undefined) { pen = false; return; }
+        d += (pen ? " L" : " M") + f.x(i).toFixed(1) + " " + f.y(v).toFixed(1);
+        pen = true;
+      });
+      if (d) f.root.appendChild(svg("path", { class: "line " + (s.cls || "s" + si), d: d.trim() }));
+      s.values.forEach((v, i) => {
+        if (v === null || v === undefined) return;
+        f.root.appendChild(svg("circle", { class: "dot " + (s.cls || "s" + si), cx: f.x(i), cy: f.y(v), r: 3.5 },
+          tip(`${labels[i]} · ${s.name}: ${pct(v)}`)));
+      });
+    });
+    return f.root;
+  }
+
+  /** Stacked bars of counts. */
+  function barChart(labels, series, label) {
+    const totals = labels.map((_, i) => series.reduce((a, s) => a + (s.values[i] || 0), 0));
+    const max = niceMax(Math.max(0, ...totals));
+    const f = frame(labels, max, (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1)), label);
+    const bw = Math.max(2, Math.min(28, f.step * 0.7));
+    labels.forEach((l, i) => {
+      let base = 0;
+      series.forEach((s, si) => {
+        const v = s.values[i] || 0;
+        if (!v) return;
+        f.root.appendChild(svg("rect", { class: s.cls || "s" + si, x: f.x(i) - bw / 2, y: f.y(base + v), width: bw,
+          height: Math.max(0.5, f.y(base) - f.y(base + v)) }, tip(`${l} · ${s.name}: ${v}`)));
+        base += v;
+      });
+    });
+    return f.root;
+  }
+
+  /** Horizontal bars: [{name, value, cls}]. */
+  function hbarChart(rows, label, fmtValue) {
+    const h = 28 * rows.length + 10;
+    const max = Math.max(1, ...rows.map((r) => r.value));
+    const lw = 110, pw = W - lw - 70;
+    const root = svg("svg", { class: "chart", viewBox: `0 0 ${W} ${h}`, role: "img", "aria-label": label }, tip(label));
+    rows.forEach((r, i) => {
+      const y = 6 + i * 28;
+      root.appendChild(svg("text", { x: lw - 8, y: y + 15, "text-anchor": "end", text: r.name }));
+      root.appendChild(svg("rect", { class: r.cls || "s0", x: lw, y, width: Math.max(r.value ? 2 : 0, (r.value / max) * pw), height: 20, rx: 3 },
+        tip(`${r.name}: ${fmtValue ? fmtValue(r) : r.value}`)));
+      root.appendChild(svg("text", { class: "bar-value", x: lw + (r.value / max) * pw + 6, y: y + 15, text: fmtValue ? fmtValue(r) : String(r.value) }));
+    });
+    return root;
+  }
+
+  // ---- analytics ---------------------------------------------------------------------------------
+  function analyticsTab() {
+    const today = () => new Date().toISOString().slice(0, 10);
+    const period = el("select", { id: "analytics-period", onchange: () => load() },
+      el("option", { value: "day" }, t("按天", "By day")), el("option", { value: "week" }, t("按周（ISO）", "By ISO week")));
+    const range = el("select", { id: "analytics-range", onchange: () => { custom.hidden = range.value !== "custom"; if (range.value !== "custom") load(); } },
+      [[7, t("最近 7 天", "Last 7 days")], [30, t("最近 30 天", "Last 30 days")], [90, t("最近 90 天", "Last 90 days")],
+        [365, t("最近一年", "Last year")], ["custom", t("自定义…", "Custom…")]]
+        .map(([d, label]) => el("option", { value: d, selected: d === 30 }, label)));
+    const from = el("input", { type: "date", id: "analytics-from" });
+    const to = el("input", { type: "date", id: "analytics-to" });
+    const custom = el("span.toolbar", { hidden: true },
+      el("label", { for: "analytics-from" }, t("从", "From"), from), el("label", { for: "analytics-to" }, t("到", "To"), to),
+      el("button", { type: "button", onclick: () => load() }, t("应用", "Apply")));
+    const status = el("p.muted", { "aria-live": "polite" });
+    const body = el("div.analytics-body");
+    const panel = el("div.page", { id: "analytics" },
+      el("div.section-title", el("h2", t("数据分析", "Analytics")), el("span.muted", t("机器人解决率、转人工率、评分、意图和未解决问题的趋势。",
+        "How the bot resolves, escalates, is rated, and what shoppers ask, over time."))),
+      el("div.toolbar", el("label", { for: "analytics-period" }, t("粒度", "Buckets"), period),
+        el("label", { for: "analytics-range" }, t("时间范围", "Range"), range), custom,
+        el("button", { type: "button", id: "analytics-refresh", onclick: () => load() }, t("刷新", "Refresh"))),
+      status, body);
+
+    async function load() {
+      const q = new URLSearchParams({ period: period.value });
+      if (range.value === "custom") {
+        if (from.value) q.set("from", from.value);
+        if (to.value) q.set("to", to.value);
+      } else {
+        const days = Number(range.value);
+        q.set("from", new Date(Date.now() - (days - 1) * 86400000).toISOString().slice(0, 10));
+        q.set("to", today());
+      }
+      status.textContent = t("加载中…", "Loading…");
+      try {
+        const data = await api("GET", "/api/analytics?" + q);
+        status.textContent = t(`${data.from} 至 ${data.to}（时区 ${data.timezone}）`, `${data.from} to ${data.to} (timezone ${data.timezone})`);
+        render(data);
+      } catch (err) {
+        status.textContent = t("加载失败：", "Could not load: ") + errText(err);
+      }
+    }
+
+    function card(title, ...children) {
+      return el("section.chart-card", { "aria-label": title }, el("h3", title), children);
+    }
+
+    function render(data) {
+      const B = data.buckets;
+      const labels = B.map((b) => b.label);
+      const sum = (f) => B.reduce((a, b) => a + (f(b) || 0), 0);
+      const conversations = sum((b) => b.conversations);
+      const records = sum((b) => b.feedback_records);
+      const resolved = sum((b) => b.bot_resolved);
+      const escalations = sum((b) => b.escalations);
+      const dist = [0, 1, 2, 3, 4].map((i) => sum((b) => b.ratings.distribution[i]));
+      const rated = dist.reduce((a, b) => a + b, 0);
+      const avg = rated ? dist.reduce((a, n, i) => a + n * (i + 1), 0) / rated : null;
+
+      // top intents over the whole range, then per bucket
+      const intentTotals = new Map();
+      B.forEach((b) => b.top_intents.forEach((c) => intentTotals.set(c.name, (intentTotals.get(c.name) || 0) + c.count)));
+      const topIntents = [...intentTotals.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([n]) => n);
+      const intentSeries = topIntents.map((name, i) => ({ name, cls: "s" + i,
+        values: B.map((b) => (b.top_intents.find((c) => c.name === name) || { count: 0 }).count) }));
+      const otherVals = B.map((b) => b.top_intents.filter((c) => !topIntents.includes(c.name)).reduce((a, c) => a + c.count, 0));
+      if (otherVals.some((v) => v)) intentSeries.push({ name: t("其他", "other"), cls: "s5", values: otherVals });
+
+      // unresolved: per bucket, and the most asked over the range
+      const unresolvedVals = B.map((b) => b.top_unresolved.reduce((a, g) => a + g.count, 0));
+      const groups = new Map();
+      B.forEach((b) => b.top_unresolved.forEach((g) => {
+        const cur = groups.get(g.key) || { key: g.key, text: g.representative, lang: g.lang, count: 0, last: g.last_seen };
+        cur.count += g.count;
+        if (g.last_seen > cur.last) cur.last = g.last_seen;
+        groups.set(g.key, cur);
+      }));
+      const topGroups = [...groups.values()].sort((a, b) => b.count - a.count).slice(0, 10);
+
+      const kpi = (value, label, id) => el("div.kpi.card", { id }, el("span.value", value), el("span.label", label));
+      const noData = (n) => (n ? null : el("p.muted.small", t("这段时间没有数据。", "No data in this period.")));
+      const resolution = B.map((b) => b.bot_resolution_rate);
+      const escalation = B.map((b) => b.escalation_rate);
+      const starNames = ["1★", "2★", "3★", "4★", "5★"];
+      fill(body,
+        el("div.kpis.analytics-kpis",
+          kpi(String(conversations), t("会话数", "Conversations"), "kpi-conversations"),
+          kpi(pct(records ? resolved / records : null), t(`机器人解决率（${records} 条反馈）`, `Bot resolution (of ${records} with feedback)`), "kpi-resolution"),
+          kpi(pct(conversations ? escalations / conversations : null), t(`转人工率（${escalations} 次）`, `Escalation rate (${escalations})`), "kpi-escalation"),
+          kpi(avg === null ? "—" : avg.toFixed(2) + " ★", t(`平均评分（${rated} 次评分）`, `Average rating (${rated} ratings)`), "kpi-rating")),
+        el("div.chart-grid",
+          card(t("解决率与转人工率", "Resolution and escalation rates"),
+            lineChart(labels, [
+              { name: t("机器人解决率", "Bot resolution rate"), values: resolution, cls: "s0" },
+              { name: t("转人工率", "Escalation rate"), values: escalation, cls: "s1" },
+            ], t("机器人解决率与转人工率趋势", "Bot resolution and escalation rates over time")),
+            legend([{ name: t("机器人解决率", "Bot resolution rate"), cls: "s0" }, { name: t("转人工率", "Escalation rate"), cls: "s1" }]),
+            noData(conversations)),
+          card(t("评分分布", "Rating distribution"),
+            hbarChart(dist.map((n, i) => ({ name: starNames[i], value: n, cls: "r" + (i + 1) })),
+              t(`评分分布：${dist.map((n, i) => `${i + 1}星 ${n}`).join("，")}`, `Ratings: ${dist.map((n, i) => `${i + 1} star ${n}`).join(", ")}`),
+              (r) => (rated ? `${r.value} (${Math.round((r.value / rated) * 100)}%)` : "0")),
+            noData(rated)),
+          card(t("热门意图趋势", "Top intents over time"),
+            barChart(labels, intentSeries, t("每个时间段里各意图的消息数", "Shopper messages per intent over time")),
+            legend(intentSeries), noData(intentTotals.size)),
+          card(t("未解决问题趋势", "Unresolved questions over time"),
+            barChart(labels, [{ name: t("未解决问题", "Unresolved questions"), values: unresolvedVals, cls: "s1" }],
+              t("每个时间段里机器人未解决的问题数", "Questions the bot did not resolve, over time")),
+            noData(unresolvedVals.some((v) => v))),
+          card(t("会话数", "Conversations"),
+            barChart(labels, [{ name: t("会话", "Conversations"), values: B.map((b) => b.conversations), cls: "s2" },],
+              t("每个时间段的会话数", "Conversations over time")), noData(conversations)),
+          card(t("问得最多的未解决问题", "Most asked unresolved questions"),
+            topGroups.length ? el("table.top-unresolved",
+              el("thead", el("tr", el("th", t("问题", "Question")), el("th.num", t("次数", "Times")), el("th", t("最近", "Last")))),
+              el("tbody", topGroups.map((g) => el("tr", el("td", el("span", { lang: g.lang === "zh" ? "zh-CN" : "en" }, g.text)),
+                el("td.num", String(g.count)), el("td.muted", Kefu.time(g.last))))))
+              : el("p.muted.small", t("这段时间没有未解决的问题。", "No unresolved questions in this period.")),
+            topGroups.length ? el("button.link", { type: "button", onclick: () => app.show("review") }, t("去处理 →", "Review them →")) : null)));
+    }
+
+    return { panel: el("div", panel), shown: () => load() };
+  }
 
   Kefu.boot({ roles: ["trainer", "admin"], title: { zh: "训练师控制台", en: "Trainer console" }, start });
 })();
