@@ -127,7 +127,7 @@
     let pristine = null; // the form values as loaded
 
     // list side
-    const search = el("input", { type: "search", id: P + "-search", placeholder: t("搜索 id、问题、标签…", "Search id, questions, tags…"),
+    const search = el("input", { type: "search", id: P + "-search", placeholder: spec.searchPlaceholder,
       "aria-label": t("搜索", "Search"), oninput: () => renderList() });
     const filter = spec.filter ? el("select", { id: P + "-filter", "aria-label": t("分类", "Category"), onchange: () => renderList() },
       el("option", { value: "" }, t("全部分类", "All categories")),
@@ -200,6 +200,7 @@
     function setValues(v) {
       for (const f of spec.fields) {
         inputs[f.name].value = v[f.name] === undefined ? "" : v[f.name];
+        inputs[f.name].scrollTop = 0;
         updateCounter(f.name);
       }
     }
@@ -333,7 +334,11 @@
       drafts.delete(id);
       markDirty();
       renderList();
-      if (opts.focus !== false) inputs[spec.focusField || "id"].focus();
+      if (opts.focus !== false) {
+        const f = inputs[spec.focusField || "id"];
+        f.focus();
+        if (f.setSelectionRange) { f.setSelectionRange(0, 0); f.scrollTop = 0; }
+      }
     }
 
     /** A new entry; `preset` fills some fields, `reviewKey` is resolved once it is created. */
@@ -623,6 +628,7 @@
     const spec = {
       prefix: "faq",
       path: "faqs",
+      searchPlaceholder: t("搜索 id、问法、答案、标签…", "Search id, questions, answers, tags…"),
       listLabel: t("FAQ 条目", "FAQ entries"),
       newLabel: t("新建 FAQ", "New FAQ"),
       emptyText: t("在左侧选择一个 FAQ 条目进行编辑，或新建一个。", "Pick an FAQ entry on the left to edit it, or make a new one."),
@@ -681,6 +687,7 @@
     const spec = {
       prefix: "intent",
       path: "intents",
+      searchPlaceholder: t("搜索意图或样例…", "Search intents or examples…"),
       listLabel: t("意图", "Intents"),
       newLabel: t("新建意图", "New intent"),
       emptyText: t("在左侧选择一个意图编辑它的训练样例。修改在下一次训练模型后生效。",
