@@ -180,6 +180,9 @@
     const historyButton = el("button", { type: "button", id: P + "-history", "aria-expanded": "false",
       "aria-controls": P + "-revisions", onclick: () => toggleHistory() }, t("修改历史", "History"));
     const revisions = el("section.revisions", { id: P + "-revisions", hidden: true, "aria-label": t("修改历史", "History") });
+    revisions.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") { closeHistory(); historyButton.focus(); }
+    });
     const dirtyNote = el("span.dirty-note", { hidden: true }, t("有未保存的修改", "Unsaved changes"));
     form.append(errors, rows,
       el("div.form-actions", save, historyButton, dirtyNote, el("span.spacer"), del));
@@ -1191,7 +1194,8 @@
   /** Stacked bars of counts. */
   function barChart(labels, series, label) {
     const totals = labels.map((_, i) => series.reduce((a, s) => a + (s.values[i] || 0), 0));
-    const max = niceMax(Math.max(0, ...totals));
+    let max = niceMax(Math.max(0, ...totals));
+    if (max >= 4 && max % 4) max = Math.ceil(max / 4) * 4; // whole-number ticks for counts
     const f = frame(labels, max, (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1)), label);
     const bw = Math.max(2, Math.min(28, f.step * 0.7));
     labels.forEach((l, i) => {
