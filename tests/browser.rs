@@ -2,9 +2,10 @@
 //! (chromium-driver, `fantoccini`), against the real server on 127.0.0.1.
 //!
 //! - a shopper asks in Chinese in the storefront widget and gets the FAQ answer;
-//! - a shopper escalates, an agent in a second browser gets the conversation, sees the
-//!   shopper's `<script>` message as text, replies; the shopper sees it, the agent resolves, the
-//!   shopper rates;
+//! - a shopper escalates, an agent in a second browser sees them in the queue and claims the
+//!   conversation, sees the shopper's `<script>` message as text, adds an internal note (which
+//!   the shopper never sees), sends a canned response and a reply; the shopper sees them, the
+//!   agent resolves, the shopper rates;
 //! - a trainer edits an answer in the trainer console and the widget gives the new one.
 //!
 //! Screenshots of every screen go to `target/tmp/screenshots/` (the path is printed).
@@ -289,9 +290,10 @@ async fn a_shopper_escalates_an_agent_replies_and_resolves_and_the_shopper_rates
     let base = s.http();
 
     let agent = Browser::open(&driver, "agent", 1440, 900).await;
-    agent.sign_in(&base, "/agent", "li").await;
+    agent.sign_in(&base, "/agent?lang=zh", "li").await;
     agent.find("#queue").await;
-    agent.find("#presence").await.select_by_value("online").await.unwrap();
+    // away: nothing is assigned, the shopper waits in the queue
+    agent.find("#presence").await.select_by_value("away").await.unwrap();
 
     let shopper = Browser::open(&driver, "shopper", 1280, 860).await;
     let w = Widget::open(&shopper, &base).await;
@@ -299,8 +301,13 @@ async fn a_shopper_escalates_an_agent_replies_and_resolves_and_the_shopper_rates
     w.text(".msg.bot .text", "").await;
     let markup = "<script>window.pwned=1</script>我要转人工";
     w.say(markup).await;
+    w.text(".msg.bot .text, .msg.system .text", "人工").await;
 
-    // the agent gets it (assigned automatically: online with free capacity) and it is selected
+    // the agent sees the shopper waiting, with the reason, and claims the conversation
+    let waiting = agent.text("#queue .queue-item", "顾客要求转人工").await;
+    assert!(waiting.contains("访客"), "a guest is waiting: {waiting}");
+    agent.shot("agent-queue").await;
+    agent.click("#queue .queue-item button.claim").await;
     agent.find("#mine [data-conversation]").await;
     let shown = agent.text("#transcript .msg.shopper", "我要转人工").await;
     assert!(shown.contains("<script>window.pwned=1</script>"), "the script tag is text: {shown}");
@@ -308,22 +315,48 @@ async fn a_shopper_escalates_an_agent_replies_and_resolves_and_the_shopper_rates
         agent.js("return document.querySelectorAll('#transcript script, #context script').length").await;
     assert_eq!(scripts, json!(0));
     assert_eq!(agent.js("return window.pwned === undefined").await, json!(true));
-    agent.find("#context").await;
+    agent.text("#context", "顾客要求转人工").await;
+    w.text(".msg.system .text, .msg.bot .text", "李明").await;
+    // with an agent here, the offer to leave a message (no agent was online) goes away
+    wait_for_text("shopper", "no leave-message form", "gone", || async {
+        if w.texts("form.leave").await.is_empty() { vec!["gone".to_string()] } else { vec![] }
+    })
+    .await;
+
+    // an internal note stays with the agents
+    agent.click("#note-mode").await;
+    let note = "顾客未登录，需核对手机号后四位";
+    agent.type_into("#composer", note).await;
+    agent.click("#send").await;
+    agent.text("#transcript .msg.note", note).await;
+    agent.text("#context", note).await;
+    agent.click("#note-mode").await;
+
+    // a canned response goes into the reply box, then to the shopper
+    agent.click("#canned-toggle").await;
+    agent.click("#canned [data-canned=\"greeting-zh\"]").await;
+    let greeting = agent.find("#composer").await.prop("value").await.unwrap().unwrap_or_default();
+    assert!(greeting.contains("欢迎光临栖木生活"), "the canned text is in the box: {greeting}");
+    agent.click("#send").await;
+    w.text(".msg.agent .text", "欢迎光临栖木生活").await;
 
     let reply = "您好，我是客服李明，马上为您查询订单。";
     agent.type_into("#composer", reply).await;
     agent.click("#send").await;
     agent.text("#transcript .msg.agent", reply).await;
     w.text(".msg.agent .text", reply).await;
+    let seen = w.texts(".msg .text").await;
+    assert!(!seen.iter().any(|t| t.contains(note)), "the note never reaches the shopper: {seen:?}");
     agent.shot("agent-console").await;
     shopper.shot("widget-agent-reply").await;
 
     // resolved: the shopper is asked for a rating and gives 5 with a comment
     agent.click("#resolve").await;
     w.find(".stars button:nth-child(5)").await.click().await.unwrap();
-    let comment = w.find("form.form textarea").await;
+    let comment = w.find("form.rating textarea").await;
     comment.send_keys("李明很耐心，谢谢！").await.unwrap();
-    w.find("form.form button[type=submit]").await.click().await.unwrap();
+    w.find("form.rating button[type=submit]").await.click().await.unwrap();
+    w.text(".msg.bot .text", "感谢").await;
     shopper.shot("widget-rated").await;
 
     let deadline = tokio::time::Instant::now() + PATIENCE;
@@ -353,6 +386,7 @@ async fn a_trainer_edits_an_answer_and_the_widget_shows_the_new_one() {
     trainer.click("#faq-list [data-faq=\"return-7day-policy\"]").await;
     trainer.find("#faq-editor").await;
     let before = trainer.find("#faq-answer-zh").await.prop("value").await.unwrap().unwrap_or_default();
+    let v1 = trainer.find("#faq-status").await.attr("data-version").await.unwrap();
     assert_eq!(before, answer("return-7day-policy"));
 
     // an empty answer is refused, and the error is shown on the form
@@ -364,9 +398,12 @@ async fn a_trainer_edits_an_answer_and_the_widget_shows_the_new_one() {
         "亲，签收后7天内都可以在订单页点「申请售后」办理七天无理由退货，退货运费有运费险的话由保险承担。";
     trainer.type_into("#faq-answer-zh", edited).await;
     trainer.click("#faq-save").await;
-    let status = trainer.find("#faq-status[data-version]").await;
-    let version = status.attr("data-version").await.unwrap().unwrap();
-    assert!(version.parse::<u32>().unwrap() >= 2, "saved as a new version: {version}");
+    let v2 = wait_for_text("trainer", "#faq-status version", "", || async {
+        let v = trainer.find("#faq-status").await.attr("data-version").await.unwrap();
+        if v != v1 { v.into_iter().collect() } else { vec![] }
+    })
+    .await;
+    assert!(v2.parse::<u32>().unwrap() > v1.unwrap().parse::<u32>().unwrap(), "saved as a new version: {v2}");
     trainer.shot("trainer-faq-editor").await;
 
     let shopper = Browser::open(&driver, "shopper", 1280, 860).await;

@@ -8,6 +8,9 @@ const Kefu = (() => {
   const LANG_KEY = "kefu.console.lang";
 
   // ---- language ------------------------------------------------------------------------------
+  // `?lang=zh|en` (a link from a colleague), then the last choice, then the browser's language
+  const asked = new URLSearchParams(location.search).get("lang");
+  if (asked === "zh" || asked === "en") localStorage.setItem(LANG_KEY, asked);
   let lang = localStorage.getItem(LANG_KEY) ||
     ((navigator.language || "zh").toLowerCase().startsWith("zh") ? "zh" : "en");
   const langListeners = [];

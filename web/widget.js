@@ -480,8 +480,13 @@
         return onReply(m);
       case "status":
         convState = m.state;
-        if (m.state === "agent") agentName = m.agent || agentName;
-        else agentName = null;
+        if (m.state === "agent") {
+          agentName = m.agent || agentName;
+          // an agent is here now: an offer to leave a message that was not taken is moot
+          Array.prototype.forEach.call(log.querySelectorAll("form.leave"), function (f) {
+            if (!f.elements[0].disabled) f.parentNode.removeChild(f);
+          });
+        } else agentName = null;
         if (m.state === "closed") offerNewChat();
         return showState();
       case "typing":
@@ -782,7 +787,7 @@
     var form = h(
       "form",
       {
-        class: "form",
+        class: "form leave",
         onsubmit: function (e) {
           e.preventDefault();
           var body = text.value.trim();
@@ -855,7 +860,7 @@
     var form = h(
       "form",
       {
-        class: "form",
+        class: "form rating",
         onsubmit: function (e) {
           e.preventDefault();
           if (!score) return;
