@@ -196,9 +196,22 @@ struct Widget<'a> {
 }
 
 impl<'a> Widget<'a> {
-    /// Opens the demo store and the chat panel.
+    /// Opens the demo store and the chat panel, as a guest.
     async fn open(page: &'a Browser, base: &str) -> Widget<'a> {
+        Widget::open_as(page, base, None).await
+    }
+
+    /// Opens the demo store and the chat panel; with a token, as that signed-in shopper (the
+    /// widget embedded again with `data-token`, as a store's page for a signed-in shopper has it).
+    async fn open_as(page: &'a Browser, base: &str, token: Option<&str>) -> Widget<'a> {
         page.goto(&format!("{base}/")).await;
+        if let Some(token) = token {
+            page.find("#kefu-widget").await;
+            let script = "delete window.__kefuWidget; document.getElementById('kefu-widget').remove(); \
+                 const s = document.createElement('script'); s.src = '/widget.js'; s.dataset.token = arguments[0]; \
+                 document.body.appendChild(s);";
+            page.client.execute(script, vec![json!(token)]).await.unwrap();
+        }
         let host = page.find("#kefu-widget").await;
         let root = host.shadow_root().await.expect("the widget's shadow root");
         let w = Widget { page, root };
@@ -295,8 +308,13 @@ async fn a_shopper_escalates_an_agent_replies_and_resolves_and_the_shopper_rates
     // away: nothing is assigned, the shopper waits in the queue
     agent.find("#presence").await.select_by_value("away").await.unwrap();
 
+    // 林晓雯, a signed-in VIP (gold) shopper with orders
+    let token = kefu::identity::sign(
+        common::server::SECRET,
+        &kefu::identity::Claims { sub: "S1001".into(), exp: chrono::Utc::now().timestamp() + 3600 },
+    );
     let shopper = Browser::open(&driver, "shopper", 1280, 860).await;
-    let w = Widget::open(&shopper, &base).await;
+    let w = Widget::open_as(&shopper, &base, Some(&token)).await;
     w.say("我的订单什么时候发货？").await;
     w.text(".msg.bot .text", "").await;
     let markup = "<script>window.pwned=1</script>我要转人工";
@@ -305,7 +323,7 @@ async fn a_shopper_escalates_an_agent_replies_and_resolves_and_the_shopper_rates
 
     // the agent sees the shopper waiting, with the reason, and claims the conversation
     let waiting = agent.text("#queue .queue-item", "顾客要求转人工").await;
-    assert!(waiting.contains("访客"), "a guest is waiting: {waiting}");
+    assert!(waiting.contains("林晓雯") && waiting.contains("VIP"), "a VIP is waiting: {waiting}");
     agent.shot("agent-queue").await;
     agent.click("#queue .queue-item button.claim").await;
     agent.find("#mine [data-conversation]").await;
@@ -316,6 +334,8 @@ async fn a_shopper_escalates_an_agent_replies_and_resolves_and_the_shopper_rates
     assert_eq!(scripts, json!(0));
     assert_eq!(agent.js("return window.pwned === undefined").await, json!(true));
     agent.text("#context", "顾客要求转人工").await;
+    let profile = agent.text("#context", "林晓雯").await;
+    assert!(profile.contains("gold") && profile.contains("S1001"), "the shopper's profile: {profile}");
     w.text(".msg.system .text, .msg.bot .text", "李明").await;
     // with an agent here, the offer to leave a message (no agent was online) goes away
     wait_for_text("shopper", "no leave-message form", "gone", || async {
@@ -325,7 +345,7 @@ async fn a_shopper_escalates_an_agent_replies_and_resolves_and_the_shopper_rates
 
     // an internal note stays with the agents
     agent.click("#note-mode").await;
-    let note = "顾客未登录，需核对手机号后四位";
+    let note = "老顾客，优先处理发货问题";
     agent.type_into("#composer", note).await;
     agent.click("#send").await;
     agent.text("#transcript .msg.note", note).await;

@@ -307,6 +307,11 @@ async fn trainer_endpoints_refuse_strangers_agents_and_bad_parameters() {
     assert_eq!(st, StatusCode::OK, "{a}");
     assert_eq!(a["buckets"].as_array().unwrap().len(), 6);
     assert_eq!(a["buckets"][0]["conversations"], 0);
+    // `days`: the store's last N days, ending today in its timezone
+    let (st, a) = s.get("/api/analytics?days=7&to=2026-11-25", &admin).await;
+    assert_eq!(st, StatusCode::OK, "{a}");
+    assert_eq!((a["from"].as_str(), a["to"].as_str()), (Some("2026-11-19"), Some("2026-11-25")), "{a}");
+    assert_eq!(a["buckets"].as_array().unwrap().len(), 7);
 
     for (uri, says) in [
         ("/api/analytics?period=month", "period \"month\": expected day or week"),
@@ -316,6 +321,8 @@ async fn trainer_endpoints_refuse_strangers_agents_and_bad_parameters() {
         ("/api/analytics?since=2026-11-01", "unknown field"),
         ("/api/review?since=last-week", "since \"last-week\" is not a date"),
         ("/api/review?lang=fr", "lang \"fr\": zh or en"),
+        ("/api/analytics?days=0", "days 0: 1 to 366"),
+        ("/api/review?days=400", "days 400: 1 to 366"),
     ] {
         let (st, e) = s.get(uri, &admin).await;
         assert_eq!(st, StatusCode::BAD_REQUEST, "{uri}: {e}");

@@ -655,7 +655,7 @@
         ]) : el("p.muted", t("访客（未登录）：查看订单需核对手机号后四位。", "Guest (not signed in): check the phone's last 4 digits before discussing an order."))),
       section(t("本次涉及的订单", "Orders discussed"),
         ctx.orders.length ? ctx.orders.map(orderCard) : el("p.muted", t("无", "None"))),
-      p && p.recent_orders && p.recent_orders.length ? el("details.ctx-box",
+      p && p.recent_orders && p.recent_orders.length ? el("details.ctx-box", { open: !ctx.orders.length },
         el("summary", el("h3", t("近期订单", "Recent orders"), ` (${p.recent_orders.length})`)),
         p.recent_orders.map(orderCard)) : null,
       ctx.returns.length ? section(t("退货申请", "Returns"), ctx.returns.map((r) => el("div.mini",

@@ -745,14 +745,10 @@
       summary, list);
     let intents = [];
 
-    const daysAgo = (n) => {
-      const d = new Date(Date.now() - (n - 1) * 86400000);
-      return d.toISOString().slice(0, 10);
-    };
-
     async function load() {
       summary.textContent = t("加载中…", "Loading…");
-      const q = new URLSearchParams({ since: daysAgo(Number(since.value)), limit: "200" });
+      // the store's days (business timezone), not the browser's: the server counts them back
+      const q = new URLSearchParams({ days: since.value, limit: "200" });
       if (lang.value) q.set("lang", lang.value);
       try {
         const [data] = await Promise.all([
@@ -1229,7 +1225,6 @@
 
   // ---- analytics ---------------------------------------------------------------------------------
   function analyticsTab() {
-    const today = () => new Date().toISOString().slice(0, 10);
     const period = el("select", { id: "analytics-period", onchange: () => load() },
       el("option", { value: "day" }, t("按天", "By day")), el("option", { value: "week" }, t("按周（ISO）", "By ISO week")));
     const range = el("select", { id: "analytics-range", onchange: () => { custom.hidden = range.value !== "custom"; if (range.value !== "custom") load(); } },
@@ -1257,9 +1252,8 @@
         if (from.value) q.set("from", from.value);
         if (to.value) q.set("to", to.value);
       } else {
-        const days = Number(range.value);
-        q.set("from", new Date(Date.now() - (days - 1) * 86400000).toISOString().slice(0, 10));
-        q.set("to", today());
+        // the store's last N days (its timezone), whatever the browser's clock says
+        q.set("days", range.value);
       }
       status.textContent = t("加载中…", "Loading…");
       try {

@@ -44,12 +44,15 @@ fn timezone(app: &AppState) -> FixedOffset {
         .unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC"))
 }
 
-/// `from`..=`to` from optional parameters: `to` defaults to today, `from` to the 29 days before.
+/// `from`..=`to` from optional parameters: `to` defaults to today (in the business timezone),
+/// `from` to the `days` days ending at `to` (default 30), so "the last 7 days" means the store's
+/// days whatever the browser's clock says.
 fn range(
     app: &AppState,
     period: Period,
     from: (&str, Option<&str>),
     to: Option<&str>,
+    days: Option<i64>,
 ) -> Result<Range, ApiError> {
     let offset = timezone(app);
     let to = match to {
@@ -58,7 +61,11 @@ fn range(
     };
     let from: NaiveDate = match from.1 {
         Some(d) => parse_date(from.0, d).map_err(bad_request)?,
-        None => to - Duration::days(DEFAULT_DAYS - 1),
+        None => match days {
+            Some(n) if !(1..=366).contains(&n) => return Err(bad_request(format!("days {n}: 1 to 366"))),
+            Some(n) => to - Duration::days(n - 1),
+            None => to - Duration::days(DEFAULT_DAYS - 1),
+        },
     };
     Range::new(period, from, to, offset).map_err(bad_request)
 }
@@ -68,6 +75,7 @@ fn range(
 struct ReviewQuery {
     since: Option<String>,
     to: Option<String>,
+    days: Option<i64>,
     lang: Option<String>,
     limit: Option<usize>,
 }
@@ -81,7 +89,7 @@ async fn review_queue(
 ) -> Result<Json<Value>, ApiError> {
     staff.require(TRAINERS)?;
     let Query(q) = q.map_err(|e| bad_request(e.body_text()))?;
-    let range = range(&app, Period::Day, ("since", q.since.as_deref()), q.to.as_deref())?;
+    let range = range(&app, Period::Day, ("since", q.since.as_deref()), q.to.as_deref(), q.days)?;
     let lang = match q.lang.as_deref() {
         None => None,
         Some(l) => Some(Lang::parse(l).ok_or_else(|| bad_request(format!("lang {l:?}: zh or en")))?),
@@ -199,6 +207,7 @@ struct AnalyticsQuery {
     period: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    days: Option<i64>,
 }
 
 /// One bucket per day or ISO week from `from` to `to` (inclusive; at most 366 days).
@@ -210,7 +219,7 @@ async fn analytics_buckets(
     staff.require(TRAINERS)?;
     let Query(q) = q.map_err(|e| bad_request(e.body_text()))?;
     let period = Period::parse(q.period.as_deref().unwrap_or("day")).map_err(bad_request)?;
-    let range = range(&app, period, ("from", q.from.as_deref()), q.to.as_deref())?;
+    let range = range(&app, period, ("from", q.from.as_deref()), q.to.as_deref(), q.days)?;
     let (from, to) = range.utc_bounds();
     let rows = app.router.store.analytics_rows(from, to).await.map_err(ApiError::internal)?;
     Ok(Json(json!({
