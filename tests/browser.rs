@@ -6,7 +6,8 @@
 //!   conversation, sees the shopper's `<script>` message as text, adds an internal note (which
 //!   the shopper never sees), sends a canned response and a reply; the shopper sees them, the
 //!   agent resolves, the shopper rates;
-//! - a trainer edits an answer in the trainer console and the widget gives the new one.
+//! - a trainer edits an answer in the trainer console and the widget gives the new one; then
+//!   retrains the intent model, compares old and new, activates the new one and rolls back.
 //!
 //! Screenshots of every screen go to `target/tmp/screenshots/` (the path is printed).
 //! `scripts/install-browser` installs chromium and chromium-driver (the README's test command
@@ -439,9 +440,31 @@ async fn a_trainer_edits_an_answer_and_the_widget_shows_the_new_one() {
     trainer.click("#tab-review").await;
     trainer.find("#review-list").await;
     trainer.shot("trainer-review").await;
+
+    // retrain (2 epochs: quick), compare old and new, activate (with the override when the
+    // quick model is worse), roll back
     trainer.click("#tab-models").await;
-    trainer.find("#train").await;
+    trainer.text("#active-version", "shipped").await;
+    trainer.type_into("#train-epochs", "2").await;
+    trainer.click("#train").await;
+    let verdict = trainer.text("#comparison .verdict", "").await;
+    let candidate = trainer.text("#comparison", "Macro F1").await;
+    trainer.text("#comparison .compare-intents", "order_status").await;
     trainer.shot("trainer-models").await;
+    trainer.click("#activate").await;
+    if verdict.contains("Worse") {
+        trainer.click("#activate-override").await;
+    }
+    let activated = wait_for_text("trainer", "#active-version", "", || async {
+        let v = trainer.find("#active-version").await.text().await.unwrap_or_default();
+        if v != "shipped" { vec![v] } else { vec![] }
+    })
+    .await;
+    assert!(candidate.contains(&activated), "the compared candidate {activated} is in force: {candidate}");
+    trainer.text("#versions-table tr.is-active", &activated).await;
+    trainer.click("#rollback").await;
+    trainer.text("#active-version", "shipped").await;
+    trainer.text("#versions-table tr.is-active", "shipped").await;
     trainer.click("#tab-analytics").await;
     trainer.find("#analytics svg").await;
     trainer.shot("trainer-analytics").await;
