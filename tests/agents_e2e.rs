@@ -3,19 +3,16 @@
 
 mod common;
 
+use common::ws::Client;
+
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::http::StatusCode;
-use futures_util::{SinkExt, StreamExt};
 use kefu::config::Config;
 use kefu::identity::{sign, Claims, Role, StaffClaims, STAFF_AUDIENCE};
 use kefu::web::AppState;
 use serde_json::{json, Value};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 const SECRET: &str = "test-secret-0123456789abcdef";
 const NOW: &str = "2026-11-25T09:00:00+08:00";
@@ -77,90 +74,6 @@ impl Server {
     }
 }
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-struct Client {
-    ws: Ws,
-    n: u32,
-}
-
-impl Client {
-    async fn connect(s: &Server, path: &str) -> Client {
-        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}{path}", s.addr)).await.unwrap();
-        Client { ws, n: 0 }
-    }
-
-    async fn send(&mut self, v: Value) {
-        self.ws.send(Message::Text(v.to_string().into())).await.unwrap();
-    }
-
-    /// The next text frame, or None once the server closed the connection.
-    async fn next(&mut self) -> Option<Value> {
-        loop {
-            let m =
-                tokio::time::timeout(Duration::from_secs(20), self.ws.next()).await.expect("a frame in time");
-            match m {
-                Some(Ok(Message::Text(t))) => return Some(serde_json::from_str(t.as_str()).unwrap()),
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
-                Some(Ok(_)) => continue,
-            }
-        }
-    }
-
-    /// Receives until a frame matching `pred`, returning it and everything before it.
-    async fn until(&mut self, pred: impl Fn(&Value) -> bool) -> (Value, Vec<Value>) {
-        let mut seen = Vec::new();
-        loop {
-            let v = self.next().await.unwrap_or_else(|| panic!("closed; saw {seen:#?}"));
-            if pred(&v) {
-                return (v, seen);
-            }
-            seen.push(v);
-        }
-    }
-
-    async fn until_type(&mut self, ty: &str) -> (Value, Vec<Value>) {
-        self.until(|v| v["type"] == ty).await
-    }
-
-    // ---- shopper side ----
-
-    async fn shopper(s: &Server, shopper_id: Option<&str>) -> (Client, String) {
-        let mut c = Client::connect(s, "/ws/chat").await;
-        let token = shopper_id
-            .map(|id| sign(SECRET, &Claims { sub: id.into(), exp: chrono::Utc::now().timestamp() + 3600 }));
-        c.send(json!({"type": "hello", "token": token})).await;
-        let (w, _) = c.until_type("welcome").await;
-        c.until_type("status").await;
-        (c, w["conversation_id"].as_str().unwrap().to_string())
-    }
-
-    /// Sends a shopper message and waits for its ack.
-    async fn say(&mut self, text: &str) {
-        self.n += 1;
-        let id = format!("m{}", self.n);
-        self.send(json!({"type": "message", "id": id, "text": text})).await;
-        self.until(|v| v["type"] == "ack" && v["id"] == id).await;
-    }
-
-    // ---- agent side ----
-
-    async fn agent(s: &Server, name: &str, hello: Value) -> (Client, Value) {
-        let mut c = Client::connect(s, "/ws/agent").await;
-        let mut hello = hello;
-        hello["type"] = json!("hello");
-        hello["token"] = json!(s.login(name).await);
-        c.send(hello).await;
-        let (w, _) = c.until_type("welcome").await;
-        (c, w)
-    }
-
-    /// Waits for the `assigned` frame of a conversation.
-    async fn assigned(&mut self, conv: &str) -> Value {
-        self.until(|v| v["type"] == "assigned" && v["conversation_id"] == conv).await.0
-    }
-}
-
 fn texts(frames: &[Value]) -> String {
     frames.iter().filter_map(|f| f["text"].as_str()).collect::<Vec<_>>().join("\n")
 }
@@ -168,12 +81,12 @@ fn texts(frames: &[Value]) -> String {
 #[tokio::test]
 async fn one_shopper_two_agents_through_the_whole_escalation() {
     let s = start().await;
-    let (mut li, welcome) = Client::agent(&s, "li", json!({"langs": ["zh"], "capacity": 3})).await;
+    let (mut li, welcome) = Client::agent(s.addr, &s.login("li").await, json!({"langs": ["zh"], "capacity": 3})).await;
     assert_eq!(welcome["agent"]["display_name"], "Li");
     assert_eq!(welcome["agent"]["capacity"], 3);
 
     // the shopper talks about an order with the bot, then asks for a person
-    let (mut shopper, conv) = Client::shopper(&s, Some("S1001")).await;
+    let (mut shopper, conv) = Client::shopper(s.addr, Some("S1001")).await;
     shopper.say("我的订单261101219383734421到哪了").await;
     shopper.until(|v| v["type"] == "reply").await;
     shopper.say("转人工").await;
@@ -221,7 +134,7 @@ async fn one_shopper_two_agents_through_the_whole_escalation() {
     assert_eq!(n["note"]["agent"], "li");
 
     // transfer to Amy: she gets the whole story, notes included
-    let (mut amy, _) = Client::agent(&s, "amy", json!({"langs": ["zh", "en"]})).await;
+    let (mut amy, _) = Client::agent(s.addr, &s.login("amy").await, json!({"langs": ["zh", "en"]})).await;
     li.send(json!({"type": "transfer", "conversation_id": conv, "to": "amy"})).await;
     let (ended, _) = li.until_type("ended").await;
     assert_eq!(ended["outcome"], "transferred");
@@ -292,14 +205,14 @@ async fn agent_socket_and_console_refuse_bad_tokens_and_wrong_roles() {
         ("garbage", "x.y.z", "unauthorized"),
         ("trainer", trainer.as_str(), "forbidden"),
     ] {
-        let mut c = Client::connect(&s, "/ws/agent").await;
+        let mut c = Client::connect(s.addr, "/ws/agent").await;
         c.send(json!({"type": "hello", "token": token})).await;
         let e = c.next().await.unwrap_or_else(|| panic!("{what}: an error frame first"));
         assert_eq!((e["type"].as_str(), e["code"].as_str()), (Some("error"), Some(code)), "{what}: {e}");
         assert!(c.next().await.is_none(), "{what}: then closed");
     }
     // anything before hello is refused
-    let mut c = Client::connect(&s, "/ws/agent").await;
+    let mut c = Client::connect(s.addr, "/ws/agent").await;
     c.send(json!({"type": "claim", "conversation_id": "c1"})).await;
     assert_eq!(c.next().await.unwrap()["code"], "unauthorized");
     assert!(c.next().await.is_none());
@@ -319,12 +232,12 @@ async fn agent_socket_and_console_refuse_bad_tokens_and_wrong_roles() {
 async fn two_agents_claiming_at_once_never_share_a_conversation() {
     let s = start().await;
     // away: nothing is assigned automatically, both must claim
-    let (mut li, _) = Client::agent(&s, "li", json!({"presence": "away", "capacity": 20})).await;
-    let (mut amy, _) = Client::agent(&s, "amy", json!({"presence": "away", "capacity": 20})).await;
+    let (mut li, _) = Client::agent(s.addr, &s.login("li").await, json!({"presence": "away", "capacity": 20})).await;
+    let (mut amy, _) = Client::agent(s.addr, &s.login("amy").await, json!({"presence": "away", "capacity": 20})).await;
     let mut convs = Vec::new();
     let mut shoppers = Vec::new();
     for _ in 0..8 {
-        let (mut c, conv) = Client::shopper(&s, None).await;
+        let (mut c, conv) = Client::shopper(s.addr, None).await;
         c.say("转人工").await;
         c.until(|v| v["type"] == "status" && v["state"] == "waiting_agent").await;
         convs.push(conv);
@@ -376,15 +289,15 @@ async fn two_agents_claiming_at_once_never_share_a_conversation() {
 #[tokio::test]
 async fn an_agent_who_drops_keeps_conversations_for_the_grace_period_then_they_are_requeued() {
     let s = start_with(|c| c.agent_grace_secs = 3).await;
-    let (li, _) = Client::agent(&s, "li", json!({})).await;
-    let (mut shopper, conv) = Client::shopper(&s, Some("S1002")).await;
+    let (li, _) = Client::agent(s.addr, &s.login("li").await, json!({})).await;
+    let (mut shopper, conv) = Client::shopper(s.addr, Some("S1002")).await;
     shopper.say("转人工").await;
     shopper.until(|v| v["type"] == "status" && v["state"] == "agent").await;
     drop(li);
 
     // within the grace period: the shopper's message is stored; Li comes back and has it
     shopper.say("还在吗？").await;
-    let (mut li, welcome) = Client::agent(&s, "li", json!({})).await;
+    let (mut li, welcome) = Client::agent(s.addr, &s.login("li").await, json!({})).await;
     assert_eq!(welcome["agent"]["conversations"], json!([conv]));
     let a = li.assigned(&conv).await;
     assert!(texts(a["context"]["transcript"].as_array().unwrap()).contains("还在吗？"));
@@ -399,7 +312,7 @@ async fn an_agent_who_drops_keeps_conversations_for_the_grace_period_then_they_a
     assert_eq!(st["state"], "waiting_agent");
     let queue = s.app.desk.snapshot().await.unwrap().queue;
     assert_eq!(queue.iter().map(|q| q.reason.as_str()).collect::<Vec<_>>(), ["agent_disconnected"]);
-    let (mut amy, _) = Client::agent(&s, "amy", json!({})).await;
+    let (mut amy, _) = Client::agent(s.addr, &s.login("amy").await, json!({})).await;
     let a = amy.assigned(&conv).await;
     let transcript = texts(a["context"]["transcript"].as_array().unwrap());
     for said in ["还在吗？", "在的，您请说", "人呢"] {
@@ -419,7 +332,7 @@ async fn an_agent_who_drops_keeps_conversations_for_the_grace_period_then_they_a
 #[tokio::test]
 async fn with_nobody_available_the_shopper_can_leave_a_message_and_the_bot_keeps_answering() {
     let s = start().await;
-    let (mut shopper, conv) = Client::shopper(&s, Some("S1003")).await;
+    let (mut shopper, conv) = Client::shopper(s.addr, Some("S1003")).await;
     shopper.say("转人工").await;
     let (r, _) = shopper.until(|v| v["type"] == "reply" && v["actions"].is_array()).await;
     assert!(r["text"].as_str().unwrap().contains("没有人工客服在线"), "{r}");
@@ -455,12 +368,12 @@ async fn with_nobody_available_the_shopper_can_leave_a_message_and_the_bot_keeps
     assert!(open.as_array().unwrap().is_empty());
 
     // an agent who comes online still picks the conversation up from the queue
-    let (mut li, _) = Client::agent(&s, "li", json!({})).await;
+    let (mut li, _) = Client::agent(s.addr, &s.login("li").await, json!({})).await;
     li.assigned(&conv).await;
 
     // outside business hours the shopper is told the hours
     let closed = start_with(|c| c.business_hours = Some("22:00-23:00".into())).await;
-    let (mut shopper, _) = Client::shopper(&closed, None).await;
+    let (mut shopper, _) = Client::shopper(closed.addr, None).await;
     shopper.say("转人工").await;
     let (r, _) = shopper.until(|v| v["type"] == "reply" && v["actions"].is_array()).await;
     assert!(r["text"].as_str().unwrap().contains("22:00–23:00"), "{r}");
@@ -469,11 +382,11 @@ async fn with_nobody_available_the_shopper_can_leave_a_message_and_the_bot_keeps
 #[tokio::test]
 async fn vip_shoppers_are_served_first_and_agents_get_their_language() {
     let s = start().await;
-    let (mut plain, plain_conv) = Client::shopper(&s, Some("S1002")).await;
+    let (mut plain, plain_conv) = Client::shopper(s.addr, Some("S1002")).await;
     plain.say("转人工").await;
-    let (mut vip, vip_conv) = Client::shopper(&s, Some("S1005")).await;
+    let (mut vip, vip_conv) = Client::shopper(s.addr, Some("S1005")).await;
     vip.say("转人工").await;
-    let (mut english, en_conv) = Client::shopper(&s, None).await;
+    let (mut english, en_conv) = Client::shopper(s.addr, None).await;
     english.say("I want to talk to a human").await;
     vip.until(|v| v["type"] == "status" && v["state"] == "waiting_agent").await;
     english.until(|v| v["type"] == "status" && v["state"] == "waiting_agent").await;
@@ -488,9 +401,9 @@ async fn vip_shoppers_are_served_first_and_agents_get_their_language() {
     );
 
     // a Chinese-only agent with one seat gets the VIP; the English shopper waits for Amy
-    let (mut li, _) = Client::agent(&s, "li", json!({"langs": ["zh"], "capacity": 1})).await;
+    let (mut li, _) = Client::agent(s.addr, &s.login("li").await, json!({"langs": ["zh"], "capacity": 1})).await;
     li.assigned(&vip_conv).await;
-    let (mut amy, _) = Client::agent(&s, "amy", json!({"langs": ["en"], "capacity": 1})).await;
+    let (mut amy, _) = Client::agent(s.addr, &s.login("amy").await, json!({"langs": ["en"], "capacity": 1})).await;
     amy.assigned(&en_conv).await;
     let (_, mine) = s.get("/api/conversations/mine", &token).await;
     assert_eq!(
@@ -511,8 +424,8 @@ async fn vip_shoppers_are_served_first_and_agents_get_their_language() {
 #[tokio::test]
 async fn a_shopper_who_drops_misses_nothing_and_a_restart_keeps_the_queue() {
     let s = start().await;
-    let (mut li, _) = Client::agent(&s, "li", json!({})).await;
-    let (mut shopper, conv) = Client::shopper(&s, Some("S1004")).await;
+    let (mut li, _) = Client::agent(s.addr, &s.login("li").await, json!({})).await;
+    let (mut shopper, conv) = Client::shopper(s.addr, Some("S1004")).await;
     shopper.say("转人工").await;
     shopper.until(|v| v["type"] == "status" && v["state"] == "agent").await;
     li.assigned(&conv).await;
@@ -522,7 +435,7 @@ async fn a_shopper_who_drops_misses_nothing_and_a_restart_keeps_the_queue() {
     li.send(json!({"type": "message", "conversation_id": conv, "id": "a1", "text": "订单已经帮您加急了"}))
         .await;
     li.until(|v| v["type"] == "ack").await;
-    let mut back = Client::connect(&s, "/ws/chat").await;
+    let mut back = Client::connect(s.addr, "/ws/chat").await;
     let token = sign(SECRET, &Claims { sub: "S1004".into(), exp: chrono::Utc::now().timestamp() + 3600 });
     back.send(json!({"type": "hello", "token": token, "resume": conv})).await;
     let (w, _) = back.until_type("welcome").await;
@@ -541,7 +454,7 @@ async fn a_shopper_who_drops_misses_nothing_and_a_restart_keeps_the_queue() {
     assert_eq!(r["text"], "不客气");
 
     // a waiting conversation survives a restart of the service (same database)
-    let (mut waiting, waiting_conv) = Client::shopper(&s, None).await;
+    let (mut waiting, waiting_conv) = Client::shopper(s.addr, None).await;
     li.send(json!({"type": "presence", "state": "away"})).await;
     li.until(|v| v["type"] == "done" && v["op"] == "presence").await;
     waiting.say("转人工").await;

@@ -9,6 +9,9 @@
 //! - a trainer edits an answer in the trainer console and the widget gives the new one; then
 //!   retrains the intent model, compares old and new, activates the new one and rolls back.
 //!
+//! - an agent has two conversations at once (unread counts), transfers one to a colleague and
+//!   hands the other back to the bot.
+//!
 //! Screenshots of every screen go to `target/tmp/screenshots/` (the path is printed).
 //! `scripts/install-browser` installs chromium and chromium-driver (the README's test command
 //! runs it); `KEFU_SKIP_BROWSER=1` skips these tests on a machine without them.
@@ -19,6 +22,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::server::TestServer;
+use common::ws::Client as Ws;
 use fantoccini::elements::{Element, ShadowRoot};
 use fantoccini::{Client, ClientBuilder, Locator};
 use kefu::identity::Role;
@@ -470,4 +474,62 @@ async fn a_trainer_edits_an_answer_and_the_widget_shows_the_new_one() {
     trainer.shot("trainer-analytics").await;
     trainer.close().await;
     shopper.close().await;
+}
+
+#[tokio::test]
+async fn an_agent_works_two_conversations_transfers_one_and_hands_the_other_back() {
+    let Some(driver) = driver().await else { return };
+    let s = server().await;
+    let base = s.http();
+    kefu::accounts::add(&s.app.router.store, "amy", "艾米 Amy", Role::Agent, PASSWORD).await.unwrap();
+
+    let agent = Browser::open(&driver, "agent", 1440, 900).await;
+    agent.sign_in(&base, "/agent?lang=zh", "li").await;
+    agent.text("#connection", "已连接").await;
+
+    // two shoppers (over the real /ws/chat) ask for a human; both go to li, who is online
+    let (mut vip, vip_conv) = Ws::shopper(s.addr, Some("S1005")).await;
+    vip.say("转人工").await;
+    agent.find(&format!("#mine [data-conversation=\"{vip_conv}\"]")).await;
+    let (mut guest, guest_conv) = Ws::shopper(s.addr, None).await;
+    guest.say("我要人工客服").await;
+    let second = format!("#mine [data-conversation=\"{guest_conv}\"]");
+    agent.find(&second).await;
+    agent.text("#transcript .msg.shopper", "转人工").await;
+
+    // the one not on screen counts what the shopper says meanwhile
+    guest.say("我的包裹破损了，怎么办").await;
+    let unread = agent.text(&format!("{second} .badge.unread"), "").await;
+    assert!(unread.parse::<u32>().unwrap() >= 1, "unread count: {unread}");
+    agent.text("#load", "2/5").await;
+    agent.click(&second).await;
+    agent.text("#transcript .msg.shopper", "包裹破损").await;
+    assert!(agent.client.find_all(Locator::Css(&format!("{second} .badge.unread"))).await.unwrap().is_empty());
+    agent.shot("agent-two-conversations").await;
+
+    // transfer the guest to amy, who has just come online
+    let (mut amy, _) = Ws::agent(s.addr, &staff_token(&s, "amy").await, json!({"langs": ["zh"]})).await;
+    agent.click("#transfer").await;
+    agent.click("#transfer-dialog [data-agent=\"amy\"]").await;
+    let assigned = amy.assigned(&guest_conv).await;
+    let transcript = assigned["context"]["transcript"].to_string();
+    assert!(transcript.contains("包裹破损"), "amy gets the whole transcript: {transcript}");
+    guest.until(|v| v["type"] == "status" && v["state"] == "agent" && v["agent"] == "艾米 Amy").await;
+    agent.text(".ended-bar", "已转接").await;
+    agent.click("#dismiss").await;
+
+    // hand the VIP back to the bot
+    agent.click(&format!("#mine [data-conversation=\"{vip_conv}\"]")).await;
+    agent.find("#resolve").await;
+    agent.click("#handback").await;
+    vip.until(|v| v["type"] == "status" && v["state"] == "bot").await;
+    agent.text(".ended-bar", "已交回机器人").await;
+    agent.text("#load", "0/5").await;
+    agent.close().await;
+}
+
+/// A staff token through the real login.
+async fn staff_token(s: &TestServer, name: &str) -> String {
+    let now = chrono::Utc::now().timestamp();
+    s.app.logins.login(&s.app.router.store, &s.app.staff_secret, name, PASSWORD, now).await.unwrap().token
 }

@@ -2,6 +2,8 @@
 
 #[allow(dead_code)]
 pub mod server;
+#[allow(dead_code)]
+pub mod ws;
 
 use std::sync::Arc;
 
