@@ -460,7 +460,10 @@
     let who;
     if (m.note) who = t("内部备注 · ", "Internal note · ") + (m.agent || "");
     else if (m.sender === "shopper") who = shopperName(c);
-    else if (m.sender === "agent") who = (m.meta && m.meta.agent) || (m.clientId ? me.display_name || me.name : tt(SENDERS.agent));
+    else if (m.sender === "agent") {
+      const login = m.meta && m.meta.agent;
+      who = m.clientId || login === me.name ? me.display_name || me.name : login || tt(SENDERS.agent);
+    }
     else who = tt(SENDERS[m.sender], m.sender);
     const cls = m.note ? "note" : m.sender;
     return el("div.msg." + cls + (m.pending ? ".pending" : ""),
