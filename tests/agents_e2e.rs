@@ -472,3 +472,25 @@ async fn a_shopper_who_drops_misses_nothing_and_a_restart_keeps_the_queue() {
     assert_eq!(li_seat.conversations, [conv.clone()]);
     assert!(!li_seat.connected);
 }
+
+#[tokio::test]
+async fn agents_search_the_catalog_with_stock() {
+    let s = start().await;
+    let li = s.login("li").await;
+    let (st, all) = s.get("/api/products", &li).await;
+    assert_eq!(st, StatusCode::OK, "{all}");
+    assert_eq!(all.as_array().unwrap().len(), 67, "the whole demo catalog");
+
+    let (st, hits) = s.get("/api/products?q=%E7%89%9B%E4%BB%94%E8%A3%A4", &li).await; // 牛仔裤
+    assert_eq!(st, StatusCode::OK, "{hits}");
+    let first = &hits[0];
+    assert!(first["name"]["zh"].as_str().unwrap().contains("牛仔"), "{first}");
+    assert!(first["variants"][0]["stock"].is_u64(), "stock per variant: {first}");
+    let (_, en) = s.get("/api/products?q=jeans&limit=3", &li).await;
+    assert!(!en.as_array().unwrap().is_empty() && en.as_array().unwrap().len() <= 3, "{en}");
+
+    let (st, _) = s.get("/api/products", "").await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, e) = s.get("/api/products?size=M", &li).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{e}");
+}

@@ -518,9 +518,21 @@ async fn an_agent_works_two_conversations_transfers_one_and_hands_the_other_back
     agent.text(".ended-bar", "已转接").await;
     agent.click("#dismiss").await;
 
-    // hand the VIP back to the bot
+    // the VIP's orders carry product names; a product lookup puts stock into the reply box
     agent.click(&format!("#mine [data-conversation=\"{vip_conv}\"]")).await;
     agent.find("#resolve").await;
+    let items = agent.text("#context .order-items", "×").await;
+    assert!(!items.contains("QM-"), "product names, not SKUs: {items}");
+    agent.click("#products summary").await;
+    agent.type_into("#product-search", "牛仔裤").await;
+    agent.click("#products form button[type=submit]").await;
+    agent.text("#product-results .product", "高腰直筒牛仔裤").await;
+    agent.click("#product-results .product button.link").await;
+    let reply = agent.find("#composer").await.prop("value").await.unwrap().unwrap_or_default();
+    assert!(reply.contains("牛仔裤") && reply.contains('¥'), "a stock summary in the reply box: {reply}");
+    agent.shot("agent-product-lookup").await;
+
+    // hand the VIP back to the bot
     agent.click("#handback").await;
     vip.until(|v| v["type"] == "status" && v["state"] == "bot").await;
     agent.text(".ended-bar", "已交回机器人").await;

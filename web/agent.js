@@ -49,6 +49,8 @@
   let retry = 0;
   let closedForGood = false;
   let canned = null;
+  /** sku → product (the catalog, for names in order cards); filled once at start. */
+  const catalog = new Map();
   let msgSeq = 0;
   /** Messages sent but not acknowledged: client id → { conversation_id, id, text }. Kept in
    *  sessionStorage so a reload or reconnect sends them again (same ids: stored once). */
@@ -94,6 +96,10 @@
     renderContext();
     connect();
     loadTickets();
+    api("GET", "/api/products").then((list) => {
+      for (const p of list) catalog.set(p.sku, p);
+      renderContext();
+    }).catch(() => { /* order cards show SKUs instead of names */ });
     setInterval(tick, 1000);
     setInterval(loadTickets, 60000);
     window.addEventListener("focus", stopFlash);
@@ -658,24 +664,81 @@
         ]) : el("p.muted", t("访客（未登录）：查看订单需核对手机号后四位。", "Guest (not signed in): check the phone's last 4 digits before discussing an order."))),
       section(t("本次涉及的订单", "Orders discussed"),
         ctx.orders.length ? ctx.orders.map(orderCard) : el("p.muted", t("无", "None"))),
+      section(t("内部备注", "Internal notes"),
+        ctx.notes.length ? ctx.notes.map((n) => el("div.mini.note-item", el("div.muted.small", n.agent, " · ", Kefu.time(n.created_at)), el("div", n.text)))
+          : el("p.muted", t("勾选输入框下的“内部备注”来添加", "Tick \"Internal note\" under the reply box to add one"))),
+      c.productNode || (c.productNode = productLookup(c)),
       p && p.recent_orders && p.recent_orders.length ? el("details.ctx-box", { open: !ctx.orders.length },
         el("summary", el("h3", t("近期订单", "Recent orders"), ` (${p.recent_orders.length})`)),
         p.recent_orders.map(orderCard)) : null,
       ctx.returns.length ? section(t("退货申请", "Returns"), ctx.returns.map((r) => el("div.mini",
         el("strong", r.id), " ", r.order_no, " · ", r.status, el("div.muted.small", r.reason)))) : null,
-      section(t("内部备注", "Internal notes"),
-        ctx.notes.length ? ctx.notes.map((n) => el("div.mini.note-item", el("div.muted.small", n.agent, " · ", Kefu.time(n.created_at)), el("div", n.text)))
-          : el("p.muted", t("勾选输入框下的“内部备注”来添加", "Tick \"Internal note\" under the reply box to add one"))),
       ctx.handoffs.length > 1 ? section(t("转接记录", "Handoffs"), ctx.handoffs.map((h) => el("div.mini.small",
         Kefu.time(h.queued_at), " · ", reasonText(h.reason), h.agent ? " → " + h.agent : "", h.outcome ? " · " + tt(OUTCOMES[h.outcome], h.outcome) : ""))) : null,
       p ? pastConversations(c, p.id) : null);
+  }
+
+  /** "高腰直筒牛仔裤 蓝色 M ×1" in the console's language (the SKU when the catalog lacks it). */
+  function itemText(i) {
+    const p = catalog.get(i.sku);
+    if (!p) return `${i.sku} ${i.color} ${i.size} ×${i.qty}`;
+    const color = p.colors.find((c) => c.id === i.color);
+    return `${t(p.name.zh, p.name.en)} ${color ? t(color.zh, color.en) : i.color} ${i.size} ×${i.qty}`;
+  }
+
+  /** Product lookup beside the chat: search the catalog, see stock per colour and size, put a
+   *  summary in the reply box (in the conversation's language). */
+  function productLookup(c) {
+    const input = el("input", { type: "search", id: "product-search", "aria-label": t("搜索商品", "Search products"),
+      placeholder: t("商品名、款式、SKU…", "Name, style, SKU…") });
+    const results = el("div.product-results", { id: "product-results", "aria-live": "polite" });
+    const form = el("form.product-form", { role: "search", onsubmit: async (e) => {
+      e.preventDefault();
+      const q = input.value.trim();
+      if (!q) return;
+      fill(results, el("p.muted.small", t("搜索中…", "Searching…")));
+      try {
+        const hits = await api("GET", "/api/products?limit=5&q=" + encodeURIComponent(q));
+        fill(results, hits.length ? hits.map((p) => productCard(c, p)) : el("p.muted.small", t("没有找到商品", "No product found")));
+      } catch (err) { fill(results, el("p.form-error", err.message)); }
+    } }, input, el("button", { type: "submit" }, t("搜索", "Search")));
+    return el("details.ctx-box", { id: "products" },
+      el("summary", el("h3", t("查商品与库存", "Products and stock"))), form, results);
+  }
+
+  function productCard(c, p) {
+    const zh = c.lang === "zh";
+    const colorName = (id) => { const x = p.colors.find((k) => k.id === id); return x ? (zh ? x.zh : x.en) : id; };
+    const mine = (id) => { const x = p.colors.find((k) => k.id === id); return x ? t(x.zh, x.en) : id; };
+    const byColor = p.colors.map((col) => ({
+      id: col.id,
+      sizes: p.variants.filter((v) => v.color === col.id),
+    }));
+    const inStock = byColor.map((b) => ({ id: b.id, sizes: b.sizes.filter((v) => v.stock > 0).map((v) => v.size) }))
+      .filter((b) => b.sizes.length);
+    const summary = zh
+      ? `${p.name.zh}，¥${p.price}。` + (inStock.length ? "有货：" + inStock.map((b) => `${colorName(b.id)} ${b.sizes.join("/")}`).join("；") + "。" : "目前全部缺货。")
+        + (p.returnable ? "支持七天无理由退货。" : "")
+      : `${p.name.en}, ¥${p.price}. ` + (inStock.length ? "In stock: " + inStock.map((b) => `${colorName(b.id)} ${b.sizes.join("/")}`).join("; ") + "." : "Out of stock for now.")
+        + (p.returnable ? " 7-day no-reason returns apply." : "");
+    return el("div.product", { "data-sku": p.sku },
+      el("div.order-head", el("strong", t(p.name.zh, p.name.en)), el("span", money(p.price))),
+      el("div.small.muted", p.sku, p.returnable ? "" : " · " + t("不支持七天无理由", "no 7-day return")),
+      el("table.stock", el("tbody", byColor.map((b) => el("tr", el("th", mine(b.id)),
+        el("td", b.sizes.map((v) => el("span.size" + (v.stock > 0 ? "" : ".none"), `${v.size} ${v.stock}`))))))),
+      el("button.link", { type: "button", onclick: () => {
+        if (!ui.composer) return;
+        ui.composer.value = (ui.composer.value.trim() ? ui.composer.value.replace(/\s*$/, " ") : "") + summary;
+        ui.composer.dispatchEvent(new Event("input"));
+        ui.composer.focus();
+      } }, t("填入回复", "Put in reply")));
   }
 
   function orderCard(o) {
     const last = o.tracking && o.tracking.length ? o.tracking[o.tracking.length - 1] : null;
     return el("div.order", { "data-order": o.order_no },
       el("div.order-head", el("span.order-no", o.order_no), el("span.badge", tt(ORDER_STATUS[o.status], o.status))),
-      el("ul.order-items", o.items.map((i) => el("li", `${i.sku} ${i.color} ${i.size} ×${i.qty}`, el("span.muted", " " + money(i.unit_price))))),
+      el("ul.order-items", o.items.map((i) => el("li", itemText(i), el("span.muted", " " + money(i.unit_price))))),
       el("div.small", t("实付 ", "Paid "), money(o.total), o.shipping_insurance ? el("span.badge", t("运费险", "Return insurance")) : null,
         " · ", Kefu.time(o.created_at)),
       o.courier ? el("div.small.muted", o.courier, " ", o.tracking_no || "") : null,

@@ -1,5 +1,5 @@
 //! The agent console's HTTP API (JSON, staff token): the queue and the roster, my
-//! conversations, a conversation's detail, search, and tickets. Live work (claim, reply,
+//! conversations, a conversation's detail, search, tickets, and the product catalog. Live work (claim, reply,
 //! transfer, resolve) goes over `/ws/agent`.
 
 use std::sync::Arc;
@@ -14,6 +14,7 @@ use super::auth::{ApiError, Staff};
 use super::AppState;
 use crate::agents::desk::Snapshot;
 use crate::identity::Role;
+use crate::knowledge::catalog::Product;
 use crate::store::{Conversation, ConversationContext, ConversationRow, Ticket};
 
 const AGENTS: &[Role] = &[Role::Agent, Role::Admin];
@@ -27,6 +28,7 @@ pub fn routes() -> axum::Router<Arc<AppState>> {
         .route("/api/conversations/{id}", get(detail))
         .route("/api/tickets", get(tickets))
         .route("/api/tickets/{id}/close", post(close_ticket))
+        .route("/api/products", get(products))
 }
 
 fn desk_error(e: impl std::fmt::Display) -> ApiError {
@@ -139,4 +141,33 @@ async fn close_ticket(
         Ok(false) => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no open ticket {id}"))),
         Err(e) => Err(ApiError::internal(e)),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProductQuery {
+    q: Option<String>,
+    limit: Option<usize>,
+}
+
+/// The catalog with stock per variant: the products that best match `q` (Chinese or English,
+/// the shoppers' product search), or all of them without it.
+async fn products(
+    State(app): State<Arc<AppState>>,
+    staff: Staff,
+    q: Result<Query<ProductQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<Product>>, ApiError> {
+    staff.require(ANY)?;
+    let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
+    let engines = app.router.engines();
+    let query = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let Some(query) = query else {
+        return Ok(Json(engines.catalog.iter().take(q.limit.unwrap_or(500)).cloned().collect()));
+    };
+    let limit = q.limit.unwrap_or(10).clamp(1, 50);
+    let hits = engines
+        .products
+        .search(query, limit)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))?;
+    Ok(Json(hits.iter().filter_map(|h| engines.product(&h.sku).cloned()).collect()))
 }
