@@ -1,7 +1,8 @@
 //! The three web interfaces in a real browser: Debian's headless chromium, driven over WebDriver
 //! (chromium-driver, `fantoccini`), against the real server on 127.0.0.1.
 //!
-//! - a shopper asks in Chinese in the storefront widget and gets the FAQ answer;
+//! - a shopper asks in Chinese in the storefront widget and gets the FAQ answer, and finds it
+//!   all again, once, after reloading the page;
 //! - a shopper escalates, an agent in a second browser sees them in the queue and claims the
 //!   conversation, sees the shopper's `<script>` message as text, adds an internal note (which
 //!   the shopper never sees), sends a canned response and a reply; the shopper sees them, the
@@ -291,6 +292,15 @@ async fn a_shopper_asks_in_chinese_and_gets_the_faq_answer() {
     assert!(shown.iter().any(|t| t == script), "shown as typed: {shown:?}");
     assert_eq!(shopper.js("return window.pwned === undefined").await, json!(true));
     shopper.shot("widget-faq-answer").await;
+
+    // a reload resumes the conversation: everything is there, once
+    let w = Widget::open(&shopper, &base).await;
+    w.text(".msg.bot .text", &expected[..expected.len().min(30)]).await;
+    w.text(".msg.shopper .text", "你好").await;
+    let asked = w.texts(".msg.shopper .text").await;
+    assert_eq!(asked.iter().filter(|t| t.as_str() == "七天无理由退货怎么退？").count(), 1, "{asked:?}");
+    let answers = w.texts(".msg.bot .text").await;
+    assert_eq!(answers.iter().filter(|t| **t == expected).count(), 1, "{answers:?}");
 
     // a phone-sized screen: the panel fills it
     shopper.client.set_window_size(390, 844).await.unwrap();
