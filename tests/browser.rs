@@ -510,12 +510,23 @@ async fn an_agent_works_two_conversations_transfers_one_and_hands_the_other_back
     // the one not on screen counts what the shopper says meanwhile
     guest.say("我的包裹破损了，怎么办").await;
     let unread = agent.text(&format!("{second} .badge.unread"), "").await;
-    assert!(unread.parse::<u32>().unwrap() >= 1, "unread count: {unread}");
+    let count: String = unread.chars().take_while(char::is_ascii_digit).collect();
+    assert!(count.parse::<u32>().unwrap() >= 1, "unread count: {unread}");
     agent.text("#load", "2/5").await;
     agent.click(&second).await;
     agent.text("#transcript .msg.shopper", "包裹破损").await;
     assert!(agent.client.find_all(Locator::Css(&format!("{second} .badge.unread"))).await.unwrap().is_empty());
     agent.shot("agent-two-conversations").await;
+
+    // a reload (or a dropped connection) brings both back, each message once
+    agent.client.refresh().await.unwrap();
+    agent.text("#connection", "已连接").await;
+    agent.find(&format!("#mine [data-conversation=\"{vip_conv}\"]")).await;
+    agent.click(&second).await;
+    agent.text("#transcript .msg.shopper", "包裹破损").await;
+    let shown = agent.js("return [...document.querySelectorAll('#transcript .msg.shopper .text')].map(e => e.textContent)").await;
+    let shown: Vec<String> = serde_json::from_value(shown).unwrap();
+    assert_eq!(shown, ["我要人工客服", "我的包裹破损了，怎么办"], "each message once");
 
     // transfer the guest to amy, who has just come online
     let (mut amy, _) = Ws::agent(s.addr, &staff_token(&s, "amy").await, json!({"langs": ["zh"]})).await;

@@ -49,19 +49,30 @@
   let retry = 0;
   let closedForGood = false;
   let canned = null;
+  let cannedLoad = null;
   /** sku → product (the catalog, for names in order cards); filled once at start. */
   const catalog = new Map();
   let msgSeq = 0;
-  /** Messages sent but not acknowledged: client id → { conversation_id, id, text }. Kept in
-   *  sessionStorage so a reload or reconnect sends them again (same ids: stored once). */
-  const pending = new Map(JSON.parse(sessionStorage.getItem(PENDING_KEY) || "[]"));
+  /** Messages sent but not acknowledged: client id → { conversation_id, id, text, agent }. Kept
+   *  in sessionStorage so a reload or reconnect sends them again (same ids: stored once). */
+  let pending = new Map();
   const savePending = () => sessionStorage.setItem(PENDING_KEY, JSON.stringify([...pending]));
+  /** The conversations the server said were ours at sign-in: their `assigned` frames are a
+   *  restore (reconnect, reload), not a new assignment. */
+  let restoring = new Set();
+  const MAX_CHARS = 2000;
 
   // ---- page -------------------------------------------------------------------------------------
   const ui = {};
 
   function start(staff, main) {
     me = staff;
+    try {
+      const saved = new Map(JSON.parse(sessionStorage.getItem(PENDING_KEY) || "[]"));
+      // only this agent's: another agent signing in on this tab does not send them as theirs
+      for (const [k, p] of saved) if (p.agent === me.name) pending.set(k, p);
+    } catch (_) { /* unreadable: nothing to send again */ }
+    savePending();
     main.classList.add("agent");
     ui.conn = el("span.conn", { id: "connection", role: "status" }, t("连接中…", "Connecting…"));
     ui.presence = el("select", { id: "presence", "aria-label": t("在线状态", "Presence"), onchange: onPresence },
@@ -102,7 +113,14 @@
     }).catch(() => { /* order cards show SKUs instead of names */ });
     setInterval(tick, 1000);
     setInterval(loadTickets, 60000);
-    window.addEventListener("focus", stopFlash);
+    const back = () => {
+      if (document.hidden) return;
+      stopFlash();
+      const c = selected && convs.get(selected);
+      if (c && c.unread) { c.unread = 0; renderMine(); }
+    };
+    window.addEventListener("focus", back);
+    document.addEventListener("visibilitychange", back);
     document.addEventListener("keydown", shortcuts);
     document.addEventListener("pointerdown", unlockSound, { once: true });
     document.addEventListener("keydown", unlockSound, { once: true });
@@ -148,7 +166,6 @@
   function setConn(on) {
     ui.conn.textContent = on ? t("已连接", "Connected") : t("未连接，重连中…", "Offline, reconnecting…");
     ui.conn.classList.toggle("off", !on);
-    renderChat();
   }
 
   function onFrame(f) {
@@ -161,13 +178,19 @@
         if (f.agent.presence !== ui.presence.value) onPresence();
         if (!ui.capacity.value) ui.capacity.value = f.agent.capacity;
         else if (Number(ui.capacity.value) !== f.agent.capacity) onCapacity();
-        // conversations no longer ours (another agent, resolved while we were away) are over
+        restoring = new Set(f.agent.conversations);
+        // conversations no longer ours (another agent, resolved while we were away) are over,
+        // and what was not delivered in them can no longer be
         for (const c of convs.values()) {
-          if (!c.ended && !f.agent.conversations.includes(c.id)) c.ended = "requeued";
+          if (!c.ended && !restoring.has(c.id)) endConversation(c, "requeued");
         }
+        for (const [k, p] of pending) if (!restoring.has(p.conversation_id)) pending.delete(k);
+        savePending();
         setConn(true);
-        for (const p of pending.values()) send({ type: "message", ...p });
+        resendPending();
+        renderMine();
         renderLoad();
+        if (selected) renderChat();
         break;
       case "queue":
         queue = { items: f.items, receivedAt: Date.now() };
@@ -198,6 +221,7 @@
       case "note": {
         const c = convs.get(f.conversation_id);
         if (c && c.ctx) {
+          c.noteSent = null;
           c.ctx.notes.push(f.note);
           c.messages.push({ note: true, id: "note-" + f.note.id, sender: "note", text: f.note.text,
             created_at: f.note.created_at, agent: f.note.agent });
@@ -207,7 +231,13 @@
       }
       case "shopper": {
         const c = convs.get(f.conversation_id);
-        if (c) { c.online = f.online; renderMine(); if (f.conversation_id === selected) renderChatHead(); }
+        if (c) {
+          c.online = f.online;
+          renderMine();
+          // only the status text: the header's buttons keep the keyboard focus
+          const status = f.conversation_id === selected && document.getElementById("shopper-online");
+          if (status) status.textContent = onlineText(c);
+        }
         break;
       }
       case "ack": {
@@ -217,17 +247,14 @@
         if (p) {
           const c = convs.get(p.conversation_id);
           const m = c && c.messages.find((x) => x.clientId === f.id);
-          if (m) { m.pending = false; if (p.conversation_id === selected) renderTranscript(); }
+          if (m) { m.pending = false; redrawMessage(c, m); }
         }
         break;
       }
       case "ended": {
         const c = convs.get(f.conversation_id);
         if (c) {
-          c.ended = f.outcome;
-          // nothing more can be sent in it: unsent messages stay visible as not delivered
-          for (const [k, p] of pending) if (p.conversation_id === c.id) pending.delete(k);
-          savePending();
+          endConversation(c, f.outcome);
           renderMine();
           if (c.id === selected) renderChat();
         }
@@ -246,6 +273,8 @@
           break;
         }
         if (f.code === "forbidden") { closedForGood = true; }
+        if (f.code === "storage_unavailable") setTimeout(resendPending, 3000);
+        if (f.conversation_id && (f.code === "storage_unavailable" || f.code === "bad_request")) restoreNote(f.conversation_id);
         Kefu.toast(errorText(f), "error");
         break;
     }
@@ -261,15 +290,45 @@
     return known[f.code] || f.message || f.code;
   }
 
+  function resendPending() {
+    for (const p of pending.values()) send({ type: "message", conversation_id: p.conversation_id, id: p.id, text: p.text });
+  }
+
+  /** The conversation is over for us: messages not acknowledged in it stay visible as not
+   *  delivered (they can no longer be). */
+  function endConversation(c, outcome) {
+    c.ended = outcome;
+    for (const [k, p] of pending) if (p.conversation_id === c.id) pending.delete(k);
+    savePending();
+    for (const m of c.messages) if (m.pending) { m.pending = false; m.failed = true; }
+  }
+
+  /** A note the server refused goes back in the reply box, so nothing typed is lost. */
+  function restoreNote(id) {
+    const c = convs.get(id);
+    if (!c || !c.noteSent) return;
+    c.draft = c.draft ? c.noteSent + "\n" + c.draft : c.noteSent;
+    c.noteMode = true;
+    c.noteSent = null;
+    if (id === selected) renderChat();
+  }
+
   function onAssigned(f) {
-    const fresh = !convs.has(f.conversation_id) || convs.get(f.conversation_id).ended;
     const old = convs.get(f.conversation_id);
+    const restored = restoring.delete(f.conversation_id);
+    const fresh = !restored && (!old || old.ended);
     const c = {
       id: f.conversation_id, reason: f.reason, bot: f.bot || {}, ctx: f.context,
       lang: f.context.lang, messages: [], seen: new Set(), unread: old && !old.ended ? old.unread : 0,
-      online: old ? old.online : true, typingUntil: 0, ended: null,
+      // a new assignment: the shopper just asked; a restore: unknown until a `shopper` frame
+      online: old ? old.online : fresh ? true : null, typingUntil: 0, ended: null,
       draft: old ? old.draft : "", noteMode: old ? old.noteMode : false,
+      productNode: old ? old.productNode : null,
     };
+    // what the shopper said while we were away counts as unread
+    if (old && !old.ended) {
+      c.unread += f.context.transcript.filter((m) => m.sender === "shopper" && !old.seen.has(m.id)).length;
+    }
     for (const m of f.context.transcript) {
       c.seen.add(m.id);
       c.messages.push(m);
@@ -285,6 +344,7 @@
         c.messages.push({ sender: "agent", text: p.text, clientId: p.id, pending: true, created_at: new Date().toISOString() });
       }
     }
+    c.noteSent = old ? old.noteSent : null;
     convs.set(c.id, c);
     if (fresh) {
       c.unread = Math.max(1, c.unread);
@@ -347,9 +407,11 @@
       },
         el("span.conv-name", vip ? el("span.badge.vip", "VIP") : null, " ", shopperName(c)),
         el("span.conv-meta",
-          c.unread ? el("span.badge.unread", { "aria-label": t(`${c.unread} 条未读`, `${c.unread} unread`) }, String(c.unread)) : null,
+          c.unread ? el("span.badge.unread", String(c.unread), el("span.visually-hidden", t(" 条未读", " unread"))) : null,
           c.ended ? el("span.badge", tt(OUTCOMES[c.ended], c.ended))
-            : el("span.dot" + (c.online ? ".on" : ""), { title: c.online ? t("顾客在线", "Shopper online") : t("顾客离线", "Shopper offline") })),
+            : c.online === null ? null
+            : el("span.dot" + (c.online ? ".on" : ""), { title: c.online ? t("顾客在线", "Shopper online") : t("顾客离线", "Shopper offline") },
+              el("span.visually-hidden", c.online ? t("顾客在线", "Shopper online") : t("顾客离线", "Shopper offline")))),
         el("span.conv-last", lastText(c)));
       return el("li", b);
     }));
@@ -438,12 +500,16 @@
       el("div.chat-title",
         el("h2", p && p.vip ? el("span.badge.vip", "VIP") : null, " ", shopperName(c)),
         el("span.badge", langName(c.lang)),
-        c.ended ? null : el("span.muted.small", c.online ? t("在线", "online") : t("离线", "offline"))),
+        c.ended ? null : el("span.muted.small", { id: "shopper-online" }, onlineText(c))),
       el("div.chat-sub.muted.small", t("转人工原因：", "Escalated: "), reasonText(c.reason), " · ", c.id),
       c.ended ? null : el("div.chat-actions",
         el("button", { type: "button", id: "transfer", onclick: () => transferDialog(c) }, t("转接", "Transfer")),
         el("button", { type: "button", id: "handback", onclick: () => act(c, "handback") }, t("交回机器人", "Hand back to bot")),
         el("button.primary", { type: "button", id: "resolve", onclick: () => act(c, "resolve") }, t("结束并邀评", "Resolve"))));
+  }
+
+  function onlineText(c) {
+    return c.online === null ? "" : c.online ? t("在线", "online") : t("离线", "offline");
   }
 
   function act(c, type) {
@@ -472,13 +538,21 @@
     }
     else who = tt(SENDERS[m.sender], m.sender);
     const cls = m.note ? "note" : m.sender;
-    return el("div.msg." + cls + (m.pending ? ".pending" : ""),
-      el("div.meta", who, " · ", Kefu.time(m.created_at), m.pending ? " · " + t("发送中…", "sending…") : null),
+    m.node = el("div.msg." + cls + (m.pending ? ".pending" : "") + (m.failed ? ".failed" : ""),
+      el("div.meta", who, " · ", Kefu.time(m.created_at), m.pending ? " · " + t("发送中…", "sending…") : null,
+        m.failed ? " · " + t("未送达", "not delivered") : null),
       el("div.text", m.text));
+    return m.node;
+  }
+  function redrawMessage(c, m) {
+    if (c.id !== selected || !m.node || !m.node.parentNode) return;
+    const old = m.node;
+    old.replaceWith(messageNode(c, m));
   }
   function renderTyping(c) {
     if (!ui.typing) return;
-    ui.typing.textContent = c.typingUntil > Date.now() ? t("顾客正在输入…", "The shopper is typing…") : "";
+    const text = c.typingUntil > Date.now() ? t("顾客正在输入…", "The shopper is typing…") : "";
+    if (ui.typing.textContent !== text) ui.typing.textContent = text;
   }
 
   function endedBar(c) {
@@ -507,7 +581,12 @@
       else if (picker.open && box.value === "") closeCanned();
     });
     box.addEventListener("keydown", (e) => {
-      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); submit(); }
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+        e.preventDefault();
+        // "/query" with the list open picks the first match rather than sending the search
+        const first = picker.open && box.value.startsWith("/") && picker.list.querySelector("button");
+        if (first) first.click(); else submit();
+      }
       else if (e.key === "Escape" && picker.open) { e.preventDefault(); closeCanned(); }
       else if (e.key === "ArrowDown" && picker.open) { e.preventDefault(); const b = picker.list.querySelector("button"); if (b) b.focus(); }
     });
@@ -527,21 +606,27 @@
     const updateCount = () => { count.textContent = box.value.length > 1500 ? `${box.value.length}/2000` : ""; };
     box.addEventListener("input", updateCount);
     ui.composer = box;
-    function openCanned(q) { picker.show(q); form.querySelector("#canned-toggle").setAttribute("aria-expanded", "true"); }
-    function closeCanned() { picker.hide(); form.querySelector("#canned-toggle").setAttribute("aria-expanded", "false"); }
+    const openCanned = (q) => picker.show(q);
+    const closeCanned = () => picker.hide();
 
     function submit() {
       const text = box.value.trim();
       if (!text) return;
       if (!connected) { Kefu.toast(t("未连接，消息未发送", "Not connected; nothing was sent"), "error"); return; }
+      if (text.length > MAX_CHARS) {
+        Kefu.toast(t(`最多 ${MAX_CHARS} 字，现在 ${text.length} 字`, `At most ${MAX_CHARS} characters; this is ${text.length}`), "error");
+        return;
+      }
       if (noteBox.checked) {
-        send({ type: "note", conversation_id: c.id, text });
+        // kept until the server stores it (the `note` frame); a refusal puts it back in the box
+        if (!send({ type: "note", conversation_id: c.id, text })) return;
+        c.noteSent = text;
       } else {
         const id = `m${Date.now().toString(36)}-${++msgSeq}`;
-        const p = { conversation_id: c.id, id, text };
+        const p = { conversation_id: c.id, id, text, agent: me.name };
         pending.set(id, p);
         savePending();
-        send({ type: "message", ...p });
+        send({ type: "message", conversation_id: p.conversation_id, id: p.id, text: p.text });
         const m = { sender: "agent", text, clientId: id, pending: true, created_at: new Date().toISOString() };
         c.messages.push(m);
         appendMessage(c, m);
@@ -560,20 +645,26 @@
   function cannedPicker(c, box) {
     const search = el("input", { type: "search", id: "canned-search", "aria-label": t("搜索快捷回复", "Search canned responses"),
       placeholder: t("搜索快捷回复", "Search canned responses") });
-    const list = el("ul.canned-list", { role: "listbox", "aria-label": t("快捷回复", "Canned responses") });
+    const list = el("ul.canned-list", { "aria-label": t("快捷回复", "Canned responses") });
     const node = el("div.canned", { id: "canned", hidden: true }, search, list);
     const p = { node, list, open: false };
+    let current = "";
     async function draw(q) {
+      const mine = q || "";
+      current = mine;
       if (!canned) {
         fill(list, el("li.muted", t("加载中…", "Loading…")));
-        try { canned = await api("GET", "/api/canned"); }
+        // one request however fast the agent types; then the latest filter is drawn
+        cannedLoad = cannedLoad || api("GET", "/api/canned").then((r) => { canned = r; }, (err) => { cannedLoad = null; throw err; });
+        try { await cannedLoad; }
         catch (err) { fill(list, el("li.form-error", err.message)); return; }
+        if (mine !== current) return;
       }
-      const needle = (q || "").toLowerCase();
+      const needle = current.toLowerCase();
       const items = canned.filter((r) => r.lang === c.lang)
         .filter((r) => !needle || r.title.toLowerCase().includes(needle) || r.text.toLowerCase().includes(needle));
       if (!items.length) return fill(list, el("li.muted", t("没有匹配的快捷回复", "No canned response matches")));
-      fill(list, items.map((r) => el("li", el("button.canned-item", { type: "button", role: "option", "data-canned": r.id,
+      fill(list, items.map((r) => el("li", el("button.canned-item", { type: "button", "data-canned": r.id,
         onclick: () => insert(r),
         onkeydown: (e) => {
           if (e.key === "ArrowDown" && e.target.parentNode.nextSibling) { e.preventDefault(); e.target.parentNode.nextSibling.firstChild.focus(); }
@@ -595,8 +686,19 @@
       if (e.key === "ArrowDown") { e.preventDefault(); const b = list.querySelector("button"); if (b) b.focus(); }
       if (e.key === "Enter") { e.preventDefault(); const b = list.querySelector("button"); if (b) b.click(); }
     });
-    p.show = (q) => { node.hidden = false; p.open = true; if (document.activeElement !== box) search.value = q; draw(q); if (!q && document.activeElement !== box) search.focus(); };
-    p.hide = () => { node.hidden = true; p.open = false; };
+    const expanded = (on) => {
+      const toggle = document.getElementById("canned-toggle");
+      if (toggle) toggle.setAttribute("aria-expanded", String(on));
+    };
+    p.show = (q) => {
+      node.hidden = false;
+      p.open = true;
+      expanded(true);
+      if (document.activeElement !== box) search.value = q;
+      draw(q);
+      if (!q && document.activeElement !== box) search.focus();
+    };
+    p.hide = () => { node.hidden = true; p.open = false; expanded(false); };
     return p;
   }
 
@@ -805,6 +907,7 @@
 
   function shortcuts(e) {
     if (!e.altKey || (e.key !== "ArrowDown" && e.key !== "ArrowUp")) return;
+    if (document.activeElement && document.activeElement.tagName === "SELECT") return;
     const ids = [...convs.keys()];
     if (!ids.length) return;
     e.preventDefault();
