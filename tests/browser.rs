@@ -459,6 +459,7 @@ async fn a_trainer_edits_an_answer_and_the_widget_shows_the_new_one() {
     // quick model is worse), roll back
     trainer.click("#tab-models").await;
     trainer.text("#active-version", "shipped").await;
+    assert_eq!(trainer.find("#rollback").await.prop("disabled").await.unwrap().as_deref(), Some("true"));
     trainer.type_into("#train-epochs", "2").await;
     trainer.click("#train").await;
     let verdict = trainer.text("#comparison .verdict", "").await;
@@ -476,6 +477,7 @@ async fn a_trainer_edits_an_answer_and_the_widget_shows_the_new_one() {
     .await;
     assert!(candidate.contains(&activated), "the compared candidate {activated} is in force: {candidate}");
     trainer.text("#versions-table tr.is-active", &activated).await;
+    trainer.text("#rollback", "shipped").await;
     trainer.click("#rollback").await;
     trainer.text("#active-version", "shipped").await;
     trainer.text("#versions-table tr.is-active", "shipped").await;

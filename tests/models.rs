@@ -141,6 +141,7 @@ async fn train_compare_activate_roll_back_and_restart() {
     let (status, list) = call(&app, "GET", "/api/models", Some(&trainer), None).await;
     assert_eq!(status, StatusCode::OK, "{list}");
     assert_eq!(list["active"], "shipped");
+    assert_eq!(list["rollback_to"], Value::Null, "nothing activated yet: nothing to roll back to");
     let versions = list["versions"].as_array().unwrap();
     assert_eq!(
         versions.iter().map(|v| v["id"].as_str().unwrap()).collect::<Vec<_>>(),
@@ -193,6 +194,7 @@ async fn train_compare_activate_roll_back_and_restart() {
     assert_eq!(std::fs::read_to_string(dir.path().join("models/ACTIVE")).unwrap().trim(), version);
     let (_, list) = call(&app, "GET", "/api/models", Some(&trainer), None).await;
     assert_eq!(list["active"], version.as_str());
+    assert_eq!(list["rollback_to"], "shipped");
     // activating the active version again changes nothing
     let (status, body) = call(&app, "POST", &url, Some(&admin), None).await;
     assert_eq!((status, body["changed"].as_bool()), (StatusCode::OK, Some(false)));

@@ -912,7 +912,7 @@
     function renderActive() {
       const v = listing.versions.find((x) => x.active) || { id: listing.active };
       const m = v.metrics;
-      const canRollBack = !!(v.meta && v.meta.parent) || listing.versions.length > 1;
+      const target = listing.rollback_to;
       fill(activeCard,
         el("h2", { id: "model-active-title" }, t("当前模型", "Model in force")),
         el("p", el("strong.mono", { id: "active-version" }, listing.active), " ",
@@ -921,8 +921,10 @@
           el("div.kpi", el("span.value", fmt(m[k])), el("span.label", label))),
         el("div.kpi", el("span.value", String(m.examples)), el("span.label", t("测试样例", "Held-out examples")))) : null,
         el("div.comparison-actions",
-          el("button", { type: "button", id: "rollback", disabled: !canRollBack, onclick: () => rollback() }, t("回滚到上一个模型", "Roll back")),
-          el("span.muted.small", t("回到上一次启用之前的模型", "Back to the model in force before the last activation"))));
+          el("button", { type: "button", id: "rollback", disabled: !target, onclick: () => rollback() },
+            target ? t(`回滚到 ${target}`, `Roll back to ${target}`) : t("回滚", "Roll back")),
+          el("span.muted.small", target ? t("回到上一次启用之前的模型", "Back to the model in force before the last activation")
+            : t("还没有启用过其他模型，无可回滚", "No other model has been activated: nothing to roll back to"))));
     }
 
     function renderVersions() {

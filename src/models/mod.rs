@@ -80,6 +80,8 @@ pub struct Activation {
 pub struct Listing {
     pub active: String,
     pub versions: Vec<ListedVersion>,
+    /// The version a rollback would put back in force (None: nothing to roll back to).
+    pub rollback_to: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -177,7 +179,8 @@ impl Models {
         }
         let versions =
             versions.into_iter().map(|info| ListedVersion { active: info.id == active, info }).collect();
-        Ok(Listing { active, versions })
+        let rollback_to = self.registry.rollback_target()?;
+        Ok(Listing { active, versions, rollback_to })
     }
 
     /// `version` (a trained one, or `shipped`) against the model in force, on the held-out set.
