@@ -266,9 +266,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let clock = config.clock();
                 let app = kefu::web::build(config, clock).await?;
                 let (bound, server) = kefu::web::serve(app, addr).await?;
-                println!(
-                    "kefu listening on http://{bound} (shoppers: ws://{bound}/ws/chat, agents: ws://{bound}/ws/agent)"
-                );
+                println!("kefu listening on http://{bound}");
+                println!("  demo store with the chat widget  http://{bound}/   (widget: http://{bound}/widget.js)");
+                println!("  agent console                    http://{bound}/agent");
+                println!("  trainer console                  http://{bound}/trainer");
+                println!("  WebSockets                       ws://{bound}/ws/chat (shoppers), ws://{bound}/ws/agent (agents)");
                 tokio::select! {
                     _ = server => {}
                     _ = tokio::signal::ctrl_c() => println!("shutting down"),
