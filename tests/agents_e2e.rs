@@ -81,7 +81,8 @@ fn texts(frames: &[Value]) -> String {
 #[tokio::test]
 async fn one_shopper_two_agents_through_the_whole_escalation() {
     let s = start().await;
-    let (mut li, welcome) = Client::agent(s.addr, &s.login("li").await, json!({"langs": ["zh"], "capacity": 3})).await;
+    let (mut li, welcome) =
+        Client::agent(s.addr, &s.login("li").await, json!({"langs": ["zh"], "capacity": 3})).await;
     assert_eq!(welcome["agent"]["display_name"], "Li");
     assert_eq!(welcome["agent"]["capacity"], 3);
 
@@ -232,8 +233,10 @@ async fn agent_socket_and_console_refuse_bad_tokens_and_wrong_roles() {
 async fn two_agents_claiming_at_once_never_share_a_conversation() {
     let s = start().await;
     // away: nothing is assigned automatically, both must claim
-    let (mut li, _) = Client::agent(s.addr, &s.login("li").await, json!({"presence": "away", "capacity": 20})).await;
-    let (mut amy, _) = Client::agent(s.addr, &s.login("amy").await, json!({"presence": "away", "capacity": 20})).await;
+    let (mut li, _) =
+        Client::agent(s.addr, &s.login("li").await, json!({"presence": "away", "capacity": 20})).await;
+    let (mut amy, _) =
+        Client::agent(s.addr, &s.login("amy").await, json!({"presence": "away", "capacity": 20})).await;
     let mut convs = Vec::new();
     let mut shoppers = Vec::new();
     for _ in 0..8 {
@@ -401,9 +404,11 @@ async fn vip_shoppers_are_served_first_and_agents_get_their_language() {
     );
 
     // a Chinese-only agent with one seat gets the VIP; the English shopper waits for Amy
-    let (mut li, _) = Client::agent(s.addr, &s.login("li").await, json!({"langs": ["zh"], "capacity": 1})).await;
+    let (mut li, _) =
+        Client::agent(s.addr, &s.login("li").await, json!({"langs": ["zh"], "capacity": 1})).await;
     li.assigned(&vip_conv).await;
-    let (mut amy, _) = Client::agent(s.addr, &s.login("amy").await, json!({"langs": ["en"], "capacity": 1})).await;
+    let (mut amy, _) =
+        Client::agent(s.addr, &s.login("amy").await, json!({"langs": ["en"], "capacity": 1})).await;
     amy.assigned(&en_conv).await;
     let (_, mine) = s.get("/api/conversations/mine", &token).await;
     assert_eq!(

@@ -354,7 +354,11 @@ async fn a_shopper_escalates_an_agent_replies_and_resolves_and_the_shopper_rates
     w.text(".msg.system .text, .msg.bot .text", "李明").await;
     // with an agent here, the offer to leave a message (no agent was online) goes away
     wait_for_text("shopper", "no leave-message form", "gone", || async {
-        if w.texts("form.leave").await.is_empty() { vec!["gone".to_string()] } else { vec![] }
+        if w.texts("form.leave").await.is_empty() {
+            vec!["gone".to_string()]
+        } else {
+            vec![]
+        }
     })
     .await;
 
@@ -435,7 +439,11 @@ async fn a_trainer_edits_an_answer_and_the_widget_shows_the_new_one() {
     trainer.click("#faq-save").await;
     let v2 = wait_for_text("trainer", "#faq-status version", "", || async {
         let v = trainer.find("#faq-status").await.attr("data-version").await.unwrap();
-        if v != v1 { v.into_iter().collect() } else { vec![] }
+        if v != v1 {
+            v.into_iter().collect()
+        } else {
+            vec![]
+        }
     })
     .await;
     assert!(v2.parse::<u32>().unwrap() > v1.unwrap().parse::<u32>().unwrap(), "saved as a new version: {v2}");
@@ -472,7 +480,11 @@ async fn a_trainer_edits_an_answer_and_the_widget_shows_the_new_one() {
     }
     let activated = wait_for_text("trainer", "#active-version", "", || async {
         let v = trainer.find("#active-version").await.text().await.unwrap_or_default();
-        if v != "shipped" { vec![v] } else { vec![] }
+        if v != "shipped" {
+            vec![v]
+        } else {
+            vec![]
+        }
     })
     .await;
     assert!(candidate.contains(&activated), "the compared candidate {activated} is in force: {candidate}");
@@ -517,7 +529,12 @@ async fn an_agent_works_two_conversations_transfers_one_and_hands_the_other_back
     agent.text("#load", "2/5").await;
     agent.click(&second).await;
     agent.text("#transcript .msg.shopper", "包裹破损").await;
-    assert!(agent.client.find_all(Locator::Css(&format!("{second} .badge.unread"))).await.unwrap().is_empty());
+    assert!(agent
+        .client
+        .find_all(Locator::Css(&format!("{second} .badge.unread")))
+        .await
+        .unwrap()
+        .is_empty());
     agent.shot("agent-two-conversations").await;
 
     // a reload (or a dropped connection) brings both back, each message once
@@ -526,7 +543,9 @@ async fn an_agent_works_two_conversations_transfers_one_and_hands_the_other_back
     agent.find(&format!("#mine [data-conversation=\"{vip_conv}\"]")).await;
     agent.click(&second).await;
     agent.text("#transcript .msg.shopper", "包裹破损").await;
-    let shown = agent.js("return [...document.querySelectorAll('#transcript .msg.shopper .text')].map(e => e.textContent)").await;
+    let shown = agent
+        .js("return [...document.querySelectorAll('#transcript .msg.shopper .text')].map(e => e.textContent)")
+        .await;
     let shown: Vec<String> = serde_json::from_value(shown).unwrap();
     assert_eq!(shown, ["我要人工客服", "我的包裹破损了，怎么办"], "each message once");
 

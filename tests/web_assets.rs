@@ -58,8 +58,15 @@ async fn the_demo_store_and_the_widget_are_served() {
 fn no_page_script_renders_markup() {
     // text from the server goes on the page with textContent / text nodes only
     use kefu::web::assets::{AGENT_JS, CONSOLE_JS, TRAINER_JS, WIDGET_JS};
-    for (name, js) in [("widget.js", WIDGET_JS), ("agent.js", AGENT_JS), ("trainer.js", TRAINER_JS), ("console.js", CONSOLE_JS)] {
-        for banned in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"] {
+    for (name, js) in [
+        ("widget.js", WIDGET_JS),
+        ("agent.js", AGENT_JS),
+        ("trainer.js", TRAINER_JS),
+        ("console.js", CONSOLE_JS),
+    ] {
+        for banned in
+            ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"]
+        {
             assert!(!js.contains(banned), "{name} uses {banned}");
         }
     }
@@ -72,7 +79,9 @@ fn every_page_script_is_valid_javascript() {
     for file in ["widget.js", "agent.js", "trainer.js", "console.js"] {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("web").join(file);
         match std::process::Command::new("node").arg("--check").arg(&path).output() {
-            Ok(out) => assert!(out.status.success(), "node --check {file}: {}", String::from_utf8_lossy(&out.stderr)),
+            Ok(out) => {
+                assert!(out.status.success(), "node --check {file}: {}", String::from_utf8_lossy(&out.stderr))
+            }
             Err(e) => return eprintln!("skipped: node is not on PATH ({e})"),
         }
     }
@@ -86,7 +95,8 @@ async fn the_consoles_are_staff_pages() {
         let req = Request::builder().uri(page).body(Body::empty()).unwrap();
         let resp = kefu::web::routes(app.clone()).oneshot(req).await.unwrap();
         assert_eq!(resp.status(), StatusCode::OK, "{page}");
-        let csp = resp.headers().get(header::CONTENT_SECURITY_POLICY).map(|v| v.to_str().unwrap().to_string());
+        let csp =
+            resp.headers().get(header::CONTENT_SECURITY_POLICY).map(|v| v.to_str().unwrap().to_string());
         let csp = csp.unwrap_or_else(|| panic!("{page} has no Content-Security-Policy"));
         assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{page}: {csp}");
     }

@@ -36,10 +36,6 @@ pub fn routes() -> axum::Router<Arc<AppState>> {
         .route("/api/canned/{id}/history", get(history))
 }
 
-fn bad_request(message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
-}
-
 fn not_found(id: &str) -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no canned response {id:?}"))
 }
@@ -59,14 +55,14 @@ fn conflict(current: CannedResponse) -> Response {
 
 /// The lang, title and text of a request, checked and trimmed.
 fn fields(lang: &str, title: &str, text: &str) -> Result<(Lang, String, String), ApiError> {
-    let lang = check_lang(lang).map_err(bad_request)?;
-    let title = check_title(title).map_err(bad_request)?;
-    let text = check_text(text).map_err(bad_request)?;
+    let lang = check_lang(lang).map_err(ApiError::bad_request)?;
+    let title = check_title(title).map_err(ApiError::bad_request)?;
+    let text = check_text(text).map_err(ApiError::bad_request)?;
     Ok((lang, title.to_string(), text.to_string()))
 }
 
 fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    body.map(|Json(b)| b).map_err(|e| bad_request(e.body_text()))
+    body.map(|Json(b)| b).map_err(|e| ApiError::bad_request(e.body_text()))
 }
 
 #[derive(Deserialize)]
@@ -81,7 +77,7 @@ async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Vec<CannedResponse>>, ApiError> {
     staff.require(&EDITORS)?;
-    let lang = q.lang.as_deref().map(check_lang).transpose().map_err(bad_request)?;
+    let lang = q.lang.as_deref().map(check_lang).transpose().map_err(ApiError::bad_request)?;
     app.router.store.canned(lang).await.map(Json).map_err(ApiError::internal)
 }
 
@@ -103,7 +99,7 @@ async fn create(
     staff.require(&EDITORS)?;
     let req = body(req)?;
     if let Some(id) = &req.id {
-        check_id(id).map_err(bad_request)?;
+        check_id(id).map_err(ApiError::bad_request)?;
     }
     let (lang, title, text) = fields(&req.lang, &req.title, &req.text)?;
     let created = app
@@ -165,7 +161,7 @@ async fn remove(
     q: Result<Query<DeleteQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     staff.require(&EDITORS)?;
-    let Query(q) = q.map_err(|_| bad_request("give the version being deleted: ?version=N"))?;
+    let Query(q) = q.map_err(|_| ApiError::bad_request("give the version being deleted: ?version=N"))?;
     match app
         .router
         .store

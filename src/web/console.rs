@@ -78,13 +78,13 @@ async fn search(
     q: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<ConversationRow>>, ApiError> {
     staff.require(ANY)?;
-    let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
+    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
     for d in [&q.from, &q.to].into_iter().flatten() {
         let ok = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok()
             || chrono::DateTime::parse_from_rfc3339(d).is_ok();
         if !ok {
             let m = format!("{d:?} is not a date (2026-11-25) or an RFC 3339 time");
-            return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_request", m));
+            return Err(ApiError::bad_request(m));
         }
     }
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
@@ -119,7 +119,7 @@ async fn tickets(
     q: Result<Query<TicketQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<Ticket>>, ApiError> {
     staff.require(AGENTS)?;
-    let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
+    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
     if let Some(s) = q.status.as_deref().filter(|s| !matches!(*s, "open" | "closed")) {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -158,16 +158,13 @@ async fn products(
     q: Result<Query<ProductQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<Product>>, ApiError> {
     staff.require(ANY)?;
-    let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
+    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let engines = app.router.engines();
     let query = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let Some(query) = query else {
         return Ok(Json(engines.catalog.iter().take(q.limit.unwrap_or(500)).cloned().collect()));
     };
     let limit = q.limit.unwrap_or(10).clamp(1, 50);
-    let hits = engines
-        .products
-        .search(query, limit)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))?;
+    let hits = engines.products.search(query, limit).map_err(|e| ApiError::bad_request(e.to_string()))?;
     Ok(Json(hits.iter().filter_map(|h| engines.product(&h.sku).cloned()).collect()))
 }

@@ -83,8 +83,7 @@ async fn one(
 }
 
 fn body<T>(b: Result<Json<T>, axum::extract::rejection::JsonRejection>) -> Result<T, Response> {
-    b.map(|Json(v)| v)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()).into_response())
+    b.map(|Json(v)| v).map_err(|e| ApiError::bad_request(e.body_text()).into_response())
 }
 
 async fn create(
@@ -132,7 +131,7 @@ async fn remove(
     let k = guard(&staff, &k)?;
     let Some(version) = q.version else {
         let m = "say which version you delete: ?version=N";
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_request", m).into_response());
+        return Err(ApiError::bad_request(m).into_response());
     };
     app.curator.delete(k, &id, version, &staff.0.sub).await.map_err(refused)?;
     Ok(StatusCode::NO_CONTENT)

@@ -51,16 +51,12 @@ fn install(app: &AppState, model: Arc<IntentModel>) {
     app.router.update_engines(|e| crate::dialogue::Engines { intents: model.clone(), ..e.clone() });
 }
 
-fn bad_request(message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
-}
-
 /// An optional JSON body: empty means all defaults.
 fn body<T: serde::de::DeserializeOwned + Default>(bytes: &Bytes) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(bytes).map_err(|e| bad_request(format!("invalid JSON body: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
 }
 
 /// A refusal that carries more than a message (the comparison, the running job).
@@ -118,7 +114,7 @@ async fn train(State(app): State<Arc<AppState>>, staff: Staff, bytes: Bytes) -> 
         ..defaults
     };
     if options.epochs == 0 || options.epochs > MAX_EPOCHS {
-        return Err(bad_request(format!("epochs must be between 1 and {MAX_EPOCHS}")));
+        return Err(ApiError::bad_request(format!("epochs must be between 1 and {MAX_EPOCHS}")));
     }
     if let Some(running) = app.models.jobs.running() {
         return Ok(busy(&running));

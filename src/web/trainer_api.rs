@@ -34,10 +34,6 @@ pub fn routes() -> axum::Router<Arc<AppState>> {
         .route("/api/analytics", get(analytics_buckets))
 }
 
-fn bad_request(message: impl std::fmt::Display) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message.to_string())
-}
-
 /// The store's timezone (validated at start-up; UTC if it somehow is not an offset).
 fn timezone(app: &AppState) -> FixedOffset {
     analytics::parse_offset(&app.config.business_timezone)
@@ -56,18 +52,20 @@ fn range(
 ) -> Result<Range, ApiError> {
     let offset = timezone(app);
     let to = match to {
-        Some(d) => parse_date("to", d).map_err(bad_request)?,
+        Some(d) => parse_date("to", d).map_err(ApiError::bad_request)?,
         None => analytics::today(offset),
     };
     let from: NaiveDate = match from.1 {
-        Some(d) => parse_date(from.0, d).map_err(bad_request)?,
+        Some(d) => parse_date(from.0, d).map_err(ApiError::bad_request)?,
         None => match days {
-            Some(n) if !(1..=366).contains(&n) => return Err(bad_request(format!("days {n}: 1 to 366"))),
+            Some(n) if !(1..=366).contains(&n) => {
+                return Err(ApiError::bad_request(format!("days {n}: 1 to 366")))
+            }
             Some(n) => to - Duration::days(n - 1),
             None => to - Duration::days(DEFAULT_DAYS - 1),
         },
     };
-    Range::new(period, from, to, offset).map_err(bad_request)
+    Range::new(period, from, to, offset).map_err(ApiError::bad_request)
 }
 
 #[derive(Deserialize)]
@@ -88,11 +86,13 @@ async fn review_queue(
     q: Result<Query<ReviewQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     staff.require(TRAINERS)?;
-    let Query(q) = q.map_err(|e| bad_request(e.body_text()))?;
+    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let range = range(&app, Period::Day, ("since", q.since.as_deref()), q.to.as_deref(), q.days)?;
     let lang = match q.lang.as_deref() {
         None => None,
-        Some(l) => Some(Lang::parse(l).ok_or_else(|| bad_request(format!("lang {l:?}: zh or en")))?),
+        Some(l) => {
+            Some(Lang::parse(l).ok_or_else(|| ApiError::bad_request(format!("lang {l:?}: zh or en")))?)
+        }
     };
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
     let (from, to) = range.utc_bounds();
@@ -148,7 +148,7 @@ async fn decide(
                 "not_found",
                 format!("no {} {target:?}", action.as_str()),
             ),
-            crate::trainer::CurateError::Invalid(p) => bad_request(p.join("; ")),
+            crate::trainer::CurateError::Invalid(p) => ApiError::bad_request(p.join("; ")),
             crate::trainer::CurateError::Conflict(_) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", "the entry changed meanwhile; try again")
             }
@@ -189,14 +189,16 @@ async fn resolve(
     body: Result<Json<ResolveRequest>, JsonRejection>,
 ) -> Result<Json<ReviewDecision>, ApiError> {
     staff.require(TRAINERS)?;
-    let Json(req) = body.map_err(|e| bad_request(e.body_text()))?;
+    let Json(req) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let action = match ReviewAction::parse(&req.action) {
         Some(a) if a != ReviewAction::Dismiss => a,
-        _ => return Err(bad_request(format!("action {:?}: phrasing, faq or intent", req.action))),
+        _ => return Err(ApiError::bad_request(format!("action {:?}: phrasing, faq or intent", req.action))),
     };
     let target = req.target.trim().to_string();
     if target.is_empty() || target.chars().count() > MAX_TARGET {
-        return Err(bad_request(format!("target: the FAQ id or intent, 1 to {MAX_TARGET} characters")));
+        return Err(ApiError::bad_request(format!(
+            "target: the FAQ id or intent, 1 to {MAX_TARGET} characters"
+        )));
     }
     decide(&app, key, action, Some(target), req.text, staff.0.sub).await
 }
@@ -217,8 +219,8 @@ async fn analytics_buckets(
     q: Result<Query<AnalyticsQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     staff.require(TRAINERS)?;
-    let Query(q) = q.map_err(|e| bad_request(e.body_text()))?;
-    let period = Period::parse(q.period.as_deref().unwrap_or("day")).map_err(bad_request)?;
+    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let period = Period::parse(q.period.as_deref().unwrap_or("day")).map_err(ApiError::bad_request)?;
     let range = range(&app, period, ("from", q.from.as_deref()), q.to.as_deref(), q.days)?;
     let (from, to) = range.utc_bounds();
     let rows = app.router.store.analytics_rows(from, to).await.map_err(ApiError::internal)?;
