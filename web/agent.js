@@ -784,8 +784,13 @@
   function itemText(i) {
     const p = catalog.get(i.sku);
     if (!p) return `${i.sku} ${i.color} ${i.size} ×${i.qty}`;
-    const color = p.colors.find((c) => c.id === i.color);
-    return `${t(p.name.zh, p.name.en)} ${color ? t(color.zh, color.en) : i.color} ${i.size} ×${i.qty}`;
+    return `${t(p.name.zh, p.name.en)} ${colorName(p, i.color, Kefu.lang())} ${i.size} ×${i.qty}`;
+  }
+
+  /** A product colour's name in `lang` (its id when the catalog does not know it). */
+  function colorName(p, id, lang) {
+    const c = p.colors.find((x) => x.id === id);
+    return c ? (lang === "zh" ? c.zh : c.en) : id;
   }
 
   /** Product lookup beside the chat: search the catalog, see stock per colour and size, put a
@@ -810,8 +815,6 @@
 
   function productCard(c, p) {
     const zh = c.lang === "zh";
-    const colorName = (id) => { const x = p.colors.find((k) => k.id === id); return x ? (zh ? x.zh : x.en) : id; };
-    const mine = (id) => { const x = p.colors.find((k) => k.id === id); return x ? t(x.zh, x.en) : id; };
     const byColor = p.colors.map((col) => ({
       id: col.id,
       sizes: p.variants.filter((v) => v.color === col.id),
@@ -819,14 +822,14 @@
     const inStock = byColor.map((b) => ({ id: b.id, sizes: b.sizes.filter((v) => v.stock > 0).map((v) => v.size) }))
       .filter((b) => b.sizes.length);
     const summary = zh
-      ? `${p.name.zh}，¥${p.price}。` + (inStock.length ? "有货：" + inStock.map((b) => `${colorName(b.id)} ${b.sizes.join("/")}`).join("；") + "。" : "目前全部缺货。")
+      ? `${p.name.zh}，¥${p.price}。` + (inStock.length ? "有货：" + inStock.map((b) => `${colorName(p, b.id, c.lang)} ${b.sizes.join("/")}`).join("；") + "。" : "目前全部缺货。")
         + (p.returnable ? "支持七天无理由退货。" : "")
-      : `${p.name.en}, ¥${p.price}. ` + (inStock.length ? "In stock: " + inStock.map((b) => `${colorName(b.id)} ${b.sizes.join("/")}`).join("; ") + "." : "Out of stock for now.")
+      : `${p.name.en}, ¥${p.price}. ` + (inStock.length ? "In stock: " + inStock.map((b) => `${colorName(p, b.id, c.lang)} ${b.sizes.join("/")}`).join("; ") + "." : "Out of stock for now.")
         + (p.returnable ? " 7-day no-reason returns apply." : "");
     return el("div.product", { "data-sku": p.sku },
       el("div.order-head", el("strong", t(p.name.zh, p.name.en)), el("span", money(p.price))),
       el("div.small.muted", p.sku, p.returnable ? "" : " · " + t("不支持七天无理由", "no 7-day return")),
-      el("table.stock", el("tbody", byColor.map((b) => el("tr", el("th", mine(b.id)),
+      el("table.stock", el("tbody", byColor.map((b) => el("tr", el("th", colorName(p, b.id, Kefu.lang())),
         el("td", b.sizes.map((v) => el("span.size" + (v.stock > 0 ? "" : ".none"), `${v.size} ${v.stock}`))))))),
       el("button.link", { type: "button", onclick: () => {
         if (!ui.composer) return;

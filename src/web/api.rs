@@ -31,7 +31,7 @@ async fn login(
     State(app): State<Arc<AppState>>,
     body: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Login>, ApiError> {
-    let Json(req) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Json(req) = body?;
     let now = chrono::Utc::now().timestamp();
     app.logins
         .login(&app.router.store, &app.staff_secret, &req.name, &req.password, now)

@@ -62,7 +62,7 @@ fn fields(lang: &str, title: &str, text: &str) -> Result<(Lang, String, String),
 }
 
 fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    body.map(|Json(b)| b).map_err(|e| ApiError::bad_request(e.body_text()))
+    Ok(body?.0)
 }
 
 #[derive(Deserialize)]

@@ -1,6 +1,6 @@
 //! The agent console's HTTP API (JSON, staff token): the queue and the roster, my
-//! conversations, a conversation's detail, search, tickets, and the product catalog. Live work (claim, reply,
-//! transfer, resolve) goes over `/ws/agent`.
+//! conversations, a conversation's detail, search, tickets, and the product catalog. Live work
+//! (claim, reply, transfer, resolve) goes over `/ws/agent`.
 
 use std::sync::Arc;
 
@@ -78,7 +78,7 @@ async fn search(
     q: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<ConversationRow>>, ApiError> {
     staff.require(ANY)?;
-    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Query(q) = q?;
     for d in [&q.from, &q.to].into_iter().flatten() {
         let ok = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok()
             || chrono::DateTime::parse_from_rfc3339(d).is_ok();
@@ -119,13 +119,9 @@ async fn tickets(
     q: Result<Query<TicketQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<Ticket>>, ApiError> {
     staff.require(AGENTS)?;
-    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Query(q) = q?;
     if let Some(s) = q.status.as_deref().filter(|s| !matches!(*s, "open" | "closed")) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            format!("status {s:?}: open or closed"),
-        ));
+        return Err(ApiError::bad_request(format!("status {s:?}: open or closed")));
     }
     app.router.store.tickets(q.status).await.map(Json).map_err(ApiError::internal)
 }
@@ -158,13 +154,13 @@ async fn products(
     q: Result<Query<ProductQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<Product>>, ApiError> {
     staff.require(ANY)?;
-    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Query(q) = q?;
     let engines = app.router.engines();
     let query = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let Some(query) = query else {
         return Ok(Json(engines.catalog.iter().take(q.limit.unwrap_or(500)).cloned().collect()));
     };
     let limit = q.limit.unwrap_or(10).clamp(1, 50);
-    let hits = engines.products.search(query, limit).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let hits = engines.products.search(query, limit).map_err(ApiError::bad_request)?;
     Ok(Json(hits.iter().filter_map(|h| engines.product(&h.sku).cloned()).collect()))
 }

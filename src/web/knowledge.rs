@@ -83,7 +83,7 @@ async fn one(
 }
 
 fn body<T>(b: Result<Json<T>, axum::extract::rejection::JsonRejection>) -> Result<T, Response> {
-    b.map(|Json(v)| v).map_err(|e| ApiError::bad_request(e.body_text()).into_response())
+    b.map(|Json(v)| v).map_err(|e| ApiError::from(e).into_response())
 }
 
 async fn create(

@@ -86,7 +86,7 @@ async fn review_queue(
     q: Result<Query<ReviewQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     staff.require(TRAINERS)?;
-    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Query(q) = q?;
     let range = range(&app, Period::Day, ("since", q.since.as_deref()), q.to.as_deref(), q.days)?;
     let lang = match q.lang.as_deref() {
         None => None,
@@ -189,7 +189,7 @@ async fn resolve(
     body: Result<Json<ResolveRequest>, JsonRejection>,
 ) -> Result<Json<ReviewDecision>, ApiError> {
     staff.require(TRAINERS)?;
-    let Json(req) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Json(req) = body?;
     let action = match ReviewAction::parse(&req.action) {
         Some(a) if a != ReviewAction::Dismiss => a,
         _ => return Err(ApiError::bad_request(format!("action {:?}: phrasing, faq or intent", req.action))),
@@ -219,7 +219,7 @@ async fn analytics_buckets(
     q: Result<Query<AnalyticsQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     staff.require(TRAINERS)?;
-    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Query(q) = q?;
     let period = Period::parse(q.period.as_deref().unwrap_or("day")).map_err(ApiError::bad_request)?;
     let range = range(&app, period, ("from", q.from.as_deref()), q.to.as_deref(), q.days)?;
     let (from, to) = range.utc_bounds();
