@@ -3,3 +3,4 @@
 
 pub mod faq;
 pub mod intents;
+pub mod jddc;
