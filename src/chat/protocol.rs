@@ -17,10 +17,20 @@ pub enum ClientMsg {
         lang: Option<String>,
         #[serde(default)]
         resume: Option<String>,
+        /// The page the shopper chats from.
+        #[serde(default)]
+        context: Option<Context>,
     },
     Message {
         id: String,
         text: String,
+        /// What a tapped card identifies (an order or a product).
+        #[serde(default)]
+        context: Option<Context>,
+    },
+    /// The shopper is on another page now (single-page stores).
+    Context {
+        context: Context,
     },
     Rating {
         score: u8,
@@ -35,6 +45,34 @@ pub enum ClientMsg {
         #[serde(default)]
         contact: Option<String>,
     },
+}
+
+/// What the shopper is looking at: a product page's sku, an order page's number, the page's
+/// address. Each optional; an unknown sku is ignored by the server, never an error.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Context {
+    #[serde(default)]
+    pub product: Option<String>,
+    #[serde(default)]
+    pub order: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+impl Context {
+    /// Longest sku or order number accepted (longer is a malformed frame).
+    pub const MAX_ID_CHARS: usize = 64;
+
+    /// Why the context is malformed, if it is.
+    pub fn problem(&self) -> Option<String> {
+        for (name, v) in [("product", &self.product), ("order", &self.order)] {
+            if v.as_ref().is_some_and(|v| v.chars().count() > Self::MAX_ID_CHARS) {
+                return Some(format!("context.{name} is longer than {} characters", Self::MAX_ID_CHARS));
+            }
+        }
+        None
+    }
 }
 
 /// Something the shopper can do besides typing, offered with a reply.
@@ -151,7 +189,7 @@ pub fn decode(text: &str) -> Result<ClientMsg, (ErrorCode, String)> {
     let ty = value.get("type").and_then(|t| t.as_str()).map(str::to_string);
     match ty.as_deref() {
         None => Err((ErrorCode::MalformedFrame, "frame has no \"type\"".into())),
-        Some("hello" | "message" | "rating" | "typing" | "end" | "ticket") => serde_json::from_value(value)
+        Some("hello" | "message" | "rating" | "typing" | "end" | "ticket" | "context") => serde_json::from_value(value)
             .map_err(|e| (ErrorCode::MalformedFrame, format!("bad {} frame: {e}", ty.unwrap_or_default()))),
         Some(other) => Err((ErrorCode::UnknownType, format!("unknown message type {other:?}"))),
     }
@@ -165,7 +203,18 @@ mod tests {
     fn decodes_and_reports_problems() {
         assert_eq!(
             decode(r#"{"type":"message","id":"m1","text":"你好"}"#).unwrap(),
-            ClientMsg::Message { id: "m1".into(), text: "你好".into() }
+            ClientMsg::Message { id: "m1".into(), text: "你好".into(), context: None }
+        );
+        assert_eq!(
+            decode(r#"{"type":"context","context":{"product":"QM-WO-004","url":"https://x/p"}}"#).unwrap(),
+            ClientMsg::Context {
+                context: Context { product: Some("QM-WO-004".into()), order: None, url: Some("https://x/p".into()) }
+            }
+        );
+        assert_eq!(
+            decode(r#"{"type":"hello","context":{"sku":"x"}}"#).unwrap_err().0,
+            ErrorCode::MalformedFrame,
+            "unknown context fields are refused"
         );
         assert_eq!(decode(r#"{"type":"typing"}"#).unwrap(), ClientMsg::Typing);
         assert_eq!(decode("{").unwrap_err().0, ErrorCode::MalformedFrame);

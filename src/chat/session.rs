@@ -15,10 +15,10 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
-use super::protocol::{decode, Action, ClientMsg, ErrorCode, HistoryItem, ServerMsg};
+use super::protocol::{decode, Action, ClientMsg, Context, ErrorCode, HistoryItem, ServerMsg};
 use crate::agents::{Availability, Escalation, ShopperEvent, ShopperLink};
 use crate::dialogue::texts::{self, t};
-use crate::dialogue::{DialogueState, Outcome};
+use crate::dialogue::{DialogueState, Outcome, Page};
 use crate::identity;
 use crate::lang::Lang;
 use crate::store::{Accepted, Conversation, ConversationState, Sender};
@@ -209,8 +209,20 @@ impl Session {
             Err((code, message)) => return self.error(code, message).await,
         };
         match msg {
-            ClientMsg::Hello { token, lang, resume } => self.hello(token, lang, resume).await,
-            ClientMsg::Message { id, text } => self.message(id, text).await,
+            ClientMsg::Hello { token, lang, resume, context } => self.hello(token, lang, resume, context).await,
+            ClientMsg::Message { id, text, context } => self.message(id, text, context).await,
+            ClientMsg::Context { context } => {
+                if let Some(problem) = context.problem() {
+                    return self.error(ErrorCode::MalformedFrame, problem).await;
+                }
+                let Some(live) = self.live.as_mut() else {
+                    return self.error(ErrorCode::NotStarted, "send hello first").await;
+                };
+                let router = &self.app.router;
+                let page = router.checked_page(context.product, context.order, context.url);
+                router.set_page(&mut live.dialogue, page);
+                true
+            }
             ClientMsg::Rating { score, comment } => self.rating(score, comment).await,
             ClientMsg::Typing => {
                 // at most one typing notice every 2 seconds reaches the agent
@@ -241,9 +253,18 @@ impl Session {
         }
     }
 
-    async fn hello(&mut self, token: Option<String>, lang: Option<String>, resume: Option<String>) -> bool {
+    async fn hello(
+        &mut self,
+        token: Option<String>,
+        lang: Option<String>,
+        resume: Option<String>,
+        context: Option<Context>,
+    ) -> bool {
         if self.live.is_some() {
             return self.error(ErrorCode::AlreadyStarted, "this connection already has a conversation").await;
+        }
+        if let Some(problem) = context.as_ref().and_then(Context::problem) {
+            return self.error(ErrorCode::MalformedFrame, problem).await;
         }
         let shopper_id = match token {
             None => None,
@@ -290,7 +311,25 @@ impl Session {
             .collect();
         self.send(ServerMsg::Welcome { conversation_id: conv.id.clone(), history }).await;
         self.send(ServerMsg::Status { state: conv.state, agent: None }).await;
-        let dialogue = DialogueState::new(conv.lang, conv.shopper_id.clone());
+        // the bot's memory of a resumed conversation: a half-finished flow goes on
+        let stored = match store.dialogue_state(conv.id.clone()).await {
+            Ok(d) => d,
+            Err(e) => return self.storage_error(e).await,
+        };
+        let mut dialogue = stored
+            .and_then(|json| {
+                let st = DialogueState::from_json(&json, conv.shopper_id.as_deref());
+                if st.is_none() {
+                    tracing::warn!(conversation = %conv.id, "stored dialogue state unreadable; starting afresh");
+                }
+                st
+            })
+            .unwrap_or_else(|| DialogueState::new(conv.lang, conv.shopper_id.clone()));
+        if let Some(c) = context {
+            let router = &self.app.router;
+            let page = router.checked_page(c.product, c.order, c.url);
+            router.set_page(&mut dialogue, page);
+        }
         let ended = conv.state == ConversationState::Closed;
         let conv_id = conv.id.clone();
         self.live = Some(Live { conv, dialogue, ended });
@@ -342,7 +381,7 @@ impl Session {
         }
     }
 
-    async fn message(&mut self, id: String, text: String) -> bool {
+    async fn message(&mut self, id: String, text: String, context: Option<Context>) -> bool {
         let Some(live) = &self.live else {
             return self.error(ErrorCode::NotStarted, "send hello first").await;
         };
@@ -357,6 +396,10 @@ impl Session {
         if id.starts_with("agent:") {
             return self.error(ErrorCode::MalformedFrame, "message ids may not start with \"agent:\"").await;
         }
+        if let Some(problem) = context.as_ref().and_then(Context::problem) {
+            return self.error(ErrorCode::MalformedFrame, problem).await;
+        }
+        let tapped = context.map(|c| self.app.router.checked_page(c.product, c.order, None));
         // a message already stored is acknowledged again, whatever happened since; a new one
         // is stored (on disk) before its ack, unless the conversation is closed or rate-limited
         let token = !closed && self.take_token();
@@ -384,7 +427,7 @@ impl Session {
                     return true;
                 }
                 // stored but never answered (the reply failed): answer it now
-                self.route(conv_id, text).await
+                self.route(conv_id, text, tapped).await
             }
             Accepted::Refused if closed => {
                 self.error(ErrorCode::ConversationClosed, "this conversation has ended; start a new one")
@@ -403,17 +446,17 @@ impl Session {
                     // a person is answering: the bot stays quiet
                     return true;
                 }
-                self.route(conv_id, text).await
+                self.route(conv_id, text, tapped).await
             }
         }
     }
 
     /// Asks the router about a stored message and delivers its replies.
-    async fn route(&mut self, conv_id: String, text: String) -> bool {
+    async fn route(&mut self, conv_id: String, text: String, tapped: Option<Page>) -> bool {
         let started = Instant::now();
         let router = self.app.router.clone();
         let live = self.live.as_mut().expect("checked above");
-        let outcome = match router.handle(&mut live.dialogue, &conv_id, &text).await {
+        let outcome = match router.handle(&mut live.dialogue, &conv_id, &text, tapped.as_ref()).await {
             Ok(o) => o,
             Err(e) => return self.storage_error(e).await,
         };
@@ -429,7 +472,9 @@ impl Session {
         let live = self.live.as_mut().expect("a live conversation");
         let conv_id = live.conv.id.clone();
         let store = self.app.router.store.clone();
-        // the turn's replies are stored together (one commit) before any is sent
+        // the turn's replies and the dialogue memory after it are stored together (one commit)
+        // before any is sent
+        let dialogue = live.dialogue.to_json();
         let rows = outcome
             .replies
             .iter()
@@ -440,7 +485,7 @@ impl Session {
                 (r.text.clone(), Some(meta))
             })
             .collect();
-        if let Err(e) = store.add_messages(conv_id.clone(), Sender::Bot, rows).await {
+        if let Err(e) = store.add_bot_turn(conv_id.clone(), rows, dialogue).await {
             return self.storage_error(e).await;
         }
         for r in outcome.replies {

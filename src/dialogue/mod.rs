@@ -8,14 +8,17 @@
 
 pub mod orders;
 pub mod products;
+pub mod reference;
 pub mod returns;
+pub mod state;
 pub mod texts;
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
+
+pub use state::{DialogueState, Focus, Listed, Page, Pending, ProductFocus, Purpose};
 
 use crate::intent::IntentModel;
 use crate::knowledge::Product;
@@ -59,68 +62,6 @@ impl Clock {
     }
 }
 
-/// What a flow is asking the shopper for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub enum Pending {
-    /// Which order? (then show its status, or start a return)
-    OrderNumber { purpose: Purpose },
-    /// Guests prove an order is theirs with the last four digits of its phone number.
-    PhoneDigits { order_no: String, purpose: Purpose },
-    /// Yes or no to opening the return.
-    ConfirmReturn { order_no: String },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Purpose {
-    Status,
-    Return,
-}
-
-/// Per-conversation dialogue memory. Also the source of the feedback record.
-#[derive(Debug, Clone, Serialize)]
-pub struct DialogueState {
-    pub lang: Lang,
-    pub shopper_id: Option<String>,
-    /// Orders a guest proved with the phone digits.
-    pub verified_orders: HashSet<String>,
-    pub pending: Option<Pending>,
-    /// Unresolved bot turns in a row; two escalate.
-    pub unresolved: u32,
-    pub intents_seen: Vec<String>,
-    pub faq_ids: Vec<String>,
-    pub flows: Vec<String>,
-    pub orders_discussed: Vec<String>,
-    pub returns_created: Vec<String>,
-    pub complaint: bool,
-    pub escalation_reason: Option<String>,
-}
-
-impl DialogueState {
-    pub fn new(lang: Lang, shopper_id: Option<String>) -> Self {
-        DialogueState {
-            lang,
-            shopper_id,
-            verified_orders: HashSet::new(),
-            pending: None,
-            unresolved: 0,
-            intents_seen: Vec::new(),
-            faq_ids: Vec::new(),
-            flows: Vec::new(),
-            orders_discussed: Vec::new(),
-            returns_created: Vec::new(),
-            complaint: false,
-            escalation_reason: None,
-        }
-    }
-
-    fn note<T: PartialEq + Clone>(list: &mut Vec<T>, item: &T) {
-        if !list.contains(item) {
-            list.push(item.clone());
-        }
-    }
-}
-
 /// A summary card shown with a reply: an order or a product.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -133,6 +74,9 @@ pub enum Card {
         total: f64,
         items: Vec<String>,
         latest_tracking: Option<String>,
+        /// What the shopper can do with the order from its card.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        actions: Vec<CardAction>,
     },
     Product {
         sku: String,
@@ -142,6 +86,16 @@ pub enum Card {
         colors: Vec<String>,
         sizes: Vec<String>,
     },
+}
+
+/// A button on an order card; the widget sends a message about that order when it is tapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CardAction {
+    /// Show its status and tracking.
+    Track,
+    /// Start a return (only on orders that can be returned now).
+    Return,
 }
 
 /// How the router arrived at a reply (stored with it, read by the trainers' review queue).
@@ -266,25 +220,101 @@ impl Router {
     }
 }
 
+/// A message short enough to be only a pointer ("第一个", "the second one", "2"), not a new
+/// question that happens to contain "first".
+fn short(text: &str) -> bool {
+    let t = text.trim();
+    let cjk = t.chars().filter(|c| crate::lang::is_cjk(*c)).count();
+    if cjk > 0 {
+        t.chars().count() <= 12
+    } else {
+        t.split_whitespace().count() <= 6
+    }
+}
+
+/// The message is about returning something (a tapped "退货" / "Return" button says so too).
+fn mentions_return(text: &str) -> bool {
+    let t = crate::lang::normalize(text);
+    ["退货", "退款", "退掉", "退了", "想退", "要退", "能退", "可以退", "退换", "return", "refund", "send back", "send it back"]
+        .iter()
+        .any(|w| t.contains(w))
+}
+
+/// The intent a message's own words name without doubt: returning something, or where an
+/// order is.
+fn flow_words(text: &str) -> Option<&'static str> {
+    let t = crate::lang::normalize(text);
+    if mentions_return(text) {
+        return Some("return_refund");
+    }
+    ["到哪了", "到哪里了", "物流", "快递", "发货了吗", "什么时候发货", "查订单", "where is my", "track my", "tracking", "has my order", "my package", "my parcel"]
+        .iter()
+        .any(|w| t.contains(w))
+        .then_some("order_status")
+}
+
+const ORDER_INTENTS: [&str; 2] = ["order_status", "return_refund"];
+
 impl Router {
-    /// Decides the bot's answer to one message of a conversation.
+    /// Checks a page context from the widget: an unknown product or a malformed order number is
+    /// dropped with a warning (never an error: a store's page may name things kefu doesn't know).
+    pub fn checked_page(&self, product: Option<String>, order: Option<String>, url: Option<String>) -> Page {
+        let engines = self.engines();
+        let product = product.filter(|sku| {
+            let known = engines.product(sku).is_some();
+            if !known {
+                tracing::warn!(sku = %sku.chars().take(64).collect::<String>(), "page context names an unknown product; ignored");
+            }
+            known
+        });
+        let order = order.filter(|no| {
+            let ok = crate::knowledge::demo::is_order_no(no);
+            if !ok {
+                tracing::warn!("page context has a malformed order number; ignored");
+            }
+            ok
+        });
+        let url = url.filter(|u| u.chars().count() <= MAX_URL_CHARS);
+        Page { product, order, url }
+    }
+
+    /// The shopper is on another page now: its product becomes "this one".
+    pub fn set_page(&self, st: &mut DialogueState, page: Page) {
+        if page.product.is_some() && page.product != st.page.product {
+            st.focus.product = None;
+        }
+        if page.order.is_some() && page.order != st.page.order {
+            st.focus.order = None;
+        }
+        st.page = page;
+    }
+
+    /// Decides the bot's answer to one message of a conversation. `tapped` is what a tapped
+    /// card identified (an order or a product), when the message came from a card.
     pub async fn handle(
         &self,
         st: &mut DialogueState,
         conversation_id: &str,
         text: &str,
+        tapped: Option<&Page>,
     ) -> Result<Outcome, StoreError> {
         let lang = detect(text);
         if lang == Lang::Zh || text.chars().filter(|c| c.is_ascii_alphabetic()).count() >= 2 {
             st.lang = lang;
         }
-        let lang = st.lang;
         if asks_for_human(text) {
             DialogueState::note(&mut st.intents_seen, &"human_agent".to_string());
             return Ok(self.escalate(st, "requested"));
         }
+        // one set of engines for the whole turn, even if a trainer swaps in new ones meanwhile
+        let engines = self.engines();
+        let tapped_order = tapped.and_then(|p| p.order.clone()).filter(|no| crate::knowledge::demo::is_order_no(no));
+        let tapped_product = tapped.and_then(|p| p.product.clone()).filter(|sku| engines.product(sku).is_some());
         if let Some(pending) = st.pending.take() {
-            if let Some(mut outcome) = self.continue_pending(st, conversation_id, pending, text).await? {
+            let answered = self
+                .continue_pending(st, &engines, conversation_id, pending, text, tapped_order.clone())
+                .await?;
+            if let Some(mut outcome) = answered {
                 st.unresolved = 0;
                 for r in &mut outcome.replies {
                     r.decision.get_or_insert(ReplyDecision::Flow);
@@ -292,36 +322,23 @@ impl Router {
                 return Ok(outcome);
             }
         }
-        // one set of engines for the whole turn, even if a trainer swaps in new ones meanwhile
-        let engines = self.engines();
         let prediction = engines.intents.predict(text, 3).ok();
-        let intent = prediction.as_ref().map(|p| p.intent.clone()).unwrap_or_else(|| "out_of_scope".into());
+        let mut intent = prediction.as_ref().map(|p| p.intent.clone()).unwrap_or_else(|| "out_of_scope".into());
+        if intent == crate::intent::labels::OUT_OF_SCOPE {
+            // the flows' own words are never out of scope, whatever the classifier says
+            if let Some(i) = flow_words(text) {
+                intent = i.to_string();
+            }
+        }
         let confidence = prediction.as_ref().map(|p| p.confidence);
         DialogueState::note(&mut st.intents_seen, &intent);
         let mut faq = engines.faq.ask(text, 3).ok();
         if let (Some(r), Some(p)) = (faq.as_mut(), prediction.as_ref()) {
             agree(r, &engines, &p.intent, p.confidence);
         }
-        let order_no = orders::find_order_number(text);
-
-        let mut outcome = match (intent.as_str(), order_no) {
-            ("human_agent", _) => return Ok(self.escalate(st, "requested")),
-            ("complaint", _) => {
-                st.complaint = true;
-                return Ok(self.escalate(st, "complaint"));
-            }
-            ("return_refund", Some(no)) => returns::start(self, st, no, conversation_id).await?,
-            (_, Some(no)) => orders::status(self, st, no, Purpose::Status).await?,
-            ("order_status", None) => orders::ask_which(self, st, Purpose::Status, faq.as_ref()).await?,
-            ("return_refund", None) => returns::ask_which(self, st, faq.as_ref()).await?,
-            ("greeting", None) => Outcome::reply(BotReply::greeting(texts::greeting(lang))),
-            ("thanks_goodbye", None) => Outcome::reply(BotReply::greeting(texts::thanks(lang))),
-            ("product_question", None) => match products::answer(self, st, text) {
-                Some(o) => o,
-                None => self.faq_or_clarify(&engines, st, faq.as_ref()),
-            },
-            _ => self.faq_or_clarify(&engines, st, faq.as_ref()),
-        };
+        let mut outcome = self
+            .decide(st, &engines, conversation_id, text, &intent, faq.as_ref(), tapped_order, tapped_product)
+            .await?;
         for r in &mut outcome.replies {
             r.intent.get_or_insert(intent.clone());
             if r.confidence.is_none() {
@@ -339,6 +356,209 @@ impl Router {
         Ok(outcome)
     }
 
+    /// The order a message points at, if any: a number in it, a tapped card, a place in the
+    /// order list just shown, one of the shopper's orders by product ("我买的牛仔裤"), "this
+    /// order" (the one in focus), or the order page the shopper is on.
+    async fn order_reference(
+        &self,
+        st: &DialogueState,
+        engines: &Engines,
+        text: &str,
+        order_intent: bool,
+        tapped: Option<String>,
+    ) -> Result<Option<String>, StoreError> {
+        if let Some(no) = orders::find_order_number(text).or(tapped) {
+            return Ok(Some(no));
+        }
+        if let (Listed::Orders(list), true) = (&st.listed, short(text) || order_intent) {
+            if let Some(i) = reference::position(text).and_then(|p| p.index(list.len())) {
+                return Ok(Some(list[i].clone()));
+            }
+        }
+        if order_intent || reference::owned(text) {
+            if let Some(no) = self.owned_order(st, engines, text).await? {
+                return Ok(Some(no));
+            }
+        }
+        if reference::demonstrative(text) && reference::about_order(text) {
+            if let Some(no) = st.focus.order.clone() {
+                return Ok(Some(no));
+            }
+        }
+        Ok(st.page.order.clone().filter(|_| order_intent))
+    }
+
+    /// One of the shopper's own orders named by what was bought in it.
+    async fn owned_order(
+        &self,
+        st: &DialogueState,
+        engines: &Engines,
+        text: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let mine = match &st.shopper_id {
+            Some(id) => self.store.recent_orders(id.clone(), OWNED_ORDERS).await?,
+            None => {
+                let mut verified = Vec::new();
+                for no in &st.verified_orders {
+                    verified.extend(self.store.order(no.clone()).await?);
+                }
+                verified.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+                verified
+            }
+        };
+        Ok(orders::owned_order(engines, &mine, text))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn decide(
+        &self,
+        st: &mut DialogueState,
+        engines: &Engines,
+        conversation_id: &str,
+        text: &str,
+        intent: &str,
+        faq: Option<&crate::search::FaqResult>,
+        tapped_order: Option<String>,
+        tapped_product: Option<String>,
+    ) -> Result<Outcome, StoreError> {
+        let lang = st.lang;
+        // a tapped product card, or a product picked from the list just shown, comes first: the
+        // shopper said exactly what they mean
+        let picked = tapped_product.or_else(|| match &st.listed {
+            Listed::Products(list) if short(text) => {
+                reference::position(text).and_then(|p| p.index(list.len())).map(|i| list[i].clone())
+            }
+            _ => None,
+        });
+        if let (Some(p), None) = (picked.as_deref().and_then(|sku| engines.product(sku)), tapped_order.as_ref()) {
+            return Ok(products::answer(st, p, text));
+        }
+        if tapped_order.is_none() {
+            match intent {
+                "human_agent" => return Ok(self.escalate(st, "requested")),
+                "complaint" => {
+                    st.complaint = true;
+                    return Ok(self.escalate(st, "complaint"));
+                }
+                _ => {}
+            }
+        }
+        let order_intent = ORDER_INTENTS.contains(&intent);
+        let returning = intent == "return_refund" || mentions_return(text);
+        if let Some(no) = self.order_reference(st, engines, text, order_intent, tapped_order).await? {
+            return if returning {
+                returns::start(self, st, no, conversation_id).await
+            } else {
+                orders::status(self, st, no, Purpose::Status).await
+            };
+        }
+        // a suggestion picked from the list just shown
+        if let Listed::Faqs(list) = &st.listed {
+            if short(text) {
+                if let Some(f) = reference::position(text)
+                    .and_then(|p| p.index(list.len()))
+                    .and_then(|i| engines.faq.faq(&list[i]))
+                {
+                    let f = f.clone();
+                    return Ok(Outcome::reply(self.faq_reply(st, &f)));
+                }
+            }
+        }
+        if intent == "order_status" {
+            return orders::ask_which(self, st, Purpose::Status, faq).await;
+        }
+        let this = reference::demonstrative(text) && !reference::about_order(text);
+        let in_focus = st.product_in_focus().map(str::to_string);
+        if intent == "return_refund" {
+            // "这件能退吗" on a product page: that product's return terms
+            if let (true, Some(sku)) = (this && !reference::owned(text), in_focus.as_deref()) {
+                if let Some(p) = engines.product(sku) {
+                    return Ok(self.product_returns(st, engines, p, faq));
+                }
+            }
+            return returns::ask_which(self, st, faq, text).await;
+        }
+        let named = products::named(engines, text);
+        let variant = products::about_variant(text);
+        let product_talk = intent == "product_question"
+            || (variant && (named.is_some() || in_focus.is_some()))
+            || (this && in_focus.is_some() && !matches!(intent, "greeting" | "thanks_goodbye"));
+        if product_talk {
+            // "this one" is the product in focus, unless the shopper names another kind of
+            // product with it ("这件大衣" while looking at a tee)
+            let focus = in_focus.filter(|_| this || variant);
+            let target = match (named, focus) {
+                (Some(n), Some(f)) if this && n != f => {
+                    let names_kind = engines.product(&n).is_some_and(|p| products::names_kind(p, text));
+                    Some(if names_kind { n } else { f })
+                }
+                (n, f) => n.or(f),
+            };
+            if let Some(p) = target.as_deref().and_then(|sku| engines.product(sku)) {
+                return Ok(products::answer(st, p, text));
+            }
+            // a size or colour of "this", with no product anywhere: ask, never guess
+            if this || products::size_asked(text).is_some() || products::names_color(text) {
+                return Ok(products::ask_which(engines, st, text));
+            }
+            if let Some(answer) = self.faq_answer(engines, st, faq) {
+                return Ok(Outcome::reply(answer));
+            }
+            if variant {
+                return Ok(products::ask_which(engines, st, text));
+            }
+            return Ok(self.faq_or_clarify(engines, st, faq, intent));
+        }
+        Ok(match intent {
+            "greeting" => Outcome::reply(BotReply::greeting(texts::greeting(lang))),
+            "thanks_goodbye" => Outcome::reply(BotReply::greeting(texts::thanks(lang))),
+            _ => self.faq_or_clarify(engines, st, faq, intent),
+        })
+    }
+
+    /// "Can I return this?" about the product in focus: its no-reason return terms, and the
+    /// policy answer when the FAQ has one.
+    fn product_returns(
+        &self,
+        st: &mut DialogueState,
+        engines: &Engines,
+        p: &crate::knowledge::Product,
+        faq: Option<&crate::search::FaqResult>,
+    ) -> Outcome {
+        let lang = st.lang;
+        st.unresolved = 0;
+        DialogueState::note(&mut st.flows, &"product".to_string());
+        let text = if p.returnable {
+            t(
+                lang,
+                &format!("{}支持七天无理由退货：签收后7天内，商品吊牌、包装完好即可申请。", p.name.zh),
+                &format!("{} can be returned without a reason within 7 days of delivery, with its tags and packaging intact.", p.name.en),
+            )
+        } else {
+            let why = p.non_returnable_reason.as_ref().map(|r| r.get(lang).to_string()).unwrap_or_default();
+            t(
+                lang,
+                &format!("{}不支持七天无理由退货（{why}），质量问题除外。", p.name.zh),
+                &format!("{} can't be returned without a reason ({why}); faulty items are always covered.", p.name.en),
+            )
+        };
+        let mut replies = vec![BotReply { text, cards: vec![products::card(lang, p)], ..Default::default() }];
+        replies.extend(self.faq_answer(engines, st, faq));
+        Outcome { replies, escalate: None }
+    }
+
+    fn faq_reply(&self, st: &mut DialogueState, f: &crate::knowledge::Faq) -> BotReply {
+        DialogueState::note(&mut st.faq_ids, &f.id);
+        st.unresolved = 0;
+        st.listed = Listed::Nothing;
+        BotReply {
+            text: f.answer(st.lang).to_string(),
+            faq_id: Some(f.id.clone()),
+            decision: Some(ReplyDecision::Answer),
+            ..Default::default()
+        }
+    }
+
     /// The FAQ entry as a reply when the search decided to answer (noted for the feedback
     /// record); `None` otherwise.
     fn faq_answer(
@@ -349,46 +569,56 @@ impl Router {
     ) -> Option<BotReply> {
         let r = faq.filter(|r| r.decision == Decision::Answer)?;
         let f = engines.faq.faq(&r.best()?.id)?;
-        DialogueState::note(&mut st.faq_ids, &f.id);
-        st.unresolved = 0;
-        Some(BotReply {
-            text: f.answer(st.lang).to_string(),
-            faq_id: Some(f.id.clone()),
-            decision: Some(ReplyDecision::Answer),
-            ..Default::default()
-        })
+        Some(self.faq_reply(st, f))
     }
 
-    /// An FAQ answer when the search is confident, suggestions when it is not sure, otherwise
-    /// an honest "I can't help with that" (which counts as unresolved).
+    /// An FAQ answer when the search is confident; otherwise suggestions. A store question the
+    /// bot cannot answer gets the closest FAQ questions and the offer of a person, never "I
+    /// can't help"; only what is not about shopping here gets the out-of-scope reply.
     fn faq_or_clarify(
         &self,
         engines: &Engines,
         st: &mut DialogueState,
         faq: Option<&crate::search::FaqResult>,
+        intent: &str,
     ) -> Outcome {
         let lang = st.lang;
         if let Some(answer) = self.faq_answer(engines, st, faq) {
             return Outcome::reply(answer);
         }
+        st.unresolved += 1;
+        let suggest = |ids: Vec<String>, st: &mut DialogueState, text: String, decision: ReplyDecision| {
+            let faqs: Vec<&crate::knowledge::Faq> = ids.iter().filter_map(|id| engines.faq.faq(id)).collect();
+            st.listed = Listed::Faqs(faqs.iter().map(|f| f.id.clone()).collect());
+            Outcome::reply(BotReply {
+                text,
+                suggestions: faqs.iter().map(|f| f.content(lang).questions[0].clone()).collect(),
+                decision: Some(decision),
+                ..Default::default()
+            })
+        };
+        let hits: Vec<String> = faq.map(|r| r.hits.iter().map(|h| h.id.clone()).collect()).unwrap_or_default();
         match faq {
-            Some(r) if r.decision == Decision::Suggest => {
-                st.unresolved += 1;
-                let suggestions = r
-                    .hits
+            Some(r) if r.decision == Decision::Suggest => suggest(hits, st, texts::not_sure(lang), ReplyDecision::Suggest),
+            _ if intent != crate::intent::labels::OUT_OF_SCOPE => {
+                // a store question with nothing close: the entries of its intent, then the nearest
+                let mut ids: Vec<String> = engines
+                    .faq
+                    .faqs()
                     .iter()
-                    .filter_map(|h| engines.faq.faq(&h.id))
-                    .map(|f| f.content(lang).questions[0].clone())
+                    .filter(|f| f.intent.as_deref() == Some(intent))
+                    .map(|f| f.id.clone())
+                    .take(2)
                     .collect();
-                Outcome::reply(BotReply {
-                    text: texts::not_sure(lang),
-                    suggestions,
-                    decision: Some(ReplyDecision::Suggest),
-                    ..Default::default()
-                })
+                for h in hits {
+                    if ids.len() < 3 && !ids.contains(&h) {
+                        ids.push(h);
+                    }
+                }
+                suggest(ids, st, texts::clarify(lang), ReplyDecision::NoMatch)
             }
             _ => {
-                st.unresolved += 1;
+                st.listed = Listed::Nothing;
                 let text = texts::out_of_scope(lang);
                 Outcome::reply(BotReply { decision: Some(ReplyDecision::NoMatch), ..BotReply::text(text) })
             }
@@ -409,12 +639,16 @@ impl Router {
         }
     }
 
+    /// The answer to the question a flow asked, or `None` when the message is something else
+    /// (then the question is dropped and the message routed as new).
     async fn continue_pending(
         &self,
         st: &mut DialogueState,
+        engines: &Engines,
         conversation_id: &str,
         pending: Pending,
         text: &str,
+        tapped_order: Option<String>,
     ) -> Result<Option<Outcome>, StoreError> {
         let lang = st.lang;
         match pending {
@@ -433,13 +667,36 @@ impl Router {
                 )),
                 None => Ok(None),
             },
-            Pending::OrderNumber { purpose } => match orders::find_order_number(text) {
-                Some(no) => Ok(Some(match purpose {
-                    Purpose::Status => orders::status(self, st, no, Purpose::Status).await?,
-                    Purpose::Return => returns::start(self, st, no, conversation_id).await?,
-                })),
-                None => Ok(None),
-            },
+            Pending::OrderNumber { purpose } => {
+                let purpose = if mentions_return(text) { Purpose::Return } else { purpose };
+                let picked = match self.order_reference(st, engines, text, true, tapped_order).await? {
+                    Some(no) => no,
+                    None => return Ok(None),
+                };
+                Ok(Some(match purpose {
+                    Purpose::Status => orders::status(self, st, picked, Purpose::Status).await?,
+                    Purpose::Return => returns::start(self, st, picked, conversation_id).await?,
+                }))
+            }
+            Pending::Product { question } => {
+                let picked = match &st.listed {
+                    Listed::Products(list) if short(text) => {
+                        reference::position(text).and_then(|p| p.index(list.len())).map(|i| list[i].clone())
+                    }
+                    _ => None,
+                }
+                .or_else(|| products::named(engines, text));
+                match picked.as_deref().and_then(|sku| engines.product(sku)) {
+                    // the question asked before, about the product picked now
+                    Some(p) => Ok(Some(products::answer(st, p, &format!("{question} {text}")))),
+                    None => Ok(None),
+                }
+            }
         }
     }
 }
+
+/// Page URLs longer than this are dropped from the context.
+const MAX_URL_CHARS: usize = 2048;
+/// The shopper's orders searched for "我买的…".
+const OWNED_ORDERS: usize = 20;

@@ -5,7 +5,8 @@
 use chrono::{DateTime, Duration, FixedOffset};
 
 use super::texts::t;
-use super::{BotReply, Card, DialogueState, Outcome, Pending, Purpose, Router};
+use super::returns::{verdict, Verdict};
+use super::{BotReply, Card, CardAction, DialogueState, Engines, Listed, Outcome, Pending, Purpose, Router};
 use crate::knowledge::demo::{is_order_no, OrderStatus};
 use crate::knowledge::Order;
 use crate::lang::Lang;
@@ -73,8 +74,13 @@ fn delivery_days(province: &str) -> (i64, i64) {
     }
 }
 
-pub fn card(router: &Router, lang: Lang, o: &Order) -> Card {
-    let engines = router.engines();
+/// An order's card, with the actions that apply to it (track it; return it when the verdict
+/// says it can be returned).
+pub fn card(engines: &Engines, lang: Lang, o: &Order, verdict: &Verdict) -> Card {
+    let mut actions = vec![CardAction::Track];
+    if matches!(verdict, Verdict::Returnable { .. }) {
+        actions.push(CardAction::Return);
+    }
     let items = o
         .items
         .iter()
@@ -100,8 +106,31 @@ pub fn card(router: &Router, lang: Lang, o: &Order) -> Card {
             .tracking
             .last()
             .map(|e| format!("{} {}", &e.time[..16.min(e.time.len())], e.text(lang))),
+        actions,
     }
 }
+
+/// The card of an order with its return verdict (reads the order's stored returns).
+pub async fn card_for(router: &Router, lang: Lang, o: &Order) -> Result<Card, StoreError> {
+    let engines = router.engines();
+    let stored = router.store.returns_for(o.order_no.clone()).await?;
+    let v = verdict(o, &stored, &engines, lang, router.clock.now());
+    Ok(card(&engines, lang, o, &v))
+}
+
+/// The shopper's order that a phrase such as "我买的牛仔裤" / "那件大衣" / "the jeans I bought"
+/// means: the newest of `orders` with an item among the products the text names (a lower bar
+/// than naming a product outright, since only the shopper's own orders can match).
+pub fn owned_order(engines: &Engines, orders: &[Order], text: &str) -> Option<String> {
+    let hits = engines.products.search(text, 10).ok()?;
+    hits.iter().filter(|h| h.score >= OWNED_PRODUCT_SCORE).find_map(|h| {
+        orders.iter().find(|o| o.items.iter().any(|it| it.sku == h.sku)).map(|o| o.order_no.clone())
+    })
+}
+
+/// The least product-search score at which a product word picks one of the shopper's orders.
+/// The demo catalog's kind words alone ("大衣", "jeans") score 5–9; a stray character under 3.
+pub const OWNED_PRODUCT_SCORE: f32 = 4.0;
 
 /// Loads an order the shopper may see: their own (token), or one a guest verified.
 /// `Ok(None)` both when it does not exist and when it is someone else's.
@@ -145,10 +174,12 @@ pub async fn status(
         return Ok(not_found(lang, &order_no));
     };
     DialogueState::note(&mut st.orders_discussed, &order.order_no);
+    st.focus.order = Some(order.order_no.clone());
+    st.listed = Listed::Nothing;
     st.unresolved = 0;
     Ok(Outcome::reply(BotReply {
         text: describe(lang, &order, router.clock.now()),
-        cards: vec![card(router, lang, &order)],
+        cards: vec![card_for(router, lang, &order).await?],
         ..Default::default()
     }))
 }
@@ -223,13 +254,18 @@ pub async fn ask_which(
         ))));
     }
     st.unresolved = 0;
+    st.listed = Listed::Orders(orders.iter().map(|o| o.order_no.clone()).collect());
+    let mut cards = Vec::new();
+    for o in &orders {
+        cards.push(card_for(router, lang, o).await?);
+    }
     Ok(Outcome::reply(BotReply {
         text: t(
             lang,
-            "这是您最近的订单，请问是哪一个？回复订单号即可。",
-            "Here are your recent orders. Which one? Just reply with its number.",
+            "这是您最近的订单，请问是哪一个？点卡片上的“查物流”，或回复“第一个”、订单号都可以。",
+            "Here are your recent orders. Which one? Tap Track on a card, or say \"the first one\" or its number.",
         ),
-        cards: orders.iter().map(|o| card(router, lang, o)).collect(),
+        cards,
         ..Default::default()
     }))
 }

@@ -1,15 +1,21 @@
-//! The product flow: find the product the shopper means and answer size, colour, stock,
-//! material and price from the catalog data.
+//! The product flow: find the product the shopper means (named in the text, picked from a
+//! list, in focus from earlier turns, or the page they are on) and answer size, colour, stock,
+//! material and price from the catalog data. Follow-ups keep the focus: "那白色的呢" after a
+//! question about a tee is about the tee, in white, in the size asked before.
 
 use super::texts::t;
-use super::{BotReply, Card, DialogueState, Outcome, Router};
+use super::{BotReply, Card, DialogueState, Engines, Listed, Outcome, Pending};
+use crate::knowledge::catalog::Color;
 use crate::knowledge::Product;
-use crate::lang::Lang;
+use crate::lang::{normalize, Lang};
 
 /// Below this search score the product question is left to the FAQ (a policy question such as
 /// "how do I pick a size" mentions no product). Chosen by trying shoppers' product questions
 /// against the demo catalog: named products score 15 and more, generic questions under 10.
 pub const MIN_PRODUCT_SCORE: f32 = 12.0;
+
+/// Product suggestions offered when the shopper did not say which product.
+const SUGGESTIONS: usize = 3;
 
 pub fn card(lang: Lang, p: &Product) -> Card {
     Card::Product {
@@ -22,78 +28,343 @@ pub fn card(lang: Lang, p: &Product) -> Card {
     }
 }
 
-/// Answers a product question, or `None` when no product clearly matches.
-pub fn answer(router: &Router, st: &mut DialogueState, text: &str) -> Option<Outcome> {
+/// Basic colour words: a Chinese stem (said as "白色" / "白的") and English words.
+const COLOR_WORDS: [(&str, &[&str]); 17] = [
+    ("白", &["white"]),
+    ("黑", &["black"]),
+    ("灰", &["grey", "gray"]),
+    ("蓝", &["blue"]),
+    ("红", &["red"]),
+    ("粉", &["pink"]),
+    ("绿", &["green"]),
+    ("黄", &["yellow"]),
+    ("紫", &["purple"]),
+    ("棕", &["brown"]),
+    ("咖啡", &["coffee"]),
+    ("驼", &["camel"]),
+    ("卡其", &["khaki"]),
+    ("藏青", &["navy"]),
+    ("米", &["beige", "cream"]),
+    ("燕麦", &["oatmeal", "oat"]),
+    ("肤", &["nude"]),
+];
+
+const LETTER_SIZES: [&str; 9] = ["xs", "s", "m", "l", "xl", "xxl", "xxxl", "2xl", "3xl"];
+
+/// The words of a text: runs of ASCII letters, digits, '.', '-' and apostrophes (so "i'm" is one
+/// word and never the size M), with the character after each.
+fn words(t: &str) -> Vec<(String, Option<char>)> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for c in t.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_alphanumeric() || ((c == '.' || c == '-' || c == '\'') && !cur.is_empty()) {
+            cur.push(c);
+        } else if !cur.is_empty() {
+            let w = std::mem::take(&mut cur);
+            out.push((w.trim_end_matches(['.', '-', '\'']).to_string(), Some(c)));
+        }
+    }
+    out
+}
+
+/// The size a shopper asks about, as written ("L", "38", "xl"), upper-cased. A size counts as a
+/// word of its own ("L码", "in XL", "有L的吗") or a number next to 码 / 号 / "size"; never
+/// inside a word ("I'm", "180cm").
+pub fn size_asked(text: &str) -> Option<String> {
+    let t = normalize(text);
+    for phrase in ["extra large", "x-large", "xlarge"] {
+        if t.contains(phrase) {
+            return Some("XL".into());
+        }
+    }
+    let ws = words(&t);
+    for (i, (w, next)) in ws.iter().enumerate() {
+        let prev = i.checked_sub(1).map(|j| ws[j].0.as_str());
+        if LETTER_SIZES.contains(&w.as_str()) {
+            // a lone "s" or "m" in English needs a size word around it ("size m", "in m", "m码")
+            let lone = w.len() == 1;
+            let cjk_next = next.is_some_and(crate::lang::is_cjk);
+            let sized = matches!(prev, Some("size" | "in" | "an" | "a" | "the" | "got" | "have" | "need"))
+                || matches!(next, Some('码' | '号'))
+                || cjk_next
+                || t.chars().any(crate::lang::is_cjk);
+            if !lone || sized {
+                return Some(w.to_uppercase());
+            }
+        }
+        if let Some(word) = ["small", "medium", "large"].iter().position(|s| s == w) {
+            if matches!(prev, Some("size" | "in" | "a" | "the")) {
+                return Some(["S", "M", "L"][word].into());
+            }
+        }
+        if w.chars().all(|c| c.is_ascii_digit()) && (1..=3).contains(&w.len()) {
+            if matches!(next, Some('码' | '号')) || prev == Some("size") {
+                return Some(w.clone());
+            }
+        }
+    }
+    None
+}
+
+/// The sizes of `p` the text names: the asked size if the product has it, or product sizes
+/// written out ("100ml", "1.8m").
+fn product_size<'p>(p: &'p Product, text: &str, asked: Option<&str>) -> Option<&'p String> {
+    if let Some(a) = asked {
+        if let Some(s) = p.sizes.iter().find(|s| s.eq_ignore_ascii_case(a)) {
+            return Some(s);
+        }
+    }
+    let ws = words(&normalize(text));
+    p.sizes.iter().filter(|s| s.len() >= 3).find(|s| ws.iter().any(|(w, _)| w.eq_ignore_ascii_case(s)))
+}
+
+/// The basic colour words a text names (Chinese stems said as "X色" / "X的"; English words).
+fn color_words(text: &str) -> Vec<usize> {
+    let t = normalize(text);
+    let ws: Vec<String> = words(&t).into_iter().map(|(w, _)| w).collect();
+    COLOR_WORDS
+        .iter()
+        .enumerate()
+        .filter(|(_, (zh, en))| {
+            ["色", "的", "款"].iter().any(|s| t.contains(&format!("{zh}{s}")))
+                || en.iter().any(|e| ws.iter().any(|w| w == e))
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// What a message asks about a product's variants.
+#[derive(Debug, Default)]
+pub struct Asked<'p> {
+    /// The product's colours the text names.
+    pub colors: Vec<&'p Color>,
+    /// A colour named that the product does not come in.
+    pub missing_color: Option<String>,
+    pub size: Option<&'p String>,
+    /// A size named that the product does not come in.
+    pub missing_size: Option<String>,
+    /// "还有别的颜色吗" / "what other colours".
+    pub other_colors: bool,
+    pub other_sizes: bool,
+}
+
+pub fn asked<'p>(p: &'p Product, text: &str) -> Asked<'p> {
+    let lower = normalize(text);
+    let mut colors: Vec<&Color> = p
+        .colors
+        .iter()
+        .filter(|c| lower.contains(&normalize(&c.zh)) || lower.contains(&normalize(&c.en)))
+        .collect();
+    let mut missing_color = None;
+    if colors.is_empty() {
+        for i in color_words(text) {
+            let (zh, en) = COLOR_WORDS[i];
+            let matching: Vec<&Color> = p
+                .colors
+                .iter()
+                .filter(|c| c.zh.contains(zh) || en.iter().any(|e| c.en.to_lowercase().contains(e)))
+                .collect();
+            if matching.is_empty() {
+                missing_color = Some(if detect_zh(text) { format!("{zh}色") } else { en[0].to_string() });
+            }
+            colors.extend(matching);
+        }
+    }
+    let asked_size = size_asked(text);
+    let size = product_size(p, text, asked_size.as_deref());
+    let missing_size = asked_size.filter(|_| size.is_none());
+    let other_colors = ["别的颜色", "其他颜色", "其它颜色", "什么颜色", "哪些颜色", "几种颜色", "几个颜色", "啥颜色", "哪几个颜色", "other colo", "what colo", "which colo", "colours", "colors"]
+        .iter()
+        .any(|w| lower.contains(w));
+    let other_sizes = ["别的尺码", "其他尺码", "其它尺码", "什么码", "哪些码", "几个码", "哪些尺码", "什么尺码", "other size", "what size", "which size", "sizes"]
+        .iter()
+        .any(|w| lower.contains(w));
+    Asked { colors, missing_color, size, missing_size, other_colors, other_sizes }
+}
+
+fn detect_zh(text: &str) -> bool {
+    text.chars().any(crate::lang::is_cjk)
+}
+
+/// The text names a colour ("白色", "the black one").
+pub fn names_color(text: &str) -> bool {
+    !color_words(text).is_empty()
+}
+
+/// The text names the kind of product `p` is: the last word of its English name ("coat",
+/// "jeans") or the last two characters of its Chinese name ("大衣", "仔裤").
+pub fn names_kind(p: &Product, text: &str) -> bool {
+    let lower = normalize(text);
+    let zh: Vec<char> = p.name.zh.chars().filter(|c| crate::lang::is_cjk(*c)).collect();
+    let zh_kind: String = zh[zh.len().saturating_sub(2)..].iter().collect();
+    let en = normalize(&p.name.en);
+    let en_kind = en.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2 && !w.chars().any(|c| c.is_ascii_digit())).last();
+    let singular = |w: &str| w.trim_end_matches('s').to_string();
+    (zh_kind.chars().count() == 2 && lower.contains(&zh_kind))
+        || en_kind.is_some_and(|k| words(&lower).iter().any(|(w, _)| singular(w) == singular(k)))
+}
+
+/// The message asks about a variant (a colour, a size, other colours or sizes) without needing
+/// to name the product: a follow-up on the product in focus.
+pub fn about_variant(text: &str) -> bool {
+    let lower = normalize(text);
+    size_asked(text).is_some()
+        || !color_words(text).is_empty()
+        || ["颜色", "尺码", "码数", "几码", "库存", "有货", "现货", "价格", "多少钱", "材质", "面料", "什么料", "colour", "color", "size", "in stock", "price", "how much", "material", "fabric"]
+            .iter()
+            .any(|w| lower.contains(w))
+}
+
+/// The product the text names, if one clearly matches. Sizes and numbers are taken out of the
+/// query first, so a stray "L" or "2" never picks a product ("0.8 L" kettle for "有L码吗").
+pub fn named(engines: &Engines, text: &str) -> Option<String> {
+    let lower = normalize(text);
+    let query: String = {
+        let mut q = String::new();
+        let mut word = String::new();
+        for c in lower.chars().chain(std::iter::once(' ')) {
+            if c.is_ascii_alphanumeric() || c == '.' {
+                word.push(c);
+                continue;
+            }
+            let w = std::mem::take(&mut word);
+            let colour = COLOR_WORDS.iter().any(|(_, en)| en.contains(&w.as_str()));
+            let stray = w.chars().any(|c| c.is_ascii_digit()) || LETTER_SIZES.contains(&w.as_str()) || colour;
+            if !stray {
+                q.push_str(&w);
+            }
+            q.push(if c.is_ascii_alphanumeric() { ' ' } else { c });
+        }
+        q
+    };
+    // colours are not names: "那白色的呢" must not pick the one white product that matches best
+    let mut query = query;
+    for (zh, _) in COLOR_WORDS {
+        for suffix in ["色", "的"] {
+            query = query.replace(&format!("{zh}{suffix}"), " ");
+        }
+    }
+    let hits = engines.products.search(&query, 1).ok()?;
+    hits.into_iter().find(|h| h.score >= MIN_PRODUCT_SCORE).map(|h| h.sku)
+}
+
+/// Answers about product `p`, remembering the colour and size asked so that the next
+/// follow-up ("那白色的呢", "what about XL?") keeps them.
+pub fn answer(st: &mut DialogueState, p: &Product, text: &str) -> Outcome {
     let lang = st.lang;
-    let engines = router.engines();
-    let hits = engines.products.search(text, 3).ok()?;
-    let best = hits.first().filter(|h| h.score >= MIN_PRODUCT_SCORE)?;
-    let p = engines.product(&best.sku)?;
     DialogueState::note(&mut st.flows, &"product".to_string());
     st.unresolved = 0;
-    let lower = text.to_lowercase();
-    let color = p.colors.iter().find(|c| text.contains(&c.zh) || lower.contains(&c.en.to_lowercase()));
-    let size = p
-        .sizes
-        .iter()
-        .filter(|s| s.as_str() != "one-size")
-        .find(|s| contains_token(&lower, &s.to_lowercase()));
+    st.focus_product(&p.sku);
+    st.listed = Listed::Nothing;
+    let a = asked(p, text);
+    let focus = st.focus.product.as_mut().expect("just focused");
+    // what this message names replaces what was in focus; what it leaves out carries over
+    let named_variant = !a.colors.is_empty() || a.size.is_some() || a.missing_color.is_some() || a.missing_size.is_some();
+    let color = match a.colors.as_slice() {
+        [c] => Some(*c),
+        [] if a.missing_color.is_none() && !a.other_colors => {
+            focus.color.as_deref().and_then(|id| p.color(id)).filter(|_| named_variant)
+        }
+        _ => None,
+    };
+    let size = a.size.or_else(|| {
+        (named_variant && a.missing_size.is_none() && !a.other_sizes)
+            .then(|| focus.size.as_ref().and_then(|s| p.sizes.iter().find(|x| *x == s)))
+            .flatten()
+    });
+    if a.colors.len() == 1 {
+        focus.color = Some(a.colors[0].id.clone());
+    }
+    if let Some(s) = a.size {
+        focus.size = Some(s.clone());
+    }
+    let name = p.name.get(lang);
     let mut reply = t(
         lang,
         &format!("{}：¥{:.2}，材质 {}。", p.name.zh, p.price, p.material.zh),
         &format!("{}: ¥{:.2}, {}.", p.name.en, p.price, p.material.en),
     );
-    match (color, size) {
-        (Some(c), Some(s)) => {
-            let n = p.stock(&c.id, s).unwrap_or(0);
-            reply += &if n > 0 {
-                t(
+    let in_stock_colors = |size: Option<&String>| -> Vec<&str> {
+        p.colors
+            .iter()
+            .filter(|c| p.variants.iter().any(|v| v.color == c.id && v.stock > 0 && size.is_none_or(|s| &v.size == s)))
+            .map(|c| c.name(lang))
+            .collect()
+    };
+    let in_stock_sizes = |color: Option<&Color>| -> Vec<&str> {
+        p.sizes
+            .iter()
+            .filter(|s| p.variants.iter().any(|v| &v.size == *s && v.stock > 0 && color.is_none_or(|c| v.color == c.id)))
+            .map(|s| s.as_str())
+            .collect()
+    };
+    if let Some(c) = &a.missing_color {
+        let colors: Vec<&str> = p.colors.iter().map(|c| c.name(lang)).collect();
+        reply += &t(
+            lang,
+            &format!("这款没有{c}哦，有这些颜色：{}。", colors.join("、")),
+            &format!(" It doesn't come in {c}; the colours are: {}.", colors.join(", ")),
+        );
+    }
+    if let Some(s) = &a.missing_size {
+        reply += &t(
+            lang,
+            &format!("这款没有{s}码，尺码有：{}。", p.sizes.join("/")),
+            &format!(" It doesn't come in {s}; the sizes are: {}.", p.sizes.join("/")),
+        );
+    }
+    if a.colors.len() > 1 && size.is_none() {
+        for c in &a.colors {
+            reply += &t(
+                lang,
+                &format!("{}有货的尺码：{}。", c.zh, list_or_none(lang, &in_stock_sizes(Some(c)))),
+                &format!(" {} is in stock in: {}.", c.en, list_or_none(lang, &in_stock_sizes(Some(c)))),
+            );
+        }
+    } else if a.colors.len() > 1 {
+        let s = size.expect("checked");
+        for c in &a.colors {
+            reply += &stock_line(lang, p, c, s);
+        }
+    } else {
+        match (color, size) {
+            (Some(c), Some(s)) => reply += &stock_line(lang, p, c, s),
+            (Some(c), None) => {
+                reply += &t(
                     lang,
-                    &format!("{}{s}码有货（库存{n}件）。", c.zh),
-                    &format!(" {} in {s}: in stock ({n} left).", c.en),
-                )
-            } else {
-                t(lang, &format!("{}{s}码暂时缺货，可以在商品页点“到货通知”，一般7–15天补货。", c.zh), &format!(" {} in {s} is out of stock; tap \"notify me\" on the product page, restocks usually take 7–15 days.", c.en))
-            };
-        }
-        (Some(c), None) => {
-            let sizes: Vec<&str> = p
-                .variants
-                .iter()
-                .filter(|v| v.color == c.id && v.stock > 0)
-                .map(|v| v.size.as_str())
-                .collect();
-            reply += &t(
-                lang,
-                &format!("{}有货的尺码：{}。", c.zh, list_or_none(lang, &sizes)),
-                &format!(" {} is in stock in: {}.", c.en, list_or_none(lang, &sizes)),
-            );
-        }
-        (None, Some(s)) => {
-            let colors: Vec<&str> = p
-                .variants
-                .iter()
-                .filter(|v| &v.size == s && v.stock > 0)
-                .filter_map(|v| p.color(&v.color).map(|c| c.name(lang)))
-                .collect();
-            reply += &t(
-                lang,
-                &format!("{s}码有货的颜色：{}。", list_or_none(lang, &colors)),
-                &format!(" Size {s} is in stock in: {}.", list_or_none(lang, &colors)),
-            );
-        }
-        (None, None) => {
-            let colors: Vec<&str> = p.colors.iter().map(|c| c.name(lang)).collect();
-            reply += &t(
-                lang,
-                &format!("颜色：{}；尺码：{}。{}", colors.join("、"), p.sizes.join("/"), p.description.zh),
-                &format!(
-                    " Colours: {}; sizes: {}. {}",
-                    colors.join(", "),
-                    p.sizes.join("/"),
-                    p.description.en
-                ),
-            );
+                    &format!("{}有货的尺码：{}。", c.zh, list_or_none(lang, &in_stock_sizes(Some(c)))),
+                    &format!(" {} is in stock in: {}.", c.en, list_or_none(lang, &in_stock_sizes(Some(c)))),
+                );
+            }
+            (None, Some(s)) => {
+                reply += &t(
+                    lang,
+                    &format!("{s}码有货的颜色：{}。", list_or_none(lang, &in_stock_colors(Some(s)))),
+                    &format!(" Size {s} is in stock in: {}.", list_or_none(lang, &in_stock_colors(Some(s)))),
+                );
+            }
+            (None, None) if a.other_colors || a.missing_color.is_some() => {
+                reply += &t(
+                    lang,
+                    &format!("目前有货的颜色：{}。", list_or_none(lang, &in_stock_colors(None))),
+                    &format!(" In stock now in: {}.", list_or_none(lang, &in_stock_colors(None))),
+                );
+            }
+            (None, None) if a.other_sizes || a.missing_size.is_some() => {
+                reply += &t(
+                    lang,
+                    &format!("目前有货的尺码：{}。", list_or_none(lang, &in_stock_sizes(None))),
+                    &format!(" In stock now in sizes: {}.", list_or_none(lang, &in_stock_sizes(None))),
+                );
+            }
+            (None, None) => {
+                let colors: Vec<&str> = p.colors.iter().map(|c| c.name(lang)).collect();
+                reply += &t(
+                    lang,
+                    &format!("颜色：{}；尺码：{}。{}", colors.join("、"), p.sizes.join("/"), p.description.zh),
+                    &format!(" Colours: {}; sizes: {}. {}", colors.join(", "), p.sizes.join("/"), p.description.en),
+                );
+            }
         }
     }
     if !p.returnable {
@@ -101,7 +372,48 @@ pub fn answer(router: &Router, st: &mut DialogueState, text: &str) -> Option<Out
             reply += &t(lang, &format!("注意：{}。", r.zh), &format!(" Note: {}.", r.en));
         }
     }
-    Some(Outcome::reply(BotReply { text: reply, cards: vec![card(lang, p)], ..Default::default() }))
+    let _ = name;
+    Outcome::reply(BotReply { text: reply, cards: vec![card(lang, p)], ..Default::default() })
+}
+
+fn stock_line(lang: Lang, p: &Product, c: &Color, s: &str) -> String {
+    let n = p.stock(&c.id, s).unwrap_or(0);
+    if n > 0 {
+        t(lang, &format!("{}{s}码有货（库存{n}件）。", c.zh), &format!(" {} in {s}: in stock ({n} left).", c.en))
+    } else {
+        t(
+            lang,
+            &format!("{}{s}码暂时缺货，可以在商品页点“到货通知”，一般7–15天补货。", c.zh),
+            &format!(" {} in {s} is out of stock; tap \"notify me\" on the product page, restocks usually take 7–15 days.", c.en),
+        )
+    }
+}
+
+/// A product question that names no product, with none in focus and none on the page: asks
+/// which one, with the closest products as suggestions (never a guess).
+pub fn ask_which(engines: &Engines, st: &mut DialogueState, text: &str) -> Outcome {
+    let lang = st.lang;
+    let mut skus: Vec<String> = engines
+        .products
+        .search(text, SUGGESTIONS)
+        .map(|hits| hits.into_iter().filter(|h| h.score > 0.0).map(|h| h.sku).collect())
+        .unwrap_or_default();
+    if skus.is_empty() {
+        skus = engines.catalog.iter().take(SUGGESTIONS).map(|p| p.sku.clone()).collect();
+    }
+    let products: Vec<&Product> = skus.iter().filter_map(|s| engines.product(s)).collect();
+    st.listed = Listed::Products(products.iter().map(|p| p.sku.clone()).collect());
+    st.pending = Some(Pending::Product { question: text.to_string() });
+    Outcome::reply(BotReply {
+        text: t(
+            lang,
+            "请问您问的是哪件商品呢？可以发给我商品名称，或者在商品页面点客服，我就知道是哪件了～也可以从下面选：",
+            "Which product do you mean? Send me its name, or open chat from the product's page and I'll know which one. Or pick one here:",
+        ),
+        suggestions: products.iter().map(|p| p.name.get(lang).to_string()).collect(),
+        cards: products.iter().map(|p| card(lang, p)).collect(),
+        ..Default::default()
+    })
 }
 
 fn list_or_none(lang: Lang, items: &[&str]) -> String {
@@ -112,23 +424,32 @@ fn list_or_none(lang: Lang, items: &[&str]) -> String {
     }
 }
 
-/// `needle` appears in `hay` not glued to other letters or digits ("xl" in "xl码", not in "xxl").
-fn contains_token(hay: &str, needle: &str) -> bool {
-    hay.match_indices(needle).any(|(i, _)| {
-        let before = hay[..i].chars().next_back();
-        let after = hay[i + needle.len()..].chars().next();
-        let glued = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
-        !glued(before) && !glued(after)
-    })
-}
-
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn size_tokens_are_whole() {
-        assert!(super::contains_token("有xl码吗", "xl"));
-        assert!(!super::contains_token("有xxl码吗", "xl"));
-        assert!(super::contains_token("38码", "38"));
-        assert!(!super::contains_token("138", "38"));
+    fn sizes_are_words_of_their_own() {
+        assert_eq!(size_asked("有L码吗").as_deref(), Some("L"));
+        assert_eq!(size_asked("这件衣服有没有L码的").as_deref(), Some("L"));
+        assert_eq!(size_asked("what about XL?").as_deref(), Some("XL"));
+        assert_eq!(size_asked("do you have it in m").as_deref(), Some("M"));
+        assert_eq!(size_asked("38码有吗").as_deref(), Some("38"));
+        assert_eq!(size_asked("I'm wondering if the chinos come in black"), None);
+        assert_eq!(size_asked("i'm 180cm 75kg, which one fits"), None);
+        assert_eq!(size_asked("身高165 体重110斤"), None);
+        assert_eq!(size_asked("xxl有吗").as_deref(), Some("XXL"));
+        assert_eq!(size_asked("do you have a large").as_deref(), Some("L"));
+        assert_eq!(size_asked("it's too big"), None);
+    }
+
+    #[test]
+    fn colour_words() {
+        assert!(!color_words("那白色的呢").is_empty());
+        assert!(!color_words("in blue?").is_empty());
+        assert!(color_words("600蓬白鸭绒轻薄羽绒服").is_empty());
+        assert!(about_variant("还有别的颜色吗"));
+        assert!(about_variant("L码有吗"));
+        assert!(!about_variant("什么时候发货"));
     }
 }

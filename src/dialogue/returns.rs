@@ -2,14 +2,16 @@
 //! non-returnable items, already returned), explain shipping insurance, open a return request
 //! once the shopper confirms, and report the status of an existing return.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, FixedOffset};
 
 use super::orders::{card, parse_time};
 use super::texts::t;
-use super::{BotReply, DialogueState, Outcome, Pending, Purpose, Router};
+use super::{BotReply, Card, DialogueState, Engines, Listed, Outcome, Pending, Purpose, Router};
 use crate::knowledge::demo::OrderStatus;
+use crate::knowledge::Order;
+use crate::lang::Lang;
 use crate::search::FaqResult;
-use crate::store::StoreError;
+use crate::store::{ReturnRequest, StoreError};
 
 /// The no-reason return window after delivery.
 pub const RETURN_DAYS: i64 = 7;
@@ -67,6 +69,94 @@ pub fn yes_or_no(text: &str) -> Option<bool> {
     }
 }
 
+/// Whether an order can be returned now, decided from the order, its stored return requests,
+/// the catalog and the time: no I/O.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// Within the 7-day window; `excluded` names items that cannot be returned.
+    Returnable { excluded: Vec<String> },
+    /// A return request opened in a conversation: (id, opened on, status).
+    Open { id: String, opened: String, status: String },
+    /// Returned through the store's own system: (return id, status, refunded on, amount).
+    Returned { id: String, status: String, refunded: Option<String>, amount: f64 },
+    Unpaid,
+    NotShipped,
+    InTransit,
+    AlreadyReturned,
+    NoDeliveryDate,
+    WindowClosed { delivered: DateTime<FixedOffset> },
+    /// Every item is non-returnable: their names with the reason.
+    NothingReturnable { items: Vec<String> },
+}
+
+pub fn verdict(
+    order: &Order,
+    stored: &[ReturnRequest],
+    engines: &Engines,
+    lang: Lang,
+    now: DateTime<FixedOffset>,
+) -> Verdict {
+    if let Some(r) = stored.last() {
+        return Verdict::Open {
+            id: r.id.clone(),
+            opened: r.created_at.get(..10).unwrap_or("").to_string(),
+            status: r.status.clone(),
+        };
+    }
+    if let Some(r) = &order.return_info {
+        return Verdict::Returned {
+            id: r.return_id.clone(),
+            status: r.status.clone(),
+            refunded: r.refunded_at.as_deref().map(|d| d.get(..10).unwrap_or(d).to_string()),
+            amount: r.refund_amount,
+        };
+    }
+    match order.status {
+        OrderStatus::PendingPayment | OrderStatus::Cancelled => return Verdict::Unpaid,
+        OrderStatus::Paid => return Verdict::NotShipped,
+        OrderStatus::Shipped => return Verdict::InTransit,
+        OrderStatus::Returned => return Verdict::AlreadyReturned,
+        OrderStatus::Delivered => {}
+    }
+    let Some(d) = order.delivered_at.as_deref().and_then(parse_time) else { return Verdict::NoDeliveryDate };
+    if now > d + Duration::days(RETURN_DAYS) {
+        return Verdict::WindowClosed { delivered: d };
+    }
+    let blocked: Vec<String> = order
+        .items
+        .iter()
+        .filter_map(|it| engines.product(&it.sku))
+        .filter(|p| !p.returnable)
+        .map(|p| {
+            let why = p.non_returnable_reason.as_ref().map(|r| r.get(lang).to_string()).unwrap_or_default();
+            format!("{}（{why}）", p.name.get(lang))
+        })
+        .collect();
+    if !order.items.is_empty() && blocked.len() == order.items.len() {
+        return Verdict::NothingReturnable { items: blocked };
+    }
+    Verdict::Returnable { excluded: blocked }
+}
+
+/// Why an order cannot be returned, in one short clause (the signed-in return list).
+pub fn why_not(lang: Lang, v: &Verdict) -> Option<String> {
+    Some(match v {
+        Verdict::Returnable { .. } => return None,
+        Verdict::Open { id, .. } => t(lang, &format!("已有退货申请 {id}"), &format!("return {id} is already open")),
+        Verdict::Returned { .. } | Verdict::AlreadyReturned => t(lang, "已经退货", "already returned"),
+        Verdict::Unpaid => t(lang, "未付款或已取消", "unpaid or cancelled"),
+        Verdict::NotShipped => t(lang, "还没发货，可以直接取消订单", "not shipped yet: cancel it instead"),
+        Verdict::InTransit => t(lang, "还在运输中，签收后7天内可退", "still on its way: returnable for 7 days after delivery"),
+        Verdict::NoDeliveryDate => t(lang, "没有签收记录", "no delivery date on record"),
+        Verdict::WindowClosed { delivered } => t(
+            lang,
+            &format!("{}签收，已超过7天", delivered.format("%m月%d日")),
+            &format!("delivered {}, past the 7 days", delivered.format("%b %d")),
+        ),
+        Verdict::NothingReturnable { .. } => t(lang, "商品不支持无理由退货", "its items can't be returned without a reason"),
+    })
+}
+
 /// The shopper wants to return something from `order_no`.
 pub async fn start(
     router: &Router,
@@ -100,137 +190,108 @@ pub async fn start(
         }
     };
     DialogueState::note(&mut st.orders_discussed, &order.order_no);
+    st.focus.order = Some(order.order_no.clone());
     st.unresolved = 0;
-    let order_card = vec![card(router, lang, &order)];
+    let stored = router.store.returns_for(order_no.clone()).await?;
+    let engines = router.engines();
+    let now = router.clock.now();
+    let v = verdict(&order, &stored, &engines, lang, now);
+    let order_card = vec![card(&engines, lang, &order, &v)];
     let say =
         |text: String| Outcome::reply(BotReply { text, cards: order_card.clone(), ..Default::default() });
-
-    // an existing return: report it
-    let stored = router.store.returns_for(order_no.clone()).await?;
-    if let Some(r) = stored.last() {
-        let (zh, en) = match r.status.as_str() {
-            "refunded" => ("已退款", "refunded"),
-            "received" => ("仓库已收货，验收后48小时内退款", "received by the warehouse"),
-            "in_transit" => ("退货包裹运输中", "return parcel in transit"),
-            _ => ("已提交", "opened"),
-        };
-        return Ok(say(t(
-            lang,
-            &format!("该订单已有退货申请 {}（{}），状态：{zh}。请在7天内寄回并填写退货单号，仓库收货验收后48小时内原路退款。", r.id, r.created_at.get(..10).unwrap_or("")),
-            &format!("There is already a return {} for this order (opened {}, {en}). Please send the parcel back within 7 days and add the tracking number; the refund follows within 48 hours of the warehouse receiving it.", r.id, r.created_at.get(..10).unwrap_or("")),
-        )));
-    }
-    if let Some(r) = &order.return_info {
-        let (zh, en) = match r.status.as_str() {
-            "refunded" => ("已退款", "refunded"),
-            "received" => (
-                "仓库已收货，验收后48小时内退款",
-                "received by the warehouse; refund within 48 hours of the check",
-            ),
-            _ => ("退货包裹运输中", "return parcel in transit"),
-        };
-        let when = r.refunded_at.as_deref().map(|d| d.get(..10).unwrap_or(d).to_string());
-        return Ok(say(t(
-            lang,
-            &format!(
-                "该订单的退货 {} 状态：{zh}{}，退款金额 ¥{:.2}。",
-                r.return_id,
-                when.as_ref().map(|d| format!("（{d}）")).unwrap_or_default(),
-                r.refund_amount
-            ),
-            &format!(
-                "Return {} for this order: {en}{}, refund amount ¥{:.2}.",
-                r.return_id,
-                when.map(|d| format!(" on {d}")).unwrap_or_default(),
-                r.refund_amount
-            ),
-        )));
-    }
-    match order.status {
-        OrderStatus::PendingPayment | OrderStatus::Cancelled => {
-            return Ok(say(t(lang, "该订单未付款或已取消，不需要退货。", "This order is unpaid or cancelled, so there is nothing to return.")))
-        }
-        OrderStatus::Paid => {
-            return Ok(say(t(
+    let text = match v {
+        Verdict::Open { id, opened, status } => {
+            let (zh, en) = match status.as_str() {
+                "refunded" => ("已退款", "refunded"),
+                "received" => ("仓库已收货，验收后48小时内退款", "received by the warehouse"),
+                "in_transit" => ("退货包裹运输中", "return parcel in transit"),
+                _ => ("已提交", "opened"),
+            };
+            t(
                 lang,
-                "该订单还没发货，可以直接在“我的订单”里取消，全额原路退款，不需要退货。",
-                "This order hasn't shipped yet: cancel it in My Orders for a full refund, no return needed.",
-            )))
+                &format!("该订单已有退货申请 {id}（{opened}），状态：{zh}。请在7天内寄回并填写退货单号，仓库收货验收后48小时内原路退款。"),
+                &format!("There is already a return {id} for this order (opened {opened}, {en}). Please send the parcel back within 7 days and add the tracking number; the refund follows within 48 hours of the warehouse receiving it."),
+            )
         }
-        OrderStatus::Shipped => {
-            return Ok(say(t(
+        Verdict::Returned { id, status, refunded, amount } => {
+            let (zh, en) = match status.as_str() {
+                "refunded" => ("已退款", "refunded"),
+                "received" => (
+                    "仓库已收货，验收后48小时内退款",
+                    "received by the warehouse; refund within 48 hours of the check",
+                ),
+                _ => ("退货包裹运输中", "return parcel in transit"),
+            };
+            t(
                 lang,
-                "该订单正在运输中，可以拒收，或签收后再申请七天无理由退货。",
-                "This order is on its way: you can refuse the delivery, or return it within 7 days after it arrives.",
-            )))
+                &format!(
+                    "该订单的退货 {id} 状态：{zh}{}，退款金额 ¥{amount:.2}。",
+                    refunded.as_ref().map(|d| format!("（{d}）")).unwrap_or_default(),
+                ),
+                &format!(
+                    "Return {id} for this order: {en}{}, refund amount ¥{amount:.2}.",
+                    refunded.as_ref().map(|d| format!(" on {d}")).unwrap_or_default(),
+                ),
+            )
         }
-        OrderStatus::Returned => {
-            return Ok(say(t(lang, "该订单已经退货了。", "This order has already been returned.")))
-        }
-        OrderStatus::Delivered => {}
-    }
-    let now = router.clock.now();
-    let Some(d) = order.delivered_at.as_deref().and_then(parse_time) else {
-        return Ok(say(t(
+        Verdict::Unpaid => t(lang, "该订单未付款或已取消，不需要退货。", "This order is unpaid or cancelled, so there is nothing to return."),
+        Verdict::NotShipped => t(
+            lang,
+            "该订单还没发货，可以直接在“我的订单”里取消，全额原路退款，不需要退货。",
+            "This order hasn't shipped yet: cancel it in My Orders for a full refund, no return needed.",
+        ),
+        Verdict::InTransit => t(
+            lang,
+            "该订单正在运输中，可以拒收，或签收后再申请七天无理由退货。",
+            "This order is on its way: you can refuse the delivery, or return it within 7 days after it arrives.",
+        ),
+        Verdict::AlreadyReturned => t(lang, "该订单已经退货了。", "This order has already been returned."),
+        Verdict::NoDeliveryDate => t(
             lang,
             "这个订单没有签收时间记录，我没法判断退货期限，请转人工为您处理。",
             "This order has no delivery date on record, so I can't check the return window: please ask for an agent.",
-        )));
-    };
-    {
-        if now > d + Duration::days(RETURN_DAYS) {
-            return Ok(say(t(
+        ),
+        Verdict::WindowClosed { delivered: d } => t(
+            lang,
+            &format!("该订单 {} 签收，已超过七天无理由退货期限。如果商品有质量问题（服饰家纺30天内、灯具小家电1年保修），可以转人工为您处理。", d.format("%m月%d日")),
+            &format!("This order was delivered on {}, so the 7-day no-reason return window has closed. If something is faulty (30 days for clothing and textiles, 1-year warranty for lamps and appliances), ask for an agent and we'll sort it out.", d.format("%b %d")),
+        ),
+        Verdict::NothingReturnable { items } => t(
+            lang,
+            &format!("抱歉，该订单的商品不支持七天无理由退货：{}。如有质量问题可以转人工处理。", items.join("、")),
+            &format!("Sorry, the items in this order can't be returned without a reason: {}. If something is faulty, ask for an agent.", items.join(", ")),
+        ),
+        Verdict::Returnable { excluded } => {
+            let except = |note: String| if excluded.is_empty() { String::new() } else { note };
+            let mut text = t(
                 lang,
-                &format!("该订单 {} 签收，已超过七天无理由退货期限。如果商品有质量问题（服饰家纺30天内、灯具小家电1年保修），可以转人工为您处理。", d.format("%m月%d日")),
-                &format!("This order was delivered on {}, so the 7-day no-reason return window has closed. If something is faulty (30 days for clothing and textiles, 1-year warranty for lamps and appliances), ask for an agent and we'll sort it out.", d.format("%b %d")),
-            )));
+                &format!(
+                    "该订单符合七天无理由退货条件（签收后7天内{}）。",
+                    except(format!("；注意 {} 不支持退货", excluded.join("、")))
+                ),
+                &format!(
+                    "This order can be returned without a reason (within 7 days of delivery{}).",
+                    except(format!("; note that {} cannot be returned", excluded.join(", ")))
+                ),
+            );
+            text += &if order.shipping_insurance {
+                t(lang, "您的订单有运费险：退货寄出并填写单号后自动理赔，72小时内赔付¥5–25到原账户。", " Your order has shipping insurance: once the return is sent with a tracking number, the claim is automatic and ¥5–25 is paid to your account within 72 hours.")
+            } else {
+                t(
+                    lang,
+                    "该订单没有运费险，无理由退货的寄回运费需要您承担。",
+                    " This order has no shipping insurance, so the return postage for a no-reason return is yours.",
+                )
+            };
+            text += &t(
+                lang,
+                "确认要为这个订单申请退货吗？（回复“确认”或“取消”）",
+                " Shall I open the return for this order? (reply yes or no)",
+            );
+            st.pending = Some(Pending::ConfirmReturn { order_no });
+            text
         }
-    }
-    let engines = router.engines();
-    let blocked: Vec<String> = order
-        .items
-        .iter()
-        .filter_map(|it| engines.product(&it.sku))
-        .filter(|p| !p.returnable)
-        .map(|p| {
-            let why = p.non_returnable_reason.as_ref().map(|r| r.get(lang).to_string()).unwrap_or_default();
-            format!("{}（{why}）", p.name.get(lang))
-        })
-        .collect();
-    if blocked.len() == order.items.len() {
-        return Ok(say(t(
-            lang,
-            &format!("抱歉，该订单的商品不支持七天无理由退货：{}。如有质量问题可以转人工处理。", blocked.join("、")),
-            &format!("Sorry, the items in this order can't be returned without a reason: {}. If something is faulty, ask for an agent.", blocked.join(", ")),
-        )));
-    }
-    let except = |note: String| if blocked.is_empty() { String::new() } else { note };
-    let mut text = t(
-        lang,
-        &format!(
-            "该订单符合七天无理由退货条件（签收后7天内{}）。",
-            except(format!("；注意 {} 不支持退货", blocked.join("、")))
-        ),
-        &format!(
-            "This order can be returned without a reason (within 7 days of delivery{}).",
-            except(format!("; note that {} cannot be returned", blocked.join(", ")))
-        ),
-    );
-    text += &if order.shipping_insurance {
-        t(lang, "您的订单有运费险：退货寄出并填写单号后自动理赔，72小时内赔付¥5–25到原账户。", " Your order has shipping insurance: once the return is sent with a tracking number, the claim is automatic and ¥5–25 is paid to your account within 72 hours.")
-    } else {
-        t(
-            lang,
-            "该订单没有运费险，无理由退货的寄回运费需要您承担。",
-            " This order has no shipping insurance, so the return postage for a no-reason return is yours.",
-        )
     };
-    text += &t(
-        lang,
-        "确认要为这个订单申请退货吗？（回复“确认”或“取消”）",
-        " Shall I open the return for this order? (reply yes or no)",
-    );
-    st.pending = Some(Pending::ConfirmReturn { order_no });
     Ok(say(text))
 }
 
@@ -254,24 +315,112 @@ pub async fn create(
     ))))
 }
 
-/// "I want to return something" without an order number.
+/// "I want to return something" without an order number. A signed-in shopper gets the
+/// orders that can still be returned (cards) and why the others cannot; a guest is asked for
+/// the order number (with the how-to when the question was about the policy).
 pub async fn ask_which(
     router: &Router,
     st: &mut DialogueState,
     faq: Option<&FaqResult>,
+    text: &str,
 ) -> Result<Outcome, StoreError> {
     let lang = st.lang;
-    // a policy question ("七天无理由怎么退") gets the FAQ answer, with an offer to start a return
-    if let Some(answer) = router.faq_answer(&router.engines(), st, faq) {
-        st.pending = Some(Pending::OrderNumber { purpose: Purpose::Return });
-        let offer = t(
-            lang,
-            "如需办理退货，发送订单号给我即可。",
-            "To start a return, just send me the order number.",
-        );
-        return Ok(Outcome { replies: vec![answer, BotReply::text(offer)], escalate: None });
+    let engines = router.engines();
+    let Some(shopper) = st.shopper_id.clone() else {
+        // a policy question ("七天无理由怎么退") gets the FAQ answer, with an offer to start a return
+        if let Some(answer) = router.faq_answer(&engines, st, faq) {
+            st.pending = Some(Pending::OrderNumber { purpose: Purpose::Return });
+            let offer = t(
+                lang,
+                "如需办理退货，发送订单号给我即可。",
+                "To start a return, just send me the order number.",
+            );
+            return Ok(Outcome { replies: vec![answer, BotReply::text(offer)], escalate: None });
+        }
+        return super::orders::ask_which(router, st, Purpose::Return, None).await;
+    };
+    let mut replies = Vec::new();
+    // "how do returns work?" gets the policy first; "我要退货" goes straight to the orders
+    if !wants_to_act(text) {
+        replies.extend(router.faq_answer(&engines, st, faq));
     }
-    super::orders::ask_which(router, st, Purpose::Return, None).await
+    DialogueState::note(&mut st.flows, &"return".to_string());
+    let orders = router.store.recent_orders(shopper, RETURN_LIST).await?;
+    let now = router.clock.now();
+    let mut returnable = Vec::new();
+    let mut others = Vec::new();
+    for o in &orders {
+        let stored = router.store.returns_for(o.order_no.clone()).await?;
+        let v = verdict(o, &stored, &engines, lang, now);
+        match why_not(lang, &v) {
+            None => returnable.push(card(&engines, lang, o, &v)),
+            Some(why) => others.push(format!("{}（{why}）", short_name(&engines, lang, o))),
+        }
+    }
+    st.unresolved = 0;
+    if returnable.is_empty() {
+        st.pending = None;
+        st.listed = Listed::Nothing;
+        let text = if orders.is_empty() {
+            t(lang, "您的账号下还没有订单哦。", "There are no orders on your account yet.")
+        } else {
+            t(
+                lang,
+                &format!("您最近的订单目前都不能申请无理由退货：{}。如果商品有质量问题，可以回复“转人工”为您处理。", others.join("；")),
+                &format!("None of your recent orders can be returned without a reason right now: {}. If something is faulty, say \"agent\" and a colleague will help.", others.join("; ")),
+            )
+        };
+        replies.push(BotReply::text(text));
+        return Ok(Outcome { replies, escalate: None });
+    }
+    st.listed = Listed::Orders(
+        returnable.iter().filter_map(|c| match c {
+            Card::Order { order_no, .. } => Some(order_no.clone()),
+            _ => None,
+        }).collect(),
+    );
+    st.pending = Some(Pending::OrderNumber { purpose: Purpose::Return });
+    let mut text = t(
+        lang,
+        "这些订单可以申请七天无理由退货，请问要退哪一个？点“退货”或回复“第一个”即可。",
+        "These orders can be returned. Which one? Tap Return, or say \"the first one\".",
+    );
+    if !others.is_empty() {
+        text += &t(
+            lang,
+            &format!("其他订单暂不能退：{}。", others.join("；")),
+            &format!(" Your other orders can't be returned: {}.", others.join("; ")),
+        );
+    }
+    replies.push(BotReply { text, cards: returnable, ..Default::default() });
+    Ok(Outcome { replies, escalate: None })
+}
+
+/// Orders looked at for the signed-in return list.
+const RETURN_LIST: usize = 10;
+
+/// "我要退货", "I want to return": a request to act, not a question about the policy.
+fn wants_to_act(text: &str) -> bool {
+    let t = crate::lang::normalize(text);
+    let question = ["怎么", "如何", "能不能", "可以吗", "吗", "多久", "运费", "how", "policy", "can i", "?", "？"]
+        .iter()
+        .any(|w| t.contains(w));
+    let request = ["我要", "我想", "申请", "要退", "想退", "帮我", "退了", "i want", "i'd like", "id like", "please", "start a return"]
+        .iter()
+        .any(|w| t.contains(w));
+    request || !question
+}
+
+/// An order in a few words: its first item's name and the date.
+fn short_name(engines: &Engines, lang: Lang, o: &Order) -> String {
+    let first = o
+        .items
+        .first()
+        .and_then(|it| engines.product(&it.sku))
+        .map(|p| p.name.get(lang).to_string())
+        .unwrap_or_else(|| o.order_no.clone());
+    let more = if o.items.len() > 1 { t(lang, "等", " etc.") } else { String::new() };
+    format!("{first}{more} {}", o.created_at.get(..10).unwrap_or(""))
 }
 
 #[cfg(test)]

@@ -30,11 +30,20 @@ pub fn not_sure(lang: Lang) -> String {
     )
 }
 
+/// A store question the bot has no answer for: suggestions and the offer of a person.
+pub fn clarify(lang: Lang) -> String {
+    t(
+        lang,
+        "亲，这个问题我还不太确定怎么回答。您是想问下面这些吗？都不是的话，回复“转人工”，我请人工客服来帮您。",
+        "I'm not sure I have the answer to that yet. Is it one of these? If not, say \"agent\" and I'll get a colleague to help.",
+    )
+}
+
 pub fn out_of_scope(lang: Lang) -> String {
     t(
         lang,
-        "抱歉亲，这个问题我帮不上忙。我可以帮您查订单、办理退换货、解答商品和售后问题哦。",
-        "Sorry, I can't help with that. I can track orders, handle returns and exchanges, and answer product and policy questions.",
+        "亲，这个超出我的服务范围啦。我可以帮您查订单、办理退换货、解答商品和售后问题哦。",
+        "That's outside what I can do here. I can track orders, handle returns and exchanges, and answer product and policy questions.",
     )
 }
 

@@ -92,6 +92,11 @@ impl FaqIndex {
         self.thresholds = t;
     }
 
+    /// Every entry, in the knowledge base's order.
+    pub fn faqs(&self) -> &[Faq] {
+        &self.faqs
+    }
+
     pub fn faq(&self, id: &str) -> Option<&Faq> {
         self.by_id.get(id).map(|&i| &self.faqs[i])
     }

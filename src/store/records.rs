@@ -221,18 +221,34 @@ impl Store {
             .await
     }
 
-    /// Stores several messages of one conversation together (a bot turn's replies).
-    pub async fn add_messages(
+    /// Stores a bot turn: its replies and the dialogue memory after it, in one commit, so the
+    /// stored memory always matches the stored transcript.
+    pub async fn add_bot_turn(
         &self,
         conversation_id: String,
-        sender: Sender,
-        messages: Vec<(String, Option<serde_json::Value>)>,
+        replies: Vec<(String, Option<serde_json::Value>)>,
+        dialogue: String,
     ) -> Result<Vec<i64>, StoreError> {
         self.call(move |conn| {
-            messages
+            let ids = replies
                 .iter()
-                .map(|(text, meta)| insert_message(conn, &conversation_id, None, sender, text, meta.as_ref()))
-                .collect()
+                .map(|(text, meta)| insert_message(conn, &conversation_id, None, Sender::Bot, text, meta.as_ref()))
+                .collect::<Result<Vec<_>, _>>()?;
+            conn.prepare_cached("UPDATE conversations SET dialogue = ?2 WHERE id = ?1")?
+                .execute(params![conversation_id, dialogue])?;
+            Ok(ids)
+        })
+        .await
+    }
+
+    /// The dialogue memory stored with a conversation's last bot turn (the dialogue module's JSON).
+    pub async fn dialogue_state(&self, conversation_id: String) -> Result<Option<String>, StoreError> {
+        self.call(move |conn| {
+            Ok(conn
+                .prepare_cached("SELECT dialogue FROM conversations WHERE id = ?1")?
+                .query_row(params![conversation_id], |r| r.get::<_, Option<String>>(0))
+                .optional()?
+                .flatten())
         })
         .await
     }

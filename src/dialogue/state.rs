@@ -1,0 +1,208 @@
+//! What the bot remembers of one conversation: the question a flow is waiting on, what it last
+//! listed, what is in focus (an order; a product with its colour and size), the page the
+//! shopper is on, and what the feedback record needs.
+//!
+//! It is typed and serialisable: the chat layer stores it with every bot turn, so a resumed
+//! conversation, even after a server restart, continues a half-finished flow.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::lang::Lang;
+
+/// The stored form's version; a state stored by another version is dropped, never misread.
+pub const STATE_VERSION: u32 = 1;
+
+/// What a flow is asking the shopper for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Pending {
+    /// Which order? (then show its status, or start a return)
+    OrderNumber { purpose: Purpose },
+    /// Guests prove an order is theirs with the last four digits of its phone number.
+    PhoneDigits { order_no: String, purpose: Purpose },
+    /// Yes or no to opening the return.
+    ConfirmReturn { order_no: String },
+    /// Which product? (a product question named none; the suggestions are in `listed`, the
+    /// question is answered once the shopper picks one)
+    Product { question: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    Status,
+    Return,
+}
+
+/// What the bot last showed as a list, in the order shown: "第一个" / "the second one" picks
+/// from it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "items", rename_all = "snake_case")]
+pub enum Listed {
+    #[default]
+    Nothing,
+    /// Order numbers (order cards), newest first.
+    Orders(Vec<String>),
+    /// Product skus (product cards or suggestions).
+    Products(Vec<String>),
+    /// FAQ ids of "did you mean" suggestions.
+    Faqs(Vec<String>),
+}
+
+/// A product being talked about, with the colour and size last asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductFocus {
+    pub sku: String,
+    /// A colour id of the product.
+    #[serde(default)]
+    pub color: Option<String>,
+    #[serde(default)]
+    pub size: Option<String>,
+}
+
+/// What the conversation is about right now: "它" / "this one" / "那白色的呢" refer to it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Focus {
+    #[serde(default)]
+    pub order: Option<String>,
+    #[serde(default)]
+    pub product: Option<ProductFocus>,
+}
+
+/// The page the shopper is chatting from (`hello`'s and `context`'s `context`), already checked:
+/// an unknown sku never gets here.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+    #[serde(default)]
+    pub product: Option<String>,
+    #[serde(default)]
+    pub order: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// Per-conversation dialogue memory. Also the source of the feedback record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DialogueState {
+    #[serde(default)]
+    pub version: u32,
+    pub lang: Lang,
+    pub shopper_id: Option<String>,
+    /// Orders a guest proved with the phone digits.
+    #[serde(default)]
+    pub verified_orders: BTreeSet<String>,
+    #[serde(default)]
+    pub pending: Option<Pending>,
+    #[serde(default)]
+    pub listed: Listed,
+    #[serde(default)]
+    pub focus: Focus,
+    #[serde(default)]
+    pub page: Page,
+    /// Unresolved bot turns in a row; two escalate.
+    #[serde(default)]
+    pub unresolved: u32,
+    #[serde(default)]
+    pub intents_seen: Vec<String>,
+    #[serde(default)]
+    pub faq_ids: Vec<String>,
+    #[serde(default)]
+    pub flows: Vec<String>,
+    #[serde(default)]
+    pub orders_discussed: Vec<String>,
+    #[serde(default)]
+    pub returns_created: Vec<String>,
+    #[serde(default)]
+    pub complaint: bool,
+    #[serde(default)]
+    pub escalation_reason: Option<String>,
+}
+
+impl DialogueState {
+    pub fn new(lang: Lang, shopper_id: Option<String>) -> Self {
+        DialogueState {
+            version: STATE_VERSION,
+            lang,
+            shopper_id,
+            verified_orders: BTreeSet::new(),
+            pending: None,
+            listed: Listed::Nothing,
+            focus: Focus::default(),
+            page: Page::default(),
+            unresolved: 0,
+            intents_seen: Vec::new(),
+            faq_ids: Vec::new(),
+            flows: Vec::new(),
+            orders_discussed: Vec::new(),
+            returns_created: Vec::new(),
+            complaint: false,
+            escalation_reason: None,
+        }
+    }
+
+    /// The stored form.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("the dialogue state serialises")
+    }
+
+    /// A stored state, for this shopper only; `None` when it is unreadable, from another
+    /// version, or someone else's (the caller starts afresh).
+    pub fn from_json(json: &str, shopper_id: Option<&str>) -> Option<Self> {
+        let st: DialogueState = serde_json::from_str(json).ok()?;
+        (st.version == STATE_VERSION && st.shopper_id.as_deref() == shopper_id).then_some(st)
+    }
+
+    pub(crate) fn note<T: PartialEq + Clone>(list: &mut Vec<T>, item: &T) {
+        if !list.contains(item) {
+            list.push(item.clone());
+        }
+    }
+
+    /// The product a "this one" means: the one in focus, else the page's.
+    pub fn product_in_focus(&self) -> Option<&str> {
+        self.focus.product.as_ref().map(|p| p.sku.as_str()).or(self.page.product.as_deref())
+    }
+
+    /// Puts a product in focus; the colour and size carry over only for the same product.
+    pub fn focus_product(&mut self, sku: &str) {
+        if self.focus.product.as_ref().is_none_or(|p| p.sku != sku) {
+            self.focus.product = Some(ProductFocus { sku: sku.to_string(), color: None, size: None });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_refuses_another_shopper() {
+        let mut st = DialogueState::new(Lang::Zh, Some("S1".into()));
+        st.pending = Some(Pending::ConfirmReturn { order_no: "1".repeat(18) });
+        st.listed = Listed::Orders(vec!["a".into(), "b".into()]);
+        st.focus_product("QM-WO-001");
+        st.verified_orders.insert("x".into());
+        let json = st.to_json();
+        assert_eq!(DialogueState::from_json(&json, Some("S1")), Some(st));
+        assert_eq!(DialogueState::from_json(&json, Some("S2")), None);
+        assert_eq!(DialogueState::from_json(&json, None), None);
+        assert_eq!(DialogueState::from_json("{", Some("S1")), None);
+    }
+
+    #[test]
+    fn focus_keeps_colour_for_the_same_product_only() {
+        let mut st = DialogueState::new(Lang::En, None);
+        st.focus_product("A");
+        st.focus.product.as_mut().unwrap().color = Some("white".into());
+        st.focus_product("A");
+        assert_eq!(st.focus.product.as_ref().unwrap().color.as_deref(), Some("white"));
+        st.focus_product("B");
+        assert_eq!(st.focus.product.as_ref().unwrap().color, None);
+        st.page.product = Some("C".into());
+        assert_eq!(st.product_in_focus(), Some("B"));
+        st.focus.product = None;
+        assert_eq!(st.product_in_focus(), Some("C"));
+    }
+}

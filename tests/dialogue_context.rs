@@ -1,0 +1,339 @@
+//! The conversation's context over the real WebSocket, in both languages: positions in the last
+//! list, tapped cards, the shopper's own orders by product, "this one", follow-ups that keep the
+//! focus, the page's product, the signed-in return list, and a half-finished flow that goes on
+//! after a server restart.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::server::{TestServer, NOW, SECRET};
+use common::ws::Client;
+use futures_util::StreamExt;
+use kefu::identity::{sign, Claims};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+/// S1001's orders, newest first (knowledge/demo/orders.json).
+const PAID: &str = "261124866711367179";
+const SHIPPED: &str = "261123115788241675";
+/// The wool coat, delivered the day before the demo's "now": returnable.
+const COAT: &str = "261122958843983379";
+const COAT_SKU: &str = "QM-WO-004";
+const TEE_SKU: &str = "QM-WO-001";
+
+fn token(shopper: &str) -> String {
+    sign(SECRET, &Claims { sub: shopper.into(), exp: chrono::Utc::now().timestamp() + 3600 })
+}
+
+/// Where a server listens: an in-process [`TestServer`] or a `kefu serve` [`Process`].
+struct Addr(std::net::SocketAddr);
+
+impl From<&TestServer> for Addr {
+    fn from(s: &TestServer) -> Addr {
+        Addr(s.addr)
+    }
+}
+
+impl From<&Process> for Addr {
+    fn from(p: &Process) -> Addr {
+        Addr(p.1)
+    }
+}
+
+static NEXT_ID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+
+struct Shopper {
+    c: Client,
+    conv: String,
+}
+
+impl Shopper {
+    async fn hello(s: impl Into<Addr>, hello: Value) -> Shopper {
+        let mut c = Client::connect(s.into().0, "/ws/chat").await;
+        let mut hello = hello;
+        hello["type"] = json!("hello");
+        c.send(hello).await;
+        let (w, _) = c.until(|v| v["type"] == "welcome" || v["type"] == "error").await;
+        assert_eq!(w["type"], "welcome", "{w}");
+        c.until_type("status").await;
+        Shopper { c, conv: w["conversation_id"].as_str().unwrap().to_string() }
+    }
+
+    /// Sends a message (with an optional card context) and returns the bot's replies to it.
+    async fn ask_with(&mut self, text: &str, context: Option<Value>) -> Vec<Value> {
+        // ids unique across connections: a resumed conversation must not see an old id again
+        let id = format!("m{}", NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        let mut frame = json!({"type": "message", "id": id, "text": text});
+        if let Some(c) = context {
+            frame["context"] = c;
+        }
+        self.c.send(frame).await;
+        let (ack, _) = self.c.until(|v| (v["type"] == "ack" && v["id"] == id) || v["type"] == "error").await;
+        assert_eq!(ack["type"], "ack", "{ack}");
+        let (first, _) = self.c.until(|v| v["type"] == "reply" || v["type"] == "error").await;
+        assert_eq!(first["type"], "reply", "{first}");
+        let mut out = vec![first];
+        // the turn's other replies are sent right after the first (one store commit)
+        while let Ok(Some(Ok(Message::Text(t)))) =
+            tokio::time::timeout(Duration::from_millis(400), self.c.ws.next()).await
+        {
+            let v: Value = serde_json::from_str(t.as_str()).unwrap();
+            if v["type"] == "reply" {
+                out.push(v);
+            }
+        }
+        out
+    }
+
+    async fn ask(&mut self, text: &str) -> Vec<Value> {
+        self.ask_with(text, None).await
+    }
+}
+
+fn text(replies: &[Value]) -> String {
+    replies.iter().map(|r| r["text"].as_str().unwrap_or("")).collect::<Vec<_>>().join("\n")
+}
+
+fn order_cards(replies: &[Value]) -> Vec<&Value> {
+    replies.iter().flat_map(|r| r["cards"].as_array().into_iter().flatten()).filter(|c| c["kind"] == "order").collect()
+}
+
+fn product_cards(replies: &[Value]) -> Vec<String> {
+    replies
+        .iter()
+        .flat_map(|r| r["cards"].as_array().into_iter().flatten())
+        .filter(|c| c["kind"] == "product")
+        .map(|c| c["sku"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn positions_in_the_order_list_in_both_languages() {
+    let s = TestServer::start_with(|_| {}).await;
+    let mut zh = Shopper::hello(&s, json!({"token": token("S1001")})).await;
+    let r = zh.ask("我的快递到哪了").await;
+    let cards = order_cards(&r);
+    assert_eq!(cards.len(), 5, "{r:#?}");
+    assert_eq!(cards[0]["order_no"], PAID);
+    assert!(cards.iter().all(|c| c["actions"].as_array().is_some_and(|a| a.contains(&json!("track")))), "{r:#?}");
+    // "第一个" picks the first card instead of listing them again
+    let r = zh.ask("第一个").await;
+    assert!(text(&r).contains(PAID), "{r:#?}");
+    assert_eq!(order_cards(&r).len(), 1);
+    // the list is remembered after a detour, and positions work without a pending question
+    zh.ask("我的快递到哪了").await;
+    let r = zh.ask("第2个").await;
+    assert!(text(&r).contains(SHIPPED), "{r:#?}");
+    zh.ask("我的快递到哪了").await;
+    let r = zh.ask("最新的那个").await;
+    assert!(text(&r).contains(PAID), "{r:#?}");
+
+    let mut en = Shopper::hello(&s, json!({"token": token("S1001"), "lang": "en"})).await;
+    let r = en.ask("where is my package").await;
+    assert_eq!(order_cards(&r).len(), 5, "{r:#?}");
+    let r = en.ask("the second one").await;
+    assert!(text(&r).contains(SHIPPED) && text(&r).contains("shipped"), "{r:#?}");
+    en.ask("where's my order?").await;
+    let r = en.ask("the latest").await;
+    assert!(text(&r).contains(PAID), "{r:#?}");
+    en.ask("track my order").await;
+    let r = en.ask("the last one").await;
+    assert_eq!(order_cards(&r).len(), 1, "{r:#?}");
+}
+
+#[tokio::test]
+async fn a_tapped_card_continues_the_flow() {
+    let s = TestServer::start_with(|_| {}).await;
+    let mut zh = Shopper::hello(&s, json!({"token": token("S1001")})).await;
+    zh.ask("我的快递到哪了").await;
+    let r = zh.ask_with(&format!("查物流 {SHIPPED}"), Some(json!({"order": SHIPPED}))).await;
+    assert!(text(&r).contains("运输中"), "{r:#?}");
+    // the return button of the coat's card starts its return
+    let r = zh.ask_with("退货", Some(json!({"order": COAT}))).await;
+    assert!(text(&r).contains("符合七天无理由退货"), "{r:#?}");
+    let r = zh.ask("确认").await;
+    assert!(text(&r).contains("退货申请已提交"), "{r:#?}");
+    // a product card tapped: the answer is about that product
+    let mut en = Shopper::hello(&s, json!({"lang": "en"})).await;
+    let r = en.ask_with("Heavyweight Cotton Relaxed Tee", Some(json!({"product": TEE_SKU}))).await;
+    assert_eq!(product_cards(&r), vec![TEE_SKU.to_string()], "{r:#?}");
+    let r = en.ask("what about XL?").await;
+    assert!(text(&r).contains("XL"), "{r:#?}");
+    assert_eq!(product_cards(&r), vec![TEE_SKU.to_string()]);
+}
+
+#[tokio::test]
+async fn own_orders_by_product_name_and_the_signed_in_return_list() {
+    let s = TestServer::start_with(|_| {}).await;
+    let mut zh = Shopper::hello(&s, json!({"token": token("S1001")})).await;
+    let r = zh.ask("我买的羊毛混纺双面呢大衣能退吗").await;
+    assert!(text(&r).contains("符合七天无理由退货"), "{r:#?}");
+    assert_eq!(order_cards(&r)[0]["order_no"], COAT);
+    zh.ask("取消").await;
+    // "我要退货" lists what can be returned, and says why the others cannot
+    let r = zh.ask("我要退货").await;
+    let cards = order_cards(&r);
+    assert_eq!(cards.len(), 1, "{r:#?}");
+    assert_eq!(cards[0]["order_no"], COAT);
+    assert!(cards[0]["actions"].as_array().unwrap().contains(&json!("return")));
+    let t = text(&r);
+    assert!(t.contains("还没发货") && t.contains("运输中") && t.contains("已经退货"), "{t}");
+    let r = zh.ask("第一个").await;
+    assert!(text(&r).contains("符合七天无理由退货"), "{r:#?}");
+
+    let mut en = Shopper::hello(&s, json!({"token": token("S1001"), "lang": "en"})).await;
+    let r = en.ask("can I return the coat I bought").await;
+    assert!(text(&r).contains("can be returned"), "{r:#?}");
+    assert_eq!(order_cards(&r)[0]["order_no"], COAT);
+    let r = en.ask("no").await;
+    assert!(text(&r).contains("haven't opened"), "{r:#?}");
+    let r = en.ask("I want to return something").await;
+    assert_eq!(order_cards(&r).len(), 1, "{r:#?}");
+    assert!(text(&r).contains("not shipped yet"), "{r:#?}");
+
+    // a guest is asked for the order number, as before
+    let mut guest = Shopper::hello(&s, json!({})).await;
+    let r = guest.ask("我要退货").await;
+    assert!(text(&r).contains("订单号"), "{r:#?}");
+    assert!(order_cards(&r).is_empty());
+}
+
+#[tokio::test]
+async fn follow_ups_keep_the_product_in_focus() {
+    let s = TestServer::start_with(|_| {}).await;
+    let mut zh = Shopper::hello(&s, json!({})).await;
+    let r = zh.ask("重磅纯棉宽松T恤有黑色吗").await;
+    assert_eq!(product_cards(&r), vec![TEE_SKU.to_string()], "{r:#?}");
+    assert!(text(&r).contains("黑色有货的尺码"), "{r:#?}");
+    let r = zh.ask("那白色的L码呢").await;
+    assert_eq!(product_cards(&r), vec![TEE_SKU.to_string()], "jumped to another product: {r:#?}");
+    assert!(text(&r).contains("白色L码"), "{r:#?}");
+    // the size carries over to the next colour
+    let r = zh.ask("黑色的呢").await;
+    assert!(text(&r).contains("黑色L码"), "{r:#?}");
+    let r = zh.ask("还有别的颜色吗").await;
+    assert!(text(&r).contains("燕麦色"), "{r:#?}");
+    let r = zh.ask("这件有红色吗").await;
+    assert!(text(&r).contains("没有红色"), "{r:#?}");
+
+    let mut en = Shopper::hello(&s, json!({"lang": "en"})).await;
+    let r = en.ask("do the high-rise straight-leg jeans come in L?").await;
+    let sku = product_cards(&r);
+    assert_eq!(sku.len(), 1, "{r:#?}");
+    let r = en.ask("in dark blue?").await;
+    assert_eq!(product_cards(&r), sku, "{r:#?}");
+    assert!(text(&r).contains("Dark blue"), "{r:#?}");
+    let r = en.ask("is it machine washable").await;
+    assert_eq!(product_cards(&r), sku, "\"it\" is the product in focus: {r:#?}");
+}
+
+#[tokio::test]
+async fn the_page_product_is_this_one_and_nothing_is_guessed() {
+    let s = TestServer::start_with(|_| {}).await;
+    let url = format!("https://shop.example.com/p/{COAT_SKU}");
+    let mut zh = Shopper::hello(&s, json!({"context": {"product": COAT_SKU, "url": url}})).await;
+    let r = zh.ask("这件有L码吗").await;
+    assert_eq!(product_cards(&r), vec![COAT_SKU.to_string()], "{r:#?}");
+    assert!(text(&r).contains("L码"), "{r:#?}");
+    let r = zh.ask("多少钱").await;
+    assert!(text(&r).contains("羊毛混纺双面呢大衣"), "{r:#?}");
+    // the shopper moves to another product page
+    zh.c.send(json!({"type": "context", "context": {"product": TEE_SKU}})).await;
+    let r = zh.ask("这件有黑色吗").await;
+    assert_eq!(product_cards(&r), vec![TEE_SKU.to_string()], "{r:#?}");
+
+    // without a product anywhere: "which product?", never the 0.8 L kettle
+    let mut guest = Shopper::hello(&s, json!({})).await;
+    let r = guest.ask("这件衣服有没有L码的").await;
+    assert!(text(&r).contains("哪件商品"), "{r:#?}");
+    let offered = product_cards(&r);
+    assert!(!offered.is_empty());
+    // picking a suggestion answers the question asked
+    let r = guest.ask("第一个").await;
+    assert_eq!(product_cards(&r), vec![offered[0].clone()], "{r:#?}");
+    let mut en = Shopper::hello(&s, json!({"lang": "en"})).await;
+    let r = en.ask("do you have this in L?").await;
+    assert!(text(&r).contains("Which product"), "{r:#?}");
+    // "I'm" is not size M
+    let r = en.ask("I'm wondering if the stretch slim-fit chinos come in black").await;
+    assert!(!text(&r).contains(" in M"), "{r:#?}");
+
+    // an unknown sku is ignored, not an error; a malformed context is
+    let mut other = Shopper::hello(&s, json!({"context": {"product": "NO-SUCH-SKU"}})).await;
+    let r = other.ask("这件有L码吗").await;
+    assert!(text(&r).contains("哪件商品"), "{r:#?}");
+    other.c.send(json!({"type": "context", "context": {"sku": "x"}})).await;
+    let (e, _) = other.c.until_type("error").await;
+    assert_eq!(e["code"], "malformed_frame");
+}
+
+/// `kefu serve` as a child process on a database of the test's, killed on drop.
+struct Process(std::process::Child, std::net::SocketAddr);
+
+impl Process {
+    fn start(db: &Path) -> Process {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kefu"))
+            .arg("serve")
+            .current_dir(root)
+            .env("KEFU_LISTEN", format!("127.0.0.1:{port}"))
+            .env("KEFU_DATABASE", db)
+            .env("KEFU_FIXED_TIME", NOW)
+            .env("KEFU_TOKEN_SECRET", SECRET)
+            .env("KEFU_MODEL_STORE", db.with_file_name("models"))
+            .env("KEFU_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("kefu starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+        lines.by_ref().map_while(Result::ok).find(|l| l.contains("listening")).expect("kefu prints its address");
+        std::thread::spawn(move || lines.for_each(drop));
+        Process(child, format!("127.0.0.1:{port}").parse().unwrap())
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_half_finished_flow_goes_on_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kefu.db");
+    let server = Process::start(&db);
+    let s = &server;
+    let mut zh = Shopper::hello(s, json!({"token": token("S1001")})).await;
+    zh.ask("我的快递到哪了").await;
+    let r = zh.ask("我要退货").await;
+    assert_eq!(order_cards(&r).len(), 1);
+    let r = zh.ask("第一个").await;
+    assert!(text(&r).contains("确认要为这个订单申请退货吗"), "{r:#?}");
+    let mut en = Shopper::hello(s, json!({"lang": "en"})).await;
+    en.ask("do the high-rise straight-leg jeans come in L?").await;
+    let (conv, en_conv) = (zh.conv.clone(), en.conv.clone());
+    drop((zh, en));
+    // the process is killed (SIGKILL) and started again on the same database
+    drop(server);
+    let server = Process::start(&db);
+    let s = &server;
+    let mut zh = Shopper::hello(s, json!({"token": token("S1001"), "resume": conv})).await;
+    let r = zh.ask("确认").await;
+    assert!(text(&r).contains("退货申请已提交"), "{r:#?}");
+    let mut en = Shopper::hello(s, json!({"lang": "en", "resume": en_conv})).await;
+    let r = en.ask("in dark blue?").await;
+    assert!(text(&r).contains("Dark blue in L"), "the focus survived: {r:#?}");
+
+    // another shopper cannot pick up that conversation or its memory
+    let mut other = Client::connect(s.1, "/ws/chat").await;
+    other.send(json!({"type": "hello", "token": token("S1002"), "resume": conv})).await;
+    let (e, _) = other.until_type("error").await;
+    assert_eq!(e["code"], "unknown_conversation");
+}
+
