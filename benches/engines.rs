@@ -91,7 +91,7 @@ fn message_path(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 1) % QUESTIONS.len();
             let mut st = DialogueState::new(Lang::Zh, Some("S1001".into()));
-            black_box(rt.block_on(router.handle(&mut st, &conv.id, QUESTIONS[i])).unwrap())
+            black_box(rt.block_on(router.handle(&mut st, &conv.id, QUESTIONS[i], None)).unwrap())
         })
     });
     let mut n = 0u64;
