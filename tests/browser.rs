@@ -11,7 +11,11 @@
 //!   retrains the intent model, compares old and new, activates the new one and rolls back.
 //!
 //! - an agent has two conversations at once (unread counts), transfers one to a colleague and
-//!   hands the other back to the bot.
+//!   hands the other back to the bot;
+//! - on a demo product page "这件有L码吗" is about that product, also after the store shows the
+//!   next one without a reload; a signed-in shopper taps 查物流 on an order card and gets that
+//!   order's status; against a stand-in server, the exact frames the widget sends about the page
+//!   and the tapped cards (hello, `context`, resend, a server that refuses a context).
 //!
 //! Screenshots of every screen go to `target/tmp/screenshots/` (the path is printed).
 //! `scripts/install-browser` installs chromium and chromium-driver (the README's test command
@@ -210,14 +214,22 @@ impl<'a> Widget<'a> {
     /// Opens the demo store and the chat panel; with a token, as that signed-in shopper (the
     /// widget embedded again with `data-token`, as a store's page for a signed-in shopper has it).
     async fn open_as(page: &'a Browser, base: &str, token: Option<&str>) -> Widget<'a> {
-        page.goto(&format!("{base}/")).await;
+        Widget::open_at(page, base, "/", token).await
+    }
+
+    /// Opens a page of the demo store (`/`, `/product/<sku>`) and the chat panel, as a guest or
+    /// with a token.
+    async fn open_at(page: &'a Browser, base: &str, path: &str, token: Option<&str>) -> Widget<'a> {
+        page.goto(&format!("{base}{path}")).await;
         if let Some(token) = token {
             page.find("#kefu-widget").await;
-            let script = "delete window.__kefuWidget; document.getElementById('kefu-widget').remove(); \
-                 const s = document.createElement('script'); s.src = '/widget.js'; s.dataset.token = arguments[0]; \
-                 document.body.appendChild(s);";
-            page.client.execute(script, vec![json!(token)]).await.unwrap();
+            page.js(&format!("{REEMBED} reembed({{token: {}}});", json!(token))).await;
         }
+        Widget::open_panel(page).await
+    }
+
+    /// The panel of the widget on the page, opened.
+    async fn open_panel(page: &'a Browser) -> Widget<'a> {
         let host = page.find("#kefu-widget").await;
         let root = host.shadow_root().await.expect("the widget's shadow root");
         let w = Widget { page, root };
@@ -249,6 +261,10 @@ impl<'a> Widget<'a> {
         wait_for_text(self.page.name, css, needle, || self.texts(css)).await
     }
 
+    async fn click_in(&self, css: &str) {
+        self.find(css).await.click().await.unwrap_or_else(|e| panic!("{}: click {css}: {e}", self.page.name));
+    }
+
     async fn say(&self, text: &str) {
         let input = self.find("#kefu-input").await;
         input.send_keys(text).await.unwrap();
@@ -256,6 +272,25 @@ impl<'a> Widget<'a> {
         self.text(".msg.shopper .text", text).await;
     }
 }
+
+/// Page script: `reembed(data)` takes the widget off the page and embeds it again with the same
+/// tag plus `data` (e.g. a token), as a store's page that renders it so would have it.
+const REEMBED: &str = "function reembed(data) { \
+     const old = document.querySelector('script[src=\"/widget.js\"]'); \
+     delete window.__kefuWidget; document.getElementById('kefu-widget').remove(); \
+     const s = document.createElement('script'); s.src = '/widget.js'; \
+     Object.assign(s.dataset, old ? old.dataset : {}, data); document.body.appendChild(s); }";
+
+/// Page script: a stand-in for the browser's WebSocket that records what the widget sends
+/// (`window.sent`, parsed) and lets the test play the server (`serverSays(frame)`, `dropIt()`).
+const FAKE_SERVER: &str = "window.sent = []; window.sockets = []; \
+     window.WebSocket = class { \
+       constructor(url) { this.url = url; this.readyState = 0; window.sockets.push(this); \
+         setTimeout(() => { this.readyState = 1; this.onopen && this.onopen(); }, 0); } \
+       send(d) { window.sent.push(JSON.parse(d)); } \
+       close() { this.readyState = 3; } }; \
+     window.serverSays = f => window.sockets[window.sockets.length - 1].onmessage({ data: JSON.stringify(f) }); \
+     window.dropIt = () => { const s = window.sockets[window.sockets.length - 1]; s.readyState = 3; s.onclose(); };";
 
 fn answer(faq_id: &str) -> String {
     let kb = kefu::knowledge::KnowledgeBase::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge"))
@@ -580,6 +615,232 @@ async fn an_agent_works_two_conversations_transfers_one_and_hands_the_other_back
     agent.text(".ended-bar", "已交回机器人").await;
     agent.text("#load", "0/5").await;
     agent.close().await;
+}
+
+// ---- what page the shopper is on, and the cards' buttons ----------------------------------------
+
+/// The frames the widget sent to the stand-in server (`FAKE_SERVER`), once there are `n`.
+async fn sent(page: &Browser, n: usize) -> Vec<serde_json::Value> {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let frames = page.js("return window.sent").await.as_array().cloned().unwrap_or_default();
+        if frames.len() >= n {
+            return frames;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "waited for frame {n}; the widget sent {frames:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The stand-in server sends `frame` to the widget.
+async fn server_says(page: &Browser, frame: serde_json::Value) {
+    page.client.execute("serverSays(arguments[0])", vec![frame]).await.unwrap();
+}
+
+/// In the widget: where the log shows and where its newest bot message's text is (top, bottom).
+async fn newest_question_in_view(page: &Browser) -> (bool, serde_json::Value) {
+    let at = page
+        .js("const r = document.getElementById('kefu-widget').shadowRoot; \
+             const log = r.querySelector('.log').getBoundingClientRect(); \
+             const q = [...r.querySelectorAll('.msg.bot')].pop().querySelector('.text').getBoundingClientRect(); \
+             return {log: [log.top, log.bottom], question: [q.top, q.bottom]}")
+        .await;
+    let n = |v: &serde_json::Value| v.as_f64().unwrap();
+    let visible =
+        n(&at["question"][0]) >= n(&at["log"][0]) - 0.5 && n(&at["question"][1]) <= n(&at["log"][1]) + 0.5;
+    (visible, at)
+}
+
+fn order_card(order_no: &str, actions: Option<serde_json::Value>) -> serde_json::Value {
+    let mut card = json!({"kind": "order", "order_no": order_no, "status": "shipped", "status_text": "已发货，运输中",
+        "created_at": "2026-11-08T14:03:00+08:00", "total": 258.0, "items": ["重磅纯棉宽松T恤 白色 M ×1"],
+        "latest_tracking": "2026-11-09T10:21 运输中，已到达【上海转运中心】"});
+    if let Some(a) = actions {
+        card["actions"] = a;
+    }
+    card
+}
+
+/// Frame by frame, against a stand-in server: the product page's sku and address in every
+/// hello, the page changing without a reload, the buttons of order and product cards (in the
+/// panel's language, by keyboard too, through the same pending/ack/resend as typed messages),
+/// the question above a list of cards kept in view, and a server that refuses a context.
+#[tokio::test]
+async fn the_widget_tells_the_server_which_page_and_which_card() {
+    let Some(driver) = driver().await else { return };
+    let s = server().await;
+    let base = s.http();
+    let shopper = Browser::open(&driver, "shopper", 1280, 860).await;
+    let coat = format!("{base}/product/QM-WO-004");
+    shopper.goto(&coat).await;
+    shopper.text("h1", "羊毛混纺双面呢大衣").await;
+    shopper.find("#kefu-widget").await;
+    assert_eq!(shopper.js("return typeof window.kefu.setContext").await, json!("function"));
+    shopper.js(&format!("{FAKE_SERVER} {REEMBED} reembed({{}});")).await;
+    let w = Widget::open_panel(&shopper).await;
+
+    let frames = sent(&shopper, 1).await;
+    assert_eq!(
+        frames[0],
+        json!({"type": "hello", "lang": "zh", "context": {"product": "QM-WO-004", "url": coat}})
+    );
+    server_says(&shopper, json!({"type": "welcome", "conversation_id": "c1", "history": []})).await;
+    server_says(&shopper, json!({"type": "status", "state": "bot"})).await;
+
+    // the store shows the next product without a reload, and tells the widget
+    shopper.click("#next").await;
+    shopper.text("h1", "免烫牛津纺长袖衬衫").await;
+    let shirt = format!("{base}/product/QM-ME-001");
+    let frames = sent(&shopper, 2).await;
+    assert_eq!(frames[1], json!({"type": "context", "context": {"product": "QM-ME-001", "url": shirt}}));
+
+    // five order cards under the question: the question stays in view, each card has its buttons
+    let orders: Vec<String> = (1..=5).map(|i| format!("26110835091274603{i}")).collect();
+    let cards: Vec<_> = orders
+        .iter()
+        .enumerate()
+        .map(|(i, no)| {
+            order_card(no, Some(if i == 0 { json!(["track"]) } else { json!(["track", "return"]) }))
+        })
+        .collect();
+    let question = "这是您最近的订单，请问是哪一个？";
+    server_says(&shopper, json!({"type": "reply", "from": "bot", "text": question, "cards": cards})).await;
+    w.text(".msg.bot .text", question).await;
+    let (visible, at) = newest_question_in_view(&shopper).await;
+    assert!(visible, "the question above the cards is in view: {at}");
+    assert_eq!(w.texts(".card.order button.track").await, vec!["查物流"; 5]);
+    assert_eq!(w.texts(".card.order button.return").await, vec!["退货"; 4]);
+    shopper.shot("widget-order-cards-stand-in").await;
+
+    // 查物流 by keyboard: a message like a typed one, with the order as its context
+    let track = w.find(&format!(".card.order[data-order=\"{}\"] button.track", orders[1])).await;
+    let label = track.attr("aria-label").await.unwrap();
+    assert_eq!(label.as_deref(), Some(format!("查物流：订单 {}", orders[1]).as_str()));
+    track.send_keys(&fantoccini::key::Key::Enter).await.unwrap();
+    let frames = sent(&shopper, 3).await;
+    let tapped = frames[2].clone();
+    let id = tapped["id"].as_str().expect("a client id").to_string();
+    assert_eq!(
+        tapped,
+        json!({"type": "message", "id": id, "text": format!("查物流 {}", orders[1]), "context": {"order": orders[1]}})
+    );
+    w.text(".msg.shopper.pending .text", &format!("查物流 {}", orders[1])).await;
+
+    // the connection drops before the ack: the resume hello says where the shopper is now, and
+    // the message goes again with the same id and context
+    shopper.js("dropIt()").await;
+    let frames = sent(&shopper, 4).await;
+    assert_eq!(
+        frames[3],
+        json!({"type": "hello", "lang": "zh", "resume": "c1", "context": {"product": "QM-ME-001", "url": shirt}})
+    );
+    let history = json!([{"from": "bot", "text": question, "at": "2026-11-25T09:00:00+08:00"}]);
+    server_says(&shopper, json!({"type": "welcome", "conversation_id": "c1", "history": history})).await;
+    let frames = sent(&shopper, 5).await;
+    assert_eq!(frames[4], tapped, "sent again as it was");
+    server_says(&shopper, json!({"type": "ack", "id": id})).await;
+    wait_for_text("shopper", "delivered", "none pending", || async {
+        if w.texts(".msg.shopper.pending").await.is_empty() {
+            vec!["none pending".to_string()]
+        } else {
+            vec![]
+        }
+    })
+    .await;
+
+    // in English: the buttons' words and the messages they send; only the actions given
+    let product = json!({"kind": "product", "sku": "QM-WO-004", "name": "羊毛混纺双面呢大衣", "price": 899.0,
+        "in_stock": true, "colors": ["驼色", "灰色", "黑色"], "sizes": ["S", "M", "L", "XL"]});
+    let cards =
+        json!([order_card(&orders[0], Some(json!(["return"]))), order_card(&orders[2], None), product]);
+    server_says(&shopper, json!({"type": "reply", "from": "bot", "text": "…", "cards": cards})).await;
+    w.find("header button").await.click().await.unwrap(); // 中文 → English
+    w.text(".card.order button.return", "Return").await;
+    assert_eq!(w.texts(".card.order button").await, ["Return"], "no buttons without actions");
+    let ask = w.find(".card.product button.ask").await;
+    assert_eq!(ask.text().await.unwrap(), "Ask about this");
+    assert_eq!(ask.attr("aria-label").await.unwrap().as_deref(), Some("Ask about 羊毛混纺双面呢大衣"));
+    w.find(".card.order button.return").await.click().await.unwrap();
+    ask.click().await.unwrap();
+    let frames = sent(&shopper, 7).await;
+    let (returned, asked) = (&frames[5], &frames[6]);
+    assert_eq!(returned["text"], json!(format!("Return order {}", orders[0])));
+    assert_eq!(returned["context"], json!({"order": orders[0]}));
+    assert_eq!(asked["text"], json!("羊毛混纺双面呢大衣"));
+    assert_eq!(asked["context"], json!({"product": "QM-WO-004"}));
+    w.text(".msg.shopper .text", &format!("Return order {}", orders[0])).await;
+
+    // a server that will not take a context: the same messages again, without one
+    server_says(&shopper, json!({"type": "error", "code": "malformed_frame", "message": "…"})).await;
+    let frames = sent(&shopper, 9).await;
+    assert_eq!(frames[7], json!({"type": "message", "id": returned["id"], "text": returned["text"]}));
+    assert_eq!(frames[8], json!({"type": "message", "id": asked["id"], "text": asked["text"]}));
+    shopper.close().await;
+}
+
+/// On the wool coat's page, "这件" is the coat; after the store shows the next product without a
+/// reload, it is that one.
+#[tokio::test]
+async fn a_shopper_asks_about_this_one_on_a_product_page() {
+    let Some(driver) = driver().await else { return };
+    let s = server().await;
+    let base = s.http();
+    let shopper = Browser::open(&driver, "shopper", 1280, 860).await;
+    shopper.goto(&format!("{base}/")).await;
+    shopper.click("a[href=\"/product/QM-WO-004\"]").await;
+    shopper.text("h1", "羊毛混纺双面呢大衣").await;
+    shopper.text("#price", "¥899").await;
+    shopper.text("#sizes", "XL").await;
+    let w = Widget::open_panel(&shopper).await;
+    w.say("这件有L码吗").await;
+    w.text(".msg.bot .text", "羊毛混纺双面呢大衣").await;
+    shopper.shot("widget-product-page").await;
+
+    shopper.click("#next").await;
+    shopper.text("h1", "免烫牛津纺长袖衬衫").await;
+    w.say("这件有什么颜色").await;
+    w.text(".msg.bot .text", "免烫牛津纺长袖衬衫").await;
+    shopper.close().await;
+}
+
+/// A signed-in shopper asks where their parcel is, gets their orders as cards with buttons
+/// (the question above them in view) and taps 查物流 on one: that order's status.
+#[tokio::test]
+async fn a_signed_in_shopper_taps_track_on_an_order_card() {
+    let Some(driver) = driver().await else { return };
+    let s = server().await;
+    let base = s.http();
+    let token = kefu::identity::sign(
+        common::server::SECRET,
+        &kefu::identity::Claims { sub: "S1001".into(), exp: chrono::Utc::now().timestamp() + 3600 },
+    );
+    let shopper = Browser::open(&driver, "shopper", 1280, 860).await;
+    let w = Widget::open_as(&shopper, &base, Some(&token)).await;
+    w.say("我的快递到哪了").await;
+    w.find(".card.order button.track").await;
+    let (visible, at) = newest_question_in_view(&shopper).await;
+    assert!(visible, "the question above the cards is in view: {at}");
+    shopper.shot("widget-order-cards").await;
+
+    // the first card that can be tracked: its number and status
+    let card = shopper
+        .js("const r = document.getElementById('kefu-widget').shadowRoot; \
+             const c = [...r.querySelectorAll('.card.order')].find(c => c.querySelector('button.track')); \
+             return {order: c.dataset.order, status: c.querySelector('dd').textContent, \
+                     replies: r.querySelectorAll('.msg.bot').length}")
+        .await;
+    let order = card["order"].as_str().unwrap().to_string();
+    let status = card["status"].as_str().unwrap().to_string();
+    let before = card["replies"].as_u64().unwrap() as usize;
+    w.click_in(&format!(".card.order[data-order=\"{order}\"] button.track")).await;
+    w.text(".msg.shopper .text", &format!("查物流 {order}")).await;
+    let reply = wait_for_text("shopper", "a new bot reply", &order, || async {
+        w.texts(".msg.bot").await.into_iter().skip(before).collect()
+    })
+    .await;
+    assert!(reply.contains(&status), "the order's status ({status}): {reply}");
+    shopper.shot("widget-order-tracked").await;
+    shopper.close().await;
 }
 
 /// A staff token through the real login.

@@ -6,6 +6,13 @@
  * data-lang    "auto" (follows <html lang>: zh* -> Chinese, else English), "zh" or "en"
  * data-token   the signed-in shopper's token (HS256 JWT signed with kefu's token_secret)
  * data-server  kefu's address when it is not where this file was loaded from
+ * data-product the sku of the product on this page (a product page), so "这件" means it
+ * data-order   the order number of the order on this page (an order page)
+ *
+ * Pages that change without a reload (single-page stores) say where the shopper is now with
+ *   window.kefu.setContext({product: "QM-WO-004"})      // or {order: "…"}, {} for neither
+ * and before this file has loaded (it is async) with
+ *   (window.kefu = window.kefu || []).push(["setContext", {product: "QM-WO-004"}]);
  *
  * It speaks the shopper protocol of docs/protocol.md over /ws/chat. Everything is drawn inside a
  * Shadow DOM, so the store's CSS cannot reach it and its CSS cannot reach the store. Text that
@@ -49,6 +56,36 @@
     return null;
   }
   var lang = data.lang === "zh" || data.lang === "en" ? data.lang : store("kefu:lang") || autoLang();
+
+  // What page the shopper is on (protocol: `context` in hello, the `context` frame): a product's
+  // sku, an order number, the URL. Only these names, only non-empty strings within the protocol's
+  // limits (a longer one is left out: the server refuses a longer sku or order number).
+  var MAX_CONTEXT = { product: 64, order: 64, url: 2048 };
+  function cleanContext(c) {
+    var out = {};
+    if (!c || typeof c !== "object") return out;
+    Object.keys(MAX_CONTEXT).forEach(function (k) {
+      var v = c[k];
+      if (typeof v === "number") v = String(v);
+      if (typeof v !== "string") return;
+      v = v.trim();
+      if (v && v.length <= MAX_CONTEXT[k]) out[k] = v;
+    });
+    return out;
+  }
+  function hasContext(c) {
+    return Object.keys(c).length > 0;
+  }
+  // the page's context; without an explicit url, the page's address when it is sent
+  var pageContext = cleanContext({ product: data.product, order: data.order });
+  function currentContext() {
+    var c = {};
+    Object.keys(pageContext).forEach(function (k) {
+      c[k] = pageContext[k];
+    });
+    if (!c.url && location.href.length <= MAX_CONTEXT.url) c.url = location.href;
+    return c;
+  }
 
   // the conversation id is kept per shopper token (a hash, never the token itself)
   function hash(s) {
@@ -113,6 +150,14 @@
       sizes: "尺码",
       inStock: "有货",
       outOfStock: "暂时缺货",
+      track: "查物流",
+      trackText: "查物流 {no}",
+      trackLabel: "查物流：订单 {no}",
+      returnOrder: "退货",
+      returnText: "退货 {no}",
+      returnLabel: "退货：订单 {no}",
+      ask: "问这件",
+      askLabel: "问这件：{name}",
       sep: "、",
       errRate: "您发送得太快了，请稍后再试，消息会自动重发。",
       errStorage: "消息暂时没能保存，稍后会自动重发。",
@@ -169,6 +214,14 @@
       sizes: "Sizes",
       inStock: "In stock",
       outOfStock: "Out of stock",
+      track: "Track",
+      trackText: "Track order {no}",
+      trackLabel: "Track order {no}",
+      returnOrder: "Return",
+      returnText: "Return order {no}",
+      returnLabel: "Return order {no}",
+      ask: "Ask about this",
+      askLabel: "Ask about {name}",
       sep: ", ",
       errRate: "You're sending messages too fast. Please wait a moment; we'll resend automatically.",
       errStorage: "Your message couldn't be saved just now; we'll resend it shortly.",
@@ -191,7 +244,8 @@
 
   // ---- DOM helpers (text only, never markup from data) --------------------------------------
 
-  // elements whose text or attribute follows the UI language: [element, key, attribute?]
+  // elements whose text or attribute follows the UI language: [element, key, attribute?, params?]
+  // (a value is a key, or [key, params] for a text with placeholders)
   var i18n = [];
   function h(tag, attrs, children) {
     var el = document.createElement(tag);
@@ -200,12 +254,13 @@
         var v = attrs[k];
         if (v === undefined || v === null || v === false) return;
         if (k === "text") el.textContent = v;
-        else if (k === "i18n") {
-          el.textContent = t(v);
-          i18n.push([el, v]);
-        } else if (k.indexOf("i18n-") === 0) {
-          el.setAttribute(k.slice(5), t(v));
-          i18n.push([el, v, k.slice(5)]);
+        else if (k === "i18n" || k.indexOf("i18n-") === 0) {
+          var key = Array.isArray(v) ? v[0] : v;
+          var params = Array.isArray(v) ? v[1] : null;
+          var attr = k === "i18n" ? null : k.slice(5);
+          if (attr) el.setAttribute(attr, t(key, params));
+          else el.textContent = t(key, params);
+          i18n.push([el, key, attr, params]);
         } else if (k.indexOf("on") === 0) el.addEventListener(k.slice(2), v);
         else el.setAttribute(k, v === true ? "" : v);
       });
@@ -268,6 +323,7 @@
     ".card dl{margin:0;display:grid;grid-template-columns:auto 1fr;gap:2px 8px}",
     ".card dt{color:#777}.card dd{margin:0;overflow-wrap:anywhere}",
     ".card ul{margin:0;padding-left:16px}",
+    ".card .acts{display:flex;flex-wrap:wrap;gap:6px;margin-top:8px}",
     ".form{margin-top:6px;padding:8px 10px;background:#fff;border:1px solid #d9dcd6;border-radius:8px}",
     ".form label{display:block;font-size:12px;color:#555;margin:6px 0 2px}",
     ".form textarea,.form input{width:100%;padding:6px;border:1px solid #bbb;border-radius:6px;font-size:14px}",
@@ -373,13 +429,21 @@
     lang = l;
     store("kefu:lang", l);
     i18n.forEach(function (r) {
-      if (r[2]) r[0].setAttribute(r[2], t(r[1]));
-      else r[0].textContent = t(r[1]);
+      if (r[2]) r[0].setAttribute(r[2], t(r[1], r[3]));
+      else r[0].textContent = t(r[1], r[3]);
     });
     showState();
   }
+  // The newest bot reply when it carries cards: while it is the last thing in the log, the log
+  // scrolls to its start rather than to the bottom when it is taller than the log, so its
+  // question ("请问是哪一个？") stays in view above the cards.
+  var readFrom = null;
   function scrollDown() {
-    log.scrollTop = log.scrollHeight;
+    var bottom = log.scrollHeight;
+    if (readFrom && readFrom === log.lastElementChild) {
+      var start = readFrom.getBoundingClientRect().top - log.getBoundingClientRect().top + log.scrollTop - 8;
+      log.scrollTop = Math.min(bottom - log.clientHeight, Math.max(0, start));
+    } else log.scrollTop = bottom;
   }
 
   // ---- conversation state -------------------------------------------------------------------
@@ -392,7 +456,8 @@
   var convId = store(convKey()) || null;
   var convState = null;
   var agentName = null;
-  var pending = []; // [{id, text, li}] sent but not acknowledged, in order
+  var pending = []; // [{id, text, context, li}] sent but not acknowledged, in order
+  var noContext = false; // the server refused a frame with a context: send none from now on
   var typingTimer = null;
   var lastTyping = 0;
 
@@ -463,7 +528,18 @@
     var frame = { type: "hello", lang: lang };
     if (token) frame.token = token;
     if (convId) frame.resume = convId;
+    if (!noContext) frame.context = currentContext();
     send(frame);
+  }
+  function messageFrame(p) {
+    var frame = { type: "message", id: p.id, text: p.text };
+    if (p.context && !noContext) frame.context = p.context;
+    return frame;
+  }
+  // the page changed (window.kefu.setContext): remembered for the next hello, and told now
+  function setContext(c) {
+    pageContext = cleanContext(c);
+    if (welcomed && !noContext) send({ type: "context", context: currentContext() });
   }
   function forgetConversation() {
     convId = null;
@@ -518,6 +594,7 @@
     });
     // (the others' messages have no ids: the list is replaced by the history, not merged)
     while (log.firstChild) log.removeChild(log.firstChild);
+    readFrom = null;
     if (history.length === 0) addNotice(t("greeting"));
     history.forEach(function (item) {
       if (item.from === "shopper") addShopper(item.text, item.client_id, false);
@@ -546,7 +623,7 @@
     clearTimeout(resendTimer);
     if (!welcomed || pending.length === 0) return;
     pending.forEach(function (p) {
-      send({ type: "message", id: p.id, text: p.text });
+      send(messageFrame(p));
     });
     // no ack within 15 s: send again (the server stores a message once per id)
     resendTimer = setTimeout(flushPending, 15000);
@@ -586,6 +663,13 @@
       case "not_started":
       case "already_started":
         return;
+      case "malformed_frame":
+        // the only frames of ours a server could find malformed are those with a context (a
+        // server that predates it, or a value it will not take): carry on without contexts
+        if (noContext) return addNotice(t("errOther"), true);
+        noContext = true;
+        if (!welcomed) return hello();
+        return flushPending();
       default:
         return addNotice(t("errOther"), true);
     }
@@ -601,10 +685,14 @@
     sendText(text);
     input.focus();
   }
-  function sendText(text) {
+  // context: what a tapped card identifies ({order} or {product}), sent with the message
+  function sendText(text, context) {
     var id = uuid();
     var li = addShopper(text, id, true);
-    pending.push({ id: id, text: text, li: li });
+    var p = { id: id, text: text, li: li };
+    if (context) context = cleanContext(context);
+    if (context && hasContext(context)) p.context = context;
+    pending.push(p);
     if (convState === "closed") {
       // a new question after the end: a new conversation (the message goes after its welcome)
       convState = null;
@@ -614,7 +702,7 @@
     }
     if (!ws) return connect();
     if (welcomed) {
-      send({ type: "message", id: id, text: text });
+      send(messageFrame(p));
       clearTimeout(resendTimer);
       resendTimer = setTimeout(flushPending, 15000);
     }
@@ -690,6 +778,7 @@
     return li;
   }
   function addShopper(text, id, isPending) {
+    readFrom = null;
     var li = h("li", { class: "msg shopper" + (isPending ? " pending" : "") }, [
       h("span", { class: "sr", text: t("you") + ": " }),
       h("div", { class: "text", text: String(text) }),
@@ -708,11 +797,13 @@
 
   function onReply(m) {
     typingLine.textContent = "";
+    readFrom = null;
     var li = addMessage(m.from, m.text || "", m.agent);
     (m.cards || []).forEach(function (c) {
       var card = renderCard(c);
       if (card) li.appendChild(card);
     });
+    if (li.querySelector(".card")) readFrom = li;
     if (m.suggestions && m.suggestions.length) {
       li.appendChild(
         h(
@@ -745,7 +836,7 @@
       var items = (c.items || []).map(function (it) {
         return h("li", { text: String(it) });
       });
-      return h("div", { class: "card order" }, [
+      return h("div", { class: "card order", "data-order": c.order_no ? String(c.order_no) : null }, [
         h("h3", { text: t("orderNo") + " " + (c.order_no || "") }),
         h(
           "dl",
@@ -757,11 +848,12 @@
             row(t("tracking"), c.latest_tracking)
           )
         ),
+        orderActions(c),
       ]);
     }
     if (c.kind === "product") {
       var sep = t("sep");
-      return h("div", { class: "card product" }, [
+      return h("div", { class: "card product", "data-sku": c.sku ? String(c.sku) : null }, [
         h("h3", { text: String(c.name || c.sku || "") }),
         h(
           "dl",
@@ -773,9 +865,57 @@
             row(t("status"), c.in_stock === false ? t("outOfStock") : t("inStock"))
           )
         ),
+        productAction(c),
       ]);
     }
     return null;
+  }
+
+  // An order card's buttons (the actions the server says apply): each sends a message, in the
+  // panel's language at the time of the tap, with the order as its context.
+  var ORDER_ACTIONS = {
+    track: { label: "track", text: "trackText", aria: "trackLabel" },
+    return: { label: "returnOrder", text: "returnText", aria: "returnLabel" },
+  };
+  function orderActions(c) {
+    if (!c.order_no || !Array.isArray(c.actions)) return null;
+    var no = String(c.order_no);
+    var buttons = [];
+    c.actions.forEach(function (a) {
+      var spec = Object.prototype.hasOwnProperty.call(ORDER_ACTIONS, a) ? ORDER_ACTIONS[a] : null;
+      if (!spec) return;
+      buttons.push(
+        h("button", {
+          type: "button",
+          class: "act " + a,
+          i18n: spec.label,
+          "i18n-aria-label": [spec.aria, { no: no }],
+          onclick: function () {
+            sendText(t(spec.text, { no: no }), { order: no });
+            input.focus();
+          },
+        })
+      );
+    });
+    return buttons.length ? h("div", { class: "acts" }, buttons) : null;
+  }
+  // A product card's button: asks about that product (its name, with the sku as the context).
+  function productAction(c) {
+    if (!c.sku) return null;
+    var sku = String(c.sku);
+    var name = String(c.name || sku);
+    return h("div", { class: "acts" }, [
+      h("button", {
+        type: "button",
+        class: "act ask",
+        i18n: "ask",
+        "i18n-aria-label": ["askLabel", { name: name }],
+        onclick: function () {
+          sendText(name, { product: sku });
+          input.focus();
+        },
+      }),
+    ]);
   }
 
   var formSeq = 0;
@@ -885,4 +1025,21 @@
     log.appendChild(li);
     scrollDown();
   }
+
+  // ---- the page's API -----------------------------------------------------------------------
+
+  // window.kefu.setContext({product, order, url}); calls queued before this file ran, as
+  // (window.kefu = window.kefu || []).push(["setContext", {...}]), are carried out now, and
+  // push keeps working afterwards.
+  var api = {
+    setContext: function (c) {
+      setContext(c);
+    },
+    push: function (call) {
+      if (call && call[0] === "setContext") setContext(call[1]);
+    },
+  };
+  var queued = window.kefu;
+  window.kefu = api;
+  if (Array.isArray(queued)) queued.forEach(api.push);
 })();

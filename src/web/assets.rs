@@ -1,6 +1,7 @@
 //! The web pages, plain HTML/CSS/JavaScript with no build step, built into the binary so
 //! `kefu serve` needs nothing beside itself:
-//! - the storefront: the chat widget (`GET /widget.js`) and the demo store that embeds it (`GET /`);
+//! - the storefront: the chat widget (`GET /widget.js`) and the demo store that embeds it (`GET /`,
+//!   and one page per product, `GET /product/{sku}`, that tells the widget its sku);
 //! - the agent console (`GET /agent`) and the trainer console (`GET /trainer`), which share
 //!   `console.css` and `console.js` (login, API calls, safe element building).
 //!
@@ -20,6 +21,9 @@ use super::AppState;
 pub const WIDGET_JS: &str = include_str!("../../web/widget.js");
 /// The demo storefront, 栖木生活 Qimu Living (`web/index.html`).
 pub const INDEX_HTML: &str = include_str!("../../web/index.html");
+/// The demo store's product page, one file for every product: it reads the sku from the path
+/// (`web/product.html`).
+pub const PRODUCT_HTML: &str = include_str!("../../web/product.html");
 /// The agent console: page, script and styles (`web/agent.*`).
 pub const AGENT_HTML: &str = include_str!("../../web/agent.html");
 pub const AGENT_JS: &str = include_str!("../../web/agent.js");
@@ -58,6 +62,13 @@ static ASSETS: &[Asset] = &[
         file: "index.html",
         content_type: HTML,
         body: INDEX_HTML,
+        audience: Audience::Storefront,
+    },
+    Asset {
+        route: "/product/{sku}",
+        file: "product.html",
+        content_type: HTML,
+        body: PRODUCT_HTML,
         audience: Audience::Storefront,
     },
     Asset {
