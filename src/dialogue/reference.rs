@@ -144,11 +144,12 @@ pub fn about_order(text: &str) -> bool {
 }
 
 /// The shopper speaks of something they bought: "我买的牛仔裤", "那件大衣", "the jeans I bought".
+/// A bare "我的" / "my" is not enough ("我的优惠券" is no order).
 pub fn owned(text: &str) -> bool {
     let t = normalize(text);
     [
-        "我买的", "买的那", "买了", "我的", "我那", "那件", "那条", "那双", "那个", "订的", "下单的", "收到的",
-        "i bought", "i ordered", "i got", "my ", "i received", "i purchased",
+        "我买的", "买的那", "买了", "我那", "那件", "那条", "那双", "订的", "下单的", "收到的", "i bought",
+        "i ordered", "i received", "i purchased",
     ]
     .iter()
     .any(|w| t.contains(w))
@@ -204,5 +205,6 @@ mod tests {
         assert!(about_order("这个订单到哪了"));
         assert!(owned("我买的牛仔裤能退吗"));
         assert!(owned("can I return the jeans I bought"));
+        assert!(!owned("我的优惠券怎么用"));
     }
 }
