@@ -225,7 +225,10 @@ async fn follow_ups_keep_the_product_in_focus() {
     let r = en.ask("in dark blue?").await;
     assert_eq!(product_cards(&r), sku, "{r:#?}");
     assert!(text(&r).contains("Dark blue"), "{r:#?}");
+    // a care question about "it" gets the care answer, and the jeans stay in focus
     let r = en.ask("is it machine washable").await;
+    assert!(text(&r).to_lowercase().contains("wash"), "{r:#?}");
+    let r = en.ask("and in XL?").await;
     assert_eq!(product_cards(&r), sku, "\"it\" is the product in focus: {r:#?}");
 }
 

@@ -175,6 +175,10 @@ fn asks_for_human(text: &str) -> bool {
         .any(|w| t.contains(w))
 }
 
+/// Least classifier confidence at which a "complaint" or "human_agent" intent hands the
+/// conversation over (explicit words such as 转人工 always do, see [`asks_for_human`]).
+pub const ESCALATE_CONFIDENCE: f32 = 0.5;
+
 /// Intent confidence above which a matching FAQ entry is trusted one step more.
 pub const AGREEMENT_CONFIDENCE: f32 = 0.8;
 
@@ -251,6 +255,14 @@ fn flow_words(text: &str) -> Option<&'static str> {
         .iter()
         .any(|w| t.contains(w))
         .then_some("order_status")
+}
+
+/// A flow's replies are that flow's intent, whatever the classifier made of a bare "第一个".
+fn flow_of(mut outcome: Outcome, intent: &str) -> Outcome {
+    for r in &mut outcome.replies {
+        r.intent.get_or_insert_with(|| intent.to_string());
+    }
+    outcome
 }
 
 const ORDER_INTENTS: [&str; 2] = ["order_status", "return_refund"];
@@ -337,13 +349,14 @@ impl Router {
             agree(r, &engines, &p.intent, p.confidence);
         }
         let mut outcome = self
-            .decide(st, &engines, conversation_id, text, &intent, faq.as_ref(), tapped_order, tapped_product)
+            .decide(st, &engines, conversation_id, text, &intent, faq.as_ref(), confidence, tapped_order, tapped_product)
             .await?;
         for r in &mut outcome.replies {
-            r.intent.get_or_insert(intent.clone());
-            if r.confidence.is_none() {
+            // the classifier's confidence goes only with the classifier's intent
+            if r.intent.is_none() && r.confidence.is_none() {
                 r.confidence = confidence;
             }
+            r.intent.get_or_insert(intent.clone());
             // what no other branch named is a flow's reply; no FAQ match for an out-of-scope intent is out of scope
             let decision = r.decision.get_or_insert(ReplyDecision::Flow);
             if intent == "out_of_scope" && *decision == ReplyDecision::NoMatch {
@@ -418,6 +431,7 @@ impl Router {
         text: &str,
         intent: &str,
         faq: Option<&crate::search::FaqResult>,
+        confidence: Option<f32>,
         tapped_order: Option<String>,
         tapped_product: Option<String>,
     ) -> Result<Outcome, StoreError> {
@@ -431,9 +445,12 @@ impl Router {
             _ => None,
         });
         if let (Some(p), None) = (picked.as_deref().and_then(|sku| engines.product(sku)), tapped_order.as_ref()) {
-            return Ok(products::answer(st, p, text));
+            return Ok(flow_of(products::answer(st, p, text), "product_question"));
         }
-        if tapped_order.is_none() {
+        // a hand-over is never made on a guess: an unsure "complaint" or "human" goes on like any
+        // other store question (which offers a person when it has no answer)
+        let sure = confidence.is_some_and(|c| c >= ESCALATE_CONFIDENCE);
+        if tapped_order.is_none() && sure {
             match intent {
                 "human_agent" => return Ok(self.escalate(st, "requested")),
                 "complaint" => {
@@ -446,11 +463,11 @@ impl Router {
         let order_intent = ORDER_INTENTS.contains(&intent);
         let returning = intent == "return_refund" || mentions_return(text);
         if let Some(no) = self.order_reference(st, engines, text, order_intent, tapped_order).await? {
-            return if returning {
-                returns::start(self, st, no, conversation_id).await
+            return Ok(if returning {
+                flow_of(returns::start(self, st, no, conversation_id).await?, "return_refund")
             } else {
-                orders::status(self, st, no, Purpose::Status).await
-            };
+                flow_of(orders::status(self, st, no, Purpose::Status).await?, "order_status")
+            });
         }
         // a suggestion picked from the list just shown
         if let Listed::Faqs(list) = &st.listed {
@@ -495,7 +512,15 @@ impl Router {
                 (n, f) => n.or(f),
             };
             if let Some(p) = target.as_deref().and_then(|sku| engines.product(sku)) {
-                return Ok(products::answer(st, p, text));
+                // "这件怎么洗": a policy question about the product in focus is the FAQ's, the
+                // product stays in focus; colours, sizes, stock and price are the catalog's
+                if !variant {
+                    if let Some(answer) = self.faq_answer(engines, st, faq) {
+                        st.focus_product(&p.sku);
+                        return Ok(Outcome::reply(answer));
+                    }
+                }
+                return Ok(flow_of(products::answer(st, p, text), "product_question"));
             }
             // a size or colour of "this", with no product anywhere: ask, never guess
             if this || products::size_asked(text).is_some() || products::names_color(text) {
@@ -508,6 +533,10 @@ impl Router {
                 return Ok(products::ask_which(engines, st, text));
             }
             return Ok(self.faq_or_clarify(engines, st, faq, intent));
+        }
+        // "那白色的呢" with no product anywhere: which product?
+        if (products::size_asked(text).is_some() || products::names_color(text)) && short(text) {
+            return Ok(products::ask_which(engines, st, text));
         }
         Ok(match intent {
             "greeting" => Outcome::reply(BotReply::greeting(texts::greeting(lang))),
@@ -550,7 +579,6 @@ impl Router {
     fn faq_reply(&self, st: &mut DialogueState, f: &crate::knowledge::Faq) -> BotReply {
         DialogueState::note(&mut st.faq_ids, &f.id);
         st.unresolved = 0;
-        st.listed = Listed::Nothing;
         BotReply {
             text: f.answer(st.lang).to_string(),
             faq_id: Some(f.id.clone()),

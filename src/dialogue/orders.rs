@@ -175,7 +175,6 @@ pub async fn status(
     };
     DialogueState::note(&mut st.orders_discussed, &order.order_no);
     st.focus.order = Some(order.order_no.clone());
-    st.listed = Listed::Nothing;
     st.unresolved = 0;
     Ok(Outcome::reply(BotReply {
         text: describe(lang, &order, router.clock.now()),

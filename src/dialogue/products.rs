@@ -255,7 +255,6 @@ pub fn answer(st: &mut DialogueState, p: &Product, text: &str) -> Outcome {
     DialogueState::note(&mut st.flows, &"product".to_string());
     st.unresolved = 0;
     st.focus_product(&p.sku);
-    st.listed = Listed::Nothing;
     let a = asked(p, text);
     let focus = st.focus.product.as_mut().expect("just focused");
     // what this message names replaces what was in focus; what it leaves out carries over

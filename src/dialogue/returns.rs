@@ -129,7 +129,7 @@ pub fn verdict(
         .filter(|p| !p.returnable)
         .map(|p| {
             let why = p.non_returnable_reason.as_ref().map(|r| r.get(lang).to_string()).unwrap_or_default();
-            format!("{}（{why}）", p.name.get(lang))
+            t(lang, &format!("{}（{why}）", p.name.zh), &format!("{} ({why})", p.name.en))
         })
         .collect();
     if !order.items.is_empty() && blocked.len() == order.items.len() {
@@ -354,7 +354,11 @@ pub async fn ask_which(
         let v = verdict(o, &stored, &engines, lang, now);
         match why_not(lang, &v) {
             None => returnable.push(card(&engines, lang, o, &v)),
-            Some(why) => others.push(format!("{}（{why}）", short_name(&engines, lang, o))),
+            Some(why) => others.push(t(
+                lang,
+                &format!("{}（{why}）", short_name(&engines, lang, o)),
+                &format!("{} ({why})", short_name(&engines, lang, o)),
+            )),
         }
     }
     st.unresolved = 0;
