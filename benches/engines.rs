@@ -65,6 +65,39 @@ fn engines(c: &mut Criterion) {
     }
 }
 
+/// Long, noisy shopper messages (written for this bench: fillers, typos, placeholders, a link).
+const NOISY: [&str; 4] = [
+    "你好 亲 在吗在吗 我上礼拜买的那个蓝牙耳机 左边一直没声音 充满电也不行 想腿货 运费是我出还是你们出啊 能到付吗？？？",
+    "hi there, so i ordered a phone case last week and it still hasnt arrived?? order [number] can u check, i need it by friday thx",
+    "在吗 免邮卷为啥用不了 订单号：9*** 商品链接 https://item.example.com/100012345678.html 急急急！！！",
+    "ok so the blender i got stopped working after like 3 days and i want to retrun it or get a refnd, whats the adress to send it back",
+];
+
+/// The classifier on long noisy messages, and training it on the shipped data (`kefu train`'s
+/// defaults, both fits).
+fn intent(c: &mut Criterion) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    match IntentModel::load(&root.join("models/intent")) {
+        Ok(model) => {
+            let mut i = 0;
+            c.bench_function("intent predict (top 3, long noisy message)", |b| {
+                b.iter(|| {
+                    i = (i + 1) % NOISY.len();
+                    black_box(model.predict(NOISY[i], 3).unwrap())
+                })
+            });
+        }
+        Err(e) => eprintln!("skipping intent predict: {e}"),
+    }
+    let examples = kefu::intent::data::load(&root.join("knowledge/intents"), None).expect("intent data");
+    let mut group = c.benchmark_group("intent train");
+    group.sample_size(10);
+    group.bench_function("shipped data, defaults", |b| {
+        b.iter(|| black_box(kefu::intent::train::train(&examples, &Default::default()).unwrap()))
+    });
+    group.finish();
+}
+
 /// The router's decision for a message (classifier + FAQ search + flows + the store reads they
 /// need), and a shopper message stored durably (its own fsync: the cost of a message at low
 /// load; under load, group commit shares the fsync).
@@ -126,5 +159,5 @@ fn message_path(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, engines, message_path);
+criterion_group!(benches, engines, intent, message_path);
 criterion_main!(benches);

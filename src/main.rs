@@ -103,6 +103,17 @@ enum Command {
         /// In-scope accuracy (absolute, on the dev split) the out-of-scope threshold may cost.
         #[arg(long)]
         max_in_scope_loss: Option<f64>,
+        /// Feature scheme: 0 = tokens, pairs, English character n-grams (default); 1 = also
+        /// Chinese character triples (measured, not better).
+        #[arg(long)]
+        scheme: Option<u32>,
+        /// Probability out_of_scope needs to win over the store intents (default 0.5); 0 = plain
+        /// arg-max.
+        #[arg(long)]
+        oos_mass: Option<f32>,
+        /// Largest tokenizer vocabulary.
+        #[arg(long)]
+        vocab: Option<usize>,
     },
     /// Classify a message: the top 3 intents with probabilities.
     Classify {
@@ -211,6 +222,53 @@ enum EvalWhat {
         /// Label that means out of scope in the data set (CLINC150 uses "oos").
         #[arg(long)]
         oos_label: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// SMP2017 (Chinese, public, not shipped): share of the 30 non-store domains predicted
+    /// out_of_scope, and what chit-chat (`chat`) becomes (greeting / thanks_goodbye /
+    /// out_of_scope count as handled). Skips when the data is absent.
+    Smp2017 {
+        #[arg(long, default_value = "models/intent")]
+        model: PathBuf,
+        /// Default: $KEFU_SHARED_DATA or ../shared/data, then smp2017/dev.jsonl.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// List the non-chat messages that were not called out_of_scope.
+        #[arg(long)]
+        misses: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// CLINC150 val (English, public, not shipped): in-scope accuracy and out-of-scope recall of
+    /// a model trained on CLINC150 train with the same code (`kefu train --data
+    /// ../shared/data/clinc150/train.jsonl --oos-label oos --out <dir>`). Without --model it
+    /// trains one first with the defaults (a few minutes). Skips when the data is absent.
+    Clinc150 {
+        /// A model trained on CLINC150 train.jsonl.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// The clinc150 folder. Default: $KEFU_SHARED_DATA or ../shared/data, then clinc150.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// JDDC dev (real JD.com shopper messages, public, not shipped; labels in
+    /// knowledge/eval/jddc/labels.tsv): intent accuracy without the `context`/`system` messages,
+    /// and the share of store questions called out_of_scope. Skips when the data is absent.
+    Jddc {
+        #[arg(long, default_value = "models/intent")]
+        model: PathBuf,
+        /// dev_question.txt. Default: $KEFU_SHARED_DATA or ../shared/data, then jddc_dev/.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Default: knowledge/eval/jddc/labels.tsv.
+        #[arg(long)]
+        labels: Option<PathBuf>,
+        /// List the wrong predictions with their text (terminal only: the data is research-use).
+        #[arg(long)]
+        misses: bool,
         #[arg(long)]
         json: bool,
     },
@@ -404,6 +462,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             buckets,
             emb_lr,
             max_in_scope_loss,
+            scheme,
+            oos_mass,
+            vocab,
         } => {
             let examples = data::load(&data, oos_label.as_deref()).map_err(|d| anyhow::anyhow!("{d}"))?;
             let mut opts = TrainOptions { seed, ..TrainOptions::default() };
@@ -414,6 +475,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             opts.buckets = buckets.unwrap_or(opts.buckets);
             opts.embedding_learning_rate = emb_lr.unwrap_or(opts.embedding_learning_rate);
             opts.max_in_scope_loss = max_in_scope_loss.unwrap_or(opts.max_in_scope_loss);
+            opts.scheme = scheme.unwrap_or(opts.scheme);
+            opts.vocab_size = vocab.unwrap_or(opts.vocab_size);
+            if let Some(m) = oos_mass {
+                opts.oos_mass = (m > 0.0).then_some(m);
+            }
             let started = std::time::Instant::now();
             let (model, dev) = kefu::intent::train::train(&examples, &opts)?;
             model.save(&out)?;
@@ -454,6 +520,55 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 print!("{}", report.render());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eval { what: EvalWhat::Smp2017 { model, data, misses, json } } => {
+            let path = data.unwrap_or_else(|| eval::public::shared_data_dir().join("smp2017/dev.jsonl"));
+            let model = IntentModel::load(&model)?;
+            match eval::public::smp2017(&model, &path)? {
+                None => eprintln!("skipped: SMP2017 data not found at {} (set KEFU_SHARED_DATA)", path.display()),
+                Some(r) if json => println!("{}", serde_json::to_string_pretty(&r)?),
+                Some(r) => print!("{}", r.render(misses)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eval { what: EvalWhat::Clinc150 { model, data, json } } => {
+            let dir = data.unwrap_or_else(|| eval::public::shared_data_dir().join("clinc150"));
+            let (train, val) = (dir.join("train.jsonl"), dir.join("val.jsonl"));
+            if !train.exists() || !val.exists() {
+                eprintln!("skipped: CLINC150 data not found in {} (set KEFU_SHARED_DATA)", dir.display());
+                return Ok(ExitCode::SUCCESS);
+            }
+            let model = match model {
+                Some(m) => IntentModel::load(&m)?,
+                None => {
+                    eprintln!("training on {} with the defaults (--oos-label oos)…", train.display());
+                    let examples = data::load(&train, Some("oos")).map_err(|d| anyhow::anyhow!("{d}"))?;
+                    kefu::intent::train::train(&examples, &TrainOptions::default())?.0
+                }
+            };
+            let report = eval::public::clinc150(&model, &val)?.expect("checked above");
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "CLINC150 val: in-scope accuracy {:.3} (target ≥ 0.93), out-of-scope recall {} (target ≥ 0.6)",
+                    report.in_scope_accuracy,
+                    report.oos_recall.map_or("-".into(), |r| format!("{r:.3}"))
+                );
+                print!("{}", report.render());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eval { what: EvalWhat::Jddc { model, data, labels, misses, json } } => {
+            let questions = data.unwrap_or_else(|| eval::public::shared_data_dir().join("jddc_dev/dev_question.txt"));
+            let labels = labels.unwrap_or_else(eval::jddc::default_labels_file);
+            let model = IntentModel::load(&model)?;
+            match eval::public::jddc(&model, &questions, &labels)? {
+                None => eprintln!("skipped: JDDC data not found at {} (set KEFU_SHARED_DATA)", questions.display()),
+                Some((r, _)) if json => println!("{}", serde_json::to_string_pretty(&r)?),
+                Some((r, texts)) => print!("{}", r.render(misses.then_some(&texts[..]))),
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -4,3 +4,4 @@
 pub mod faq;
 pub mod intents;
 pub mod jddc;
+pub mod public;

@@ -34,6 +34,13 @@ pub struct ModelConfig {
     pub hidden: usize,
     /// Below this top probability the prediction is out of scope.
     pub oos_threshold: f32,
+    /// When set, the out-of-scope label wins only with at least this probability: otherwise
+    /// the best in-scope label is the prediction (still subject to `oos_threshold`). A long
+    /// store question whose probability is spread over several store intents is then no longer
+    /// out of scope just because `out_of_scope` is the single largest share. Absent (older
+    /// models): the plain arg-max.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oos_mass: Option<f32>,
     pub unk_id: u32,
     /// How it was trained (seed, epochs, data sizes, dev metrics, time).
     pub training: serde_json::Value,
@@ -121,6 +128,14 @@ impl IntentModel {
         &self.config.labels
     }
 
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
+    pub fn weights(&self) -> &Weights {
+        &self.weights
+    }
+
     /// The model's features of a text.
     pub fn featurize(&self, text: &str) -> Result<Vec<u32>, IntentError> {
         featurize(&self.tokenizer, &self.config, text)
@@ -146,8 +161,25 @@ impl IntentModel {
         let top: Vec<(String, f32)> =
             order.iter().take(k.max(1)).map(|&i| (self.config.labels[i].clone(), probs[i])).collect();
         let (best, p) = top.first().cloned().unwrap_or((OUT_OF_SCOPE.to_string(), 0.0));
+        if let (Some(mass), Some(oos)) = (self.config.oos_mass, self.oos_index()) {
+            if probs[oos] >= mass {
+                return Prediction { intent: OUT_OF_SCOPE.to_string(), confidence: probs[oos], top };
+            }
+            // the best in-scope label
+            let Some(&i) = order.iter().find(|&&i| i != oos) else {
+                return Prediction { intent: OUT_OF_SCOPE.to_string(), confidence: p, top };
+            };
+            let q = probs[i];
+            let intent =
+                if q < self.config.oos_threshold { OUT_OF_SCOPE.to_string() } else { self.config.labels[i].clone() };
+            return Prediction { intent, confidence: q, top };
+        }
         let intent = if p < self.config.oos_threshold { OUT_OF_SCOPE.to_string() } else { best };
         Prediction { intent, confidence: p, top }
+    }
+
+    fn oos_index(&self) -> Option<usize> {
+        self.config.labels.iter().position(|l| l == OUT_OF_SCOPE)
     }
 
     /// Writes the model directory (created if needed).

@@ -1,8 +1,9 @@
 //! The classifier's tokenizer, built with the `tokenizers` crate and built from the
 //! training texts by `kefu train` (saved as `tokenizer.json` next to the model).
 //!
-//! Normalisation: NFKC (full-width forms become ASCII), long digit runs such as order and phone
-//! numbers become one placeholder (`0000`), control characters removed, Chinese characters
+//! Normalisation: NFKC (full-width forms become ASCII), chat noise tidied ([`NOISE`]: links
+//! become `linkurl`, masked data and long digit runs such as order and phone numbers become one
+//! placeholder `0000`, repeated punctuation one mark), control characters removed, Chinese characters
 //! spaced apart (each is a token), lower case. Pre-tokenisation: whitespace, and every character
 //! that is neither letter nor digit (punctuation, emoji) on its own. Model: WordPiece subwords
 //! for English; anything never seen in training maps to `[UNK]` (never silently dropped).
@@ -25,15 +26,42 @@ pub const UNK: &str = "[UNK]";
 /// Placeholder for runs of five or more digits (order numbers, phone numbers).
 pub const NUMBER: &str = " 0000 ";
 
+/// Placeholder for links (URLs, `[链接x]`, `[link]`).
+pub const LINK: &str = " linkurl ";
+
+/// Chat noise rewritten before anything else, in order: (pattern, replacement). Shoppers paste
+/// links, platforms mask personal data (`***`, `1***`, `[数字x]`), several messages arrive
+/// joined by `!@@@!`, emoticons come as codes (`#E-s12`), and punctuation is repeated for
+/// emphasis ("？？？", "。。。"): one of each is enough for the model. (Dropping the dots
+/// altogether was measured: JDDC store questions called out of scope rose from 5.6–9.3% to
+/// 7.1–9.6% over seeds, so a run of dots stays one "…".)
+const NOISE: [(&str, &str); 12] = [
+    (r"!@@@!", " "),
+    (r"(?:https?://|www\.)[A-Za-z0-9:/?#@!$&'()*+,;=%._~\-\[\]]*", LINK),
+    (r"\[(?:链接|商品快照|商品链接|link|url)[A-Za-z0-9]*\]", LINK),
+    (r"\[(?:数字|金额|电话|订单号|number|num|order number|phone)[A-Za-z0-9]*\]", NUMBER),
+    (r"[0-9]*\*{2,}", NUMBER),
+    (r"#E-[A-Za-z]*[0-9]*", " "),
+    (r"\?{2,}", "?"),
+    (r"!{2,}", "!"),
+    (r"(?:\.|。){2,}|…+", "…"),
+    (r"~{2,}", "~"),
+    (r",{2,}", ","),
+    (r"\d{5,}", NUMBER),
+];
+
 fn pipeline() -> Result<(NormalizerWrapper, PreTokenizerWrapper), IntentError> {
     let tok = |e: tokenizers::Error| IntentError::Tokenizer(e.to_string());
-    let normalizer = NormalizerSequence::new(vec![
-        NFKC.into(),
-        Replace::new(tokenizers::normalizers::replace::ReplacePattern::Regex(r"\d{5,}".into()), NUMBER)
-            .map_err(tok)?
-            .into(),
-        BertNormalizer::new(true, true, Some(false), true).into(),
-    ]);
+    let mut steps: Vec<NormalizerWrapper> = vec![NFKC.into()];
+    for (pattern, with) in NOISE {
+        steps.push(
+            Replace::new(tokenizers::normalizers::replace::ReplacePattern::Regex(pattern.into()), with)
+                .map_err(tok)?
+                .into(),
+        );
+    }
+    steps.push(BertNormalizer::new(true, true, Some(false), true).into());
+    let normalizer = NormalizerSequence::new(steps);
     let pre = PreTokenizerSequence::new(vec![
         WhitespaceSplit.into(),
         Split::new(
@@ -95,12 +123,14 @@ pub fn train(texts: &[String], vocab_size: usize) -> Result<Tokenizer, IntentErr
         }
     }
     pieces.remove(NUMBER.trim());
+    pieces.remove(LINK.trim());
     pieces.retain(|p, c| *c >= MIN_PIECE_COUNT || words.get(p.as_str()).is_some_and(|&w| w >= 2));
     let mut ranked: Vec<(String, u64)> = pieces.into_iter().collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let mut vocab: Vec<String> = vec![UNK.to_string()];
     vocab.extend(chars.into_keys());
     vocab.push(NUMBER.trim().to_string());
+    vocab.push(LINK.trim().to_string());
     let room = vocab_size.saturating_sub(vocab.len());
     vocab.extend(ranked.into_iter().take(room).map(|(p, _)| p));
     let map: ahash::AHashMap<String, u32> =

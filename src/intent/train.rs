@@ -41,6 +41,12 @@ pub struct TrainOptions {
     pub max_in_scope_loss: f64,
     /// After tuning, train again on all examples (the threshold carries over).
     pub refit: bool,
+    /// Feature scheme (see [`FeatureSpace::scheme`]). 0: Chinese character triples (scheme 1)
+    /// were measured and left out: held-out accuracy, SMP2017 and JDDC were each level or worse
+    /// with them over four seeds.
+    pub scheme: u32,
+    /// Probability `out_of_scope` needs to win (see [`ModelConfig::oos_mass`]); `None`: arg-max.
+    pub oos_mass: Option<f32>,
 }
 
 impl Default for TrainOptions {
@@ -60,6 +66,8 @@ impl Default for TrainOptions {
             refit: true,
             max_in_scope_loss: 0.005,
             feature_dropout: 0.5,
+            scheme: 0,
+            oos_mass: Some(0.5),
         }
     }
 }
@@ -142,10 +150,11 @@ fn fit(
     let config = ModelConfig {
         format_version: FORMAT_VERSION,
         labels: labels.to_vec(),
-        space: FeatureSpace { vocab, buckets: opts.buckets },
+        space: FeatureSpace { vocab, buckets: opts.buckets, scheme: opts.scheme },
         dim: opts.dim,
         hidden: opts.hidden,
         oos_threshold: threshold,
+        oos_mass: opts.oos_mass,
         unk_id,
         training: serde_json::Value::Null,
     };
@@ -263,11 +272,15 @@ fn tune_threshold(
     }
     let texts: Vec<&str> = dev.iter().map(|e| e.text.as_str()).collect();
     let probs = model.probabilities(&texts)?;
+    // the label the threshold applies to and its probability, as `IntentModel::decide` sees them
+    // with the threshold at 0
+    let mut probe = IntentModel::new(model.config.clone(), model.tokenizer().clone(), model.weights().clone());
+    probe.config.oos_threshold = 0.0;
     let preds: Vec<(String, f32)> = probs
         .iter()
         .map(|p| {
-            let top = model.decide(p, 1).top.remove(0);
-            top
+            let d = probe.decide(p, 1);
+            (d.intent, d.confidence)
         })
         .collect();
     let score = |t: f32| -> (f64, Option<f64>) {
@@ -302,6 +315,19 @@ fn tune_threshold(
         }
         t = cut;
     }
+    // With enough out-of-scope examples (the store's data: about 130 in the dev split; CLINC150:
+    // 10), the out_of_scope label itself is learnt well enough to decide, and a threshold only
+    // turns store questions with their probability spread over several intents into
+    // out_of_scope. Measured on the store's data: out-of-scope recall on the held-out set and on
+    // SMP2017 unchanged at threshold 0, fewer real shopper questions (JDDC) called out of scope.
+    let n_oos = dev.iter().filter(|e| e.label == OUT_OF_SCOPE).count();
+    if n_oos >= MIN_OOS_FOR_NO_THRESHOLD {
+        t = 0.0;
+    }
     let (acc, rec) = score(t);
     Ok(DevReport { examples: dev.len(), in_scope_accuracy: acc, oos_recall: rec, threshold: t })
 }
+
+/// Out-of-scope examples a dev split needs for the model to go without a threshold (the
+/// out_of_scope label decides alone).
+pub const MIN_OOS_FOR_NO_THRESHOLD: usize = 30;
