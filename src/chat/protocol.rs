@@ -47,32 +47,21 @@ pub enum ClientMsg {
     },
 }
 
-/// What the shopper is looking at: a product page's sku, an order page's number, the page's
-/// address. Each optional; an unknown sku is ignored by the server, never an error.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Context {
-    #[serde(default)]
-    pub product: Option<String>,
-    #[serde(default)]
-    pub order: Option<String>,
-    #[serde(default)]
-    pub url: Option<String>,
-}
+/// What the shopper is looking at (`hello`, `context`) or what a tapped card identifies
+/// (`message`): the dialogue's [`Page`](crate::dialogue::Page), on the wire as is.
+pub use crate::dialogue::Page as Context;
 
-impl Context {
-    /// Longest sku or order number accepted (longer is a malformed frame).
-    pub const MAX_ID_CHARS: usize = 64;
+/// Longest sku or order number accepted in a context (longer is a malformed frame).
+pub const MAX_CONTEXT_ID_CHARS: usize = 64;
 
-    /// Why the context is malformed, if it is.
-    pub fn problem(&self) -> Option<String> {
-        for (name, v) in [("product", &self.product), ("order", &self.order)] {
-            if v.as_ref().is_some_and(|v| v.chars().count() > Self::MAX_ID_CHARS) {
-                return Some(format!("context.{name} is longer than {} characters", Self::MAX_ID_CHARS));
-            }
+/// Why a context is malformed, if it is.
+pub fn context_problem(c: &Context) -> Option<String> {
+    for (name, v) in [("product", &c.product), ("order", &c.order)] {
+        if v.as_ref().is_some_and(|v| v.chars().count() > MAX_CONTEXT_ID_CHARS) {
+            return Some(format!("context.{name} is longer than {MAX_CONTEXT_ID_CHARS} characters"));
         }
-        None
     }
+    None
 }
 
 /// Something the shopper can do besides typing, offered with a reply.

@@ -15,7 +15,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
-use super::protocol::{decode, Action, ClientMsg, Context, ErrorCode, HistoryItem, ServerMsg};
+use super::protocol::{context_problem, decode, Action, ClientMsg, Context, ErrorCode, HistoryItem, ServerMsg};
 use crate::agents::{Availability, Escalation, ShopperEvent, ShopperLink};
 use crate::dialogue::texts::{self, t};
 use crate::dialogue::{DialogueState, Outcome, Page};
@@ -212,7 +212,7 @@ impl Session {
             ClientMsg::Hello { token, lang, resume, context } => self.hello(token, lang, resume, context).await,
             ClientMsg::Message { id, text, context } => self.message(id, text, context).await,
             ClientMsg::Context { context } => {
-                if let Some(problem) = context.problem() {
+                if let Some(problem) = context_problem(&context) {
                     return self.error(ErrorCode::MalformedFrame, problem).await;
                 }
                 let Some(live) = self.live.as_mut() else {
@@ -263,7 +263,7 @@ impl Session {
         if self.live.is_some() {
             return self.error(ErrorCode::AlreadyStarted, "this connection already has a conversation").await;
         }
-        if let Some(problem) = context.as_ref().and_then(Context::problem) {
+        if let Some(problem) = context.as_ref().and_then(context_problem) {
             return self.error(ErrorCode::MalformedFrame, problem).await;
         }
         let shopper_id = match token {
@@ -396,7 +396,7 @@ impl Session {
         if id.starts_with("agent:") {
             return self.error(ErrorCode::MalformedFrame, "message ids may not start with \"agent:\"").await;
         }
-        if let Some(problem) = context.as_ref().and_then(Context::problem) {
+        if let Some(problem) = context.as_ref().and_then(context_problem) {
             return self.error(ErrorCode::MalformedFrame, problem).await;
         }
         let tapped = context.map(|c| self.app.router.checked_page(c.product, c.order, None));

@@ -71,9 +71,11 @@ pub struct Focus {
     pub product: Option<ProductFocus>,
 }
 
-/// The page the shopper is chatting from (`hello`'s and `context`'s `context`), already checked:
-/// an unknown sku never gets here.
+/// The page the shopper is chatting from (`hello`'s and `context`'s `context`, checked by
+/// `Router::checked_page` before it is kept: an unknown sku never stays), or what a tapped card
+/// identifies. Also the wire form (`chat::protocol::Context`), so unknown fields are refused.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Page {
     #[serde(default)]
     pub product: Option<String>,
