@@ -286,6 +286,21 @@ enum EvalWhat {
         #[arg(long)]
         json: bool,
     },
+    /// Multi-turn dialogues through the real router (positions, tapped cards, "this one",
+    /// follow-ups, return list…): turns and conversations passed, per language and kind, and
+    /// every failing turn with the bot's reply.
+    Dialogue {
+        /// The conversations (default: <knowledge>/eval/dialogues.toml).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        #[arg(long, default_value = "models/intent")]
+        model: PathBuf,
+        /// Print every turn, not only the failures.
+        #[arg(long)]
+        transcript: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -595,6 +610,27 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 print!("{}", report.render(misses));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eval { what: EvalWhat::Dialogue { data, model, transcript, json } } => {
+            let kb = load_kb(&cli.knowledge)?;
+            let data = data.unwrap_or_else(|| eval::dialogue::default_data(&cli.knowledge));
+            let conversations = eval::dialogue::load(&data, &kb).map_err(|d| {
+                anyhow::anyhow!(
+                    "{} problem(s) in the dialogues:\n{}",
+                    d.len(),
+                    d.iter().map(|p| format!("  {p}\n")).collect::<String>()
+                )
+            })?;
+            let engines = eval::dialogue::engines(&kb, &model)?;
+            let rt = tokio::runtime::Runtime::new()?;
+            let now = eval::dialogue::demo_now();
+            let report = rt.block_on(eval::dialogue::evaluate(&kb, engines, &conversations, now))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.render(transcript));
             }
             Ok(ExitCode::SUCCESS)
         }
