@@ -340,3 +340,79 @@ async fn a_half_finished_flow_goes_on_after_a_restart() {
     assert_eq!(e["code"], "unknown_conversation");
 }
 
+
+#[tokio::test]
+async fn references_never_reach_someone_elses_order_or_open_a_return_twice() {
+    let s = TestServer::start_with(|_| {}).await;
+    // S1002's order, named by S1001 through a tapped card and through an order page, is
+    // answered exactly like an order that does not exist
+    let foreign = "261105032344926231";
+    let missing = "261105032344926239";
+    let mut zh = Shopper::hello(&s, json!({"token": token("S1001")})).await;
+    let a = zh.ask_with(&format!("查物流 {foreign}"), Some(json!({"order": foreign}))).await;
+    let b = zh.ask_with(&format!("查物流 {missing}"), Some(json!({"order": missing}))).await;
+    assert_eq!(text(&a).replace(foreign, "N"), text(&b).replace(missing, "N"));
+    assert!(order_cards(&a).is_empty());
+    let mut page = Shopper::hello(&s, json!({"token": token("S1001"), "context": {"order": foreign}})).await;
+    let a = page.ask("我的快递到哪了").await;
+    let mut page2 = Shopper::hello(&s, json!({"token": token("S1001"), "context": {"order": missing}})).await;
+    let b = page2.ask("我的快递到哪了").await;
+    assert_eq!(text(&a).replace(foreign, "N"), text(&b).replace(missing, "N"));
+    // a guest who taps an order is asked for the phone digits first
+    let mut guest = Shopper::hello(&s, json!({})).await;
+    let r = guest.ask_with(&format!("查物流 {COAT}"), Some(json!({"order": COAT}))).await;
+    assert!(text(&r).contains("后4位"), "{r:#?}");
+
+    // two conversations at the confirmation of the same return: only one return is opened
+    let mut one = Shopper::hello(&s, json!({"token": token("S1001")})).await;
+    let mut two = Shopper::hello(&s, json!({"token": token("S1001")})).await;
+    for c in [&mut one, &mut two] {
+        let r = c.ask(&format!("{COAT} 我要退货")).await;
+        assert!(text(&r).contains("确认要为这个订单申请退货吗"), "{r:#?}");
+    }
+    let r = one.ask("确认").await;
+    assert!(text(&r).contains("退货申请已提交"), "{r:#?}");
+    let r = two.ask("确认").await;
+    assert!(text(&r).contains("已有退货申请"), "{r:#?}");
+    assert!(!text(&r).contains("退货申请已提交"));
+}
+
+#[tokio::test]
+async fn ordinary_messages_are_not_taken_for_references() {
+    let s = TestServer::start_with(|_| {}).await;
+    let mut zh = Shopper::hello(&s, json!({"token": token("S1001")})).await;
+    zh.ask("我的快递到哪了").await;
+    // "第二天" is no position, "明白的" no colour
+    let r = zh.ask("第二天能送到吗").await;
+    assert!(!text(&r).contains(SHIPPED), "{r:#?}");
+    let r = zh.ask("明白的，谢谢").await;
+    assert!(!text(&r).contains("哪件商品"), "{r:#?}");
+    // the coat is in an order of this shopper, but a size question is about the product
+    let r = zh.ask("那件大衣有L码吗").await;
+    assert_eq!(product_cards(&r), vec![COAT_SKU.to_string()], "{r:#?}");
+    assert!(order_cards(&r).is_empty(), "{r:#?}");
+    // a list goes stale after a few turns
+    zh.ask("我的快递到哪了").await;
+    zh.ask("运费险怎么理赔").await;
+    zh.ask("双十一有什么优惠").await;
+    zh.ask("你们发什么快递").await;
+    let r = zh.ask("第二个").await;
+    assert!(!text(&r).contains(SHIPPED), "{r:#?}");
+
+    let mut en = Shopper::hello(&s, json!({"token": token("S1001"), "lang": "en"})).await;
+    en.ask("where is my order").await;
+    let r = en.ask("first time buyer discount?").await;
+    assert!(order_cards(&r).is_empty(), "{r:#?}");
+    // "I return home" is no return
+    let r = en.ask(&format!("where is order {PAID}? I need it before I return home")).await;
+    assert!(text(&r).contains(PAID) && !text(&r).contains("return"), "{r:#?}");
+    // on a product page, "it" in a question that is not about the product is no product talk
+    let mut page = Shopper::hello(&s, json!({"lang": "en", "context": {"product": COAT_SKU}})).await;
+    let r = page.ask("could you sing it a song").await;
+    assert!(product_cards(&r).is_empty(), "{r:#?}");
+    // "XL" alone keeps the conversation's language
+    let mut zh = Shopper::hello(&s, json!({"context": {"product": TEE_SKU}})).await;
+    zh.ask("这件有黑色吗").await;
+    let r = zh.ask("XL").await;
+    assert!(text(&r).contains("黑色XL码"), "{r:#?}");
+}

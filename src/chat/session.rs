@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use super::protocol::{context_problem, decode, Action, ClientMsg, Context, ErrorCode, HistoryItem, ServerMsg};
 use crate::agents::{Availability, Escalation, ShopperEvent, ShopperLink};
 use crate::dialogue::texts::{self, t};
-use crate::dialogue::{DialogueState, Outcome, Page};
+use crate::dialogue::{DialogueState, Outcome};
 use crate::identity;
 use crate::lang::Lang;
 use crate::store::{Accepted, Conversation, ConversationState, Sender};
@@ -215,12 +215,18 @@ impl Session {
                 if let Some(problem) = context_problem(&context) {
                     return self.error(ErrorCode::MalformedFrame, problem).await;
                 }
-                let Some(live) = self.live.as_mut() else {
+                if self.live.is_none() {
                     return self.error(ErrorCode::NotStarted, "send hello first").await;
-                };
+                }
+                // page changes count against the message rate (each may log an unknown sku)
+                if !self.take_token() {
+                    return self.error(ErrorCode::RateLimited, "too many messages; slow down and resend").await;
+                }
                 let router = &self.app.router;
                 let page = router.checked_page(context.product, context.order, context.url);
-                router.set_page(&mut live.dialogue, page);
+                if let Some(live) = self.live.as_mut() {
+                    router.set_page(&mut live.dialogue, page);
+                }
                 true
             }
             ClientMsg::Rating { score, comment } => self.rating(score, comment).await,
@@ -295,6 +301,26 @@ impl Session {
                 Err(e) => return self.storage_error(e).await,
             },
         };
+        // the bot's memory of a resumed conversation: a half-finished flow goes on
+        let stored = match store.dialogue_state(conv.id.clone()).await {
+            Ok(d) => d,
+            Err(e) => return self.storage_error(e).await,
+        };
+        let mut dialogue = stored
+            .and_then(|json| {
+                let st = DialogueState::from_json(&json, conv.shopper_id.as_deref());
+                if st.is_none() {
+                    tracing::warn!(conversation = %conv.id, "stored dialogue state unreadable; starting afresh");
+                }
+                st
+            })
+            .unwrap_or_else(|| DialogueState::new(conv.lang, conv.shopper_id.clone()));
+        // (read before `welcome`: a client that has a conversation id has a live session)
+        if let Some(c) = context {
+            let router = &self.app.router;
+            let page = router.checked_page(c.product, c.order, c.url);
+            router.set_page(&mut dialogue, page);
+        }
         let history = match store.recent_messages(conv.id.clone(), HISTORY).await {
             Ok(h) => h,
             Err(e) => return self.storage_error(e).await,
@@ -311,25 +337,6 @@ impl Session {
             .collect();
         self.send(ServerMsg::Welcome { conversation_id: conv.id.clone(), history }).await;
         self.send(ServerMsg::Status { state: conv.state, agent: None }).await;
-        // the bot's memory of a resumed conversation: a half-finished flow goes on
-        let stored = match store.dialogue_state(conv.id.clone()).await {
-            Ok(d) => d,
-            Err(e) => return self.storage_error(e).await,
-        };
-        let mut dialogue = stored
-            .and_then(|json| {
-                let st = DialogueState::from_json(&json, conv.shopper_id.as_deref());
-                if st.is_none() {
-                    tracing::warn!(conversation = %conv.id, "stored dialogue state unreadable; starting afresh");
-                }
-                st
-            })
-            .unwrap_or_else(|| DialogueState::new(conv.lang, conv.shopper_id.clone()));
-        if let Some(c) = context {
-            let router = &self.app.router;
-            let page = router.checked_page(c.product, c.order, c.url);
-            router.set_page(&mut dialogue, page);
-        }
         let ended = conv.state == ConversationState::Closed;
         let conv_id = conv.id.clone();
         self.live = Some(Live { conv, dialogue, ended });
@@ -399,7 +406,6 @@ impl Session {
         if let Some(problem) = context.as_ref().and_then(context_problem) {
             return self.error(ErrorCode::MalformedFrame, problem).await;
         }
-        let tapped = context.map(|c| self.app.router.checked_page(c.product, c.order, None));
         // a message already stored is acknowledged again, whatever happened since; a new one
         // is stored (on disk) before its ack, unless the conversation is closed or rate-limited
         let token = !closed && self.take_token();
@@ -427,7 +433,7 @@ impl Session {
                     return true;
                 }
                 // stored but never answered (the reply failed): answer it now
-                self.route(conv_id, text, tapped).await
+                self.route(conv_id, text, context).await
             }
             Accepted::Refused if closed => {
                 self.error(ErrorCode::ConversationClosed, "this conversation has ended; start a new one")
@@ -446,29 +452,39 @@ impl Session {
                     // a person is answering: the bot stays quiet
                     return true;
                 }
-                self.route(conv_id, text, tapped).await
+                self.route(conv_id, text, context).await
             }
         }
     }
 
     /// Asks the router about a stored message and delivers its replies.
-    async fn route(&mut self, conv_id: String, text: String, tapped: Option<Page>) -> bool {
+    /// `card` is the context of a tapped card, if the message came from one.
+    async fn route(&mut self, conv_id: String, text: String, card: Option<Context>) -> bool {
         let started = Instant::now();
         let router = self.app.router.clone();
+        let tapped = card.map(|c| router.checked_page(c.product, c.order, None));
         let live = self.live.as_mut().expect("checked above");
+        // the memory as it was: a turn that fails (not stored, not answered) leaves no trace, so
+        // the client's resend is routed against the same state the store holds
+        let before = live.dialogue.clone();
         let outcome = match router.handle(&mut live.dialogue, &conv_id, &text, tapped.as_ref()).await {
             Ok(o) => o,
-            Err(e) => return self.storage_error(e).await,
+            Err(e) => {
+                live.dialogue = before;
+                return self.storage_error(e).await;
+            }
         };
         if let Some(intent) = outcome.replies.first().and_then(|r| r.intent.clone()) {
             self.app.metrics.intents.with_label_values(&[intent.as_str()]).inc();
         }
-        let ok = self.deliver(outcome).await;
+        let ok = self.deliver(outcome, before).await;
         self.app.metrics.reply_latency.observe(started.elapsed().as_secs_f64());
         ok
     }
 
-    async fn deliver(&mut self, outcome: Outcome) -> bool {
+    /// Stores and sends a turn's replies; `before` is the dialogue state to go back to when
+    /// they cannot be stored.
+    async fn deliver(&mut self, outcome: Outcome, before: DialogueState) -> bool {
         let live = self.live.as_mut().expect("a live conversation");
         let conv_id = live.conv.id.clone();
         let store = self.app.router.store.clone();
@@ -486,6 +502,9 @@ impl Session {
             })
             .collect();
         if let Err(e) = store.add_bot_turn(conv_id.clone(), rows, dialogue).await {
+            if let Some(live) = self.live.as_mut() {
+                live.dialogue = before;
+            }
             return self.storage_error(e).await;
         }
         for r in outcome.replies {
@@ -527,6 +546,9 @@ impl Session {
                 "orders_discussed": d.orders_discussed,
                 "returns_created": d.returns_created,
                 "complaint": d.complaint,
+                // the page the shopper chats from and the product in focus, so the agent sees it
+                "page": d.page,
+                "product_in_focus": d.product_in_focus(),
             }),
         };
         let (conv_id, lang) = (live.conv.id.clone(), d.lang);

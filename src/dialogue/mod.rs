@@ -18,7 +18,7 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 
-pub use state::{DialogueState, Focus, Listed, Page, Pending, ProductFocus, Purpose};
+pub use state::{DialogueState, Focus, Listed, Page, Pending, Picked, ProductFocus, Purpose};
 
 use crate::intent::IntentModel;
 use crate::knowledge::Product;
@@ -224,34 +224,14 @@ impl Router {
     }
 }
 
-/// A message short enough to be only a pointer ("第一个", "the second one", "2"), not a new
-/// question that happens to contain "first".
-fn short(text: &str) -> bool {
-    let t = text.trim();
-    let cjk = t.chars().filter(|c| crate::lang::is_cjk(*c)).count();
-    if cjk > 0 {
-        t.chars().count() <= 12
-    } else {
-        t.split_whitespace().count() <= 6
-    }
-}
-
-/// The message is about returning something (a tapped "退货" / "Return" button says so too).
-fn mentions_return(text: &str) -> bool {
-    let t = crate::lang::normalize(text);
-    ["退货", "退款", "退掉", "退了", "想退", "要退", "能退", "可以退", "退换", "return", "refund", "send back", "send it back"]
-        .iter()
-        .any(|w| t.contains(w))
-}
-
 /// The intent a message's own words name without doubt: returning something, or where an
 /// order is.
 fn flow_words(text: &str) -> Option<&'static str> {
     let t = crate::lang::normalize(text);
-    if mentions_return(text) {
+    if reference::mentions_return(text) {
         return Some("return_refund");
     }
-    ["到哪了", "到哪里了", "物流", "快递", "发货了吗", "什么时候发货", "查订单", "where is my", "track my", "tracking", "has my order", "my package", "my parcel"]
+    ["到哪了", "到哪里了", "物流", "快递", "发货了吗", "签收了", "什么时候发货", "查订单", "where is", "where's", "track my", "tracking", "has my order", "my package", "my parcel"]
         .iter()
         .any(|w| t.contains(w))
         .then_some("order_status")
@@ -265,11 +245,35 @@ fn flow_of(mut outcome: Outcome, intent: &str) -> Outcome {
     outcome
 }
 
+/// The message says too little to change the conversation's language: a size ("XL"), a yes or
+/// no ("ok"), a number.
+fn says_too_little(text: &str) -> bool {
+    let t = crate::lang::normalize(text);
+    let t = t.trim_matches(|c: char| !c.is_alphanumeric());
+    !t.contains(' ') && (products::size_asked(t).is_some() || returns::yes_or_no(t).is_some() || t.len() <= 3)
+}
+
 const ORDER_INTENTS: [&str; 2] = ["order_status", "return_refund"];
+
+/// A card the shopper tapped: the order or product it showed.
+#[derive(Debug, Clone, Default)]
+struct Tapped {
+    pub order: Option<String>,
+    pub product: Option<String>,
+}
+
+/// Keeps only the scheme, host and path of a page address: query strings and fragments can
+/// hold e-mail addresses, tokens or tracking ids, which kefu has no use for.
+fn page_address(url: &str) -> Option<String> {
+    let end = url.find(['?', '#']).unwrap_or(url.len());
+    let base = &url[..end];
+    (!base.is_empty() && base.chars().count() <= MAX_URL_CHARS).then(|| base.to_string())
+}
 
 impl Router {
     /// Checks a page context from the widget: an unknown product or a malformed order number is
-    /// dropped with a warning (never an error: a store's page may name things kefu doesn't know).
+    /// dropped (logged; never an error: a store's page may name things kefu doesn't know), the
+    /// address loses its query string.
     pub fn checked_page(&self, product: Option<String>, order: Option<String>, url: Option<String>) -> Page {
         let engines = self.engines();
         let product = product.filter(|sku| {
@@ -286,8 +290,7 @@ impl Router {
             }
             ok
         });
-        let url = url.filter(|u| u.chars().count() <= MAX_URL_CHARS);
-        Page { product, order, url }
+        Page { product, order, url: url.as_deref().and_then(page_address) }
     }
 
     /// The shopper is on another page now: its product becomes "this one".
@@ -302,7 +305,8 @@ impl Router {
     }
 
     /// Decides the bot's answer to one message of a conversation. `tapped` is what a tapped
-    /// card identified (an order or a product), when the message came from a card.
+    /// card identified (its order or product, checked by [`Router::checked_page`]), when the
+    /// message came from a card.
     pub async fn handle(
         &self,
         st: &mut DialogueState,
@@ -310,8 +314,10 @@ impl Router {
         text: &str,
         tapped: Option<&Page>,
     ) -> Result<Outcome, StoreError> {
+        st.turn = st.turn.saturating_add(1);
         let lang = detect(text);
-        if lang == Lang::Zh || text.chars().filter(|c| c.is_ascii_alphabetic()).count() >= 2 {
+        let letters = text.chars().filter(|c| c.is_ascii_alphabetic()).count();
+        if lang == Lang::Zh || (letters >= 2 && !says_too_little(text)) {
             st.lang = lang;
         }
         if asks_for_human(text) {
@@ -320,14 +326,24 @@ impl Router {
         }
         // one set of engines for the whole turn, even if a trainer swaps in new ones meanwhile
         let engines = self.engines();
-        let tapped_order = tapped.and_then(|p| p.order.clone()).filter(|no| crate::knowledge::demo::is_order_no(no));
-        let tapped_product = tapped.and_then(|p| p.product.clone()).filter(|sku| engines.product(sku).is_some());
+        let tapped = Tapped {
+            order: tapped.and_then(|p| p.order.clone()),
+            product: tapped.and_then(|p| p.product.clone()).filter(|sku| engines.product(sku).is_some()),
+        };
         if let Some(pending) = st.pending.take() {
-            let answered = self
-                .continue_pending(st, &engines, conversation_id, pending, text, tapped_order.clone())
-                .await?;
-            if let Some(mut outcome) = answered {
+            let flow = match &pending {
+                Pending::OrderNumber { purpose } | Pending::PhoneDigits { purpose, .. } => match purpose {
+                    Purpose::Status => "order_status",
+                    Purpose::Return => "return_refund",
+                },
+                Pending::ConfirmReturn { .. } => "return_refund",
+                Pending::Product { .. } => "product_question",
+            };
+            let answered =
+                self.continue_pending(st, &engines, conversation_id, pending, text, tapped.order.clone()).await?;
+            if let Some(outcome) = answered {
                 st.unresolved = 0;
+                let mut outcome = flow_of(outcome, flow);
                 for r in &mut outcome.replies {
                     r.decision.get_or_insert(ReplyDecision::Flow);
                 }
@@ -348,9 +364,8 @@ impl Router {
         if let (Some(r), Some(p)) = (faq.as_mut(), prediction.as_ref()) {
             agree(r, &engines, &p.intent, p.confidence);
         }
-        let mut outcome = self
-            .decide(st, &engines, conversation_id, text, &intent, faq.as_ref(), confidence, tapped_order, tapped_product)
-            .await?;
+        let turn = Turn { text, intent: &intent, confidence, faq: faq.as_ref(), tapped };
+        let mut outcome = self.decide(st, &engines, turn).await?;
         for r in &mut outcome.replies {
             // the classifier's confidence goes only with the classifier's intent
             if r.intent.is_none() && r.confidence.is_none() {
@@ -370,11 +385,12 @@ impl Router {
     }
 
     /// The order a message points at, if any: a number in it, a tapped card, a place in the
-    /// order list just shown, one of the shopper's orders by product ("我买的牛仔裤"), "this
-    /// order" (the one in focus), or the order page the shopper is on.
+    /// order list just shown, one of the shopper's orders by what was bought in it
+    /// ("我买的牛仔裤" with an order question), "this order" (the one in focus), or the order page
+    /// the shopper is on.
     async fn order_reference(
         &self,
-        st: &DialogueState,
+        st: &mut DialogueState,
         engines: &Engines,
         text: &str,
         order_intent: bool,
@@ -383,17 +399,30 @@ impl Router {
         if let Some(no) = orders::find_order_number(text).or(tapped) {
             return Ok(Some(no));
         }
-        if let (Listed::Orders(list), true) = (&st.listed, short(text) || order_intent) {
-            if let Some(i) = reference::position(text).and_then(|p| p.index(list.len())) {
-                return Ok(Some(list[i].clone()));
-            }
+        if let Some(Picked::Order(no)) = st.pick(text) {
+            return Ok(Some(no));
         }
-        if order_intent || reference::owned(text) {
+        // "the tee I bought?" right after talking about an order is about orders too
+        if (order_intent || st.focus.order.is_some()) && reference::owned(text) {
             if let Some(no) = self.owned_order(st, engines, text).await? {
                 return Ok(Some(no));
             }
         }
-        if reference::demonstrative(text) && reference::about_order(text) {
+        let this = reference::demonstrative(text);
+        if this && reference::about_order(text) {
+            if let Some(no) = st.focus.order.clone() {
+                return Ok(Some(no));
+            }
+        }
+        // "能退吗" right after an order was shown asks about that order ("我要退货" asks for the list)
+        let question = ["吗", "?", "？", "能不能", "可不可以"].iter().any(|q| text.contains(q));
+        if order_intent
+            && question
+            && reference::mentions_return(text)
+            && !this
+            && reference::short(text)
+            && products::named(engines, text).is_none()
+        {
             if let Some(no) = st.focus.order.clone() {
                 return Ok(Some(no));
             }
@@ -401,56 +430,72 @@ impl Router {
         Ok(st.page.order.clone().filter(|_| order_intent))
     }
 
-    /// One of the shopper's own orders named by what was bought in it.
+    /// One of the shopper's own orders named by the kind of product bought in it. The product
+    /// search comes first, so the store is asked only when the text names a kind.
     async fn owned_order(
         &self,
         st: &DialogueState,
         engines: &Engines,
         text: &str,
     ) -> Result<Option<String>, StoreError> {
+        let skus = orders::kinds_named(engines, text);
+        if skus.is_empty() {
+            return Ok(None);
+        }
         let mine = match &st.shopper_id {
             Some(id) => self.store.recent_orders(id.clone(), OWNED_ORDERS).await?,
-            None => {
-                let mut verified = Vec::new();
-                for no in &st.verified_orders {
-                    verified.extend(self.store.order(no.clone()).await?);
-                }
-                verified.sort_by(|a, b| b.created_at.cmp(&a.created_at));
-                verified
-            }
+            None => self.store.orders(st.verified_orders.iter().cloned().collect()).await?,
         };
-        Ok(orders::owned_order(engines, &mine, text))
+        Ok(orders::owned_order(&mine, &skus))
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn decide(
         &self,
         st: &mut DialogueState,
         engines: &Engines,
-        conversation_id: &str,
-        text: &str,
-        intent: &str,
-        faq: Option<&crate::search::FaqResult>,
-        confidence: Option<f32>,
-        tapped_order: Option<String>,
-        tapped_product: Option<String>,
+        turn: Turn<'_>,
     ) -> Result<Outcome, StoreError> {
+        let Turn { text, intent, confidence, faq, tapped } = turn;
         let lang = st.lang;
         // a tapped product card, or a product picked from the list just shown, comes first: the
         // shopper said exactly what they mean
-        let picked = tapped_product.or_else(|| match &st.listed {
-            Listed::Products(list) if short(text) => {
-                reference::position(text).and_then(|p| p.index(list.len())).map(|i| list[i].clone())
+        if tapped.order.is_none() {
+            let picked = tapped.product.clone().or_else(|| match st.pick(text) {
+                Some(Picked::Product(sku)) => Some(sku),
+                Some(Picked::Faq(id)) => {
+                    st.listed_turn = st.turn;
+                    Some(format!("faq:{id}"))
+                }
+                Some(Picked::Order(no)) => Some(format!("order:{no}")),
+                None => None,
+            });
+            match picked.as_deref() {
+                Some(x) if x.starts_with("faq:") => {
+                    if let Some(f) = engines.faq.faq(&x[4..]) {
+                        let f = f.clone();
+                        return Ok(Outcome::reply(self.faq_reply(st, &f)));
+                    }
+                }
+                Some(x) if x.starts_with("order:") => {
+                    let no = x[6..].to_string();
+                    return Ok(if reference::mentions_return(text) || intent == "return_refund" {
+                        flow_of(returns::start(self, st, no).await?, "return_refund")
+                    } else {
+                        flow_of(orders::status(self, st, no, Purpose::Status).await?, "order_status")
+                    });
+                }
+                Some(sku) => {
+                    if let Some(p) = engines.product(sku) {
+                        return Ok(flow_of(products::answer(st, p, text), "product_question"));
+                    }
+                }
+                None => {}
             }
-            _ => None,
-        });
-        if let (Some(p), None) = (picked.as_deref().and_then(|sku| engines.product(sku)), tapped_order.as_ref()) {
-            return Ok(flow_of(products::answer(st, p, text), "product_question"));
         }
         // a hand-over is never made on a guess: an unsure "complaint" or "human" goes on like any
         // other store question (which offers a person when it has no answer)
         let sure = confidence.is_some_and(|c| c >= ESCALATE_CONFIDENCE);
-        if tapped_order.is_none() && sure {
+        if tapped.order.is_none() && sure {
             match intent {
                 "human_agent" => return Ok(self.escalate(st, "requested")),
                 "complaint" => {
@@ -461,32 +506,22 @@ impl Router {
             }
         }
         let order_intent = ORDER_INTENTS.contains(&intent);
-        let returning = intent == "return_refund" || mentions_return(text);
-        if let Some(no) = self.order_reference(st, engines, text, order_intent, tapped_order).await? {
+        // "where is …? I need it before I return home" asks where it is
+        let returning = reference::mentions_return(text)
+            || (intent == "return_refund" && flow_words(text) != Some("order_status"));
+        if let Some(no) = self.order_reference(st, engines, text, order_intent, tapped.order).await? {
             return Ok(if returning {
-                flow_of(returns::start(self, st, no, conversation_id).await?, "return_refund")
+                flow_of(returns::start(self, st, no).await?, "return_refund")
             } else {
                 flow_of(orders::status(self, st, no, Purpose::Status).await?, "order_status")
             });
-        }
-        // a suggestion picked from the list just shown
-        if let Listed::Faqs(list) = &st.listed {
-            if short(text) {
-                if let Some(f) = reference::position(text)
-                    .and_then(|p| p.index(list.len()))
-                    .and_then(|i| engines.faq.faq(&list[i]))
-                {
-                    let f = f.clone();
-                    return Ok(Outcome::reply(self.faq_reply(st, &f)));
-                }
-            }
         }
         if intent == "order_status" {
             return orders::ask_which(self, st, Purpose::Status, faq).await;
         }
         let this = reference::demonstrative(text) && !reference::about_order(text);
         let in_focus = st.product_in_focus().map(str::to_string);
-        if intent == "return_refund" {
+        if intent == "return_refund" || (returning && this) {
             // "这件能退吗" on a product page: that product's return terms
             if let (true, Some(sku)) = (this && !reference::owned(text), in_focus.as_deref()) {
                 if let Some(p) = engines.product(sku) {
@@ -497,15 +532,18 @@ impl Router {
         }
         let named = products::named(engines, text);
         let variant = products::about_variant(text);
+        // "this" makes a product question of a store question only: "can you sing it a song"
+        // on a product page is not about the product
+        // a message that names one of the store's products is about shopping here
         let product_talk = intent == "product_question"
             || (variant && (named.is_some() || in_focus.is_some()))
-            || (this && in_focus.is_some() && !matches!(intent, "greeting" | "thanks_goodbye"));
+            || (named.is_some() && intent == crate::intent::labels::OUT_OF_SCOPE);
         if product_talk {
             // "this one" is the product in focus, unless the shopper names another kind of
             // product with it ("这件大衣" while looking at a tee)
             let focus = in_focus.filter(|_| this || variant);
             let target = match (named, focus) {
-                (Some(n), Some(f)) if this && n != f => {
+                (Some(n), Some(f)) if n != f => {
                     let names_kind = engines.product(&n).is_some_and(|p| products::names_kind(p, text));
                     Some(if names_kind { n } else { f })
                 }
@@ -514,7 +552,7 @@ impl Router {
             if let Some(p) = target.as_deref().and_then(|sku| engines.product(sku)) {
                 // "这件怎么洗": a policy question about the product in focus is the FAQ's, the
                 // product stays in focus; colours, sizes, stock and price are the catalog's
-                if !variant {
+                if !variant && !products::names_variant_of(p, text) {
                     if let Some(answer) = self.faq_answer(engines, st, faq) {
                         st.focus_product(&p.sku);
                         return Ok(Outcome::reply(answer));
@@ -535,7 +573,7 @@ impl Router {
             return Ok(self.faq_or_clarify(engines, st, faq, intent));
         }
         // "那白色的呢" with no product anywhere: which product?
-        if (products::size_asked(text).is_some() || products::names_color(text)) && short(text) {
+        if (products::size_asked(text).is_some() || products::names_color(text)) && reference::short(text) {
             return Ok(products::ask_which(engines, st, text));
         }
         Ok(match intent {
@@ -617,7 +655,7 @@ impl Router {
         st.unresolved += 1;
         let suggest = |ids: Vec<String>, st: &mut DialogueState, text: String, decision: ReplyDecision| {
             let faqs: Vec<&crate::knowledge::Faq> = ids.iter().filter_map(|id| engines.faq.faq(id)).collect();
-            st.listed = Listed::Faqs(faqs.iter().map(|f| f.id.clone()).collect());
+            st.show(Listed::Faqs(faqs.iter().map(|f| f.id.clone()).collect()));
             Outcome::reply(BotReply {
                 text,
                 suggestions: faqs.iter().map(|f| f.content(lang).questions[0].clone()).collect(),
@@ -646,7 +684,7 @@ impl Router {
                 suggest(ids, st, texts::clarify(lang), ReplyDecision::NoMatch)
             }
             _ => {
-                st.listed = Listed::Nothing;
+                st.show(Listed::Nothing);
                 let text = texts::out_of_scope(lang);
                 Outcome::reply(BotReply { decision: Some(ReplyDecision::NoMatch), ..BotReply::text(text) })
             }
@@ -690,30 +728,25 @@ impl Router {
                 None => Ok(None),
             },
             Pending::PhoneDigits { order_no, purpose } => match orders::find_phone_digits(text) {
-                Some(digits) => Ok(Some(
-                    orders::verify_guest(self, st, &order_no, &digits, purpose, conversation_id).await?,
-                )),
+                Some(digits) => Ok(Some(orders::verify_guest(self, st, &order_no, &digits, purpose).await?)),
                 None => Ok(None),
             },
             Pending::OrderNumber { purpose } => {
-                let purpose = if mentions_return(text) { Purpose::Return } else { purpose };
+                let purpose = if reference::mentions_return(text) { Purpose::Return } else { purpose };
                 let picked = match self.order_reference(st, engines, text, true, tapped_order).await? {
                     Some(no) => no,
                     None => return Ok(None),
                 };
                 Ok(Some(match purpose {
                     Purpose::Status => orders::status(self, st, picked, Purpose::Status).await?,
-                    Purpose::Return => returns::start(self, st, picked, conversation_id).await?,
+                    Purpose::Return => returns::start(self, st, picked).await?,
                 }))
             }
             Pending::Product { question } => {
-                let picked = match &st.listed {
-                    Listed::Products(list) if short(text) => {
-                        reference::position(text).and_then(|p| p.index(list.len())).map(|i| list[i].clone())
-                    }
-                    _ => None,
-                }
-                .or_else(|| products::named(engines, text));
+                let picked = match st.pick(text) {
+                    Some(Picked::Product(sku)) => Some(sku),
+                    _ => products::named(engines, text),
+                };
                 match picked.as_deref().and_then(|sku| engines.product(sku)) {
                     // the question asked before, about the product picked now
                     Some(p) => Ok(Some(products::answer(st, p, &format!("{question} {text}")))),
@@ -722,6 +755,15 @@ impl Router {
             }
         }
     }
+}
+
+/// One message and what the engines made of it, for [`Router::decide`].
+struct Turn<'a> {
+    text: &'a str,
+    intent: &'a str,
+    confidence: Option<f32>,
+    faq: Option<&'a crate::search::FaqResult>,
+    tapped: Tapped,
 }
 
 /// Page URLs longer than this are dropped from the context.

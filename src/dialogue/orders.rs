@@ -118,23 +118,27 @@ pub async fn card_for(router: &Router, lang: Lang, o: &Order) -> Result<Card, St
     Ok(card(&engines, lang, o, &v))
 }
 
-/// The shopper's order that a phrase such as "我买的牛仔裤" / "那件大衣" / "the jeans I bought"
-/// means: the newest of `orders` with an item among the products the text names (a lower bar
-/// than naming a product outright, since only the shopper's own orders can match).
-pub fn owned_order(engines: &Engines, orders: &[Order], text: &str) -> Option<String> {
-    let hits = engines.products.search(text, 10).ok()?;
-    hits.iter().filter(|h| h.score >= OWNED_PRODUCT_SCORE).find_map(|h| {
-        orders.iter().find(|o| o.items.iter().any(|it| it.sku == h.sku)).map(|o| o.order_no.clone())
+/// The products a phrase such as "我买的牛仔裤" / "the jeans I bought" names by their kind
+/// ("牛仔裤", "jeans"), best first: the candidates for one of the shopper's orders. No I/O, so
+/// the store is asked only when something is named.
+pub fn kinds_named(engines: &Engines, text: &str) -> Vec<String> {
+    let Ok(hits) = engines.products.search(text, 10) else { return Vec::new() };
+    hits.into_iter()
+        .filter(|h| engines.product(&h.sku).is_some_and(|p| super::products::names_kind(p, text)))
+        .map(|h| h.sku)
+        .collect()
+}
+
+/// The newest of `orders` with an item among `skus` (in the order of `skus`).
+pub fn owned_order(orders: &[Order], skus: &[String]) -> Option<String> {
+    skus.iter().find_map(|sku| {
+        orders.iter().find(|o| o.items.iter().any(|it| &it.sku == sku)).map(|o| o.order_no.clone())
     })
 }
 
-/// The least product-search score at which a product word picks one of the shopper's orders.
-/// The demo catalog's kind words alone ("大衣", "jeans") score 5–9; a stray character under 3.
-pub const OWNED_PRODUCT_SCORE: f32 = 4.0;
-
 /// Loads an order the shopper may see: their own (token), or one a guest verified.
 /// `Ok(None)` both when it does not exist and when it is someone else's.
-async fn accessible(
+pub(super) async fn accessible(
     router: &Router,
     st: &DialogueState,
     order_no: &str,
@@ -145,7 +149,7 @@ async fn accessible(
     Ok(mine.then_some(order))
 }
 
-fn not_found(lang: Lang, order_no: &str) -> Outcome {
+pub(super) fn not_found(lang: Lang, order_no: &str) -> Outcome {
     Outcome::reply(BotReply::text(t(
         lang,
         &format!("亲，没有找到您名下的订单 {order_no}，请核对订单号（18位数字，在“我的订单”里可以看到）。"),
@@ -190,7 +194,6 @@ pub async fn verify_guest(
     order_no: &str,
     digits: &str,
     purpose: Purpose,
-    conversation_id: &str,
 ) -> Result<Outcome, StoreError> {
     let lang = st.lang;
     let guesses = |router: &Router| {
@@ -220,7 +223,7 @@ pub async fn verify_guest(
     st.verified_orders.insert(order_no.to_string());
     match purpose {
         Purpose::Status => status(router, st, order_no.to_string(), purpose).await,
-        Purpose::Return => super::returns::start(router, st, order_no.to_string(), conversation_id).await,
+        Purpose::Return => super::returns::start(router, st, order_no.to_string()).await,
     }
 }
 
@@ -243,7 +246,7 @@ pub async fn ask_which(
         )));
         return Ok(Outcome { replies, escalate: None });
     };
-    let orders = router.store.recent_orders(shopper, 5).await?;
+    let orders = router.store.recent_orders_with_returns(shopper, 5).await?;
     if orders.is_empty() {
         st.pending = None;
         return Ok(Outcome::reply(BotReply::text(t(
@@ -253,11 +256,10 @@ pub async fn ask_which(
         ))));
     }
     st.unresolved = 0;
-    st.listed = Listed::Orders(orders.iter().map(|o| o.order_no.clone()).collect());
-    let mut cards = Vec::new();
-    for o in &orders {
-        cards.push(card_for(router, lang, o).await?);
-    }
+    st.show(Listed::Orders(orders.iter().map(|(o, _)| o.order_no.clone()).collect()));
+    let engines = router.engines();
+    let now = router.clock.now();
+    let cards = orders.iter().map(|(o, returns)| card(&engines, lang, o, &verdict(o, returns, &engines, lang, now))).collect();
     Ok(Outcome::reply(BotReply {
         text: t(
             lang,

@@ -98,7 +98,15 @@ pub fn size_asked(text: &str) -> Option<String> {
             }
         }
         if w.chars().all(|c| c.is_ascii_digit()) && (1..=3).contains(&w.len()) {
-            if matches!(next, Some('码' | '号')) || prev == Some("size") {
+            // "42码", "size 42", "in 42" (not "in 2 days")
+            let unit_after = ws.get(i + 1).is_some_and(|(n, _)| {
+                ["day", "days", "hour", "hours", "week", "weeks", "min", "mins", "minutes", "pcs", "pieces", "items"]
+                    .contains(&n.as_str())
+            });
+            if matches!(next, Some('码' | '号'))
+                || prev == Some("size")
+                || (prev == Some("in") && w.len() >= 2 && !unit_after)
+            {
                 return Some(w.clone());
             }
         }
@@ -114,7 +122,8 @@ fn product_size<'p>(p: &'p Product, text: &str, asked: Option<&str>) -> Option<&
             return Some(s);
         }
     }
-    let ws = words(&normalize(text));
+    // "1.8米" is the size "1.8m"
+    let ws = words(&normalize(text).replace('米', "m"));
     p.sizes.iter().filter(|s| s.len() >= 3).find(|s| ws.iter().any(|(w, _)| w.eq_ignore_ascii_case(s)))
 }
 
@@ -126,7 +135,13 @@ fn color_words(text: &str) -> Vec<usize> {
         .iter()
         .enumerate()
         .filter(|(_, (zh, en))| {
-            ["色", "的", "款"].iter().any(|s| t.contains(&format!("{zh}{s}")))
+            t.contains(&format!("{zh}色"))
+                || ["的", "款"].iter().any(|s| {
+                    // "白的" after a pointer or at the start, never inside a word ("明白的", "网红款")
+                    t.match_indices(&format!("{zh}{s}")).any(|(i, _)| {
+                        t[..i].chars().next_back().is_none_or(|c| "那这要有买是选换看个件和或，, 、".contains(c))
+                    })
+                })
                 || en.iter().any(|e| ws.iter().any(|w| w == e))
         })
         .map(|(i, _)| i)
@@ -186,16 +201,23 @@ fn detect_zh(text: &str) -> bool {
     text.chars().any(crate::lang::is_cjk)
 }
 
+/// The text names one of `p`'s own colours or sizes ("olive", "1.8m").
+pub fn names_variant_of(p: &Product, text: &str) -> bool {
+    let a = asked(p, text);
+    !a.colors.is_empty() || a.size.is_some()
+}
+
 /// The text names a colour ("白色", "the black one").
 pub fn names_color(text: &str) -> bool {
     !color_words(text).is_empty()
 }
 
 /// The text names the kind of product `p` is: the last word of its English name ("coat",
-/// "jeans") or the last two characters of its Chinese name ("大衣", "仔裤").
+/// "jeans") or the last two characters of its Chinese name ("大衣", "仔裤", "t恤").
 pub fn names_kind(p: &Product, text: &str) -> bool {
     let lower = normalize(text);
-    let zh: Vec<char> = p.name.zh.chars().filter(|c| crate::lang::is_cjk(*c)).collect();
+    // the last two characters of the Chinese name, digits and pack sizes aside ("T恤", "大衣")
+    let zh: Vec<char> = normalize(&p.name.zh).chars().collect();
     let zh_kind: String = zh[zh.len().saturating_sub(2)..].iter().collect();
     let en = normalize(&p.name.en);
     let en_kind = en.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2 && !w.chars().any(|c| c.is_ascii_digit())).last();
@@ -210,41 +232,42 @@ pub fn about_variant(text: &str) -> bool {
     let lower = normalize(text);
     size_asked(text).is_some()
         || !color_words(text).is_empty()
-        || ["颜色", "尺码", "码数", "几码", "库存", "有货", "现货", "价格", "多少钱", "材质", "面料", "什么料", "colour", "color", "size", "in stock", "price", "how much", "material", "fabric"]
+        || ["颜色", "尺码", "码数", "几码", "库存", "有货", "现货", "价格", "多少钱", "材质", "面料", "什么料", "成分", "什么做的", "colour", "color", "size", "in stock", "price", "how much", "material", "fabric", "made of", "made from"]
             .iter()
             .any(|w| lower.contains(w))
 }
 
-/// The product the text names, if one clearly matches. Sizes and numbers are taken out of the
-/// query first, so a stray "L" or "2" never picks a product ("0.8 L" kettle for "有L码吗").
-pub fn named(engines: &Engines, text: &str) -> Option<String> {
+/// The words of a text that can name a product: sizes, numbers and colours taken out, so a
+/// stray "L" or "2" never picks one ("0.8 L" kettle for "有L码吗") and "那白色的呢" does not
+/// pick the one white product that matches best.
+fn product_query(text: &str) -> String {
     let lower = normalize(text);
-    let query: String = {
-        let mut q = String::new();
-        let mut word = String::new();
-        for c in lower.chars().chain(std::iter::once(' ')) {
-            if c.is_ascii_alphanumeric() || c == '.' {
-                word.push(c);
-                continue;
-            }
-            let w = std::mem::take(&mut word);
-            let colour = COLOR_WORDS.iter().any(|(_, en)| en.contains(&w.as_str()));
-            let stray = w.chars().any(|c| c.is_ascii_digit()) || LETTER_SIZES.contains(&w.as_str()) || colour;
-            if !stray {
-                q.push_str(&w);
-            }
-            q.push(if c.is_ascii_alphanumeric() { ' ' } else { c });
+    let mut q = String::new();
+    let mut word = String::new();
+    for c in lower.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_alphanumeric() || c == '.' {
+            word.push(c);
+            continue;
         }
-        q
-    };
-    // colours are not names: "那白色的呢" must not pick the one white product that matches best
-    let mut query = query;
+        let w = std::mem::take(&mut word);
+        let colour = COLOR_WORDS.iter().any(|(_, en)| en.contains(&w.as_str()));
+        let stray = w.chars().any(|c| c.is_ascii_digit()) || LETTER_SIZES.contains(&w.as_str()) || colour;
+        if !stray {
+            q.push_str(&w);
+        }
+        q.push(if c.is_ascii_alphanumeric() { ' ' } else { c });
+    }
     for (zh, _) in COLOR_WORDS {
         for suffix in ["色", "的"] {
-            query = query.replace(&format!("{zh}{suffix}"), " ");
+            q = q.replace(&format!("{zh}{suffix}"), " ");
         }
     }
-    let hits = engines.products.search(&query, 1).ok()?;
+    q
+}
+
+/// The product the text names, if one clearly matches.
+pub fn named(engines: &Engines, text: &str) -> Option<String> {
+    let hits = engines.products.search(&product_query(text), 1).ok()?;
     hits.into_iter().find(|h| h.score >= MIN_PRODUCT_SCORE).map(|h| h.sku)
 }
 
@@ -277,7 +300,6 @@ pub fn answer(st: &mut DialogueState, p: &Product, text: &str) -> Outcome {
     if let Some(s) = a.size {
         focus.size = Some(s.clone());
     }
-    let name = p.name.get(lang);
     let mut reply = t(
         lang,
         &format!("{}：¥{:.2}，材质 {}。", p.name.zh, p.price, p.material.zh),
@@ -371,7 +393,6 @@ pub fn answer(st: &mut DialogueState, p: &Product, text: &str) -> Outcome {
             reply += &t(lang, &format!("注意：{}。", r.zh), &format!(" Note: {}.", r.en));
         }
     }
-    let _ = name;
     Outcome::reply(BotReply { text: reply, cards: vec![card(lang, p)], ..Default::default() })
 }
 
@@ -392,16 +413,28 @@ fn stock_line(lang: Lang, p: &Product, c: &Color, s: &str) -> String {
 /// which one, with the closest products as suggestions (never a guess).
 pub fn ask_which(engines: &Engines, st: &mut DialogueState, text: &str) -> Outcome {
     let lang = st.lang;
+    // only products that have what was asked ("有没有M码" suggests things that come in M)
+    let fits = |p: &Product| {
+        let a = asked(p, text);
+        a.missing_size.is_none() && a.missing_color.is_none()
+    };
     let mut skus: Vec<String> = engines
         .products
-        .search(text, SUGGESTIONS)
+        .search(&product_query(text), 20)
         .map(|hits| hits.into_iter().filter(|h| h.score > 0.0).map(|h| h.sku).collect())
         .unwrap_or_default();
-    if skus.is_empty() {
-        skus = engines.catalog.iter().take(SUGGESTIONS).map(|p| p.sku.clone()).collect();
+    skus.retain(|sku| engines.product(sku).is_some_and(fits));
+    for p in engines.catalog.iter().filter(|p| fits(p)) {
+        if skus.len() >= SUGGESTIONS {
+            break;
+        }
+        if !skus.contains(&p.sku) {
+            skus.push(p.sku.clone());
+        }
     }
+    skus.truncate(SUGGESTIONS);
     let products: Vec<&Product> = skus.iter().filter_map(|s| engines.product(s)).collect();
-    st.listed = Listed::Products(products.iter().map(|p| p.sku.clone()).collect());
+    st.show(Listed::Products(products.iter().map(|p| p.sku.clone()).collect()));
     st.pending = Some(Pending::Product { question: text.to_string() });
     Outcome::reply(BotReply {
         text: t(
@@ -434,6 +467,8 @@ mod tests {
         assert_eq!(size_asked("what about XL?").as_deref(), Some("XL"));
         assert_eq!(size_asked("do you have it in m").as_deref(), Some("M"));
         assert_eq!(size_asked("38码有吗").as_deref(), Some("38"));
+        assert_eq!(size_asked("do u have it in 42").as_deref(), Some("42"));
+        assert_eq!(size_asked("can it arrive in 10 days"), None);
         assert_eq!(size_asked("I'm wondering if the chinos come in black"), None);
         assert_eq!(size_asked("i'm 180cm 75kg, which one fits"), None);
         assert_eq!(size_asked("身高165 体重110斤"), None);
@@ -447,6 +482,10 @@ mod tests {
         assert!(!color_words("那白色的呢").is_empty());
         assert!(!color_words("in blue?").is_empty());
         assert!(color_words("600蓬白鸭绒轻薄羽绒服").is_empty());
+        assert!(color_words("明白的，谢谢").is_empty());
+        assert!(color_words("网红款有吗").is_empty());
+        assert!(color_words("1.8米的有货吗").is_empty());
+        assert!(!color_words("白的有吗").is_empty());
         assert!(about_variant("还有别的颜色吗"));
         assert!(about_variant("L码有吗"));
         assert!(!about_variant("什么时候发货"));

@@ -42,6 +42,15 @@ const ZH_NUMBERS: [(&str, usize); 10] = [
     ("九", 9),
 ];
 
+/// Measure words after 第N: 第一个, 第二单, 第三件 (not 第一次, 第二天).
+const CLASSIFIERS: [char; 11] = ['个', '件', '单', '条', '款', '项', '笔', '张', '种', '双', '套'];
+
+/// Words around an English pointer that say nothing more ("the second one please").
+const EN_FILLERS: [&str; 18] = [
+    "the", "one", "please", "pls", "plz", "order", "item", "that", "ok", "okay", "um", "and", "what", "about", "i", "mean",
+    "s", "thanks",
+];
+
 const EN_ORDINALS: [(&str, usize); 10] = [
     ("first", 1),
     ("second", 2),
@@ -60,23 +69,28 @@ const EN_ORDINALS: [(&str, usize); 10] = [
 pub fn position(text: &str) -> Option<Position> {
     let t = normalize(text);
     let t = t.trim();
-    // 第一个 / 第2个 / 第二单 / 第三件
-    if let Some(i) = t.find('第') {
+    // 第一个 / 第2个 / 第二单 / 第三件 (never 第一次, 第二天)
+    for (i, _) in t.match_indices('第') {
         let rest = &t[i + '第'.len_utf8()..];
-        let n = rest
-            .chars()
-            .next()
+        let mut chars = rest.chars();
+        let first = chars.next();
+        let n = first
             .and_then(|c| c.to_digit(10).map(|d| d as usize))
             .filter(|&d| d > 0)
             .or_else(|| ZH_NUMBERS.iter().find(|(zh, _)| rest.starts_with(zh)).map(|&(_, n)| n));
-        if let Some(n) = n {
-            return Some(Position::Nth(n - 1));
+        if let (Some(n), Some(unit)) = (n, chars.next()) {
+            if CLASSIFIERS.contains(&unit) {
+                return Some(Position::Nth(n - 1));
+            }
         }
     }
-    if ["最后一", "最后那", "最后的", "最下面", "最后面", "最底下"].iter().any(|w| t.contains(w)) {
+    if ["最后一个", "最后一单", "最后一件", "最后那", "最后的那", "最下面", "最后面", "最底下"].iter().any(|w| t.contains(w)) {
         return Some(Position::Last);
     }
-    if ["最新", "最近的那", "最近那", "最近一", "刚买的那", "刚下的那", "新买的那"].iter().any(|w| t.contains(w)) {
+    if ["最新的", "最新那", "最新一单", "最新一个", "最近的那", "最近那", "最近一单", "最近一个", "最近一笔", "刚买的那", "刚下的那", "新买的那"]
+        .iter()
+        .any(|w| t.contains(w))
+    {
         return Some(Position::Latest);
     }
     if ["上面那", "上面的那", "上面这", "上边那"].iter().any(|w| t.contains(w)) {
@@ -84,31 +98,26 @@ pub fn position(text: &str) -> Option<Position> {
     }
     let words: Vec<&str> =
         t.split(|c: char| !(c.is_alphanumeric() || c == '#')).filter(|w| !w.is_empty()).collect();
-    if words.iter().any(|w| ["latest", "newest"].contains(w))
-        || t.contains("most recent")
-        || t.contains("last order")
-        || t.contains("recent one")
-    {
-        return Some(Position::Latest);
-    }
-    if t.contains("last one") || t.contains("the last") || t.contains("bottom one") {
-        return Some(Position::Last);
-    }
-    if t.contains("one above") || t.contains("that one above") {
-        return Some(Position::Above);
-    }
-    for (i, w) in words.iter().enumerate() {
-        if let Some(&(_, n)) = EN_ORDINALS.iter().find(|(en, _)| en == w) {
-            return Some(Position::Nth(n - 1));
-        }
-        if ["number", "no", "option", "#"].contains(w) {
-            if let Some(n) = words.get(i + 1).and_then(|n| n.parse::<usize>().ok()).filter(|n| (1..=9).contains(n)) {
+    // English: the message is only the pointer ("the second one please", "number 2", "the latest")
+    let content: Vec<&str> = words.iter().copied().filter(|w| !EN_FILLERS.contains(w)).collect();
+    match content.as_slice() {
+        ["latest"] | ["newest"] | ["recent"] | ["most", "recent"] => return Some(Position::Latest),
+        ["last"] | ["bottom"] => return Some(Position::Last),
+        ["above"] => return Some(Position::Above),
+        [w] => {
+            if let Some(&(_, n)) = EN_ORDINALS.iter().find(|(en, _)| en == w) {
+                return Some(Position::Nth(n - 1));
+            }
+            if let Some(n) = w.strip_prefix('#').and_then(|n| n.parse::<usize>().ok()).filter(|n| (1..=9).contains(n)) {
                 return Some(Position::Nth(n - 1));
             }
         }
-        if let Some(n) = w.strip_prefix('#').and_then(|n| n.parse::<usize>().ok()).filter(|n| (1..=9).contains(n)) {
-            return Some(Position::Nth(n - 1));
+        ["number" | "no" | "option" | "#", n] => {
+            if let Some(n) = n.parse::<usize>().ok().filter(|n| (1..=9).contains(n)) {
+                return Some(Position::Nth(n - 1));
+            }
         }
+        _ => {}
     }
     // the whole message is a small number: "2", "2号", "选2", "2."
     let bare = t.trim_matches(|c: char| !c.is_alphanumeric()).trim_start_matches('选');
@@ -128,7 +137,7 @@ pub fn demonstrative(text: &str) -> bool {
         "这个", "这件", "这款", "这条", "这双", "这套", "这只", "这台", "这种", "这一款", "这件衣服", "它",
         "该商品", "这商品", "此商品", "这宝贝",
     ];
-    if ZH.iter().any(|w| t.contains(w)) {
+    if ZH.iter().any(|w| t.replace("其它", "").contains(w)) {
         return true;
     }
     let words: Vec<&str> = t.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
@@ -143,16 +152,42 @@ pub fn about_order(text: &str) -> bool {
         .any(|w| t.contains(w))
 }
 
-/// The shopper speaks of something they bought: "我买的牛仔裤", "那件大衣", "the jeans I bought".
+/// The shopper speaks of something they bought: "我买的牛仔裤", "the jeans I bought" ("那件"
+/// alone points at a product, not a purchase).
 /// A bare "我的" / "my" is not enough ("我的优惠券" is no order).
 pub fn owned(text: &str) -> bool {
     let t = normalize(text);
     [
-        "我买的", "买的那", "买了", "我那", "那件", "那条", "那双", "订的", "下单的", "收到的", "i bought",
-        "i ordered", "i received", "i purchased",
+        "我买的", "买的那", "买了", "我那", "订的", "下单的", "收到的", "i bought", "i ordered", "i received",
+        "i purchased", "i got",
     ]
     .iter()
     .any(|w| t.contains(w))
+}
+
+/// A message short enough to be only a pointer ("第一个", "the second one", "2"), not a new
+/// question that happens to contain "first".
+pub fn short(text: &str) -> bool {
+    let t = text.trim();
+    let cjk = t.chars().filter(|c| crate::lang::is_cjk(*c)).count();
+    if cjk > 0 {
+        t.chars().count() <= 12
+    } else {
+        t.split_whitespace().count() <= 6
+    }
+}
+
+/// The message is about returning something (a tapped "退货" / "Return" button says so too).
+/// English needs the words of a return ("return it", "a return", "refund"), not any "return".
+pub fn mentions_return(text: &str) -> bool {
+    let t = normalize(text);
+    const ZH: [&str; 9] = ["退货", "退款", "退掉", "退了", "想退", "要退", "能退", "可以退", "退换"];
+    const EN: [&str; 16] = [
+        "return it", "return this", "return the", "return my", "return these", "return them", "return an",
+        "return order", "return something", "a return", "to return", "refund", "send it back", "send back",
+        "start a return", "returning it",
+    ];
+    ZH.iter().any(|w| t.contains(w)) || EN.iter().any(|w| t.contains(w))
 }
 
 #[cfg(test)]
@@ -171,6 +206,10 @@ mod tests {
         assert_eq!(position("选3"), Some(Position::Nth(2)));
         assert_eq!(position("我的快递到哪了"), None);
         assert_eq!(position("买了2件"), None);
+        assert_eq!(position("第二天能送到吗"), None);
+        assert_eq!(position("第一次买有优惠吗"), None);
+        assert_eq!(position("最新款的羽绒服有吗"), None);
+        assert_eq!(position("最近一周发货吗"), None);
     }
 
     #[test]
@@ -180,10 +219,14 @@ mod tests {
         assert_eq!(position("2nd"), Some(Position::Nth(1)));
         assert_eq!(position("the last one"), Some(Position::Last));
         assert_eq!(position("the latest"), Some(Position::Latest));
-        assert_eq!(position("my most recent order"), Some(Position::Latest));
+        assert_eq!(position("the most recent one"), Some(Position::Latest));
+        assert_eq!(position("and the latest?"), Some(Position::Latest));
         assert_eq!(position("number 3"), Some(Position::Nth(2)));
         assert_eq!(position("where is my order"), None);
         assert_eq!(position("I need 2 of them"), None);
+        assert_eq!(position("first time buyer discount?"), None);
+        assert_eq!(position("just a second"), None);
+        assert_eq!(position("the last time I ordered"), None);
     }
 
     #[test]
@@ -205,6 +248,11 @@ mod tests {
         assert!(about_order("这个订单到哪了"));
         assert!(owned("我买的牛仔裤能退吗"));
         assert!(owned("can I return the jeans I bought"));
+        assert!(!owned("那件大衣有L码吗"));
+        assert!(!demonstrative("其它问题"));
+        assert!(mentions_return("can I return it"));
+        assert!(!mentions_return("I need it before I return home"));
+        assert!(!mentions_return("returning customer discount?"));
         assert!(!owned("我的优惠券怎么用"));
     }
 }

@@ -158,12 +158,7 @@ pub fn why_not(lang: Lang, v: &Verdict) -> Option<String> {
 }
 
 /// The shopper wants to return something from `order_no`.
-pub async fn start(
-    router: &Router,
-    st: &mut DialogueState,
-    order_no: String,
-    _conversation_id: &str,
-) -> Result<Outcome, StoreError> {
+pub async fn start(router: &Router, st: &mut DialogueState, order_no: String) -> Result<Outcome, StoreError> {
     let lang = st.lang;
     DialogueState::note(&mut st.flows, &"return".to_string());
     if st.shopper_id.is_none() && !st.verified_orders.contains(&order_no) {
@@ -174,20 +169,8 @@ pub async fn start(
             "To protect your privacy, please tell me the last 4 digits of the phone number on that order.",
         ))));
     }
-    let order = match router.store.order(order_no.clone()).await? {
-        Some(o)
-            if st.shopper_id.as_deref() == Some(o.shopper_id.as_str())
-                || st.verified_orders.contains(&order_no) =>
-        {
-            o
-        }
-        _ => {
-            return Ok(Outcome::reply(BotReply::text(t(
-                lang,
-                &format!("亲，没有找到您名下的订单 {order_no}，请核对订单号。"),
-                &format!("I couldn't find an order {order_no} under your account. Please check the number."),
-            ))))
-        }
+    let Some(order) = super::orders::accessible(router, st, &order_no).await? else {
+        return Ok(super::orders::not_found(lang, &order_no));
     };
     DialogueState::note(&mut st.orders_discussed, &order.order_no);
     st.focus.order = Some(order.order_no.clone());
@@ -295,7 +278,10 @@ pub async fn start(
     Ok(say(text))
 }
 
-/// Opens the return after the shopper said yes.
+/// Opens the return after the shopper said yes: ownership and eligibility are checked again
+/// (the question may have waited in a stored conversation, another conversation may have
+/// opened a return meanwhile, the window may have closed), and the store opens at most one
+/// return per order.
 pub async fn create(
     router: &Router,
     st: &mut DialogueState,
@@ -303,10 +289,23 @@ pub async fn create(
     conversation_id: &str,
 ) -> Result<Outcome, StoreError> {
     let lang = st.lang;
-    let r = router
+    let Some(order) = super::orders::accessible(router, st, order_no).await? else {
+        return Ok(super::orders::not_found(lang, order_no));
+    };
+    let stored = router.store.returns_for(order_no.to_string()).await?;
+    let v = verdict(&order, &stored, &router.engines(), lang, router.clock.now());
+    if !matches!(v, Verdict::Returnable { .. }) {
+        // things changed since the question: say how the order stands now
+        return start(router, st, order_no.to_string()).await;
+    }
+    let r = match router
         .store
         .create_return(order_no.to_string(), Some(conversation_id.to_string()), "no_reason".into())
-        .await?;
+        .await?
+    {
+        Ok(r) => r,
+        Err(_) => return start(router, st, order_no.to_string()).await,
+    };
     DialogueState::note(&mut st.returns_created, &r.id);
     Ok(Outcome::reply(BotReply::text(t(
         lang,
@@ -345,13 +344,12 @@ pub async fn ask_which(
         replies.extend(router.faq_answer(&engines, st, faq));
     }
     DialogueState::note(&mut st.flows, &"return".to_string());
-    let orders = router.store.recent_orders(shopper, RETURN_LIST).await?;
+    let orders = router.store.recent_orders_with_returns(shopper, RETURN_LIST).await?;
     let now = router.clock.now();
     let mut returnable = Vec::new();
     let mut others = Vec::new();
-    for o in &orders {
-        let stored = router.store.returns_for(o.order_no.clone()).await?;
-        let v = verdict(o, &stored, &engines, lang, now);
+    for (o, stored) in &orders {
+        let v = verdict(o, stored, &engines, lang, now);
         match why_not(lang, &v) {
             None => returnable.push(card(&engines, lang, o, &v)),
             Some(why) => others.push(t(
@@ -364,7 +362,7 @@ pub async fn ask_which(
     st.unresolved = 0;
     if returnable.is_empty() {
         st.pending = None;
-        st.listed = Listed::Nothing;
+        st.show(Listed::Nothing);
         let text = if orders.is_empty() {
             t(lang, "您的账号下还没有订单哦。", "There are no orders on your account yet.")
         } else {
@@ -377,12 +375,15 @@ pub async fn ask_which(
         replies.push(BotReply::text(text));
         return Ok(Outcome { replies, escalate: None });
     }
-    st.listed = Listed::Orders(
-        returnable.iter().filter_map(|c| match c {
-            Card::Order { order_no, .. } => Some(order_no.clone()),
-            _ => None,
-        }).collect(),
-    );
+    st.show(Listed::Orders(
+        returnable
+            .iter()
+            .filter_map(|c| match c {
+                Card::Order { order_no, .. } => Some(order_no.clone()),
+                _ => None,
+            })
+            .collect(),
+    ));
     st.pending = Some(Pending::OrderNumber { purpose: Purpose::Return });
     let mut text = t(
         lang,

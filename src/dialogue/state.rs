@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use super::reference;
 use crate::lang::Lang;
 
 /// The stored form's version; a state stored by another version is dropped, never misread.
@@ -49,6 +50,17 @@ pub enum Listed {
     Products(Vec<String>),
     /// FAQ ids of "did you mean" suggestions.
     Faqs(Vec<String>),
+}
+
+/// Turns after the one that showed a list during which "第一个" still points into it.
+pub const LIST_TURNS: u32 = 2;
+
+/// What a position in the last list picked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Picked {
+    Order(String),
+    Product(String),
+    Faq(String),
 }
 
 /// A product being talked about, with the colour and size last asked for.
@@ -99,6 +111,12 @@ pub struct DialogueState {
     pub pending: Option<Pending>,
     #[serde(default)]
     pub listed: Listed,
+    /// The shopper's messages routed so far, and the one after which `listed` was shown (a
+    /// list is pointed into for [`LIST_TURNS`] turns, then it is stale).
+    #[serde(default)]
+    pub turn: u32,
+    #[serde(default)]
+    pub listed_turn: u32,
     #[serde(default)]
     pub focus: Focus,
     #[serde(default)]
@@ -131,6 +149,8 @@ impl DialogueState {
             verified_orders: BTreeSet::new(),
             pending: None,
             listed: Listed::Nothing,
+            turn: 0,
+            listed_turn: 0,
             focus: Focus::default(),
             page: Page::default(),
             unresolved: 0,
@@ -162,6 +182,32 @@ impl DialogueState {
         }
     }
 
+    /// Shows a list: positions point into it for the next [`LIST_TURNS`] turns.
+    pub fn show(&mut self, list: Listed) {
+        self.listed = list;
+        self.listed_turn = self.turn;
+    }
+
+    /// The item of the recent list a short message points at ("第一个", "the latest"); picking
+    /// keeps the list fresh ("第一个" … "那第二个呢").
+    pub fn pick(&mut self, text: &str) -> Option<Picked> {
+        if !reference::short(text) || self.turn.saturating_sub(self.listed_turn) > LIST_TURNS {
+            return None;
+        }
+        let pos = reference::position(text)?;
+        let at = |v: &Vec<String>| pos.index(v.len()).map(|i| v[i].clone());
+        let picked = match &self.listed {
+            Listed::Nothing => None,
+            Listed::Orders(v) => at(v).map(Picked::Order),
+            Listed::Products(v) => at(v).map(Picked::Product),
+            Listed::Faqs(v) => at(v).map(Picked::Faq),
+        };
+        if picked.is_some() {
+            self.listed_turn = self.turn;
+        }
+        picked
+    }
+
     /// The product a "this one" means: the one in focus, else the page's.
     pub fn product_in_focus(&self) -> Option<&str> {
         self.focus.product.as_ref().map(|p| p.sku.as_str()).or(self.page.product.as_deref())
@@ -187,10 +233,27 @@ mod tests {
         st.focus_product("QM-WO-001");
         st.verified_orders.insert("x".into());
         let json = st.to_json();
-        assert_eq!(DialogueState::from_json(&json, Some("S1")), Some(st));
+        assert_eq!(DialogueState::from_json(&json, Some("S1")), Some(st.clone()));
         assert_eq!(DialogueState::from_json(&json, Some("S2")), None);
         assert_eq!(DialogueState::from_json(&json, None), None);
         assert_eq!(DialogueState::from_json("{", Some("S1")), None);
+        let mut old = st.clone();
+        old.version = STATE_VERSION + 1;
+        assert_eq!(DialogueState::from_json(&old.to_json(), Some("S1")), None, "another version is dropped");
+    }
+
+    #[test]
+    fn a_list_goes_stale() {
+        let mut st = DialogueState::new(Lang::Zh, None);
+        st.turn = 1;
+        st.show(Listed::Orders(vec!["a".into(), "b".into()]));
+        st.turn = 2;
+        assert_eq!(st.pick("第二个"), Some(Picked::Order("b".into())));
+        st.turn = 4;
+        assert_eq!(st.pick("第一个"), Some(Picked::Order("a".into())), "a pick keeps it fresh");
+        st.turn = 7;
+        assert_eq!(st.pick("第一个"), None);
+        assert_eq!(st.pick("我想问一下第一个订单到底什么时候能发货呢"), None, "only short messages point");
     }
 
     #[test]

@@ -323,13 +323,19 @@ impl Store {
         .await
     }
 
+    /// Opens a return request for an order, once: when the order already has one (another
+    /// conversation confirmed first), that one is returned as `Err(existing)` and nothing is
+    /// written. The check and the insert are one job, so two confirmations cannot both open one.
     pub async fn create_return(
         &self,
         order_no: String,
         conversation_id: Option<String>,
         reason: String,
-    ) -> Result<ReturnRequest, StoreError> {
+    ) -> Result<Result<ReturnRequest, ReturnRequest>, StoreError> {
         self.call(move |conn| {
+            if let Some(existing) = returns_of(conn, &order_no)?.pop() {
+                return Ok(Err(existing));
+            }
             let r = ReturnRequest {
                 id: new_id("R", 10),
                 order_no,
@@ -342,7 +348,47 @@ impl Store {
                 "INSERT INTO returns (id, order_no, conversation_id, reason, status, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![r.id, r.order_no, r.conversation_id, r.reason, r.status, r.created_at],
             )?;
-            Ok(r)
+            Ok(Ok(r))
+        })
+        .await
+    }
+
+    /// A shopper's newest orders, each with its return requests: one job for a list of cards.
+    pub async fn recent_orders_with_returns(
+        &self,
+        shopper_id: String,
+        limit: usize,
+    ) -> Result<Vec<(Order, Vec<ReturnRequest>)>, StoreError> {
+        self.call(move |conn| {
+            let mut st = conn
+                .prepare_cached("SELECT data FROM orders WHERE shopper_id = ?1 ORDER BY created_at DESC LIMIT ?2")?;
+            let orders: Vec<Order> = st
+                .query_map(params![shopper_id, limit as i64], |r| r.get::<_, String>(0))?
+                .map(|d| from_json(&d?))
+                .collect::<Result<_, _>>()?;
+            orders
+                .into_iter()
+                .map(|o| {
+                    let returns = returns_of(conn, &o.order_no)?;
+                    Ok((o, returns))
+                })
+                .collect()
+        })
+        .await
+    }
+
+    /// The orders with these numbers that exist, newest first (one job).
+    pub async fn orders(&self, order_nos: Vec<String>) -> Result<Vec<Order>, StoreError> {
+        self.call(move |conn| {
+            let mut st = conn.prepare_cached("SELECT data FROM orders WHERE order_no = ?1")?;
+            let mut out: Vec<Order> = Vec::new();
+            for no in &order_nos {
+                if let Some(d) = st.query_row(params![no], |r| r.get::<_, String>(0)).optional()? {
+                    out.push(from_json(&d)?);
+                }
+            }
+            out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+            Ok(out)
         })
         .await
     }
