@@ -184,11 +184,14 @@ pub const AGREEMENT_CONFIDENCE: f32 = 0.8;
 
 /// Fuses the two engines: when the classifier is confident and the best FAQ entry is linked to
 /// the same intent, the entry is given as the answer. Short questions ("how much is shipping")
-/// score low in BM25 but are unambiguous to both engines.
+/// score low in BM25 but are unambiguous to both engines. From "no match" only when no other
+/// close entry has that intent too: agreeing on "account" is no agreement on which account
+/// question ("咋个弄账号嘛" is not "how do I delete my account").
 fn agree(r: &mut crate::search::FaqResult, engines: &Engines, intent: &str, confidence: f32) {
-    let linked =
-        r.best().and_then(|h| engines.faq.faq(&h.id)).and_then(|f| f.intent.as_deref()) == Some(intent);
-    if linked && confidence >= AGREEMENT_CONFIDENCE {
+    let linked = |id: &str| engines.faq.faq(id).and_then(|f| f.intent.as_deref()) == Some(intent);
+    let best = r.best().is_some_and(|h| linked(&h.id));
+    let rival = r.hits.iter().skip(1).any(|h| linked(&h.id));
+    if best && confidence >= AGREEMENT_CONFIDENCE && (r.decision == Decision::Suggest || !rival) {
         r.decision = Decision::Answer;
     }
 }
