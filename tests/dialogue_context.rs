@@ -416,3 +416,40 @@ async fn ordinary_messages_are_not_taken_for_references() {
     let r = zh.ask("XL").await;
     assert!(text(&r).contains("黑色XL码"), "{r:#?}");
 }
+
+/// A database written before the dialogue state existed (schema version 5) is migrated on start
+/// and its open conversations resume, with a fresh dialogue state.
+#[tokio::test]
+async fn a_database_from_before_the_dialogue_state_migrates_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kefu.db");
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        for (i, file) in ["schema.sql", "schema_2.sql", "schema_3.sql", "schema_4.sql", "schema_5.sql"].iter().enumerate() {
+            let sql = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store").join(file)).unwrap();
+            conn.execute_batch(&sql).unwrap();
+            conn.pragma_update(None, "user_version", (i + 1) as i64).unwrap();
+        }
+        conn.execute(
+            "INSERT INTO conversations (id, shopper_id, lang, state, started_at) VALUES ('c1', 'S1001', 'zh', 'bot', '2026-11-25T00:00:00Z')",
+            [],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO messages (conversation_id, client_msg_id, sender, text, created_at) VALUES ('c1', 'old-1', 'shopper', '你好', '2026-11-25T00:00:01Z')",
+            [],
+        )
+        .unwrap();
+    }
+    let server = Process::start(&db);
+    let mut zh = Shopper::hello(&server, json!({"token": token("S1001"), "resume": "c1"})).await;
+    let r = zh.ask("我的快递到哪了").await;
+    assert_eq!(order_cards(&r).len(), 5, "{r:#?}");
+    let r = zh.ask("第一个").await;
+    assert!(text(&r).contains(PAID), "{r:#?}");
+    let version: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert!(version >= 6);
+}
