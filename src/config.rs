@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 /// Most conversations one agent may hold at once.
 pub const MAX_AGENT_CAPACITY: usize = 20;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Address the HTTP/WebSocket server listens on.
@@ -28,6 +28,12 @@ pub struct Config {
     /// Secret for the HMAC-SHA256 shopper tokens the storefront signs. Without one, only guests
     /// (no token) can chat; order details then need order number + phone.
     pub token_secret: Option<String>,
+    /// Secret for the staff tokens `POST /api/login` signs (at least 32 bytes). None (the
+    /// default): one generated on first start and kept in the database.
+    pub staff_token_secret: Option<String>,
+    /// Longest lifetime of a shopper token: one whose `exp` is further than this (seconds) from
+    /// its `iat`, or from now, is refused, as is one without `iat`.
+    pub shopper_token_max_secs: i64,
     /// Longest shopper message accepted, in characters.
     pub max_message_chars: usize,
     /// Messages a shopper connection may send per minute.
@@ -64,6 +70,8 @@ impl Default for Config {
             model: PathBuf::from("models/intent"),
             model_store: PathBuf::new(),
             token_secret: None,
+            staff_token_secret: None,
+            shopper_token_max_secs: 86_400,
             max_message_chars: 2000,
             messages_per_minute: 30,
             idle_timeout_secs: 1800,
@@ -109,7 +117,8 @@ impl Config {
     }
 
     /// Applies `KEFU_LISTEN`, `KEFU_DATABASE`, `KEFU_KNOWLEDGE`, `KEFU_MODEL`,
-    /// `KEFU_MODEL_STORE`, `KEFU_TOKEN_SECRET`, `KEFU_MAX_MESSAGE_CHARS`, `KEFU_MESSAGES_PER_MINUTE`,
+    /// `KEFU_MODEL_STORE`, `KEFU_TOKEN_SECRET`, `KEFU_STAFF_TOKEN_SECRET`,
+    /// `KEFU_SHOPPER_TOKEN_MAX_SECS`, `KEFU_MAX_MESSAGE_CHARS`, `KEFU_MESSAGES_PER_MINUTE`,
     /// `KEFU_IDLE_TIMEOUT_SECS`, `KEFU_SEND_TIMEOUT_SECS`, `KEFU_FIXED_TIME`,
     /// `KEFU_AGENT_GRACE_SECS`, `KEFU_AGENT_CAPACITY`, `KEFU_BUSINESS_HOURS` (empty: always),
     /// `KEFU_BUSINESS_TIMEZONE`, `KEFU_WEB_DIR` (empty: built in).
@@ -141,6 +150,12 @@ impl Config {
         }
         if let Some(v) = get("KEFU_TOKEN_SECRET") {
             self.token_secret = Some(v);
+        }
+        if let Some(v) = get("KEFU_STAFF_TOKEN_SECRET") {
+            self.staff_token_secret = (!v.is_empty()).then_some(v);
+        }
+        if let Some(v) = get("KEFU_SHOPPER_TOKEN_MAX_SECS") {
+            self.shopper_token_max_secs = parse("KEFU_SHOPPER_TOKEN_MAX_SECS", &v)?;
         }
         if let Some(v) = get("KEFU_MAX_MESSAGE_CHARS") {
             self.max_message_chars = parse("KEFU_MAX_MESSAGE_CHARS", &v)?;
@@ -222,7 +237,45 @@ impl Config {
                 return Err(ConfigError::Invalid("token_secret must be at least 16 characters".into()));
             }
         }
+        if let Some(s) = &self.staff_token_secret {
+            if s.len() < 32 {
+                return Err(ConfigError::Invalid(format!(
+                    "staff_token_secret must be at least 32 bytes (it has {})",
+                    s.len()
+                )));
+            }
+        }
+        if self.shopper_token_max_secs <= 0 {
+            return Err(ConfigError::Invalid("shopper_token_max_secs must be at least 1".into()));
+        }
         Ok(())
+    }
+}
+
+/// Written by hand so that the secrets are never printed (logs, error reports).
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redact = |s: &Option<String>| s.as_ref().map(|_| "<redacted>");
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("database", &self.database)
+            .field("knowledge", &self.knowledge)
+            .field("model", &self.model)
+            .field("model_store", &self.model_store)
+            .field("token_secret", &redact(&self.token_secret))
+            .field("staff_token_secret", &redact(&self.staff_token_secret))
+            .field("shopper_token_max_secs", &self.shopper_token_max_secs)
+            .field("max_message_chars", &self.max_message_chars)
+            .field("messages_per_minute", &self.messages_per_minute)
+            .field("idle_timeout_secs", &self.idle_timeout_secs)
+            .field("send_timeout_secs", &self.send_timeout_secs)
+            .field("fixed_time", &self.fixed_time)
+            .field("agent_grace_secs", &self.agent_grace_secs)
+            .field("agent_capacity", &self.agent_capacity)
+            .field("business_hours", &self.business_hours)
+            .field("business_timezone", &self.business_timezone)
+            .field("web_dir", &self.web_dir)
+            .finish()
     }
 }
 

@@ -128,10 +128,20 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let open_err = |message: String| StoreError::Open { path: path.display().to_string(), message };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
+            create_private_dir(dir).map_err(|e| open_err(e.to_string()))?;
         }
+        create_private_file(path).map_err(|e| open_err(e.to_string()))?;
+        let mut changed = make_private(path).map_err(|e| open_err(e.to_string()))?;
         let mut conn = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
+        // the -wal and -shm files now exist (SQLite gives new ones the database file's mode)
+        changed.extend(make_private(path).map_err(|e| open_err(e.to_string()))?);
+        if !changed.is_empty() {
+            tracing::warn!(
+                changed = %changed.join(", "),
+                "the database's files were readable by other users of this host; made them private"
+            );
+        }
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(2))?;
@@ -185,6 +195,71 @@ impl Store {
     pub fn stats(&self) -> &StoreStats {
         &self.stats
     }
+}
+
+/// Creates the database folder (and its parents) with mode 0700 for the last part.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir)
+}
+
+/// Creates the database file with mode 0600 if it does not exist yet, so it is never readable
+/// by others, not even for a moment.
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    match o.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The database holds the staff token secret, password hashes and every conversation: its
+/// folder becomes 0700 and the file, its `-wal` and `-shm` 0600 when they were looser. Returns
+/// what was changed (`path: old mode -> new mode`). The folder is left alone when it is the
+/// current directory or a shared one (sticky bit, such as /tmp).
+pub fn make_private(path: &Path) -> std::io::Result<Vec<String>> {
+    let mut changed = Vec::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut tighten = |p: &Path, mode: u32| -> std::io::Result<()> {
+            let meta = match std::fs::metadata(p) {
+                Ok(m) => m,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(e),
+            };
+            let old = meta.permissions().mode() & 0o7777;
+            if old & 0o077 != 0 {
+                std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))?;
+                changed.push(format!("{}: {old:o} -> {mode:o}", p.display()));
+            }
+            Ok(())
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && *d != Path::new(".")) {
+            let shared = std::fs::metadata(dir).map(|m| m.permissions().mode() & 0o1000 != 0).unwrap_or(true);
+            if !shared {
+                tighten(dir, 0o700)?;
+            }
+        }
+        tighten(path, 0o600)?;
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            tighten(Path::new(&p), 0o600)?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(changed)
 }
 
 /// Every second, while the store is open: a passive checkpoint (it never blocks the writer;

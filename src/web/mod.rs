@@ -74,7 +74,11 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
         intents,
         catalog: Arc::new(kb.products),
     });
-    let staff_secret = crate::accounts::staff_secret(&store).await?;
+    // from the config when given (validated there), else generated once and kept in the database
+    let staff_secret = match &config.staff_token_secret {
+        Some(s) => s.clone(),
+        None => crate::accounts::staff_secret(&store).await?,
+    };
     let desk = Desk::start(
         store.clone(),
         DeskConfig {
