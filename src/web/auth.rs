@@ -49,8 +49,12 @@ impl From<axum::extract::rejection::QueryRejection> for ApiError {
     }
 }
 
+/// A body over the limit (`DefaultBodyLimit`) keeps axum's own status: 413, not 400.
 impl From<axum::extract::rejection::JsonRejection> for ApiError {
     fn from(e: axum::extract::rejection::JsonRejection) -> ApiError {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", e.body_text());
+        }
         ApiError::bad_request(e.body_text())
     }
 }
