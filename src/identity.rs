@@ -1,7 +1,9 @@
 //! Who is talking, as signed tokens (JWT, HS256 = HMAC-SHA256).
 //!
 //! - Shoppers: the storefront signs a token with the configured `token_secret`, carrying the
-//!   shopper id in `sub` and an expiry in `exp` (Unix seconds).
+//!   shopper id in `sub`, the time it was issued in `iat` and an expiry in `exp` (Unix seconds).
+//!   A token without `iat`, or whose `exp` is more than `shopper_token_max_secs` (default 24 h)
+//!   after its `iat` or after now, is refused: a stolen token is good for a day at most.
 //! - Staff (agents, trainers, admins): `POST /api/login` signs a token with the server's own staff
 //!   secret (generated on first start, kept in the database), with the role and the audience
 //!   [`STAFF_AUDIENCE`]. The two secrets differ, so one kind of token never passes for the other.
@@ -18,6 +20,23 @@ pub struct Claims {
     pub sub: String,
     /// Expiry, Unix seconds.
     pub exp: i64,
+}
+
+/// The longest lifetime of a shopper token unless configured (`shopper_token_max_secs`): 24 h.
+pub const DEFAULT_SHOPPER_TOKEN_MAX_SECS: i64 = 86_400;
+
+/// A shopper token's claims as they arrive (`iat` is checked, then dropped).
+#[derive(Deserialize)]
+struct ShopperWire {
+    sub: String,
+    exp: i64,
+    iat: Option<i64>,
+}
+
+impl Expiring for ShopperWire {
+    fn exp(&self) -> i64 {
+        self.exp
+    }
 }
 
 /// What a staff member may do.
@@ -88,6 +107,10 @@ pub enum TokenError {
     BadSignature,
     #[error("token expired")]
     Expired,
+    #[error("token has no iat (issued at)")]
+    NoIssuedAt,
+    #[error("token lives longer than the {0} seconds this server allows")]
+    TooLong(i64),
     #[error("shopper tokens are not enabled on this server (no token_secret configured)")]
     Disabled,
 }
@@ -99,7 +122,19 @@ fn mac(secret: &str) -> Hmac<Sha256> {
 }
 
 /// Signs claims (what a storefront does for shoppers; used by tests, `kefu token` and login).
+/// Claims without an `iat` get one: now.
 pub fn sign<C: Serialize>(secret: &str, claims: &C) -> String {
+    let mut value = serde_json::to_value(claims).expect("claims serialise");
+    if let Some(map) = value.as_object_mut() {
+        if !map.contains_key("iat") {
+            map.insert("iat".into(), chrono::Utc::now().timestamp().into());
+        }
+    }
+    sign_exact(secret, &value)
+}
+
+/// Signs claims exactly as given (no `iat` added).
+pub fn sign_exact<C: Serialize>(secret: &str, claims: &C) -> String {
     let head = URL_SAFE_NO_PAD.encode(HEADER);
     let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims serialise"));
     let mut m = mac(secret);
@@ -108,9 +143,21 @@ pub fn sign<C: Serialize>(secret: &str, claims: &C) -> String {
     format!("{head}.{body}.{sig}")
 }
 
-/// Verifies a shopper token's signature and expiry at `now` (Unix seconds).
+/// Verifies a shopper token's signature, expiry and lifetime at `now` (Unix seconds), with the
+/// default maximum lifetime.
 pub fn verify(secret: &str, token: &str, now: i64) -> Result<Claims, TokenError> {
-    verify_claims(secret, token, now)
+    verify_shopper(secret, token, now, DEFAULT_SHOPPER_TOKEN_MAX_SECS)
+}
+
+/// Verifies a shopper token: signature, expiry, an `iat`, and `exp` no more than `max_secs`
+/// after `iat` nor after `now`.
+pub fn verify_shopper(secret: &str, token: &str, now: i64, max_secs: i64) -> Result<Claims, TokenError> {
+    let c: ShopperWire = verify_claims(secret, token, now)?;
+    let iat = c.iat.ok_or(TokenError::NoIssuedAt)?;
+    if c.exp.saturating_sub(iat) > max_secs || c.exp.saturating_sub(now) > max_secs {
+        return Err(TokenError::TooLong(max_secs));
+    }
+    Ok(Claims { sub: c.sub, exp: c.exp })
 }
 
 /// Verifies a staff token: signature, expiry and audience.
@@ -170,5 +217,19 @@ mod tests {
             Err(TokenError::BadSignature)
         );
         assert_eq!(verify(SECRET, "not a token", 1_000), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn shopper_tokens_need_iat_and_a_bounded_lifetime() {
+        let now = 1_800_000_000;
+        let ok = sign_exact(SECRET, &serde_json::json!({"sub": "S1", "iat": now, "exp": now + 3600}));
+        assert_eq!(verify_shopper(SECRET, &ok, now, 86_400).unwrap().sub, "S1");
+        let no_iat = sign_exact(SECRET, &Claims { sub: "S1".into(), exp: now + 3600 });
+        assert_eq!(verify_shopper(SECRET, &no_iat, now, 86_400), Err(TokenError::NoIssuedAt));
+        let year_3000 = sign_exact(SECRET, &serde_json::json!({"sub": "S1", "iat": now, "exp": 32_503_680_000i64}));
+        assert_eq!(verify_shopper(SECRET, &year_3000, now, 86_400), Err(TokenError::TooLong(86_400)));
+        // an iat in the future does not stretch it
+        let late = sign_exact(SECRET, &serde_json::json!({"sub": "S1", "iat": now + 86_400, "exp": now + 100_000}));
+        assert_eq!(verify_shopper(SECRET, &late, now, 86_400), Err(TokenError::TooLong(86_400)));
     }
 }

@@ -278,7 +278,8 @@ impl Session {
                 let Some(secret) = self.app.config.token_secret.as_deref() else {
                     return self.error(ErrorCode::BadToken, identity::TokenError::Disabled.to_string()).await;
                 };
-                match identity::verify(secret, &t, chrono::Utc::now().timestamp()) {
+                let max = self.app.config.shopper_token_max_secs;
+                match identity::verify_shopper(secret, &t, chrono::Utc::now().timestamp(), max) {
                     Ok(c) => Some(c.sub),
                     Err(e) => return self.error(ErrorCode::BadToken, e.to_string()).await,
                 }
