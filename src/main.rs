@@ -356,6 +356,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let config = Config::load(config.as_deref())?;
             let secret =
                 config.token_secret.context("no token_secret configured (kefu.toml or KEFU_TOKEN_SECRET)")?;
+            let max = config.shopper_token_max_secs;
+            anyhow::ensure!(ttl <= max, "--ttl {ttl} is longer than shopper_token_max_secs ({max}): the server would refuse the token");
             let exp = chrono::Utc::now().timestamp() + ttl;
             println!("{}", kefu::identity::sign(&secret, &kefu::identity::Claims { sub: shopper_id, exp }));
             Ok(ExitCode::SUCCESS)
