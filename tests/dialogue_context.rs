@@ -453,3 +453,50 @@ async fn a_database_from_before_the_dialogue_state_migrates_and_resumes() {
         .unwrap();
     assert!(version >= 6);
 }
+
+/// Concurrent wrong phone digits for one order: exactly the allowed number of guesses are
+/// checked, every other caller is told the order is locked, and the lock survives a restart
+/// (the right digits are refused too).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_phone_digit_lockout_is_atomic_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kefu.db");
+    let server = Process::start(&db);
+    let addr = server.1;
+    let mut tasks = Vec::new();
+    for _ in 0..30 {
+        tasks.push(tokio::spawn(async move {
+            let mut c = Shopper::hello(Addr(addr), json!({})).await;
+            c.ask(&format!("{COAT} 到哪了")).await;
+            text(&c.ask("0000").await)
+        }));
+    }
+    let mut mismatch = 0;
+    let mut locked = 0;
+    for t in tasks {
+        let answer = t.await.unwrap();
+        if answer.contains("不匹配") {
+            mismatch += 1;
+        } else if answer.contains("错误次数过多") {
+            locked += 1;
+        } else {
+            panic!("unexpected answer: {answer}");
+        }
+    }
+    assert_eq!((mismatch, locked), (5, 25));
+    drop(server);
+    let server = Process::start(&db);
+    let mut c = Shopper::hello(&server, json!({})).await;
+    c.ask(&format!("{COAT} 到哪了")).await;
+    // S1001's phone ends in the digits of knowledge/demo; whatever they are, the order is locked
+    let phone = kefu::knowledge::KnowledgeBase::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge"))
+        .unwrap()
+        .orders
+        .into_iter()
+        .find(|o| o.order_no == COAT)
+        .unwrap()
+        .address
+        .phone;
+    let r = c.ask(&phone[phone.len() - 4..]).await;
+    assert!(text(&r).contains("错误次数过多"), "{r:#?}");
+}

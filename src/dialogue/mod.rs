@@ -204,15 +204,12 @@ pub struct Router {
     pub engines: Arc<arc_swap::ArcSwap<Engines>>,
     pub store: Store,
     pub clock: Clock,
-    /// Wrong phone-digit guesses per order number, across all conversations: an order is
-    /// locked for guests after [`orders::MAX_PHONE_GUESSES`], so its digits cannot be brute-forced.
-    pub phone_guesses: Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>>,
 }
 
 impl Router {
     pub fn new(engines: Arc<Engines>, store: Store, clock: Clock) -> Router {
         let engines = Arc::new(arc_swap::ArcSwap::new(engines));
-        Router { engines, store, clock, phone_guesses: Default::default() }
+        Router { engines, store, clock }
     }
 
     /// The engines in force now.

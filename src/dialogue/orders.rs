@@ -11,7 +11,7 @@ use crate::knowledge::demo::{is_order_no, OrderStatus};
 use crate::knowledge::Order;
 use crate::lang::Lang;
 use crate::search::FaqResult;
-use crate::store::StoreError;
+use crate::store::{PhoneCheck, StoreError};
 
 /// Wrong phone-digit guesses an order tolerates before guests are refused.
 pub const MAX_PHONE_GUESSES: u32 = 5;
@@ -196,29 +196,25 @@ pub async fn verify_guest(
     purpose: Purpose,
 ) -> Result<Outcome, StoreError> {
     let lang = st.lang;
-    let guesses = |router: &Router| {
-        router.phone_guesses.lock().map(|g| g.get(order_no).copied().unwrap_or(0)).unwrap_or(u32::MAX)
-    };
-    if guesses(router) >= MAX_PHONE_GUESSES {
-        return Ok(Outcome::reply(BotReply::text(t(
-            lang,
-            "该订单的手机号核对错误次数过多，已暂停游客查询。请登录后在“我的订单”查看，或转人工处理。",
-            "Too many wrong phone digits for this order, so guest lookups are paused. Please log in to see My Orders, or ask for an agent.",
-        ))));
-    }
-    let ok = match router.store.order(order_no.to_string()).await? {
-        Some(o) => o.address.phone.ends_with(digits),
-        None => false,
-    };
-    if !ok {
-        if let Ok(mut g) = router.phone_guesses.lock() {
-            *g.entry(order_no.to_string()).or_default() += 1;
+    // check and count in one store job: concurrent guesses cannot slip past the lockout, and it
+    // survives a restart
+    let check = router.store.check_phone_digits(order_no.to_string(), digits.to_string(), MAX_PHONE_GUESSES).await?;
+    match check {
+        PhoneCheck::Locked => {
+            return Ok(Outcome::reply(BotReply::text(t(
+                lang,
+                "该订单的手机号核对错误次数过多，已暂停游客查询。请登录后在“我的订单”查看，或转人工处理。",
+                "Too many wrong phone digits for this order, so guest lookups are paused. Please log in to see My Orders, or ask for an agent.",
+            ))))
         }
-        return Ok(Outcome::reply(BotReply::text(t(
-            lang,
-            "订单号和手机号后4位不匹配，无法查询。请核对后再试，或登录后查看“我的订单”。",
-            "The order number and phone digits don't match, so I can't show that order. Please check them, or log in to see My Orders.",
-        ))));
+        PhoneCheck::Mismatch => {
+            return Ok(Outcome::reply(BotReply::text(t(
+                lang,
+                "订单号和手机号后4位不匹配，无法查询。请核对后再试，或登录后查看“我的订单”。",
+                "The order number and phone digits don't match, so I can't show that order. Please check them, or log in to see My Orders.",
+            ))))
+        }
+        PhoneCheck::Match(_) => {}
     }
     st.verified_orders.insert(order_no.to_string());
     match purpose {

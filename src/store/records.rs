@@ -107,6 +107,16 @@ pub struct ReturnRequest {
     pub created_at: String,
 }
 
+/// The answer to a guest's phone digits for an order.
+#[derive(Debug, Clone)]
+pub enum PhoneCheck {
+    Match(Box<Order>),
+    /// Wrong digits, or no such order (the two are not told apart).
+    Mismatch,
+    /// Too many wrong guesses: no more checks for this order.
+    Locked,
+}
+
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
@@ -349,6 +359,42 @@ impl Store {
                 params![r.id, r.order_no, r.conversation_id, r.reason, r.status, r.created_at],
             )?;
             Ok(Ok(r))
+        })
+        .await
+    }
+
+    /// Checks a guest's phone digits for an order in one job, so concurrent guesses cannot get
+    /// past the lockout: once an order has `max` wrong guesses every caller gets `Locked`, the
+    /// right digits too. A wrong guess (or an order that does not exist) is counted.
+    pub async fn check_phone_digits(
+        &self,
+        order_no: String,
+        digits: String,
+        max: u32,
+    ) -> Result<PhoneCheck, StoreError> {
+        self.call(move |conn| {
+            let wrong: u32 = conn
+                .prepare_cached("SELECT wrong FROM phone_guesses WHERE order_no = ?1")?
+                .query_row(params![order_no], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0);
+            if wrong >= max {
+                return Ok(PhoneCheck::Locked);
+            }
+            let data: Option<String> = conn
+                .prepare_cached("SELECT data FROM orders WHERE order_no = ?1")?
+                .query_row(params![order_no], |r| r.get(0))
+                .optional()?;
+            let order: Option<Order> = data.map(|d| from_json(&d)).transpose()?;
+            if let Some(o) = order.filter(|o| !digits.is_empty() && o.address.phone.ends_with(&digits)) {
+                return Ok(PhoneCheck::Match(Box::new(o)));
+            }
+            conn.prepare_cached(
+                "INSERT INTO phone_guesses (order_no, wrong, updated_at) VALUES (?1, 1, ?2)
+                 ON CONFLICT (order_no) DO UPDATE SET wrong = wrong + 1, updated_at = ?2",
+            )?
+            .execute(params![order_no, now()])?;
+            Ok(PhoneCheck::Mismatch)
         })
         .await
     }
