@@ -226,10 +226,12 @@ mod tests {
         assert_eq!(verify_shopper(SECRET, &ok, now, 86_400).unwrap().sub, "S1");
         let no_iat = sign_exact(SECRET, &Claims { sub: "S1".into(), exp: now + 3600 });
         assert_eq!(verify_shopper(SECRET, &no_iat, now, 86_400), Err(TokenError::NoIssuedAt));
-        let year_3000 = sign_exact(SECRET, &serde_json::json!({"sub": "S1", "iat": now, "exp": 32_503_680_000i64}));
+        let year_3000 =
+            sign_exact(SECRET, &serde_json::json!({"sub": "S1", "iat": now, "exp": 32_503_680_000i64}));
         assert_eq!(verify_shopper(SECRET, &year_3000, now, 86_400), Err(TokenError::TooLong(86_400)));
         // an iat in the future does not stretch it
-        let late = sign_exact(SECRET, &serde_json::json!({"sub": "S1", "iat": now + 86_400, "exp": now + 100_000}));
+        let late =
+            sign_exact(SECRET, &serde_json::json!({"sub": "S1", "iat": now + 86_400, "exp": now + 100_000}));
         assert_eq!(verify_shopper(SECRET, &late, now, 86_400), Err(TokenError::TooLong(86_400)));
     }
 }

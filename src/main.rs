@@ -544,7 +544,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let path = data.unwrap_or_else(|| eval::public::shared_data_dir().join("smp2017/dev.jsonl"));
             let model = IntentModel::load(&model)?;
             match eval::public::smp2017(&model, &path)? {
-                None => eprintln!("skipped: SMP2017 data not found at {} (set KEFU_SHARED_DATA)", path.display()),
+                None => {
+                    eprintln!("skipped: SMP2017 data not found at {} (set KEFU_SHARED_DATA)", path.display())
+                }
                 Some(r) if json => println!("{}", serde_json::to_string_pretty(&r)?),
                 Some(r) => print!("{}", r.render(misses)),
             }
@@ -579,11 +581,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Eval { what: EvalWhat::Jddc { model, data, labels, misses, json } } => {
-            let questions = data.unwrap_or_else(|| eval::public::shared_data_dir().join("jddc_dev/dev_question.txt"));
+            let questions =
+                data.unwrap_or_else(|| eval::public::shared_data_dir().join("jddc_dev/dev_question.txt"));
             let labels = labels.unwrap_or_else(eval::jddc::default_labels_file);
             let model = IntentModel::load(&model)?;
             match eval::public::jddc(&model, &questions, &labels)? {
-                None => eprintln!("skipped: JDDC data not found at {} (set KEFU_SHARED_DATA)", questions.display()),
+                None => eprintln!(
+                    "skipped: JDDC data not found at {} (set KEFU_SHARED_DATA)",
+                    questions.display()
+                ),
                 Some((r, _)) if json => println!("{}", serde_json::to_string_pretty(&r)?),
                 Some((r, texts)) => print!("{}", r.render(misses.then_some(&texts[..]))),
             }

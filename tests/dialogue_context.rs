@@ -97,7 +97,11 @@ fn text(replies: &[Value]) -> String {
 }
 
 fn order_cards(replies: &[Value]) -> Vec<&Value> {
-    replies.iter().flat_map(|r| r["cards"].as_array().into_iter().flatten()).filter(|c| c["kind"] == "order").collect()
+    replies
+        .iter()
+        .flat_map(|r| r["cards"].as_array().into_iter().flatten())
+        .filter(|c| c["kind"] == "order")
+        .collect()
 }
 
 fn product_cards(replies: &[Value]) -> Vec<String> {
@@ -117,7 +121,10 @@ async fn positions_in_the_order_list_in_both_languages() {
     let cards = order_cards(&r);
     assert_eq!(cards.len(), 5, "{r:#?}");
     assert_eq!(cards[0]["order_no"], PAID);
-    assert!(cards.iter().all(|c| c["actions"].as_array().is_some_and(|a| a.contains(&json!("track")))), "{r:#?}");
+    assert!(
+        cards.iter().all(|c| c["actions"].as_array().is_some_and(|a| a.contains(&json!("track")))),
+        "{r:#?}"
+    );
     // "第一个" picks the first card instead of listing them again
     let r = zh.ask("第一个").await;
     assert!(text(&r).contains(PAID), "{r:#?}");
@@ -293,7 +300,11 @@ impl Process {
             .expect("kefu starts");
         let stdout = child.stdout.take().unwrap();
         let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
-        lines.by_ref().map_while(Result::ok).find(|l| l.contains("listening")).expect("kefu prints its address");
+        lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find(|l| l.contains("listening"))
+            .expect("kefu prints its address");
         std::thread::spawn(move || lines.for_each(drop));
         Process(child, format!("127.0.0.1:{port}").parse().unwrap())
     }
@@ -339,7 +350,6 @@ async fn a_half_finished_flow_goes_on_after_a_restart() {
     let (e, _) = other.until_type("error").await;
     assert_eq!(e["code"], "unknown_conversation");
 }
-
 
 #[tokio::test]
 async fn references_never_reach_someone_elses_order_or_open_a_return_twice() {
@@ -425,8 +435,12 @@ async fn a_database_from_before_the_dialogue_state_migrates_and_resumes() {
     let db = dir.path().join("kefu.db");
     {
         let conn = rusqlite::Connection::open(&db).unwrap();
-        for (i, file) in ["schema.sql", "schema_2.sql", "schema_3.sql", "schema_4.sql", "schema_5.sql"].iter().enumerate() {
-            let sql = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store").join(file)).unwrap();
+        for (i, file) in
+            ["schema.sql", "schema_2.sql", "schema_3.sql", "schema_4.sql", "schema_5.sql"].iter().enumerate()
+        {
+            let sql =
+                std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store").join(file))
+                    .unwrap();
             conn.execute_batch(&sql).unwrap();
             conn.pragma_update(None, "user_version", (i + 1) as i64).unwrap();
         }
@@ -489,14 +503,15 @@ async fn the_phone_digit_lockout_is_atomic_and_survives_a_restart() {
     let mut c = Shopper::hello(&server, json!({})).await;
     c.ask(&format!("{COAT} 到哪了")).await;
     // S1001's phone ends in the digits of knowledge/demo; whatever they are, the order is locked
-    let phone = kefu::knowledge::KnowledgeBase::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge"))
-        .unwrap()
-        .orders
-        .into_iter()
-        .find(|o| o.order_no == COAT)
-        .unwrap()
-        .address
-        .phone;
+    let phone =
+        kefu::knowledge::KnowledgeBase::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge"))
+            .unwrap()
+            .orders
+            .into_iter()
+            .find(|o| o.order_no == COAT)
+            .unwrap()
+            .address
+            .phone;
     let r = c.ask(&phone[phone.len() - 4..]).await;
     assert!(text(&r).contains("错误次数过多"), "{r:#?}");
 }

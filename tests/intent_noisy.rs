@@ -153,7 +153,10 @@ fn the_shipped_model_is_reproduced_by_training_on_the_shipped_data() {
     model.save(dir.path()).unwrap();
     for f in ["model.safetensors", "tokenizer.json"] {
         let shipped = std::fs::read(root().join("models/intent").join(f)).unwrap();
-        assert!(std::fs::read(dir.path().join(f)).unwrap() == shipped, "{f} differs: retrain with `kefu train`");
+        assert!(
+            std::fs::read(dir.path().join(f)).unwrap() == shipped,
+            "{f} differs: retrain with `kefu train`"
+        );
     }
 }
 
@@ -166,7 +169,11 @@ fn jddc_dev_set_accuracy_and_store_questions_called_out_of_scope() {
     let labels = root().join("knowledge/eval/jddc/labels.tsv");
     let (r, _) = eval::public::jddc(&shipped(), &questions, &labels).unwrap().unwrap();
     assert!(r.report.accuracy >= 0.81, "accuracy {}", r.report.accuracy);
-    assert!(r.store_called_out_of_scope <= 0.05, "store questions out of scope {}", r.store_called_out_of_scope);
+    assert!(
+        r.store_called_out_of_scope <= 0.05,
+        "store questions out of scope {}",
+        r.store_called_out_of_scope
+    );
 }
 
 /// SMP2017 dev: the 30 non-store domains are out of scope (target ≥ 0.92).

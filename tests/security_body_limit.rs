@@ -8,7 +8,13 @@ use common::server::TestServer;
 use kefu::identity::Role;
 use tower::ServiceExt;
 
-async fn post(s: &TestServer, uri: &str, token: Option<&str>, body: String, chunked: bool) -> (StatusCode, String) {
+async fn post(
+    s: &TestServer,
+    uri: &str,
+    token: Option<&str>,
+    body: String,
+    chunked: bool,
+) -> (StatusCode, String) {
     let mut req = Request::builder().method("POST").uri(uri).header("content-type", "application/json");
     if let Some(t) = token {
         req = req.header("authorization", format!("Bearer {t}"));

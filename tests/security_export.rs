@@ -43,5 +43,8 @@ fn an_escape_sequence_cannot_hide_a_formula() {
     assert!(csv.contains("'=HYPERLINK"), "{csv}");
     assert!(csv.contains("'+a|b"), "{csv}");
     assert!(!csv.contains('\u{1b}'), "{csv}");
-    assert_eq!(kefu::store::export::strip_controls("a\u{1b}[38;5;196mb\u{1b}(Bc\u{1b}]8;;http://x\u{1b}\\d"), "abcd");
+    assert_eq!(
+        kefu::store::export::strip_controls("a\u{1b}[38;5;196mb\u{1b}(Bc\u{1b}]8;;http://x\u{1b}\\d"),
+        "abcd"
+    );
 }

@@ -178,8 +178,11 @@ pub fn decode(text: &str) -> Result<ClientMsg, (ErrorCode, String)> {
     let ty = value.get("type").and_then(|t| t.as_str()).map(str::to_string);
     match ty.as_deref() {
         None => Err((ErrorCode::MalformedFrame, "frame has no \"type\"".into())),
-        Some("hello" | "message" | "rating" | "typing" | "end" | "ticket" | "context") => serde_json::from_value(value)
-            .map_err(|e| (ErrorCode::MalformedFrame, format!("bad {} frame: {e}", ty.unwrap_or_default()))),
+        Some("hello" | "message" | "rating" | "typing" | "end" | "ticket" | "context") => {
+            serde_json::from_value(value).map_err(|e| {
+                (ErrorCode::MalformedFrame, format!("bad {} frame: {e}", ty.unwrap_or_default()))
+            })
+        }
         Some(other) => Err((ErrorCode::UnknownType, format!("unknown message type {other:?}"))),
     }
 }
@@ -197,7 +200,11 @@ mod tests {
         assert_eq!(
             decode(r#"{"type":"context","context":{"product":"QM-WO-004","url":"https://x/p"}}"#).unwrap(),
             ClientMsg::Context {
-                context: Context { product: Some("QM-WO-004".into()), order: None, url: Some("https://x/p".into()) }
+                context: Context {
+                    product: Some("QM-WO-004".into()),
+                    order: None,
+                    url: Some("https://x/p".into())
+                }
             }
         );
         assert_eq!(

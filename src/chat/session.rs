@@ -15,7 +15,9 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
-use super::protocol::{context_problem, decode, Action, ClientMsg, Context, ErrorCode, HistoryItem, ServerMsg};
+use super::protocol::{
+    context_problem, decode, Action, ClientMsg, Context, ErrorCode, HistoryItem, ServerMsg,
+};
 use crate::agents::{Availability, Escalation, ShopperEvent, ShopperLink};
 use crate::dialogue::texts::{self, t};
 use crate::dialogue::{DialogueState, Outcome};
@@ -209,7 +211,9 @@ impl Session {
             Err((code, message)) => return self.error(code, message).await,
         };
         match msg {
-            ClientMsg::Hello { token, lang, resume, context } => self.hello(token, lang, resume, context).await,
+            ClientMsg::Hello { token, lang, resume, context } => {
+                self.hello(token, lang, resume, context).await
+            }
             ClientMsg::Message { id, text, context } => self.message(id, text, context).await,
             ClientMsg::Context { context } => {
                 if let Some(problem) = context_problem(&context) {
@@ -220,7 +224,9 @@ impl Session {
                 }
                 // page changes count against the message rate (each may log an unknown sku)
                 if !self.take_token() {
-                    return self.error(ErrorCode::RateLimited, "too many messages; slow down and resend").await;
+                    return self
+                        .error(ErrorCode::RateLimited, "too many messages; slow down and resend")
+                        .await;
                 }
                 let router = &self.app.router;
                 let page = router.checked_page(context.product, context.order, context.url);

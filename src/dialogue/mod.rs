@@ -231,10 +231,26 @@ fn flow_words(text: &str) -> Option<&'static str> {
     if reference::mentions_return(text) {
         return Some("return_refund");
     }
-    ["到哪了", "到哪里了", "物流", "快递", "发货了吗", "签收了", "什么时候发货", "查订单", "where is", "where's", "track my", "tracking", "has my order", "my package", "my parcel"]
-        .iter()
-        .any(|w| t.contains(w))
-        .then_some("order_status")
+    [
+        "到哪了",
+        "到哪里了",
+        "物流",
+        "快递",
+        "发货了吗",
+        "签收了",
+        "什么时候发货",
+        "查订单",
+        "where is",
+        "where's",
+        "track my",
+        "tracking",
+        "has my order",
+        "my package",
+        "my parcel",
+    ]
+    .iter()
+    .any(|w| t.contains(w))
+    .then_some("order_status")
 }
 
 /// A flow's replies are that flow's intent, whatever the classifier made of a bare "第一个".
@@ -339,8 +355,9 @@ impl Router {
                 Pending::ConfirmReturn { .. } => "return_refund",
                 Pending::Product { .. } => "product_question",
             };
-            let answered =
-                self.continue_pending(st, &engines, conversation_id, pending, text, tapped.order.clone()).await?;
+            let answered = self
+                .continue_pending(st, &engines, conversation_id, pending, text, tapped.order.clone())
+                .await?;
             if let Some(outcome) = answered {
                 st.unresolved = 0;
                 let mut outcome = flow_of(outcome, flow);
@@ -351,7 +368,8 @@ impl Router {
             }
         }
         let prediction = engines.intents.predict(text, 3).ok();
-        let mut intent = prediction.as_ref().map(|p| p.intent.clone()).unwrap_or_else(|| "out_of_scope".into());
+        let mut intent =
+            prediction.as_ref().map(|p| p.intent.clone()).unwrap_or_else(|| "out_of_scope".into());
         if intent == crate::intent::labels::OUT_OF_SCOPE {
             // the flows' own words are never out of scope, whatever the classifier says
             if let Some(i) = flow_words(text) {
@@ -606,7 +624,10 @@ impl Router {
             t(
                 lang,
                 &format!("{}不支持七天无理由退货（{why}），质量问题除外。", p.name.zh),
-                &format!("{} can't be returned without a reason ({why}); faulty items are always covered.", p.name.en),
+                &format!(
+                    "{} can't be returned without a reason ({why}); faulty items are always covered.",
+                    p.name.en
+                ),
             )
         };
         let mut replies = vec![BotReply { text, cards: vec![products::card(lang, p)], ..Default::default() }];
@@ -663,9 +684,12 @@ impl Router {
                 ..Default::default()
             })
         };
-        let hits: Vec<String> = faq.map(|r| r.hits.iter().map(|h| h.id.clone()).collect()).unwrap_or_default();
+        let hits: Vec<String> =
+            faq.map(|r| r.hits.iter().map(|h| h.id.clone()).collect()).unwrap_or_default();
         match faq {
-            Some(r) if r.decision == Decision::Suggest => suggest(hits, st, texts::not_sure(lang), ReplyDecision::Suggest),
+            Some(r) if r.decision == Decision::Suggest => {
+                suggest(hits, st, texts::not_sure(lang), ReplyDecision::Suggest)
+            }
             _ if intent != crate::intent::labels::OUT_OF_SCOPE => {
                 // a store question with nothing close: the entries of its intent, then the nearest
                 let mut ids: Vec<String> = engines

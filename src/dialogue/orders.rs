@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Duration, FixedOffset};
 
-use super::texts::t;
 use super::returns::{verdict, Verdict};
+use super::texts::t;
 use super::{BotReply, Card, CardAction, DialogueState, Engines, Listed, Outcome, Pending, Purpose, Router};
 use crate::knowledge::demo::{is_order_no, OrderStatus};
 use crate::knowledge::Order;
@@ -198,7 +198,8 @@ pub async fn verify_guest(
     let lang = st.lang;
     // check and count in one store job: concurrent guesses cannot slip past the lockout, and it
     // survives a restart
-    let check = router.store.check_phone_digits(order_no.to_string(), digits.to_string(), MAX_PHONE_GUESSES).await?;
+    let check =
+        router.store.check_phone_digits(order_no.to_string(), digits.to_string(), MAX_PHONE_GUESSES).await?;
     match check {
         PhoneCheck::Locked => {
             return Ok(Outcome::reply(BotReply::text(t(
@@ -255,7 +256,10 @@ pub async fn ask_which(
     st.show(Listed::Orders(orders.iter().map(|(o, _)| o.order_no.clone()).collect()));
     let engines = router.engines();
     let now = router.clock.now();
-    let cards = orders.iter().map(|(o, returns)| card(&engines, lang, o, &verdict(o, returns, &engines, lang, now))).collect();
+    let cards = orders
+        .iter()
+        .map(|(o, returns)| card(&engines, lang, o, &verdict(o, returns, &engines, lang, now)))
+        .collect();
     Ok(Outcome::reply(BotReply {
         text: t(
             lang,

@@ -100,8 +100,11 @@ pub fn size_asked(text: &str) -> Option<String> {
         if w.chars().all(|c| c.is_ascii_digit()) && (1..=3).contains(&w.len()) {
             // "42码", "size 42", "in 42" (not "in 2 days")
             let unit_after = ws.get(i + 1).is_some_and(|(n, _)| {
-                ["day", "days", "hour", "hours", "week", "weeks", "min", "mins", "minutes", "pcs", "pieces", "items"]
-                    .contains(&n.as_str())
+                [
+                    "day", "days", "hour", "hours", "week", "weeks", "min", "mins", "minutes", "pcs",
+                    "pieces", "items",
+                ]
+                .contains(&n.as_str())
             });
             if matches!(next, Some('码' | '号'))
                 || prev == Some("size")
@@ -139,7 +142,10 @@ fn color_words(text: &str) -> Vec<usize> {
                 || ["的", "款"].iter().any(|s| {
                     // "白的" after a pointer or at the start, never inside a word ("明白的", "网红款")
                     t.match_indices(&format!("{zh}{s}")).any(|(i, _)| {
-                        t[..i].chars().next_back().is_none_or(|c| "那这要有买是选换看个件和或，, 、".contains(c))
+                        t[..i]
+                            .chars()
+                            .next_back()
+                            .is_none_or(|c| "那这要有买是选换看个件和或，, 、".contains(c))
                     })
                 })
                 || en.iter().any(|e| ws.iter().any(|w| w == e))
@@ -188,12 +194,40 @@ pub fn asked<'p>(p: &'p Product, text: &str) -> Asked<'p> {
     let asked_size = size_asked(text);
     let size = product_size(p, text, asked_size.as_deref());
     let missing_size = asked_size.filter(|_| size.is_none());
-    let other_colors = ["别的颜色", "其他颜色", "其它颜色", "什么颜色", "哪些颜色", "几种颜色", "几个颜色", "啥颜色", "哪几个颜色", "other colo", "what colo", "which colo", "colours", "colors"]
-        .iter()
-        .any(|w| lower.contains(w));
-    let other_sizes = ["别的尺码", "其他尺码", "其它尺码", "什么码", "哪些码", "几个码", "哪些尺码", "什么尺码", "other size", "what size", "which size", "sizes"]
-        .iter()
-        .any(|w| lower.contains(w));
+    let other_colors = [
+        "别的颜色",
+        "其他颜色",
+        "其它颜色",
+        "什么颜色",
+        "哪些颜色",
+        "几种颜色",
+        "几个颜色",
+        "啥颜色",
+        "哪几个颜色",
+        "other colo",
+        "what colo",
+        "which colo",
+        "colours",
+        "colors",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    let other_sizes = [
+        "别的尺码",
+        "其他尺码",
+        "其它尺码",
+        "什么码",
+        "哪些码",
+        "几个码",
+        "哪些尺码",
+        "什么尺码",
+        "other size",
+        "what size",
+        "which size",
+        "sizes",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
     Asked { colors, missing_color, size, missing_size, other_colors, other_sizes }
 }
 
@@ -220,7 +254,10 @@ pub fn names_kind(p: &Product, text: &str) -> bool {
     let zh: Vec<char> = normalize(&p.name.zh).chars().collect();
     let zh_kind: String = zh[zh.len().saturating_sub(2)..].iter().collect();
     let en = normalize(&p.name.en);
-    let en_kind = en.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2 && !w.chars().any(|c| c.is_ascii_digit())).last();
+    let en_kind = en
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.len() > 2 && !w.chars().any(|c| c.is_ascii_digit()))
+        .last();
     let singular = |w: &str| w.trim_end_matches('s').to_string();
     (zh_kind.chars().count() == 2 && lower.contains(&zh_kind))
         || en_kind.is_some_and(|k| words(&lower).iter().any(|(w, _)| singular(w) == singular(k)))
@@ -232,9 +269,34 @@ pub fn about_variant(text: &str) -> bool {
     let lower = normalize(text);
     size_asked(text).is_some()
         || !color_words(text).is_empty()
-        || ["颜色", "尺码", "码数", "几码", "库存", "有货", "现货", "价格", "多少钱", "材质", "面料", "什么料", "成分", "什么做的", "colour", "color", "size", "in stock", "price", "how much", "material", "fabric", "made of", "made from"]
-            .iter()
-            .any(|w| lower.contains(w))
+        || [
+            "颜色",
+            "尺码",
+            "码数",
+            "几码",
+            "库存",
+            "有货",
+            "现货",
+            "价格",
+            "多少钱",
+            "材质",
+            "面料",
+            "什么料",
+            "成分",
+            "什么做的",
+            "colour",
+            "color",
+            "size",
+            "in stock",
+            "price",
+            "how much",
+            "material",
+            "fabric",
+            "made of",
+            "made from",
+        ]
+        .iter()
+        .any(|w| lower.contains(w))
 }
 
 /// The words of a text that can name a product: sizes, numbers and colours taken out, so a
@@ -281,7 +343,8 @@ pub fn answer(st: &mut DialogueState, p: &Product, text: &str) -> Outcome {
     let a = asked(p, text);
     let focus = st.focus.product.as_mut().expect("just focused");
     // what this message names replaces what was in focus; what it leaves out carries over
-    let named_variant = !a.colors.is_empty() || a.size.is_some() || a.missing_color.is_some() || a.missing_size.is_some();
+    let named_variant =
+        !a.colors.is_empty() || a.size.is_some() || a.missing_color.is_some() || a.missing_size.is_some();
     let color = match a.colors.as_slice() {
         [c] => Some(*c),
         [] if a.missing_color.is_none() && !a.other_colors => {
@@ -308,14 +371,20 @@ pub fn answer(st: &mut DialogueState, p: &Product, text: &str) -> Outcome {
     let in_stock_colors = |size: Option<&String>| -> Vec<&str> {
         p.colors
             .iter()
-            .filter(|c| p.variants.iter().any(|v| v.color == c.id && v.stock > 0 && size.is_none_or(|s| &v.size == s)))
+            .filter(|c| {
+                p.variants.iter().any(|v| v.color == c.id && v.stock > 0 && size.is_none_or(|s| &v.size == s))
+            })
             .map(|c| c.name(lang))
             .collect()
     };
     let in_stock_sizes = |color: Option<&Color>| -> Vec<&str> {
         p.sizes
             .iter()
-            .filter(|s| p.variants.iter().any(|v| &v.size == *s && v.stock > 0 && color.is_none_or(|c| v.color == c.id)))
+            .filter(|s| {
+                p.variants
+                    .iter()
+                    .any(|v| &v.size == *s && v.stock > 0 && color.is_none_or(|c| v.color == c.id))
+            })
             .map(|s| s.as_str())
             .collect()
     };
@@ -382,8 +451,18 @@ pub fn answer(st: &mut DialogueState, p: &Product, text: &str) -> Outcome {
                 let colors: Vec<&str> = p.colors.iter().map(|c| c.name(lang)).collect();
                 reply += &t(
                     lang,
-                    &format!("颜色：{}；尺码：{}。{}", colors.join("、"), p.sizes.join("/"), p.description.zh),
-                    &format!(" Colours: {}; sizes: {}. {}", colors.join(", "), p.sizes.join("/"), p.description.en),
+                    &format!(
+                        "颜色：{}；尺码：{}。{}",
+                        colors.join("、"),
+                        p.sizes.join("/"),
+                        p.description.zh
+                    ),
+                    &format!(
+                        " Colours: {}; sizes: {}. {}",
+                        colors.join(", "),
+                        p.sizes.join("/"),
+                        p.description.en
+                    ),
                 );
             }
         }
@@ -399,7 +478,11 @@ pub fn answer(st: &mut DialogueState, p: &Product, text: &str) -> Outcome {
 fn stock_line(lang: Lang, p: &Product, c: &Color, s: &str) -> String {
     let n = p.stock(&c.id, s).unwrap_or(0);
     if n > 0 {
-        t(lang, &format!("{}{s}码有货（库存{n}件）。", c.zh), &format!(" {} in {s}: in stock ({n} left).", c.en))
+        t(
+            lang,
+            &format!("{}{s}码有货（库存{n}件）。", c.zh),
+            &format!(" {} in {s}: in stock ({n} left).", c.en),
+        )
     } else {
         t(
             lang,

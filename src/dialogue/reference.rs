@@ -47,8 +47,8 @@ const CLASSIFIERS: [char; 11] = ['个', '件', '单', '条', '款', '项', '笔'
 
 /// Words around an English pointer that say nothing more ("the second one please").
 const EN_FILLERS: [&str; 18] = [
-    "the", "one", "please", "pls", "plz", "order", "item", "that", "ok", "okay", "um", "and", "what", "about", "i", "mean",
-    "s", "thanks",
+    "the", "one", "please", "pls", "plz", "order", "item", "that", "ok", "okay", "um", "and", "what",
+    "about", "i", "mean", "s", "thanks",
 ];
 
 const EN_ORDINALS: [(&str, usize); 10] = [
@@ -84,12 +84,28 @@ pub fn position(text: &str) -> Option<Position> {
             }
         }
     }
-    if ["最后一个", "最后一单", "最后一件", "最后那", "最后的那", "最下面", "最后面", "最底下"].iter().any(|w| t.contains(w)) {
-        return Some(Position::Last);
-    }
-    if ["最新的", "最新那", "最新一单", "最新一个", "最近的那", "最近那", "最近一单", "最近一个", "最近一笔", "刚买的那", "刚下的那", "新买的那"]
+    if ["最后一个", "最后一单", "最后一件", "最后那", "最后的那", "最下面", "最后面", "最底下"]
         .iter()
         .any(|w| t.contains(w))
+    {
+        return Some(Position::Last);
+    }
+    if [
+        "最新的",
+        "最新那",
+        "最新一单",
+        "最新一个",
+        "最近的那",
+        "最近那",
+        "最近一单",
+        "最近一个",
+        "最近一笔",
+        "刚买的那",
+        "刚下的那",
+        "新买的那",
+    ]
+    .iter()
+    .any(|w| t.contains(w))
     {
         return Some(Position::Latest);
     }
@@ -108,7 +124,9 @@ pub fn position(text: &str) -> Option<Position> {
             if let Some(&(_, n)) = EN_ORDINALS.iter().find(|(en, _)| en == w) {
                 return Some(Position::Nth(n - 1));
             }
-            if let Some(n) = w.strip_prefix('#').and_then(|n| n.parse::<usize>().ok()).filter(|n| (1..=9).contains(n)) {
+            if let Some(n) =
+                w.strip_prefix('#').and_then(|n| n.parse::<usize>().ok()).filter(|n| (1..=9).contains(n))
+            {
                 return Some(Position::Nth(n - 1));
             }
         }
@@ -134,8 +152,22 @@ pub fn position(text: &str) -> Option<Position> {
 pub fn demonstrative(text: &str) -> bool {
     let t = normalize(text);
     const ZH: [&str; 16] = [
-        "这个", "这件", "这款", "这条", "这双", "这套", "这只", "这台", "这种", "这一款", "这件衣服", "它",
-        "该商品", "这商品", "此商品", "这宝贝",
+        "这个",
+        "这件",
+        "这款",
+        "这条",
+        "这双",
+        "这套",
+        "这只",
+        "这台",
+        "这种",
+        "这一款",
+        "这件衣服",
+        "它",
+        "该商品",
+        "这商品",
+        "此商品",
+        "这宝贝",
     ];
     if ZH.iter().any(|w| t.replace("其它", "").contains(w)) {
         return true;
@@ -158,8 +190,18 @@ pub fn about_order(text: &str) -> bool {
 pub fn owned(text: &str) -> bool {
     let t = normalize(text);
     [
-        "我买的", "买的那", "买了", "我那", "订的", "下单的", "收到的", "i bought", "i ordered", "i received",
-        "i purchased", "i got",
+        "我买的",
+        "买的那",
+        "买了",
+        "我那",
+        "订的",
+        "下单的",
+        "收到的",
+        "i bought",
+        "i ordered",
+        "i received",
+        "i purchased",
+        "i got",
     ]
     .iter()
     .any(|w| t.contains(w))
@@ -183,9 +225,22 @@ pub fn mentions_return(text: &str) -> bool {
     let t = normalize(text);
     const ZH: [&str; 9] = ["退货", "退款", "退掉", "退了", "想退", "要退", "能退", "可以退", "退换"];
     const EN: [&str; 16] = [
-        "return it", "return this", "return the", "return my", "return these", "return them", "return an",
-        "return order", "return something", "a return", "to return", "refund", "send it back", "send back",
-        "start a return", "returning it",
+        "return it",
+        "return this",
+        "return the",
+        "return my",
+        "return these",
+        "return them",
+        "return an",
+        "return order",
+        "return something",
+        "a return",
+        "to return",
+        "refund",
+        "send it back",
+        "send back",
+        "start a return",
+        "returning it",
     ];
     ZH.iter().any(|w| t.contains(w)) || EN.iter().any(|w| t.contains(w))
 }

@@ -74,19 +74,34 @@ pub fn yes_or_no(text: &str) -> Option<bool> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
     /// Within the 7-day window; `excluded` names items that cannot be returned.
-    Returnable { excluded: Vec<String> },
+    Returnable {
+        excluded: Vec<String>,
+    },
     /// A return request opened in a conversation: (id, opened on, status).
-    Open { id: String, opened: String, status: String },
+    Open {
+        id: String,
+        opened: String,
+        status: String,
+    },
     /// Returned through the store's own system: (return id, status, refunded on, amount).
-    Returned { id: String, status: String, refunded: Option<String>, amount: f64 },
+    Returned {
+        id: String,
+        status: String,
+        refunded: Option<String>,
+        amount: f64,
+    },
     Unpaid,
     NotShipped,
     InTransit,
     AlreadyReturned,
     NoDeliveryDate,
-    WindowClosed { delivered: DateTime<FixedOffset> },
+    WindowClosed {
+        delivered: DateTime<FixedOffset>,
+    },
     /// Every item is non-returnable: their names with the reason.
-    NothingReturnable { items: Vec<String> },
+    NothingReturnable {
+        items: Vec<String>,
+    },
 }
 
 pub fn verdict(
@@ -142,18 +157,24 @@ pub fn verdict(
 pub fn why_not(lang: Lang, v: &Verdict) -> Option<String> {
     Some(match v {
         Verdict::Returnable { .. } => return None,
-        Verdict::Open { id, .. } => t(lang, &format!("已有退货申请 {id}"), &format!("return {id} is already open")),
+        Verdict::Open { id, .. } => {
+            t(lang, &format!("已有退货申请 {id}"), &format!("return {id} is already open"))
+        }
         Verdict::Returned { .. } | Verdict::AlreadyReturned => t(lang, "已经退货", "already returned"),
         Verdict::Unpaid => t(lang, "未付款或已取消", "unpaid or cancelled"),
         Verdict::NotShipped => t(lang, "还没发货，可以直接取消订单", "not shipped yet: cancel it instead"),
-        Verdict::InTransit => t(lang, "还在运输中，签收后7天内可退", "still on its way: returnable for 7 days after delivery"),
+        Verdict::InTransit => {
+            t(lang, "还在运输中，签收后7天内可退", "still on its way: returnable for 7 days after delivery")
+        }
         Verdict::NoDeliveryDate => t(lang, "没有签收记录", "no delivery date on record"),
         Verdict::WindowClosed { delivered } => t(
             lang,
             &format!("{}签收，已超过7天", delivered.format("%m月%d日")),
             &format!("delivered {}, past the 7 days", delivered.format("%b %d")),
         ),
-        Verdict::NothingReturnable { .. } => t(lang, "商品不支持无理由退货", "its items can't be returned without a reason"),
+        Verdict::NothingReturnable { .. } => {
+            t(lang, "商品不支持无理由退货", "its items can't be returned without a reason")
+        }
     })
 }
 
@@ -407,12 +428,26 @@ const RETURN_LIST: usize = 10;
 /// "我要退货", "I want to return": a request to act, not a question about the policy.
 fn wants_to_act(text: &str) -> bool {
     let t = crate::lang::normalize(text);
-    let question = ["怎么", "如何", "能不能", "可以吗", "吗", "多久", "运费", "how", "policy", "can i", "?", "？"]
-        .iter()
-        .any(|w| t.contains(w));
-    let request = ["我要", "我想", "申请", "要退", "想退", "帮我", "退了", "i want", "i'd like", "id like", "please", "start a return"]
-        .iter()
-        .any(|w| t.contains(w));
+    let question =
+        ["怎么", "如何", "能不能", "可以吗", "吗", "多久", "运费", "how", "policy", "can i", "?", "？"]
+            .iter()
+            .any(|w| t.contains(w));
+    let request = [
+        "我要",
+        "我想",
+        "申请",
+        "要退",
+        "想退",
+        "帮我",
+        "退了",
+        "i want",
+        "i'd like",
+        "id like",
+        "please",
+        "start a return",
+    ]
+    .iter()
+    .any(|w| t.contains(w));
     request || !question
 }
 

@@ -118,7 +118,10 @@ pub fn parse_questions(text: &str) -> Result<Vec<Message>, (usize, String)> {
         if let Some(turn) = line.strip_prefix("Q:") {
             context_turns += 1;
             for (m, piece) in split_turn(turn).enumerate() {
-                out.push(Message { reference: format!("{id}/c{context_turns}.{}", m + 1), text: piece.to_string() });
+                out.push(Message {
+                    reference: format!("{id}/c{context_turns}.{}", m + 1),
+                    text: piece.to_string(),
+                });
             }
         } else if line.starts_with("A:") {
             // the agents' replies are not shopper messages
@@ -157,7 +160,8 @@ pub fn read_questions(question_file: &Path) -> Result<Vec<Message>, JddcError> {
 /// Reads a label file: `(reference, intent, line)` per label, in file order.
 pub fn read_labels(labels_file: &Path) -> Result<Vec<(String, String, usize)>, JddcError> {
     let text = read(labels_file)?;
-    let bad = |line: usize, message: String| JddcError::BadLabel { path: labels_file.to_path_buf(), line, message };
+    let bad =
+        |line: usize, message: String| JddcError::BadLabel { path: labels_file.to_path_buf(), line, message };
     let mut out = Vec::new();
     let mut first: HashMap<String, usize> = HashMap::new();
     for (i, raw) in text.lines().enumerate() {
@@ -174,7 +178,10 @@ pub fn read_labels(labels_file: &Path) -> Result<Vec<(String, String, usize)>, J
             return Err(bad(line, "empty reference or intent".to_string()));
         }
         if !(is_store_intent(intent) || intent == CONTEXT || intent == SYSTEM) {
-            return Err(bad(line, format!("unknown intent {intent:?} (a store intent, {CONTEXT} or {SYSTEM})")));
+            return Err(bad(
+                line,
+                format!("unknown intent {intent:?} (a store intent, {CONTEXT} or {SYSTEM})"),
+            ));
         }
         if let Some(&f) = first.get(reference) {
             return Err(JddcError::DuplicateReference {
@@ -196,7 +203,8 @@ pub fn read_labels(labels_file: &Path) -> Result<Vec<(String, String, usize)>, J
 pub fn load(question_file: &Path, labels_file: &Path) -> Result<Vec<LabelledTurn>, JddcError> {
     let messages = read_questions(question_file)?;
     let labels = read_labels(labels_file)?;
-    let index: HashMap<&str, usize> = messages.iter().enumerate().map(|(i, m)| (m.reference.as_str(), i)).collect();
+    let index: HashMap<&str, usize> =
+        messages.iter().enumerate().map(|(i, m)| (m.reference.as_str(), i)).collect();
     let mut intents: Vec<Option<String>> = vec![None; messages.len()];
     for (reference, intent, line) in labels {
         let Some(&i) = index.get(reference.as_str()) else {
@@ -212,7 +220,9 @@ pub fn load(question_file: &Path, labels_file: &Path) -> Result<Vec<LabelledTurn
     Ok(messages
         .into_iter()
         .zip(intents)
-        .filter_map(|(m, intent)| intent.map(|intent| LabelledTurn { reference: m.reference, text: m.text, intent }))
+        .filter_map(|(m, intent)| {
+            intent.map(|intent| LabelledTurn { reference: m.reference, text: m.text, intent })
+        })
         .collect())
 }
 

@@ -111,7 +111,8 @@ pub fn smp2017(model: &IntentModel, path: &Path) -> anyhow::Result<Option<SmpRep
             mistaken_for: ranked(wrong),
         })
         .collect();
-    per_domain.sort_by(|a, b| a.out_of_scope.total_cmp(&b.out_of_scope).then_with(|| a.domain.cmp(&b.domain)));
+    per_domain
+        .sort_by(|a, b| a.out_of_scope.total_cmp(&b.out_of_scope).then_with(|| a.domain.cmp(&b.domain)));
     Ok(Some(SmpReport {
         examples: examples.len(),
         non_chat,
@@ -140,7 +141,13 @@ impl SmpReport {
         s += "\ndomain        examples  out_of_scope  mistaken for\n";
         for d in &self.per_domain {
             let wrong: Vec<String> = d.mistaken_for.iter().map(|(l, n)| format!("{l} {n}")).collect();
-            s += &format!("{:<13} {:>8}  {:>12.3}  {}\n", d.domain, d.examples, d.out_of_scope, wrong.join(", "));
+            s += &format!(
+                "{:<13} {:>8}  {:>12.3}  {}\n",
+                d.domain,
+                d.examples,
+                d.out_of_scope,
+                wrong.join(", ")
+            );
         }
         if show_misses && !self.misses.is_empty() {
             s += "\nnot out of scope (domain → predicted: text)\n";
@@ -180,13 +187,19 @@ pub struct JddcReport {
 }
 
 /// Scores `model` on the JDDC development set. `Ok(None)` when the questions file is absent.
-pub fn jddc(model: &IntentModel, questions: &Path, labels: &Path) -> anyhow::Result<Option<(JddcReport, Vec<String>)>> {
+pub fn jddc(
+    model: &IntentModel,
+    questions: &Path,
+    labels: &Path,
+) -> anyhow::Result<Option<(JddcReport, Vec<String>)>> {
     if !questions.is_file() {
         return Ok(None);
     }
     let turns = super::jddc::load(questions, labels)?;
-    let kept: Vec<&super::jddc::LabelledTurn> =
-        turns.iter().filter(|t| t.intent != super::jddc::CONTEXT && t.intent != super::jddc::SYSTEM).collect();
+    let kept: Vec<&super::jddc::LabelledTurn> = turns
+        .iter()
+        .filter(|t| t.intent != super::jddc::CONTEXT && t.intent != super::jddc::SYSTEM)
+        .collect();
     let examples = super::jddc::to_examples(&turns);
     let preds = predict_all(model, &examples)?;
     let report = super::intents::evaluate(model, &examples)?;

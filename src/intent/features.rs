@@ -56,10 +56,9 @@ pub fn features(space: &FeatureSpace, ids: &[u32], tokens: &[String], unk: u32) 
     if space.scheme >= 1 && ids.len() == tokens.len() {
         for (w, t) in ids.windows(3).zip(tokens.windows(3)) {
             if t.iter().all(|t| is_han(t)) {
-                out.push(space.bucket(
-                    b't',
-                    &[&w[0].to_le_bytes(), &w[1].to_le_bytes(), &w[2].to_le_bytes()],
-                ));
+                out.push(
+                    space.bucket(b't', &[&w[0].to_le_bytes(), &w[1].to_le_bytes(), &w[2].to_le_bytes()]),
+                );
             }
         }
     }

@@ -170,8 +170,11 @@ impl IntentModel {
                 return Prediction { intent: OUT_OF_SCOPE.to_string(), confidence: p, top };
             };
             let q = probs[i];
-            let intent =
-                if q < self.config.oos_threshold { OUT_OF_SCOPE.to_string() } else { self.config.labels[i].clone() };
+            let intent = if q < self.config.oos_threshold {
+                OUT_OF_SCOPE.to_string()
+            } else {
+                self.config.labels[i].clone()
+            };
             return Prediction { intent, confidence: q, top };
         }
         let intent = if p < self.config.oos_threshold { OUT_OF_SCOPE.to_string() } else { best };

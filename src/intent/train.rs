@@ -274,7 +274,8 @@ fn tune_threshold(
     let probs = model.probabilities(&texts)?;
     // the label the threshold applies to and its probability, as `IntentModel::decide` sees them
     // with the threshold at 0
-    let mut probe = IntentModel::new(model.config.clone(), model.tokenizer().clone(), model.weights().clone());
+    let mut probe =
+        IntentModel::new(model.config.clone(), model.tokenizer().clone(), model.weights().clone());
     probe.config.oos_threshold = 0.0;
     let preds: Vec<(String, f32)> = probs
         .iter()

@@ -242,7 +242,9 @@ impl Store {
         self.call(move |conn| {
             let ids = replies
                 .iter()
-                .map(|(text, meta)| insert_message(conn, &conversation_id, None, Sender::Bot, text, meta.as_ref()))
+                .map(|(text, meta)| {
+                    insert_message(conn, &conversation_id, None, Sender::Bot, text, meta.as_ref())
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             conn.prepare_cached("UPDATE conversations SET dialogue = ?2 WHERE id = ?1")?
                 .execute(params![conversation_id, dialogue])?;
@@ -406,8 +408,9 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<(Order, Vec<ReturnRequest>)>, StoreError> {
         self.call(move |conn| {
-            let mut st = conn
-                .prepare_cached("SELECT data FROM orders WHERE shopper_id = ?1 ORDER BY created_at DESC LIMIT ?2")?;
+            let mut st = conn.prepare_cached(
+                "SELECT data FROM orders WHERE shopper_id = ?1 ORDER BY created_at DESC LIMIT ?2",
+            )?;
             let orders: Vec<Order> = st
                 .query_map(params![shopper_id, limit as i64], |r| r.get::<_, String>(0))?
                 .map(|d| from_json(&d?))
