@@ -308,7 +308,8 @@ impl Session {
                 Err(e) => return self.storage_error(e).await,
             },
         };
-        // the bot's memory of a resumed conversation: a half-finished flow goes on
+        // the bot's memory of a resumed conversation: a half-finished flow goes on (read before
+        // `welcome`: a client that has a conversation id has a live session)
         let stored = match store.dialogue_state(conv.id.clone()).await {
             Ok(d) => d,
             Err(e) => return self.storage_error(e).await,
@@ -322,7 +323,6 @@ impl Session {
                 st
             })
             .unwrap_or_else(|| DialogueState::new(conv.lang, conv.shopper_id.clone()));
-        // (read before `welcome`: a client that has a conversation id has a live session)
         if let Some(c) = context {
             let router = &self.app.router;
             let page = router.checked_page(c.product, c.order, c.url);

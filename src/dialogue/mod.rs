@@ -40,6 +40,21 @@ pub struct Engines {
 }
 
 impl Engines {
+    /// Indexes the FAQ entries and the catalog; with the intent model, the router's engines.
+    pub fn build(
+        faqs: &[crate::knowledge::Faq],
+        thresholds: crate::search::Thresholds,
+        catalog: Vec<Product>,
+        intents: Arc<IntentModel>,
+    ) -> Result<Engines, crate::search::SearchError> {
+        Ok(Engines {
+            faq: Arc::new(FaqIndex::build(faqs, thresholds)?),
+            products: Arc::new(ProductIndex::build(&catalog)?),
+            intents,
+            catalog: Arc::new(catalog),
+        })
+    }
+
     pub fn product(&self, sku: &str) -> Option<&Product> {
         self.catalog.iter().find(|p| p.sku == sku)
     }
@@ -475,35 +490,26 @@ impl Router {
     ) -> Result<Outcome, StoreError> {
         let Turn { text, intent, confidence, faq, tapped } = turn;
         let lang = st.lang;
-        // a tapped product card, or a product picked from the list just shown, comes first: the
+        let order_intent = ORDER_INTENTS.contains(&intent);
+        // "where is …? I need it before I return home" asks where it is
+        let returning = reference::mentions_return(text)
+            || (intent == "return_refund" && flow_words(text) != Some("order_status"));
+        // a tapped product card, or an item picked from the list just shown, comes first: the
         // shopper said exactly what they mean
         if tapped.order.is_none() {
-            let picked = tapped.product.clone().or_else(|| match st.pick(text) {
-                Some(Picked::Product(sku)) => Some(sku),
+            let picked = match tapped.product.clone() {
+                Some(sku) => Some(Picked::Product(sku)),
+                None => st.pick(text),
+            };
+            match picked {
                 Some(Picked::Faq(id)) => {
-                    st.listed_turn = st.turn;
-                    Some(format!("faq:{id}"))
-                }
-                Some(Picked::Order(no)) => Some(format!("order:{no}")),
-                None => None,
-            });
-            match picked.as_deref() {
-                Some(x) if x.starts_with("faq:") => {
-                    if let Some(f) = engines.faq.faq(&x[4..]) {
-                        let f = f.clone();
+                    if let Some(f) = engines.faq.faq(&id).cloned() {
                         return Ok(Outcome::reply(self.faq_reply(st, &f)));
                     }
                 }
-                Some(x) if x.starts_with("order:") => {
-                    let no = x[6..].to_string();
-                    return Ok(if reference::mentions_return(text) || intent == "return_refund" {
-                        flow_of(returns::start(self, st, no).await?, "return_refund")
-                    } else {
-                        flow_of(orders::status(self, st, no, Purpose::Status).await?, "order_status")
-                    });
-                }
-                Some(sku) => {
-                    if let Some(p) = engines.product(sku) {
+                Some(Picked::Order(no)) => return self.order_flow(st, no, returning).await,
+                Some(Picked::Product(sku)) => {
+                    if let Some(p) = engines.product(&sku) {
                         return Ok(flow_of(products::answer(st, p, text), "product_question"));
                     }
                 }
@@ -523,16 +529,8 @@ impl Router {
                 _ => {}
             }
         }
-        let order_intent = ORDER_INTENTS.contains(&intent);
-        // "where is …? I need it before I return home" asks where it is
-        let returning = reference::mentions_return(text)
-            || (intent == "return_refund" && flow_words(text) != Some("order_status"));
         if let Some(no) = self.order_reference(st, engines, text, order_intent, tapped.order).await? {
-            return Ok(if returning {
-                flow_of(returns::start(self, st, no).await?, "return_refund")
-            } else {
-                flow_of(orders::status(self, st, no, Purpose::Status).await?, "order_status")
-            });
+            return self.order_flow(st, no, returning).await;
         }
         if intent == "order_status" {
             return orders::ask_which(self, st, Purpose::Status, faq).await;
@@ -598,6 +596,20 @@ impl Router {
             "greeting" => Outcome::reply(BotReply::greeting(texts::greeting(lang))),
             "thanks_goodbye" => Outcome::reply(BotReply::greeting(texts::thanks(lang))),
             _ => self.faq_or_clarify(engines, st, faq, intent),
+        })
+    }
+
+    /// An order the shopper pointed at: its return, or its status.
+    async fn order_flow(
+        &self,
+        st: &mut DialogueState,
+        no: String,
+        returning: bool,
+    ) -> Result<Outcome, StoreError> {
+        Ok(if returning {
+            flow_of(returns::start(self, st, no).await?, "return_refund")
+        } else {
+            flow_of(orders::status(self, st, no, Purpose::Status).await?, "order_status")
         })
     }
 
@@ -756,15 +768,11 @@ impl Router {
                 None => Ok(None),
             },
             Pending::OrderNumber { purpose } => {
-                let purpose = if reference::mentions_return(text) { Purpose::Return } else { purpose };
-                let picked = match self.order_reference(st, engines, text, true, tapped_order).await? {
-                    Some(no) => no,
-                    None => return Ok(None),
-                };
-                Ok(Some(match purpose {
-                    Purpose::Status => orders::status(self, st, picked, Purpose::Status).await?,
-                    Purpose::Return => returns::start(self, st, picked).await?,
-                }))
+                let returning = purpose == Purpose::Return || reference::mentions_return(text);
+                match self.order_reference(st, engines, text, true, tapped_order).await? {
+                    Some(no) => Ok(Some(self.order_flow(st, no, returning).await?)),
+                    None => Ok(None),
+                }
             }
             Pending::Product { question } => {
                 let picked = match st.pick(text) {

@@ -215,7 +215,7 @@ pub async fn verify_guest(
                 "The order number and phone digits don't match, so I can't show that order. Please check them, or log in to see My Orders.",
             ))))
         }
-        PhoneCheck::Match(_) => {}
+        PhoneCheck::Match => {}
     }
     st.verified_orders.insert(order_no.to_string());
     match purpose {

@@ -87,7 +87,7 @@ pub fn size_asked(text: &str) -> Option<String> {
             let sized = matches!(prev, Some("size" | "in" | "an" | "a" | "the" | "got" | "have" | "need"))
                 || matches!(next, Some('码' | '号'))
                 || cjk_next
-                || t.chars().any(crate::lang::is_cjk);
+                || crate::lang::detect(&t) == Lang::Zh;
             if !lone || sized {
                 return Some(w.to_uppercase());
             }
@@ -186,7 +186,11 @@ pub fn asked<'p>(p: &'p Product, text: &str) -> Asked<'p> {
                 .filter(|c| c.zh.contains(zh) || en.iter().any(|e| c.en.to_lowercase().contains(e)))
                 .collect();
             if matching.is_empty() {
-                missing_color = Some(if detect_zh(text) { format!("{zh}色") } else { en[0].to_string() });
+                missing_color = Some(if crate::lang::detect(text) == Lang::Zh {
+                    format!("{zh}色")
+                } else {
+                    en[0].to_string()
+                });
             }
             colors.extend(matching);
         }
@@ -229,10 +233,6 @@ pub fn asked<'p>(p: &'p Product, text: &str) -> Asked<'p> {
     .iter()
     .any(|w| lower.contains(w));
     Asked { colors, missing_color, size, missing_size, other_colors, other_sizes }
-}
-
-fn detect_zh(text: &str) -> bool {
-    text.chars().any(crate::lang::is_cjk)
 }
 
 /// The text names one of `p`'s own colours or sizes ("olive", "1.8m").

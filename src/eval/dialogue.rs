@@ -40,7 +40,7 @@ use crate::intent::IntentModel;
 use crate::knowledge::diagnostic::{parse_toml, Diagnostic, Diagnostics, LineIndex};
 use crate::knowledge::KnowledgeBase;
 use crate::lang::{detect, Lang};
-use crate::search::{FaqIndex, ProductIndex, Thresholds};
+use crate::search::Thresholds;
 use crate::store::Store;
 
 /// The demo orders' dates are relative to this instant (`fixed_time` of the tests and demos).
@@ -432,12 +432,8 @@ fn target_problems(kb: &KnowledgeBase, t: &Target) -> Vec<String> {
 /// The engines the service would use, from the knowledge folder and an intent model folder.
 pub fn engines(kb: &KnowledgeBase, model: &Path) -> anyhow::Result<Arc<Engines>> {
     let thresholds = Thresholds::load(&kb.root)?;
-    Ok(Arc::new(Engines {
-        faq: Arc::new(FaqIndex::build(&kb.faqs, thresholds)?),
-        products: Arc::new(ProductIndex::build(&kb.products)?),
-        intents: Arc::new(IntentModel::load(model)?),
-        catalog: Arc::new(kb.products.clone()),
-    }))
+    let intents = Arc::new(IntentModel::load(model)?);
+    Ok(Arc::new(Engines::build(&kb.faqs, thresholds, kb.products.clone(), intents)?))
 }
 
 /// What the bot did in one turn, as far as the expectations look.

@@ -108,9 +108,9 @@ pub struct ReturnRequest {
 }
 
 /// The answer to a guest's phone digits for an order.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PhoneCheck {
-    Match(Box<Order>),
+    Match,
     /// Wrong digits, or no such order (the two are not told apart).
     Mismatch,
     /// Too many wrong guesses: no more checks for this order.
@@ -315,24 +315,12 @@ impl Store {
     }
 
     pub async fn order(&self, order_no: String) -> Result<Option<Order>, StoreError> {
-        self.call(move |conn| {
-            let data: Option<String> = conn
-                .query_row("SELECT data FROM orders WHERE order_no = ?1", params![order_no], |r| r.get(0))
-                .optional()?;
-            data.map(|d| from_json(&d)).transpose()
-        })
-        .await
+        self.call(move |conn| order_row(conn, &order_no)).await
     }
 
     /// A shopper's orders, newest first.
     pub async fn recent_orders(&self, shopper_id: String, limit: usize) -> Result<Vec<Order>, StoreError> {
-        self.call(move |conn| {
-            let mut st = conn
-                .prepare("SELECT data FROM orders WHERE shopper_id = ?1 ORDER BY created_at DESC LIMIT ?2")?;
-            let rows = st.query_map(params![shopper_id, limit as i64], |r| r.get::<_, String>(0))?;
-            rows.map(|d| from_json(&d?)).collect()
-        })
-        .await
+        self.call(move |conn| recent_order_rows(conn, &shopper_id, limit)).await
     }
 
     /// Opens a return request for an order, once: when the order already has one (another
@@ -383,13 +371,9 @@ impl Store {
             if wrong >= max {
                 return Ok(PhoneCheck::Locked);
             }
-            let data: Option<String> = conn
-                .prepare_cached("SELECT data FROM orders WHERE order_no = ?1")?
-                .query_row(params![order_no], |r| r.get(0))
-                .optional()?;
-            let order: Option<Order> = data.map(|d| from_json(&d)).transpose()?;
-            if let Some(o) = order.filter(|o| !digits.is_empty() && o.address.phone.ends_with(&digits)) {
-                return Ok(PhoneCheck::Match(Box::new(o)));
+            let order = order_row(conn, &order_no)?;
+            if order.is_some_and(|o| !digits.is_empty() && o.address.phone.ends_with(&digits)) {
+                return Ok(PhoneCheck::Match);
             }
             conn.prepare_cached(
                 "INSERT INTO phone_guesses (order_no, wrong, updated_at) VALUES (?1, 1, ?2)
@@ -408,14 +392,7 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<(Order, Vec<ReturnRequest>)>, StoreError> {
         self.call(move |conn| {
-            let mut st = conn.prepare_cached(
-                "SELECT data FROM orders WHERE shopper_id = ?1 ORDER BY created_at DESC LIMIT ?2",
-            )?;
-            let orders: Vec<Order> = st
-                .query_map(params![shopper_id, limit as i64], |r| r.get::<_, String>(0))?
-                .map(|d| from_json(&d?))
-                .collect::<Result<_, _>>()?;
-            orders
+            recent_order_rows(conn, &shopper_id, limit)?
                 .into_iter()
                 .map(|o| {
                     let returns = returns_of(conn, &o.order_no)?;
@@ -429,14 +406,11 @@ impl Store {
     /// The orders with these numbers that exist, newest first (one job).
     pub async fn orders(&self, order_nos: Vec<String>) -> Result<Vec<Order>, StoreError> {
         self.call(move |conn| {
-            let mut st = conn.prepare_cached("SELECT data FROM orders WHERE order_no = ?1")?;
-            let mut out: Vec<Order> = Vec::new();
+            let mut out = Vec::new();
             for no in &order_nos {
-                if let Some(d) = st.query_row(params![no], |r| r.get::<_, String>(0)).optional()? {
-                    out.push(from_json(&d)?);
-                }
+                out.extend(order_row(conn, no)?);
             }
-            out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+            out.sort_by(|a: &Order, b| b.created_at.cmp(&a.created_at));
             Ok(out)
         })
         .await
@@ -499,6 +473,26 @@ impl Store {
         })
         .await
     }
+}
+
+/// A shopper's newest `limit` orders, newest first.
+fn recent_order_rows(
+    conn: &rusqlite::Connection,
+    shopper_id: &str,
+    limit: usize,
+) -> Result<Vec<Order>, StoreError> {
+    let mut st = conn
+        .prepare_cached("SELECT data FROM orders WHERE shopper_id = ?1 ORDER BY created_at DESC LIMIT ?2")?;
+    let rows = st.query_map(params![shopper_id, limit as i64], |r| r.get::<_, String>(0))?;
+    rows.map(|d| from_json(&d?)).collect()
+}
+
+fn order_row(conn: &rusqlite::Connection, order_no: &str) -> Result<Option<Order>, StoreError> {
+    let data: Option<String> = conn
+        .prepare_cached("SELECT data FROM orders WHERE order_no = ?1")?
+        .query_row(params![order_no], |r| r.get(0))
+        .optional()?;
+    data.map(|d| from_json(&d)).transpose()
 }
 
 pub(crate) fn conversation_row(

@@ -26,7 +26,7 @@ use crate::agents::{Desk, DeskConfig};
 use crate::config::Config;
 use crate::dialogue::{Clock, Engines, Router};
 use crate::knowledge::KnowledgeBase;
-use crate::search::{FaqIndex, ProductIndex, Thresholds};
+use crate::search::Thresholds;
 use crate::store::Store;
 
 /// Largest WebSocket frame accepted; bigger ones close the connection (code 1009).
@@ -57,7 +57,6 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
     let kb = KnowledgeBase::load(&config.knowledge).map_err(|d| anyhow::anyhow!("{d}"))?;
     let thresholds = Thresholds::load(&config.knowledge)?;
 
-    let products = ProductIndex::build(&kb.products)?;
     let registry = crate::models::Registry::new(&config.model_store_dir(), &config.model);
     let models = crate::models::Models::open(registry, config.knowledge.join("eval/intents"))?;
     let intents = models.serving().1;
@@ -65,15 +64,9 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
     let seeded = store.seed(kb.shoppers.clone(), kb.orders.clone()).await?;
     // the knowledge base as trainers left it (the files win when they changed since)
     let faqs = crate::trainer::kb::sync_from_files(&store, &kb, &config.knowledge).await?;
-    let faq = FaqIndex::build(&faqs, thresholds)?;
     store.seed_canned(kb.canned.clone()).await?;
     tracing::info!(faqs = kb.faqs.len(), products = kb.products.len(), seeded, "knowledge loaded");
-    let engines = Arc::new(Engines {
-        faq: Arc::new(faq),
-        products: Arc::new(products),
-        intents,
-        catalog: Arc::new(kb.products),
-    });
+    let engines = Arc::new(Engines::build(&faqs, thresholds, kb.products, intents)?);
     // from the config when given (validated there), else generated once and kept in the database
     let staff_secret = match &config.staff_token_secret {
         Some(s) => s.clone(),
