@@ -59,6 +59,34 @@ pub struct Config {
     /// the binary, read on every request: for editing them without rebuilding. None (the
     /// default): the built-in copies.
     pub web_dir: Option<PathBuf>,
+    /// Open client connections served at once, in total (HTTP and WebSocket). The server lowers
+    /// it below its file-descriptor limit at start, and refuses (closes at once, with a log line)
+    /// beyond it.
+    pub max_connections: usize,
+    /// Open connections from one client address (IPv6: one /64).
+    pub max_connections_per_address: usize,
+    /// A client must send its request headers (or the WebSocket upgrade request) within this
+    /// many seconds of connecting, or of its previous request on a kept-alive connection.
+    pub header_timeout_secs: u64,
+    /// A WebSocket that sends no `hello` within this many seconds is closed.
+    pub hello_timeout_secs: u64,
+    /// New conversations one client address may start per minute.
+    pub address_conversations_per_minute: u32,
+    /// Shopper messages from one client address per minute, across all its connections.
+    pub address_messages_per_minute: u32,
+    /// New conversations one signed-in shopper may start per minute.
+    pub shopper_conversations_per_minute: u32,
+    /// Messages from one signed-in shopper per minute, across all their connections.
+    pub shopper_messages_per_minute: u32,
+    /// Proxies (e.g. the store's nginx) whose `X-Forwarded-For` names the real client address
+    /// for the per-address limits. Empty (the default): the connection's own address.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Serve `/metrics` on this separate address, without a token (e.g. 127.0.0.1:9090 for a
+    /// Prometheus on the host). None (the default): `/metrics` on `listen` needs an admin's
+    /// staff token.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Password checks (argon2, ~19 MB each) running at once; logins beyond it get 503 at once.
+    pub max_concurrent_logins: usize,
 }
 
 impl Default for Config {
@@ -82,6 +110,17 @@ impl Default for Config {
             business_hours: Some("09:00-24:00".into()),
             business_timezone: "+08:00".into(),
             web_dir: None,
+            max_connections: 10_000,
+            max_connections_per_address: 256,
+            header_timeout_secs: 10,
+            hello_timeout_secs: 10,
+            address_conversations_per_minute: 60,
+            address_messages_per_minute: 600,
+            shopper_conversations_per_minute: 10,
+            shopper_messages_per_minute: 60,
+            trusted_proxies: Vec::new(),
+            metrics_listen: None,
+            max_concurrent_logins: 4,
         }
     }
 }
@@ -121,7 +160,12 @@ impl Config {
     /// `KEFU_SHOPPER_TOKEN_MAX_SECS`, `KEFU_MAX_MESSAGE_CHARS`, `KEFU_MESSAGES_PER_MINUTE`,
     /// `KEFU_IDLE_TIMEOUT_SECS`, `KEFU_SEND_TIMEOUT_SECS`, `KEFU_FIXED_TIME`,
     /// `KEFU_AGENT_GRACE_SECS`, `KEFU_AGENT_CAPACITY`, `KEFU_BUSINESS_HOURS` (empty: always),
-    /// `KEFU_BUSINESS_TIMEZONE`, `KEFU_WEB_DIR` (empty: built in).
+    /// `KEFU_BUSINESS_TIMEZONE`, `KEFU_WEB_DIR` (empty: built in), `KEFU_MAX_CONNECTIONS`,
+    /// `KEFU_MAX_CONNECTIONS_PER_ADDRESS`, `KEFU_HEADER_TIMEOUT_SECS`, `KEFU_HELLO_TIMEOUT_SECS`,
+    /// `KEFU_ADDRESS_CONVERSATIONS_PER_MINUTE`, `KEFU_ADDRESS_MESSAGES_PER_MINUTE`,
+    /// `KEFU_SHOPPER_CONVERSATIONS_PER_MINUTE`, `KEFU_SHOPPER_MESSAGES_PER_MINUTE`,
+    /// `KEFU_TRUSTED_PROXIES` (comma-separated), `KEFU_METRICS_LISTEN` (empty: none),
+    /// `KEFU_MAX_CONCURRENT_LOGINS`.
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         fn parse<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, ConfigError>
         where
@@ -187,6 +231,36 @@ impl Config {
         if let Some(v) = get("KEFU_WEB_DIR") {
             self.web_dir = (!v.trim().is_empty()).then(|| v.into());
         }
+        macro_rules! number {
+            ($($field:ident => $name:literal),* $(,)?) => {$(
+                if let Some(v) = get($name) {
+                    self.$field = parse($name, &v)?;
+                }
+            )*};
+        }
+        number! {
+            max_connections => "KEFU_MAX_CONNECTIONS",
+            max_connections_per_address => "KEFU_MAX_CONNECTIONS_PER_ADDRESS",
+            header_timeout_secs => "KEFU_HEADER_TIMEOUT_SECS",
+            hello_timeout_secs => "KEFU_HELLO_TIMEOUT_SECS",
+            address_conversations_per_minute => "KEFU_ADDRESS_CONVERSATIONS_PER_MINUTE",
+            address_messages_per_minute => "KEFU_ADDRESS_MESSAGES_PER_MINUTE",
+            shopper_conversations_per_minute => "KEFU_SHOPPER_CONVERSATIONS_PER_MINUTE",
+            shopper_messages_per_minute => "KEFU_SHOPPER_MESSAGES_PER_MINUTE",
+            max_concurrent_logins => "KEFU_MAX_CONCURRENT_LOGINS",
+        }
+        if let Some(v) = get("KEFU_TRUSTED_PROXIES") {
+            self.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(|a| parse("KEFU_TRUSTED_PROXIES", a))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = get("KEFU_METRICS_LISTEN") {
+            self.metrics_listen =
+                if v.trim().is_empty() { None } else { Some(parse("KEFU_METRICS_LISTEN", &v)?) };
+        }
         Ok(())
     }
 
@@ -248,6 +322,23 @@ impl Config {
         if self.shopper_token_max_secs <= 0 {
             return Err(ConfigError::Invalid("shopper_token_max_secs must be at least 1".into()));
         }
+        let at_least_one = [
+            ("max_connections", self.max_connections as u64),
+            ("max_connections_per_address", self.max_connections_per_address as u64),
+            ("header_timeout_secs", self.header_timeout_secs),
+            ("hello_timeout_secs", self.hello_timeout_secs),
+            ("address_conversations_per_minute", self.address_conversations_per_minute.into()),
+            ("address_messages_per_minute", self.address_messages_per_minute.into()),
+            ("shopper_conversations_per_minute", self.shopper_conversations_per_minute.into()),
+            ("shopper_messages_per_minute", self.shopper_messages_per_minute.into()),
+            ("max_concurrent_logins", self.max_concurrent_logins as u64),
+        ];
+        if let Some((name, _)) = at_least_one.iter().find(|(_, v)| *v == 0) {
+            return Err(ConfigError::Invalid(format!("{name} must be at least 1")));
+        }
+        if self.metrics_listen.is_some_and(|m| m == self.listen) {
+            return Err(ConfigError::Invalid("metrics_listen must differ from listen".into()));
+        }
         Ok(())
     }
 }
@@ -275,6 +366,17 @@ impl std::fmt::Debug for Config {
             .field("business_hours", &self.business_hours)
             .field("business_timezone", &self.business_timezone)
             .field("web_dir", &self.web_dir)
+            .field("max_connections", &self.max_connections)
+            .field("max_connections_per_address", &self.max_connections_per_address)
+            .field("header_timeout_secs", &self.header_timeout_secs)
+            .field("hello_timeout_secs", &self.hello_timeout_secs)
+            .field("address_conversations_per_minute", &self.address_conversations_per_minute)
+            .field("address_messages_per_minute", &self.address_messages_per_minute)
+            .field("shopper_conversations_per_minute", &self.shopper_conversations_per_minute)
+            .field("shopper_messages_per_minute", &self.shopper_messages_per_minute)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("metrics_listen", &self.metrics_listen)
+            .field("max_concurrent_logins", &self.max_concurrent_logins)
             .finish()
     }
 }
