@@ -1,38 +1,66 @@
-//! Staff accounts (agents, trainers, admins): adding one with an argon2id password hash, and
-//! logging in for an expiring staff token (see `identity`).
+//! Staff accounts (agents, trainers, admins): adding, changing and removing them (argon2id
+//! password hashes), logging in for an expiring staff token (see `identity`) with a bound on
+//! the password checks running at once and a lockout kept in the store, and the [`Roster`] every
+//! staff request is checked against, so a removed account, a role change or a password change
+//! ends the tokens issued before within seconds.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
 use serde::Serialize;
+use tokio::sync::Semaphore;
 
 use crate::identity::{self, Role, StaffClaims, STAFF_AUDIENCE};
-use crate::store::{Account, Store, StoreError};
+use crate::store::{Account, LoginAttempt, LoginLimits, Store, StoreError};
 
 /// How long a staff token is valid.
 pub const TOKEN_TTL_SECS: i64 = 12 * 3600;
 /// Shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 8;
-/// Wrong passwords for one account before it is locked for [`LOCKOUT`].
+/// Longest password accepted (longer ones are refused before any hashing).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// Wrong passwords for one name before it is locked for [`LOCKOUT`].
 pub const MAX_FAILURES: u32 = 5;
 pub const LOCKOUT: Duration = Duration::from_secs(15 * 60);
+/// Most names kept in the failed-login table (unknown names are counted too).
+pub const MAX_FAILURE_ROWS: u32 = 10_000;
+/// How long the [`Roster`] trusts what it read about an account. Changes made by another
+/// process (`kefu user …`) take effect within this time; in-process ones at once.
+pub const ROSTER_TTL: Duration = Duration::from_secs(2);
+/// Accounts the roster remembers before it drops the stale ones.
+const ROSTER_CACHE: usize = 1024;
+
+const LOGIN_LIMITS: LoginLimits = LoginLimits {
+    max_failures: MAX_FAILURES,
+    window_secs: LOCKOUT.as_secs() as i64,
+    max_rows: MAX_FAILURE_ROWS,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
     #[error("an account named {0:?} already exists")]
     NameTaken(String),
+    #[error("no account named {0:?}")]
+    NoSuchAccount(String),
     #[error("account names are 1 to 64 letters, digits, '.', '-' or '_'")]
     BadName,
     #[error("passwords need at least {MIN_PASSWORD_CHARS} characters")]
     WeakPassword,
+    #[error("passwords are at most {MAX_PASSWORD_BYTES} bytes")]
+    PasswordTooLong,
     #[error("wrong name or password")]
     BadCredentials,
     #[error("too many wrong passwords for this account; try again later")]
     LockedOut,
+    #[error("too many logins at once; try again in a second")]
+    Busy,
+    /// A validly signed staff token whose account was removed, or changed since it was issued.
+    #[error("{0}; log in again")]
+    Revoked(&'static str),
     #[error("password hashing failed: {0}")]
     Hash(String),
     #[error(transparent)]
@@ -66,6 +94,21 @@ fn valid_name(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
 }
 
+/// A new password's hash, made on the blocking pool, once the password is long enough and not
+/// too long.
+async fn new_password_hash(password: &str) -> Result<String, AccountError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(AccountError::WeakPassword);
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(AccountError::PasswordTooLong);
+    }
+    let pw = password.to_string();
+    tokio::task::spawn_blocking(move || hash_password(&pw))
+        .await
+        .map_err(|e| AccountError::Hash(e.to_string()))?
+}
+
 /// Creates an account.
 pub async fn add(
     store: &Store,
@@ -77,13 +120,7 @@ pub async fn add(
     if !valid_name(name) {
         return Err(AccountError::BadName);
     }
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(AccountError::WeakPassword);
-    }
-    let pw = password.to_string();
-    let password_hash = tokio::task::spawn_blocking(move || hash_password(&pw))
-        .await
-        .map_err(|e| AccountError::Hash(e.to_string()))??;
+    let password_hash = new_password_hash(password).await?;
     let display_name = if display_name.trim().is_empty() { name } else { display_name.trim() };
     let account = Account {
         name: name.to_string(),
@@ -91,6 +128,7 @@ pub async fn add(
         role,
         password_hash,
         created_at: crate::store::now(),
+        token_gen: 0,
     };
     if !store.add_account(account.clone()).await? {
         return Err(AccountError::NameTaken(name.to_string()));
@@ -112,14 +150,22 @@ pub async fn staff_secret(store: &Store) -> Result<String, StoreError> {
         .await
 }
 
-/// Checks names and passwords, and locks an account after repeated wrong passwords.
-#[derive(Default)]
+/// Checks names and passwords: a bounded number of password checks at once (argon2 takes
+/// about 19 MB each), and the lockout after repeated wrong passwords, kept in the store.
 pub struct Logins {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
+    permits: Arc<Semaphore>,
 }
 
 impl Logins {
-    /// Logs in: a signed staff token on the right password.
+    /// At most `max_concurrent` password checks at once; more are refused at once
+    /// ([`AccountError::Busy`]), never queued.
+    pub fn new(max_concurrent: usize) -> Logins {
+        Logins { permits: Arc::new(Semaphore::new(max_concurrent)) }
+    }
+
+    /// Logs in: a signed staff token on the right password. A name that cannot exist or a
+    /// password that is too long is refused before any hashing or store work; every other
+    /// attempt, for a known name or not, is counted against the name before its check.
     pub async fn login(
         &self,
         store: &Store,
@@ -128,28 +174,40 @@ impl Logins {
         password: &str,
         now: i64,
     ) -> Result<Login, AccountError> {
-        if self.locked(name) {
-            return Err(AccountError::LockedOut);
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Err(AccountError::PasswordTooLong);
         }
-        let account = store.account(name.to_string()).await?;
+        if !valid_name(name) {
+            return Err(AccountError::BadCredentials);
+        }
+        let permit = self.permits.clone().try_acquire_owned().map_err(|_| AccountError::Busy)?;
+        let account = match store.reserve_login(name.to_string(), LOGIN_LIMITS, now).await? {
+            LoginAttempt::Locked => return Err(AccountError::LockedOut),
+            LoginAttempt::Allowed(account) => account,
+        };
         // an unknown name costs the same hashing work as a wrong password
-        let hash =
-            account.as_ref().map(|a| a.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.to_string());
+        let hash = account.as_ref().map_or(DUMMY_HASH, |a| a.password_hash.as_str()).to_string();
         let pw = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || password_matches(&hash, &pw))
-            .await
-            .map_err(|e| AccountError::Hash(e.to_string()))?;
+        // the permit lives as long as the hashing, also when the client hangs up meanwhile
+        let ok = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            password_matches(&hash, &pw)
+        })
+        .await
+        .map_err(|e| AccountError::Hash(e.to_string()))?;
         let account = match account {
             Some(a) if ok => a,
-            _ => {
-                self.failed(name);
-                return Err(AccountError::BadCredentials);
-            }
+            _ => return Err(AccountError::BadCredentials),
         };
-        self.failures.lock().expect("lock").remove(name);
+        store.clear_login_failures(account.name.clone()).await?;
         let exp = now + TOKEN_TTL_SECS;
-        let claims =
-            StaffClaims { sub: account.name.clone(), role: account.role, aud: STAFF_AUDIENCE.into(), exp };
+        let claims = StaffClaims {
+            sub: account.name.clone(),
+            role: account.role,
+            aud: STAFF_AUDIENCE.into(),
+            exp,
+            gen: account.token_gen,
+        };
         Ok(Login {
             token: identity::sign(secret, &claims),
             name: account.name,
@@ -158,24 +216,86 @@ impl Logins {
             expires_at: exp,
         })
     }
+}
 
-    fn locked(&self, name: &str) -> bool {
-        let mut f = self.failures.lock().expect("lock");
-        match f.get(name).copied() {
-            Some((_, since)) if since.elapsed() >= LOCKOUT => {
-                f.remove(name);
-                false
-            }
-            Some((n, _)) => n >= MAX_FAILURES,
-            None => false,
+/// An account as a staff token is checked against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    pub display_name: String,
+    pub role: Role,
+    pub gen: i64,
+}
+
+/// Whether a token's claims still hold for the account as it is (`None`: no such account).
+fn admits(standing: Option<Standing>, claims: &StaffClaims) -> Result<Standing, AccountError> {
+    match standing {
+        None => Err(AccountError::Revoked("this account no longer exists")),
+        Some(s) if s.gen != claims.gen || s.role != claims.role => {
+            Err(AccountError::Revoked("this account's password or role changed since you logged in"))
         }
+        Some(s) => Ok(s),
+    }
+}
+
+/// The staff accounts as tokens are checked against them: a small cache of each account's
+/// role and token generation, trusted for [`ROSTER_TTL`] (the CLI changes accounts from
+/// another process), forgotten at once on a change made through it. Also the way to change
+/// accounts.
+pub struct Roster {
+    store: Store,
+    cache: Mutex<HashMap<String, (Option<Standing>, Instant)>>,
+}
+
+impl Roster {
+    pub fn new(store: Store) -> Roster {
+        Roster { store, cache: Mutex::new(HashMap::new()) }
     }
 
-    fn failed(&self, name: &str) {
-        let mut f = self.failures.lock().expect("lock");
-        let e = f.entry(name.to_string()).or_insert((0, Instant::now()));
-        e.0 += 1;
-        e.1 = Instant::now();
+    /// The account of a validly signed staff token, if it still exists with the token's role
+    /// and generation; else [`AccountError::Revoked`].
+    pub async fn check(&self, claims: &StaffClaims) -> Result<Standing, AccountError> {
+        let cached = self.cache.lock().expect("lock").get(&claims.sub).cloned();
+        let standing = match cached {
+            Some((standing, at)) if at.elapsed() < ROSTER_TTL => standing,
+            _ => {
+                let standing = self.store.account(claims.sub.clone()).await?.map(|a| Standing {
+                    display_name: a.display_name,
+                    role: a.role,
+                    gen: a.token_gen,
+                });
+                let mut cache = self.cache.lock().expect("lock");
+                if cache.len() >= ROSTER_CACHE {
+                    cache.retain(|_, (_, at)| at.elapsed() < ROSTER_TTL);
+                }
+                cache.insert(claims.sub.clone(), (standing.clone(), Instant::now()));
+                standing
+            }
+        };
+        admits(standing, claims)
+    }
+
+    /// Removes an account: its tokens end.
+    pub async fn remove(&self, name: &str) -> Result<(), AccountError> {
+        let found = self.store.remove_account(name.to_string()).await?;
+        self.changed(name, found)
+    }
+
+    /// Gives an account another role: its tokens end.
+    pub async fn set_role(&self, name: &str, role: Role) -> Result<(), AccountError> {
+        let found = self.store.set_account_role(name.to_string(), role).await?;
+        self.changed(name, found)
+    }
+
+    /// Gives an account a new password: its tokens end.
+    pub async fn set_password(&self, name: &str, password: &str) -> Result<(), AccountError> {
+        let hash = new_password_hash(password).await?;
+        let found = self.store.set_account_password(name.to_string(), hash).await?;
+        self.changed(name, found)
+    }
+
+    fn changed(&self, name: &str, found: bool) -> Result<(), AccountError> {
+        self.cache.lock().expect("lock").remove(name);
+        found.then_some(()).ok_or_else(|| AccountError::NoSuchAccount(name.to_string()))
     }
 }
 
@@ -203,5 +323,43 @@ mod tests {
         assert!(!valid_name(""));
         assert!(!valid_name("li wei"));
         assert!(!valid_name("<script>"));
+    }
+
+    #[test]
+    fn tokens_are_admitted_only_for_the_account_as_it_is() {
+        let claims =
+            StaffClaims { sub: "li".into(), role: Role::Agent, aud: STAFF_AUDIENCE.into(), exp: 0, gen: 3 };
+        let now = Standing { display_name: "Li".into(), role: Role::Agent, gen: 3 };
+        assert_eq!(admits(Some(now.clone()), &claims).unwrap(), now);
+        let revoked = |s| matches!(admits(s, &claims), Err(AccountError::Revoked(_)));
+        assert!(revoked(None), "removed");
+        assert!(revoked(Some(Standing { gen: 4, ..now.clone() })), "password changed");
+        assert!(revoked(Some(Standing { role: Role::Admin, ..now })), "role changed");
+    }
+
+    #[tokio::test]
+    async fn new_passwords_are_bounded_both_ways() {
+        assert!(matches!(new_password_hash("short").await, Err(AccountError::WeakPassword)));
+        let long = "x".repeat(MAX_PASSWORD_BYTES + 1);
+        assert!(matches!(new_password_hash(&long).await, Err(AccountError::PasswordTooLong)));
+    }
+
+    /// With no permit to give, a login can only get as far as `Busy`: a name that cannot exist
+    /// and an over-long password are refused before that, so before any hashing or store work.
+    #[tokio::test]
+    async fn impossible_logins_are_refused_before_any_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("kefu.db")).unwrap();
+        let logins = Logins::new(0);
+        let login = |name: String, pw: String| {
+            let (logins, store) = (&logins, &store);
+            async move { logins.login(store, "secret", &name, &pw, 0).await }
+        };
+        let long_name = "x".repeat(1_500_000);
+        assert!(matches!(login(long_name, "pw".into()).await, Err(AccountError::BadCredentials)));
+        assert!(matches!(login("li wei".into(), "pw".into()).await, Err(AccountError::BadCredentials)));
+        let long_pw = "x".repeat(MAX_PASSWORD_BYTES + 1);
+        assert!(matches!(login("li".into(), long_pw).await, Err(AccountError::PasswordTooLong)));
+        assert!(matches!(login("li".into(), "pw".into()).await, Err(AccountError::Busy)));
     }
 }

@@ -6,7 +6,9 @@
 //!   after its `iat` or after now, is refused: a stolen token is good for a day at most.
 //! - Staff (agents, trainers, admins): `POST /api/login` signs a token with the server's own staff
 //!   secret (generated on first start, kept in the database), with the role and the audience
-//!   [`STAFF_AUDIENCE`]. The two secrets differ, so one kind of token never passes for the other.
+//!   [`STAFF_AUDIENCE`], and the account's token generation in `gen`. The two secrets differ, so
+//!   one kind of token never passes for the other. A valid signature is not enough for a staff
+//!   token: the account must still exist with that role and generation (`accounts::Roster`).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -80,6 +82,9 @@ pub struct StaffClaims {
     pub aud: String,
     /// Expiry, Unix seconds.
     pub exp: i64,
+    /// The account's token generation when the token was issued: a password change, a role
+    /// change or a removal raises the account's, which ends the token (see `accounts::Roster`).
+    pub gen: i64,
 }
 
 /// Claims that expire.

@@ -85,7 +85,7 @@ async fn bad_credentials_and_bad_tokens_are_refused() {
     assert_eq!(s, StatusCode::BAD_REQUEST, "a malformed login is a clear 400");
 
     let now = chrono::Utc::now().timestamp();
-    let staff = |role, exp| StaffClaims { sub: "li".into(), role, aud: STAFF_AUDIENCE.into(), exp };
+    let staff = |role, exp| StaffClaims { sub: "li".into(), role, aud: STAFF_AUDIENCE.into(), exp, gen: 0 };
     let expired = sign(&app.staff_secret, &staff(Role::Agent, now - 10));
     let forged = sign("not-the-server-secret", &staff(Role::Admin, now + 3600));
     let other_audience = sign(

@@ -1,6 +1,10 @@
 //! One agent WebSocket (`/ws/agent`): the first frame is `hello` with a staff token (role agent
 //! or admin); after that every request goes to the desk, and a writer task sends the desk's
 //! frames (bounded: an agent connection that stops reading is dropped, not waited for).
+//! The token is checked against the account as it is now (`accounts::Roster`) on every frame
+//! and every [`RECHECK`], so a removed account, a role change or a password change closes the
+//! connection within seconds, even when the agent sends nothing; the desk sees it as the agent
+//! disconnecting.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -12,7 +16,8 @@ use tokio::sync::mpsc;
 
 use super::desk::AgentHello;
 use super::protocol::{decode, AgentErrorCode, AgentFrame, AgentMsg};
-use crate::identity::{self, Role};
+use crate::accounts::AccountError;
+use crate::identity::{self, Role, StaffClaims};
 use crate::web::AppState;
 
 /// Frames queued for one agent connection.
@@ -23,6 +28,8 @@ const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 const CLOSE_POLICY: u16 = 1008;
 /// Protocol errors tolerated on one connection before it is closed.
 const MAX_ERRORS: u32 = 50;
+/// How often a quiet connection's token is checked against the account.
+const RECHECK: Duration = Duration::from_secs(2);
 
 static CONNECTIONS: AtomicU64 = AtomicU64::new(1);
 
@@ -60,17 +67,19 @@ pub async fn run(socket: WebSocket, app: Arc<AppState>) {
         }
     });
 
-    let Some(SignedIn { name, conn, close, expires }) = hello(&mut stream, &out, &app).await else {
+    let Some(SignedIn { claims, conn, close }) = hello(&mut stream, &out, &app).await else {
         drop(out);
         let _ = writer.await;
         return;
     };
+    let name = claims.sub.clone();
     let mut errors = 0;
     // the connection ends with the token: the agent signs in again for a new one
     let expired = tokio::time::sleep(Duration::from_secs(
-        expires.saturating_sub(chrono::Utc::now().timestamp()).max(0) as u64,
+        claims.exp.saturating_sub(chrono::Utc::now().timestamp()).max(0) as u64,
     ));
     tokio::pin!(expired);
+    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
     loop {
         let m = tokio::select! {
             m = stream.next() => match m {
@@ -83,10 +92,25 @@ pub async fn run(socket: WebSocket, app: Arc<AppState>) {
                 let _ = out.send(error(AgentErrorCode::Unauthorized, "your sign-in expired; log in again")).await;
                 break;
             }
+            _ = recheck.tick() => {
+                if still_valid(&app, &claims, &out).await == Some(false) {
+                    break;
+                }
+                continue;
+            }
         };
         match m {
             Message::Text(t) => match decode(t.as_str()) {
-                Ok(msg) => app.desk.agent(name.clone(), conn, msg).await,
+                Ok(msg) => match still_valid(&app, &claims, &out).await {
+                    Some(true) => app.desk.agent(name.clone(), conn, msg).await,
+                    Some(false) => break,
+                    None => {
+                        let _ = out.try_send(error(
+                            AgentErrorCode::StorageUnavailable,
+                            "could not check your sign-in; try again",
+                        ));
+                    }
+                },
                 Err((code, message)) => {
                     errors += 1;
                     let _ = out.send(error(code, message)).await;
@@ -111,11 +135,26 @@ pub async fn run(socket: WebSocket, app: Arc<AppState>) {
 }
 
 struct SignedIn {
-    name: String,
+    claims: StaffClaims,
     conn: u64,
     close: Arc<tokio::sync::Notify>,
-    /// When the token expires (Unix seconds).
-    expires: i64,
+}
+
+/// Whether the token still holds for the account as it is: `Some(false)` (after telling the
+/// agent why) when it was revoked, `None` when the store could not say (the connection is kept).
+async fn still_valid(app: &AppState, claims: &StaffClaims, out: &mpsc::Sender<AgentFrame>) -> Option<bool> {
+    match app.roster.check(claims).await {
+        Ok(_) => Some(true),
+        Err(e @ AccountError::Revoked(_)) => {
+            tracing::info!(agent = %claims.sub, reason = %e, "agent's sign-in revoked; closing the connection");
+            let _ = out.send(error(AgentErrorCode::Unauthorized, e.to_string())).await;
+            Some(false)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not check the agent's account");
+            None
+        }
+    }
 }
 
 /// Waits for `hello`, checks the token and the account's role, and signs the agent in at the desk.
@@ -142,25 +181,23 @@ async fn hello(
         Ok(c) => c,
         Err(e) => return refuse(AgentErrorCode::Unauthorized, &format!("{e}; log in again")),
     };
-    let account = match app.router.store.account(claims.sub.clone()).await {
-        Ok(Some(a)) => a,
-        Ok(None) => return refuse(AgentErrorCode::Unauthorized, "this account no longer exists"),
+    let account = match app.roster.check(&claims).await {
+        Ok(standing) => standing,
+        Err(e @ AccountError::Revoked(_)) => return refuse(AgentErrorCode::Unauthorized, &e.to_string()),
         Err(e) => {
             tracing::error!(error = %e, "could not read account");
             return refuse(AgentErrorCode::StorageUnavailable, "could not sign in right now; try again");
         }
     };
-    // the account as it is now: a role changed since the token was issued counts
-    if !matches!(account.role, Role::Agent | Role::Admin) || !matches!(claims.role, Role::Agent | Role::Admin)
-    {
+    // the account as it is now: the roster checked the token's role is still the account's
+    if !matches!(account.role, Role::Agent | Role::Admin) {
         return refuse(AgentErrorCode::Forbidden, "this needs the role agent or admin");
     }
     let conn = CONNECTIONS.fetch_add(1, Ordering::Relaxed);
-    let name = account.name.clone();
     let close = Arc::new(tokio::sync::Notify::new());
     app.desk
         .agent_hello(AgentHello {
-            name: account.name,
+            name: claims.sub.clone(),
             display_name: account.display_name,
             capacity,
             langs,
@@ -170,5 +207,5 @@ async fn hello(
             close: close.clone(),
         })
         .await;
-    Some(SignedIn { name, conn, close, expires: claims.exp })
+    Some(SignedIn { claims, conn, close })
 }

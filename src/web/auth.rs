@@ -1,6 +1,7 @@
 //! Staff authentication for the HTTP API: a `Bearer` staff token in `Authorization`, checked
-//! for signature, expiry, audience and role. JSON errors with 401 (who are you?) and 403 (not
-//! allowed).
+//! for signature, expiry and audience, then against the account as it is now (it exists, with
+//! the token's role and generation: `accounts::Roster`), and for the role a route needs. JSON
+//! errors with 401 (who are you?) and 403 (not allowed).
 
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::AppState;
+use crate::accounts::AccountError;
 use crate::identity::{self, Role, StaffClaims};
 
 /// An error answered as `{"error": code, "message": …}` with its HTTP status.
@@ -103,8 +105,12 @@ impl FromRequestParts<Arc<AppState>> for Staff {
             .ok()
             .and_then(|h| h.strip_prefix("Bearer "))
             .ok_or_else(|| ApiError::unauthorized("expected Authorization: Bearer <token>"))?;
-        identity::verify_staff(&app.staff_secret, token.trim(), chrono::Utc::now().timestamp())
-            .map(Staff)
-            .map_err(|e| ApiError::unauthorized(format!("{e}; log in again")))
+        let claims = identity::verify_staff(&app.staff_secret, token.trim(), chrono::Utc::now().timestamp())
+            .map_err(|e| ApiError::unauthorized(format!("{e}; log in again")))?;
+        match app.roster.check(&claims).await {
+            Ok(_) => Ok(Staff(claims)),
+            Err(e @ AccountError::Revoked(_)) => Err(ApiError::unauthorized(e.to_string())),
+            Err(e) => Err(ApiError::internal(e)),
+        }
     }
 }
