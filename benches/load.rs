@@ -162,7 +162,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("{target}: listening on {} (pid {})", server.addr, server.child.id());
         tokio::time::sleep(Duration::from_millis(300)).await;
         let base = rss(server.child.id());
-        let before = if target == "kefu" { store_counters(&server.addr).await } else { None };
+        let before = if target == "kefu" { store_counters(&server.metrics).await } else { None };
         let mut report = match args.idle {
             Some(n) => idle(&args, &server, n).await,
             None => chat(&args, &server, &mix, &orders).await,
@@ -172,7 +172,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             report.rss_per_connection_kb =
                 Some((report.server_rss_kb.saturating_sub(base.0)) as f64 / report.connections_held as f64);
         }
-        if let (Some(b), Some(a)) = (before, store_counters(&server.addr).await) {
+        if let (Some(b), Some(a)) = (before, store_counters(&server.metrics).await) {
             report.store_commits = Some(a.0 - b.0);
             report.store_jobs = Some(a.1 - b.1);
             report.store_slow_commits = Some(a.2 - b.2);
@@ -259,12 +259,15 @@ struct Server {
     kefu: bool,
     child: Child,
     addr: String,
+    /// kefu's `metrics_listen` address (the echo server has none).
+    metrics: String,
     _dir: tempfile::TempDir,
 }
 
 impl Server {
     async fn start(target: &str) -> anyhow::Result<Server> {
         let dir = tempfile::tempdir()?;
+        let metrics = format!("127.0.0.1:{}", free_port()?);
         let mut cmd = if target == "kefu" {
             let port = free_port()?;
             let mut c = Command::new(env!("CARGO_BIN_EXE_kefu"));
@@ -275,7 +278,13 @@ impl Server {
                 .env("KEFU_FIXED_TIME", NOW)
                 // a load test sends faster than a person types: lift the per-shopper limit
                 .env("KEFU_MESSAGES_PER_MINUTE", "100000")
+                .env("KEFU_ADDRESS_CONVERSATIONS_PER_MINUTE", "100000")
+                .env("KEFU_ADDRESS_MESSAGES_PER_MINUTE", "100000")
+                .env("KEFU_SHOPPER_CONVERSATIONS_PER_MINUTE", "100000")
+                .env("KEFU_SHOPPER_MESSAGES_PER_MINUTE", "100000")
+                .env("KEFU_MAX_CONNECTIONS_PER_ADDRESS", "100000")
                 .env("KEFU_IDLE_TIMEOUT_SECS", "3600")
+                .env("KEFU_METRICS_LISTEN", &metrics)
                 .env("KEFU_LOG", "warn");
             c
         } else {
@@ -299,7 +308,7 @@ impl Server {
         };
         // keep draining stdout so the server never blocks on a full pipe
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Ok(Server { kefu: target == "kefu", child, addr, _dir: dir })
+        Ok(Server { kefu: target == "kefu", child, addr, metrics, _dir: dir })
     }
 
     fn url(&self) -> String {

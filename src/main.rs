@@ -171,6 +171,31 @@ enum UserAction {
         #[arg(long, env = "KEFU_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// List the accounts: name, display name, role, created.
+    List {
+        #[arg(long, env = "KEFU_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Remove an account. Its tokens and its console connection end within seconds.
+    Remove {
+        name: String,
+        #[arg(long, env = "KEFU_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Change an account's role. Its tokens end: it logs in again.
+    SetRole {
+        name: String,
+        #[arg(value_parser = ["agent", "trainer", "admin"])]
+        role: String,
+        #[arg(long, env = "KEFU_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Set an account's password, read from standard input like `user add`. Its tokens end.
+    Passwd {
+        name: String,
+        #[arg(long, env = "KEFU_CONFIG")]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -312,7 +337,11 @@ fn main() -> ExitCode {
         std::env::set_var("RAYON_NUM_THREADS", n.to_string());
     }
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("KEFU_LOG"))
+        // KEFU_LOG as RUST_LOG; by default kefu's own info lines (start, refusals) and others' warnings
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KEFU_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,kefu=info")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -323,6 +352,21 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn parse_role(role: &str) -> Result<kefu::identity::Role> {
+    kefu::identity::Role::parse(role).context("role must be agent, trainer or admin")
+}
+
+/// A password from standard input (one line; prompted on a terminal), never from the command
+/// line.
+fn read_password(name: &str) -> Result<String> {
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        eprint!("password for {name}: ");
+    }
+    let mut password = String::new();
+    std::io::stdin().read_line(&mut password)?;
+    Ok(password.trim_end_matches(['\r', '\n']).to_string())
 }
 
 fn load_kb(dir: &std::path::Path) -> Result<KnowledgeBase> {
@@ -397,26 +441,52 @@ fn run(cli: Cli) -> Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::User { action: UserAction::Add { name, role, display_name, config } } => {
-            let config = Config::load(config.as_deref())?;
-            let role = kefu::identity::Role::parse(&role).context("role must be agent, trainer or admin")?;
-            if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-                eprint!("password for {name}: ");
-            }
-            let mut password = String::new();
-            std::io::stdin().read_line(&mut password)?;
-            let password = password.trim_end_matches(['\r', '\n']);
+        Command::User { action } => {
+            let config = match &action {
+                UserAction::Add { config, .. }
+                | UserAction::List { config }
+                | UserAction::Remove { config, .. }
+                | UserAction::SetRole { config, .. }
+                | UserAction::Passwd { config, .. } => Config::load(config.as_deref())?,
+            };
             let rt = tokio::runtime::Runtime::new()?;
-            let account = rt.block_on(async {
+            rt.block_on(async {
                 let store = kefu::store::Store::open(&config.database)?;
-                anyhow::Ok(kefu::accounts::add(&store, &name, &display_name, role, password).await?)
+                let roster = kefu::accounts::Roster::new(store.clone());
+                match action {
+                    UserAction::Add { name, role, display_name, .. } => {
+                        let role = parse_role(&role)?;
+                        let password = read_password(&name)?;
+                        let account =
+                            kefu::accounts::add(&store, &name, &display_name, role, &password).await?;
+                        println!(
+                            "added {} ({}, shown as {:?})",
+                            account.name,
+                            account.role.as_str(),
+                            account.display_name
+                        );
+                    }
+                    UserAction::List { .. } => {
+                        println!("name\tdisplay name\trole\tcreated");
+                        for a in store.accounts().await? {
+                            println!("{}\t{}\t{}\t{}", a.name, a.display_name, a.role.as_str(), a.created_at);
+                        }
+                    }
+                    UserAction::Remove { name, .. } => {
+                        roster.remove(&name).await?;
+                        println!("removed {name}; its sign-ins end within seconds");
+                    }
+                    UserAction::SetRole { name, role, .. } => {
+                        roster.set_role(&name, parse_role(&role)?).await?;
+                        println!("{name} is now {role}; it logs in again");
+                    }
+                    UserAction::Passwd { name, .. } => {
+                        roster.set_password(&name, &read_password(&name)?).await?;
+                        println!("password of {name} changed; its sign-ins end within seconds");
+                    }
+                }
+                anyhow::Ok(())
             })?;
-            println!(
-                "added {} ({}, shown as {:?})",
-                account.name,
-                account.role.as_str(),
-                account.display_name
-            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Check => match KnowledgeBase::load(&cli.knowledge) {

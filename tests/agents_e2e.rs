@@ -34,7 +34,7 @@ async fn start_with(tune: impl FnOnce(&mut Config)) -> Server {
         token_secret: Some(SECRET.into()),
         messages_per_minute: 1000,
         fixed_time: Some(NOW.into()),
-        ..Config::default()
+        ..common::server::test_limits()
     };
     tune(&mut config);
     let clock = config.clock();
@@ -44,6 +44,7 @@ async fn start_with(tune: impl FnOnce(&mut Config)) -> Server {
     kefu::accounts::add(store, "li", "Li", Role::Agent, PASSWORD).await.unwrap();
     kefu::accounts::add(store, "amy", "Amy", Role::Agent, PASSWORD).await.unwrap();
     kefu::accounts::add(store, "wang", "Wang", Role::Trainer, PASSWORD).await.unwrap();
+    kefu::accounts::add(store, "boss", "Boss", Role::Admin, PASSWORD).await.unwrap();
     Server { addr, app, _dir: dir }
 }
 
@@ -194,7 +195,8 @@ async fn one_shopper_two_agents_through_the_whole_escalation() {
 async fn agent_socket_and_console_refuse_bad_tokens_and_wrong_roles() {
     let s = start().await;
     let now = chrono::Utc::now().timestamp();
-    let staff = |sub: &str, role, exp| StaffClaims { sub: sub.into(), role, aud: STAFF_AUDIENCE.into(), exp };
+    let staff =
+        |sub: &str, role, exp| StaffClaims { sub: sub.into(), role, aud: STAFF_AUDIENCE.into(), exp, gen: 0 };
     let expired = sign(&s.app.staff_secret, &staff("li", Role::Agent, now - 10));
     let forged = sign("not-the-server-secret", &staff("li", Role::Agent, now + 3600));
     let shopper = sign(SECRET, &Claims { sub: "S1001".into(), exp: now + 3600 });
@@ -417,7 +419,7 @@ async fn vip_shoppers_are_served_first_and_agents_get_their_language() {
     );
     let (_, snap) = s.get("/api/queue", &token).await;
     assert_eq!(snap["queue"].as_array().unwrap().len(), 1, "{snap}");
-    let metrics = common::get_text(&s.app, "/metrics").await;
+    let metrics = common::get_text(&s.app, "/metrics", &s.login("boss").await).await;
     for line in ["kefu_agent_queue_waiting 1", "kefu_agents_connected 2", "kefu_agent_conversations 2"] {
         assert!(metrics.contains(line), "{line} in {metrics}");
     }

@@ -27,9 +27,13 @@ struct Server {
 }
 
 async fn start() -> Server {
+    start_with(|_| {}).await
+}
+
+async fn start_with(tune: impl FnOnce(&mut Config)) -> Server {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
-    let config = Config {
+    let mut config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         database: dir.path().join("kefu.db"),
         knowledge: root.join("knowledge"),
@@ -38,8 +42,14 @@ async fn start() -> Server {
         max_message_chars: 500,
         messages_per_minute: 1000,
         fixed_time: Some(NOW.into()),
+        // every test client is 127.0.0.1: the shared limits out of the way
+        address_conversations_per_minute: 100_000,
+        address_messages_per_minute: 100_000,
+        shopper_conversations_per_minute: 100_000,
+        shopper_messages_per_minute: 100_000,
         ..Config::default()
     };
+    tune(&mut config);
     let clock = config.clock();
     assert!(matches!(clock, Clock::Fixed(_)));
     let app = kefu::web::build(config, clock).await.unwrap();
@@ -372,12 +382,16 @@ async fn bad_frames_get_errors_and_the_connection_stays_usable() {
 
 #[tokio::test]
 async fn health_and_metrics_endpoints() {
-    let s = start().await;
+    // /metrics on its own address (no token); on the main one it needs an admin (staff_auth.rs)
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let metrics: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let s = start_with(|c| c.metrics_listen = Some(metrics)).await;
     let mut c = Client::connect(&s).await;
     c.hello(None, None).await;
     c.say("转人工").await;
     let get = |path: &str| {
-        let url = format!("http://{}{path}", s.addr);
+        let addr = if path == "/metrics" { metrics } else { s.addr };
+        let url = format!("http://{addr}{path}");
         async move {
             use tokio::io::{AsyncReadExt, AsyncWriteExt};
             let u: Vec<&str> = url.trim_start_matches("http://").splitn(2, '/').collect();
@@ -394,6 +408,7 @@ async fn health_and_metrics_endpoints() {
     };
     assert!(get("/healthz").await.ends_with("ok"));
     let m = get("/metrics").await;
+    assert!(m.starts_with("HTTP/1.1 200"), "{m}");
     assert!(m.contains("kefu_connections 1"), "{m}");
     assert!(m.contains("kefu_messages_total 1"), "{m}");
     assert!(m.contains("kefu_escalations_total{reason=\"requested\"} 1"), "{m}");

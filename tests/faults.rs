@@ -103,6 +103,11 @@ impl Process {
             .env("KEFU_DATABASE", db)
             .env("KEFU_FIXED_TIME", NOW)
             .env("KEFU_MESSAGES_PER_MINUTE", "100000")
+            .env("KEFU_ADDRESS_CONVERSATIONS_PER_MINUTE", "100000")
+            .env("KEFU_ADDRESS_MESSAGES_PER_MINUTE", "100000")
+            .env("KEFU_SHOPPER_CONVERSATIONS_PER_MINUTE", "100000")
+            .env("KEFU_SHOPPER_MESSAGES_PER_MINUTE", "100000")
+            .env("KEFU_MAX_CONNECTIONS_PER_ADDRESS", "100000")
             .env("KEFU_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -226,6 +231,9 @@ async fn in_process(db: PathBuf, tune: impl FnOnce(&mut Config)) -> InProcess {
         model: root().join("models/intent"),
         fixed_time: Some(NOW.into()),
         messages_per_minute: 100_000,
+        // every client here is 127.0.0.1: the shared per-address limits out of the way
+        address_conversations_per_minute: 100_000,
+        address_messages_per_minute: 100_000,
         ..Config::default()
     };
     tune(&mut config);

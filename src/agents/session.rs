@@ -22,8 +22,6 @@ use crate::web::AppState;
 
 /// Frames queued for one agent connection.
 const OUTBOX: usize = 256;
-/// Time allowed for the `hello` frame.
-const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// WebSocket close code for a policy violation (RFC 6455).
 const CLOSE_POLICY: u16 = 1008;
 /// Protocol errors tolerated on one connection before it is closed.
@@ -167,7 +165,8 @@ async fn hello(
         let _ = out.try_send(error(code, m));
         None
     };
-    let first = match tokio::time::timeout(HELLO_TIMEOUT, stream.next()).await {
+    let hello_timeout = Duration::from_secs(app.config.hello_timeout_secs);
+    let first = match tokio::time::timeout(hello_timeout, stream.next()).await {
         Ok(Some(Ok(Message::Text(t)))) => t,
         Ok(_) => return None,
         Err(_) => return refuse(AgentErrorCode::Unauthorized, "send hello with your token first"),

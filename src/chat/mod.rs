@@ -2,4 +2,5 @@
 //! ([`session`]). The only place that knows the JSON frames.
 
 pub mod protocol;
+pub mod rates;
 pub mod session;

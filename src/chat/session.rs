@@ -8,6 +8,7 @@
 //! the service desk: the agent's messages, typing, transfer, resolve and hand-back arrive as
 //! [`ShopperEvent`]s, already stored; shopper messages are stored, acknowledged and passed on.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -59,6 +60,8 @@ struct Session {
     link: u64,
     /// When a typing notice last went to the agent (they are throttled).
     typed: Option<Instant>,
+    /// The client's address, for the limits shared by all its connections.
+    client: IpAddr,
 }
 
 /// The next desk event, or never when the desk has nothing to say to this session.
@@ -69,8 +72,8 @@ async fn next_event(events: &mut Option<mpsc::Receiver<ShopperEvent>>) -> Option
     }
 }
 
-/// Serves one shopper connection until it closes.
-pub async fn run(socket: WebSocket, app: Arc<AppState>) {
+/// Serves one shopper connection from `client` until it closes.
+pub async fn run(socket: WebSocket, app: Arc<AppState>, client: IpAddr) {
     let (mut sink, mut stream) = socket.split();
     let (out, mut outbox) = mpsc::channel::<Message>(OUTBOX);
     let send_timeout = Duration::from_secs(app.config.send_timeout_secs.max(1));
@@ -100,11 +103,18 @@ pub async fn run(socket: WebSocket, app: Arc<AppState>) {
         events: None,
         link: 0,
         typed: None,
+        client,
     };
     let idle = Duration::from_secs(app.config.idle_timeout_secs.max(1));
+    // a socket that never says hello is closed, whatever else it sends
+    let hello_by = Instant::now() + Duration::from_secs(app.config.hello_timeout_secs);
     loop {
+        let wait = match s.live {
+            Some(_) => idle,
+            None => hello_by.saturating_duration_since(Instant::now()),
+        };
         let next = tokio::select! {
-            next = tokio::time::timeout(idle, stream.next()) => next,
+            next = tokio::time::timeout(wait, stream.next()) => next,
             event = next_event(&mut s.events) => {
                 let keep_going = match event {
                     Some(e) => s.on_desk(e).await,
@@ -122,6 +132,12 @@ pub async fn run(socket: WebSocket, app: Arc<AppState>) {
             }
         };
         let frame = match next {
+            Err(_) if s.live.is_none() => {
+                let reason = format!("no hello within {} s", app.config.hello_timeout_secs);
+                let close = CloseFrame { code: CLOSE_POLICY, reason: reason.into() };
+                let _ = s.out.send(Message::Close(Some(close))).await;
+                break;
+            }
             Err(_) => {
                 // idle: end the conversation and ask for a rating; a second idle period closes
                 if s.live.as_ref().is_none_or(|l| l.ended || l.conv.state != ConversationState::Bot) {
@@ -303,6 +319,10 @@ impl Session {
                 }
                 Err(e) => return self.storage_error(e).await,
             },
+            None if self.conversation_limited(shopper_id.as_deref()) => {
+                let message = "too many new conversations from here; wait a minute and try again";
+                return self.error(ErrorCode::RateLimited, message).await;
+            }
             None => match store.open_conversation(shopper_id.clone(), lang).await {
                 Ok(c) => c,
                 Err(e) => return self.storage_error(e).await,
@@ -379,20 +399,50 @@ impl Session {
     fn refund(&mut self, taken: bool) {
         if taken {
             self.tokens += 1.0;
+            self.app.rates.message_refund(self.client, self.shopper());
         }
     }
 
+    fn shopper(&self) -> Option<&str> {
+        self.live.as_ref().and_then(|l| l.conv.shopper_id.as_deref())
+    }
+
+    /// Whether a new conversation now would be over the address's or the shopper's limit.
+    fn conversation_limited(&self, shopper: Option<&str>) -> bool {
+        match self.app.rates.new_conversation(self.client, shopper) {
+            Ok(()) => false,
+            Err(limit) => {
+                self.count_limited("conversation", limit);
+                true
+            }
+        }
+    }
+
+    fn count_limited(&self, what: &str, limit: crate::chat::rates::Limited) {
+        let limit = match limit {
+            crate::chat::rates::Limited::Address => "address",
+            crate::chat::rates::Limited::Shopper => "shopper",
+        };
+        self.app.metrics.limited.with_label_values(&[what, limit]).inc();
+        tracing::debug!(client = %self.client, what, limit, "rate limited");
+    }
+
+    /// Takes a token from this connection's bucket and from the limits it shares with the
+    /// client's other connections.
     fn take_token(&mut self) -> bool {
         let rate = self.app.config.messages_per_minute as f64;
         let now = Instant::now();
         self.tokens = (self.tokens + now.duration_since(self.refilled).as_secs_f64() * rate / 60.0).min(rate);
         self.refilled = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
+        if self.tokens < 1.0 {
+            return false;
         }
+        if let Err(limit) = self.app.rates.message(self.client, self.shopper()) {
+            self.count_limited("message", limit);
+            return false;
+        }
+        self.tokens -= 1.0;
+        true
     }
 
     async fn message(&mut self, id: String, text: String, context: Option<Context>) -> bool {

@@ -141,6 +141,57 @@ static ASSETS: &[Asset] = &[
 const STAFF_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
      connect-src 'self'; media-src 'self' data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
 
+/// The demo store's pages: their own inline scripts (by hash, see [`storefront_csp`]) and
+/// `widget.js`; inline styles (the page's and the widget's, in its shadow root); WebSocket and
+/// fetch to this server only; never framed.
+const STORE_CSP: &str = "default-src 'none'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data:; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+/// What every other answer gets (JSON, errors, `/healthz`): nothing may run, nothing may frame it.
+const DEFAULT_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// The storefront page's CSP: [`STORE_CSP`] with the SHA-256 of each inline `<script>` whose
+/// type is JavaScript (JSON data blocks do not run, so they need none).
+pub fn storefront_csp(html: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let mut hashes = String::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        let tag_end = match rest[start..].find('>') {
+            Some(i) => start + i,
+            None => break,
+        };
+        let tag = &rest[start..tag_end];
+        let body_end = match rest[tag_end..].find("</script>") {
+            Some(i) => tag_end + i,
+            None => break,
+        };
+        let body = &rest[tag_end + 1..body_end];
+        if !tag.contains("src=") && !tag.contains("type=\"application/json\"") {
+            let digest = sha2::Sha256::digest(body.as_bytes());
+            let b64 = base64::engine::general_purpose::STANDARD.encode(digest);
+            hashes.push_str(&format!(" 'sha256-{b64}'"));
+        }
+        rest = &rest[body_end..];
+    }
+    STORE_CSP.replace("{hashes}", &hashes)
+}
+
+/// Headers for every answer that did not set its own: a CSP that runs and frames nothing,
+/// `nosniff`.
+pub async fn default_headers(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DEFAULT_CSP));
+    }
+    if !h.contains_key(header::X_FRAME_OPTIONS) {
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    resp
+}
+
 pub fn routes() -> axum::Router<Arc<AppState>> {
     ASSETS.iter().fold(axum::Router::new(), |router, asset| {
         router.route(asset.route, get(move |State(app): State<Arc<AppState>>| serve(app, asset)))
@@ -159,20 +210,32 @@ async fn serve(app: Arc<AppState>, asset: &'static Asset) -> Response {
             }
         },
     };
+    let store_csp = (matches!(asset.audience, Audience::Storefront) && asset.content_type == HTML)
+        .then(|| storefront_csp(&body));
     let mut resp = body.into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     let cache = match (asset.audience, asset.content_type) {
         // short, so a new widget reaches the stores within minutes
         (Audience::Storefront, JS) => "public, max-age=300",
         _ => "no-cache",
     };
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    if let Audience::Staff = asset.audience {
-        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(STAFF_CSP));
-        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-        h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    match asset.audience {
+        Audience::Staff => {
+            h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(STAFF_CSP));
+            h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+        }
+        // widget.js runs inside the store's pages, under the store's CSP (see README)
+        Audience::Storefront => {
+            if let Some(csp) = store_csp {
+                h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_str(&csp).expect("ASCII CSP"));
+                h.insert(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("strict-origin-when-cross-origin"),
+                );
+            }
+        }
     }
     resp
 }

@@ -21,6 +21,13 @@ pub struct Metrics {
     pub errors: IntCounterVec,
     /// Seconds from a message's arrival to its last reply being queued.
     pub reply_latency: Histogram,
+    /// Open client connections (HTTP and WebSocket, every kind).
+    pub open_connections: IntGauge,
+    /// Connections closed at once because of a connection limit, by limit (`total`, `address`).
+    pub refused: IntCounterVec,
+    /// Shopper requests refused by a shared rate limit, by what was limited and whose limit
+    /// (`conversation`/`message`, `address`/`shopper`).
+    pub limited: IntCounterVec,
 }
 
 impl Metrics {
@@ -47,6 +54,18 @@ impl Metrics {
             .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0]),
         )
         .expect("metric");
+        let open_connections =
+            IntGauge::new("open_connections", "Open client connections of every kind").expect("metric");
+        let refused = IntCounterVec::new(
+            Opts::new("connections_refused_total", "Connections closed at once by a connection limit"),
+            &["limit"],
+        )
+        .expect("metric");
+        let limited = IntCounterVec::new(
+            Opts::new("rate_limited_total", "Shopper requests refused by a per-address or per-shopper limit"),
+            &["what", "limit"],
+        )
+        .expect("metric");
         for c in [
             Box::new(connections.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(messages.clone()),
@@ -54,10 +73,24 @@ impl Metrics {
             Box::new(escalations.clone()),
             Box::new(errors.clone()),
             Box::new(reply_latency.clone()),
+            Box::new(open_connections.clone()),
+            Box::new(refused.clone()),
+            Box::new(limited.clone()),
         ] {
             registry.register(c).expect("metric registers once");
         }
-        Metrics { registry, connections, messages, intents, escalations, errors, reply_latency }
+        Metrics {
+            registry,
+            connections,
+            messages,
+            intents,
+            escalations,
+            errors,
+            reply_latency,
+            open_connections,
+            refused,
+            limited,
+        }
     }
 
     /// All metrics in the text exposition format, with the store's group-commit counters.

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 
 #[allow(dead_code)]
+pub mod process;
+#[allow(dead_code)]
 pub mod server;
 #[allow(dead_code)]
 pub mod ws;
@@ -50,10 +52,14 @@ pub async fn token(app: &Arc<AppState>, name: &str, role: Role) -> String {
     body["token"].as_str().unwrap().to_string()
 }
 
-/// A GET whose answer is text (e.g. `/metrics`).
+/// A GET with a staff token whose answer is text (e.g. `/metrics`).
 #[allow(dead_code)]
-pub async fn get_text(app: &Arc<AppState>, uri: &str) -> String {
-    let req = Request::builder().uri(uri).body(Body::empty()).unwrap();
+pub async fn get_text(app: &Arc<AppState>, uri: &str, token: &str) -> String {
+    let req = Request::builder()
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
     let resp = kefu::web::routes(app.clone()).oneshot(req).await.unwrap();
     let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22).await.unwrap();
     String::from_utf8(bytes.to_vec()).unwrap()

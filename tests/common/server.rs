@@ -12,6 +12,18 @@ pub const SECRET: &str = "test-secret-0123456789abcdef";
 /// The demo orders' dates are relative to this day.
 pub const NOW: &str = "2026-11-25T09:00:00+08:00";
 
+/// The defaults with the per-address and per-shopper limits out of the way: every test client
+/// is 127.0.0.1 (tests/security_connections.rs tests the limits themselves).
+pub fn test_limits() -> Config {
+    Config {
+        address_conversations_per_minute: 100_000,
+        address_messages_per_minute: 100_000,
+        shopper_conversations_per_minute: 100_000,
+        shopper_messages_per_minute: 100_000,
+        ..Config::default()
+    }
+}
+
 pub struct TestServer {
     pub addr: SocketAddr,
     pub app: Arc<AppState>,
@@ -30,7 +42,7 @@ impl TestServer {
             token_secret: Some(SECRET.into()),
             messages_per_minute: 1000,
             fixed_time: Some(NOW.into()),
-            ..Config::default()
+            ..test_limits()
         };
         tune(&mut config);
         let clock = config.clock();

@@ -1,0 +1,285 @@
+//! Issue 15: what an unauthenticated client can make the server spend. Each test first does
+//! what the attack did — idle sockets by the hundred against a low descriptor limit, headers
+//! that never finish, WebSockets that never say hello, a thousand hellos — then checks that the
+//! server still serves everyone else and that the limits said no. The real binary runs as a
+//! child process where the descriptor limit matters (`ulimit -n`); the in-process server
+//! elsewhere. No timing assertions: waits have generous deadlines, nothing asserts speed.
+
+mod common;
+
+use std::net::{IpAddr, SocketAddr};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::server::TestServer;
+use common::ws::Client;
+use futures_util::StreamExt;
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+
+/// `kefu serve` in a shell that lowered the descriptor limit first; its log in a file.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    log: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(fd_limit: u32, env: &[(&str, &str)]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = dir.path().join("server.log");
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -n {fd_limit} && exec \"$0\" serve"))
+            .arg(env!("CARGO_BIN_EXE_kefu"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("KEFU_LISTEN", format!("127.0.0.1:{port}"))
+            .env("KEFU_DATABASE", dir.path().join("kefu.db"))
+            .env("KEFU_FIXED_TIME", common::server::NOW)
+            .env("KEFU_LOG", "info")
+            .envs(env.iter().copied())
+            .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
+            .stderr(Stdio::from(std::fs::File::options().append(true).open(&log).unwrap()))
+            .spawn()
+            .expect("kefu starts");
+        let s = Server { child, addr: format!("127.0.0.1:{port}").parse().unwrap(), log, _dir: dir };
+        s.wait_log("listening on", Duration::from_secs(120));
+        s
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits for `text` in the log (panics with the log after `limit`).
+    fn wait_log(&self, text: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while !self.log().contains(text) {
+            assert!(Instant::now() < deadline, "no {text:?} in the log:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn alive(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A TCP connection to `addr` from the local address `from` (any 127.x.y.z works on Linux).
+async fn connect_from(from: &str, addr: SocketAddr) -> std::io::Result<TcpStream> {
+    let s = TcpSocket::new_v4()?;
+    s.bind(SocketAddr::new(from.parse::<IpAddr>().unwrap(), 0))?;
+    s.connect(addr).await
+}
+
+/// `GET /healthz` from `from`: the status line, or the error.
+async fn healthz(from: &str, addr: SocketAddr) -> Result<String, String> {
+    let mut tcp = connect_from(from, addr).await.map_err(|e| e.to_string())?;
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut body = String::new();
+    tokio::time::timeout(Duration::from_secs(20), tcp.read_to_string(&mut body))
+        .await
+        .map_err(|_| "no answer".to_string())?
+        .map_err(|e| e.to_string())?;
+    body.lines().next().map(str::to_string).ok_or_else(|| "closed without an answer".into())
+}
+
+/// A shopper's `hello` over a WebSocket from the local address `from`: the first frame back.
+async fn hello_from(from: &str, addr: SocketAddr) -> String {
+    use futures_util::SinkExt;
+    let tcp = connect_from(from, addr).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}/ws/chat"), tcp).await.unwrap();
+    let hello = json!({"type": "hello"}).to_string();
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(hello.into())).await.unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(20), ws.next()).await.expect("an answer in time");
+    first.unwrap().unwrap().into_text().unwrap().to_string()
+}
+
+/// Waits until the server closes `tcp` (EOF or reset), up to `limit`; whether it did.
+async fn closed_by_server(tcp: &mut TcpStream, limit: Duration) -> bool {
+    let mut buf = [0u8; 256];
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        match tokio::time::timeout_at(deadline, tcp.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_sockets_under_a_low_descriptor_limit_starve_nobody() {
+    // the attack: far more idle sockets than the server has descriptors (256), from one address
+    let mut server =
+        Server::start(256, &[("KEFU_HEADER_TIMEOUT_SECS", "3"), ("KEFU_MAX_CONNECTIONS_PER_ADDRESS", "100")]);
+    server.wait_log("max_connections lowered", Duration::from_secs(5));
+    let mut idle = Vec::new();
+    for _ in 0..400 {
+        if let Ok(s) = connect_from("127.0.0.1", server.addr).await {
+            idle.push(s);
+        }
+    }
+    // another client is served at once: the attacker got at most 100 of the 192 seats
+    assert_eq!(healthz("127.0.0.2", server.addr).await, Ok("HTTP/1.1 200 OK".into()));
+    assert!(hello_from("127.0.0.2", server.addr).await.contains("welcome"));
+    // and the refusals are in the log
+    server.wait_log("connection refused", Duration::from_secs(10));
+    // many more, from many addresses: the total stays below the descriptor limit
+    for i in 0..300 {
+        if let Ok(s) = connect_from(&format!("127.0.1.{}", 1 + i % 200), server.addr).await {
+            idle.push(s);
+        }
+    }
+    // the idle ones are closed once their header time is up, and the server serves again
+    let mut closed = 0;
+    for s in idle.iter_mut() {
+        if closed_by_server(s, Duration::from_secs(30)).await {
+            closed += 1;
+        }
+    }
+    assert_eq!(closed, idle.len(), "every idle socket was closed by the server");
+    drop(idle);
+    assert_eq!(healthz("127.0.0.1", server.addr).await, Ok("HTTP/1.1 200 OK".into()));
+    let (mut c, _) = Client::shopper(server.addr, None).await;
+    c.say("你好").await;
+    assert!(server.alive());
+    let log = server.log();
+    assert!(!log.contains("Too many open files"), "the server never ran out of descriptors:\n{log}");
+}
+
+#[tokio::test]
+async fn headers_that_never_finish_and_websockets_that_never_say_hello_are_closed() {
+    let s = TestServer::start_with(|c| {
+        c.header_timeout_secs = 1;
+        c.hello_timeout_secs = 1;
+    })
+    .await;
+    // half a request, then silence
+    let mut slow = TcpStream::connect(s.addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    assert!(closed_by_server(&mut slow, Duration::from_secs(20)).await, "slow headers are cut off");
+    // a kept-alive connection that goes quiet after its request
+    let mut kept = TcpStream::connect(s.addr).await.unwrap();
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    assert!(closed_by_server(&mut kept, Duration::from_secs(20)).await, "idle keep-alive is closed");
+    // a WebSocket that never says hello gets a policy close
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws/chat", s.addr)).await.unwrap();
+    let close = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Close(c))) => return c,
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .expect("closed in time")
+    .expect("a close frame");
+    assert_eq!(u16::from(close.code), 1008);
+    assert!(close.reason.contains("hello"), "{close:?}");
+    // one that says hello in time is served
+    let (mut c, _) = Client::shopper(s.addr, None).await;
+    c.say("你好").await;
+}
+
+#[tokio::test]
+async fn a_thousand_hellos_make_only_the_addresss_conversations_per_minute() {
+    let s = TestServer::start_with(|c| {
+        c.address_conversations_per_minute = 5;
+        c.shopper_conversations_per_minute = 3;
+    })
+    .await;
+    let mut welcomed = 0;
+    let mut limited = 0;
+    for _ in 0..20 {
+        let mut c = Client::connect(s.addr, "/ws/chat").await;
+        c.send(json!({"type": "hello"})).await;
+        let (v, _) = c.until(|v| v["type"] == "welcome" || v["type"] == "error").await;
+        match v["type"].as_str() {
+            Some("welcome") => welcomed += 1,
+            _ => {
+                assert_eq!(v["code"], "rate_limited", "{v}");
+                limited += 1;
+            }
+        }
+    }
+    assert_eq!((welcomed, limited), (5, 15));
+    let db = rusqlite::Connection::open(&s.app.config.database).unwrap();
+    let rows: i64 = db.query_row("SELECT COUNT(*) FROM conversations", [], |r| r.get(0)).unwrap();
+    assert_eq!(rows, 5, "refused hellos made no rows");
+    // another address is not limited by this one
+    assert!(hello_from("127.0.0.3", s.addr).await.contains("welcome"));
+}
+
+#[tokio::test]
+async fn a_shoppers_messages_are_limited_across_connections_and_resending_costs_nothing() {
+    let s = TestServer::start_with(|c| c.shopper_messages_per_minute = 4).await;
+    let (mut a, _) = Client::shopper(s.addr, Some("S1001")).await;
+    let (mut b, _) = Client::shopper(s.addr, Some("S1001")).await;
+    a.say("你好").await;
+    a.say("你好呀").await;
+    b.say("在吗").await;
+    // a resend of an acknowledged message is acknowledged again, not charged
+    a.send(json!({"type": "message", "id": "m1", "text": "你好"})).await;
+    a.until(|v| v["type"] == "ack" && v["id"] == "m1").await;
+    b.say("在吗在吗").await;
+    // the fifth new message in the minute, on either connection, is refused
+    b.send(json!({"type": "message", "id": "x", "text": "还在吗"})).await;
+    let (e, _) = b.until_type("error").await;
+    assert_eq!(e["code"], "rate_limited", "{e}");
+    // a guest on the same address is someone else
+    let (mut guest, _) = Client::shopper(s.addr, None).await;
+    guest.say("你好").await;
+}
+
+#[tokio::test]
+async fn every_page_has_a_csp_and_metrics_need_an_admin() {
+    let s = TestServer::start_with(|_| {}).await;
+    let raw = |path: &'static str, token: Option<String>| {
+        let addr = s.addr;
+        async move {
+            let mut tcp = TcpStream::connect(addr).await.unwrap();
+            let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+            tcp.write_all(
+                format!("GET {path} HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n").as_bytes(),
+            )
+            .await
+            .unwrap();
+            let mut text = String::new();
+            tcp.read_to_string(&mut text).await.unwrap();
+            text.to_ascii_lowercase()
+        }
+    };
+    for path in ["/", "/product/QM-WO-004", "/agent", "/trainer", "/healthz", "/api/me", "/nowhere"] {
+        let r = raw(path, None).await;
+        let csp = r
+            .lines()
+            .find(|l| l.starts_with("content-security-policy:"))
+            .unwrap_or_else(|| panic!("{path}: {r}"));
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(!csp.contains("script-src *") && !csp.contains("'unsafe-eval'"), "{path}: {csp}");
+    }
+    // the demo store runs its own inline scripts by hash, never any inline script
+    let home = raw("/", None).await;
+    assert!(home.contains("'sha256-") && !home.contains("script-src 'self' 'unsafe-inline'"), "{home}");
+    assert!(raw("/metrics", None).await.starts_with("http/1.1 401"));
+    let agent = common::token(&s.app, "li", kefu::identity::Role::Agent).await;
+    assert!(raw("/metrics", Some(agent)).await.starts_with("http/1.1 403"));
+    let admin = common::token(&s.app, "boss", kefu::identity::Role::Admin).await;
+    let m = raw("/metrics", Some(admin)).await;
+    assert!(m.starts_with("http/1.1 200") && m.contains("kefu_open_connections"), "{m}");
+}
