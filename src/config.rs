@@ -1,11 +1,15 @@
 //! Service configuration: built-in defaults that work with no setup, then `kefu.toml` (if
 //! present, or the file named by `--config` / `KEFU_CONFIG`), then `KEFU_*` environment
-//! variables. Every value is validated; a bad one is a clear error naming its source.
+//! variables: one mapping for every field (`x` ← `KEFU_X`), read through the same serde path as
+//! the file, so a new field needs no environment code. Every value is validated; a bad one is a
+//! clear error naming its source.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::de::value::MapDeserializer;
+use serde::de::{self, IntoDeserializer, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// Most conversations one agent may hold at once.
 pub const MAX_AGENT_CAPACITY: usize = 20;
@@ -155,120 +159,52 @@ impl Config {
         toml::from_str(&text).map_err(|e| err(e.to_string()))
     }
 
-    /// Applies `KEFU_LISTEN`, `KEFU_DATABASE`, `KEFU_KNOWLEDGE`, `KEFU_MODEL`,
-    /// `KEFU_MODEL_STORE`, `KEFU_TOKEN_SECRET`, `KEFU_STAFF_TOKEN_SECRET`,
-    /// `KEFU_SHOPPER_TOKEN_MAX_SECS`, `KEFU_MAX_MESSAGE_CHARS`, `KEFU_MESSAGES_PER_MINUTE`,
-    /// `KEFU_IDLE_TIMEOUT_SECS`, `KEFU_SEND_TIMEOUT_SECS`, `KEFU_FIXED_TIME`,
-    /// `KEFU_AGENT_GRACE_SECS`, `KEFU_AGENT_CAPACITY`, `KEFU_BUSINESS_HOURS` (empty: always),
-    /// `KEFU_BUSINESS_TIMEZONE`, `KEFU_WEB_DIR` (empty: built in), `KEFU_MAX_CONNECTIONS`,
-    /// `KEFU_MAX_CONNECTIONS_PER_ADDRESS`, `KEFU_HEADER_TIMEOUT_SECS`, `KEFU_HELLO_TIMEOUT_SECS`,
-    /// `KEFU_ADDRESS_CONVERSATIONS_PER_MINUTE`, `KEFU_ADDRESS_MESSAGES_PER_MINUTE`,
-    /// `KEFU_SHOPPER_CONVERSATIONS_PER_MINUTE`, `KEFU_SHOPPER_MESSAGES_PER_MINUTE`,
-    /// `KEFU_TRUSTED_PROXIES` (comma-separated), `KEFU_METRICS_LISTEN` (empty: none),
-    /// `KEFU_MAX_CONCURRENT_LOGINS`.
+    /// Applies the environment: every field `x` can be set with `KEFU_X` (its name in upper
+    /// case, see [`env_name`]), the value read as the field's type, as in `kefu.toml`:
+    /// numbers and addresses parsed, a list comma-separated (`KEFU_TRUSTED_PROXIES`), and for the
+    /// fields in [`EMPTY_MEANS_NONE`] an empty value means none (`KEFU_BUSINESS_HOURS=""`:
+    /// always). A value that does not parse is an error naming the variable and the value.
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
-        fn parse<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, ConfigError>
-        where
-            T::Err: std::fmt::Display,
-        {
-            value.parse().map_err(|e: T::Err| ConfigError::Env {
-                name: name.into(),
-                value: value.into(),
+        for field in Self::field_names() {
+            let name = env_name(&field);
+            let Some(value) = get(&name) else { continue };
+            let current = self.fields().map_err(|e| ConfigError::Invalid(e.to_string()))?;
+            let slots = current.iter().map(|(k, v)| {
+                let slot = if *k == field {
+                    Slot::Env(&value, EMPTY_MEANS_NONE.contains(&field.as_str()))
+                } else {
+                    Slot::Kept(v)
+                };
+                (k.as_str(), slot)
+            });
+            *self = Config::deserialize(MapDeserializer::new(slots)).map_err(|e| ConfigError::Env {
+                name: name.clone(),
+                value: value.clone(),
                 message: e.to_string(),
-            })
-        }
-        if let Some(v) = get("KEFU_LISTEN") {
-            self.listen = parse("KEFU_LISTEN", &v)?;
-        }
-        if let Some(v) = get("KEFU_DATABASE") {
-            self.database = v.into();
-        }
-        if let Some(v) = get("KEFU_KNOWLEDGE") {
-            self.knowledge = v.into();
-        }
-        if let Some(v) = get("KEFU_MODEL") {
-            self.model = v.into();
-        }
-        if let Some(v) = get("KEFU_MODEL_STORE") {
-            self.model_store = v.into();
-        }
-        if let Some(v) = get("KEFU_TOKEN_SECRET") {
-            self.token_secret = Some(v);
-        }
-        if let Some(v) = get("KEFU_STAFF_TOKEN_SECRET") {
-            self.staff_token_secret = (!v.is_empty()).then_some(v);
-        }
-        if let Some(v) = get("KEFU_SHOPPER_TOKEN_MAX_SECS") {
-            self.shopper_token_max_secs = parse("KEFU_SHOPPER_TOKEN_MAX_SECS", &v)?;
-        }
-        if let Some(v) = get("KEFU_MAX_MESSAGE_CHARS") {
-            self.max_message_chars = parse("KEFU_MAX_MESSAGE_CHARS", &v)?;
-        }
-        if let Some(v) = get("KEFU_MESSAGES_PER_MINUTE") {
-            self.messages_per_minute = parse("KEFU_MESSAGES_PER_MINUTE", &v)?;
-        }
-        if let Some(v) = get("KEFU_FIXED_TIME") {
-            self.fixed_time = Some(v);
-        }
-        if let Some(v) = get("KEFU_IDLE_TIMEOUT_SECS") {
-            self.idle_timeout_secs = parse("KEFU_IDLE_TIMEOUT_SECS", &v)?;
-        }
-        if let Some(v) = get("KEFU_SEND_TIMEOUT_SECS") {
-            self.send_timeout_secs = parse("KEFU_SEND_TIMEOUT_SECS", &v)?;
-        }
-        if let Some(v) = get("KEFU_AGENT_GRACE_SECS") {
-            self.agent_grace_secs = parse("KEFU_AGENT_GRACE_SECS", &v)?;
-        }
-        if let Some(v) = get("KEFU_AGENT_CAPACITY") {
-            self.agent_capacity = parse("KEFU_AGENT_CAPACITY", &v)?;
-        }
-        if let Some(v) = get("KEFU_BUSINESS_HOURS") {
-            self.business_hours = (!v.trim().is_empty()).then_some(v);
-        }
-        if let Some(v) = get("KEFU_BUSINESS_TIMEZONE") {
-            self.business_timezone = v;
-        }
-        if let Some(v) = get("KEFU_WEB_DIR") {
-            self.web_dir = (!v.trim().is_empty()).then(|| v.into());
-        }
-        macro_rules! number {
-            ($($field:ident => $name:literal),* $(,)?) => {$(
-                if let Some(v) = get($name) {
-                    self.$field = parse($name, &v)?;
-                }
-            )*};
-        }
-        number! {
-            max_connections => "KEFU_MAX_CONNECTIONS",
-            max_connections_per_address => "KEFU_MAX_CONNECTIONS_PER_ADDRESS",
-            header_timeout_secs => "KEFU_HEADER_TIMEOUT_SECS",
-            hello_timeout_secs => "KEFU_HELLO_TIMEOUT_SECS",
-            address_conversations_per_minute => "KEFU_ADDRESS_CONVERSATIONS_PER_MINUTE",
-            address_messages_per_minute => "KEFU_ADDRESS_MESSAGES_PER_MINUTE",
-            shopper_conversations_per_minute => "KEFU_SHOPPER_CONVERSATIONS_PER_MINUTE",
-            shopper_messages_per_minute => "KEFU_SHOPPER_MESSAGES_PER_MINUTE",
-            max_concurrent_logins => "KEFU_MAX_CONCURRENT_LOGINS",
-        }
-        if let Some(v) = get("KEFU_TRUSTED_PROXIES") {
-            self.trusted_proxies = v
-                .split(',')
-                .map(str::trim)
-                .filter(|a| !a.is_empty())
-                .map(|a| parse("KEFU_TRUSTED_PROXIES", a))
-                .collect::<Result<_, _>>()?;
-        }
-        if let Some(v) = get("KEFU_METRICS_LISTEN") {
-            self.metrics_listen =
-                if v.trim().is_empty() { None } else { Some(parse("KEFU_METRICS_LISTEN", &v)?) };
+            })?;
         }
         Ok(())
     }
 
+    /// The names of the fields, as in `kefu.toml`.
+    pub fn field_names() -> Vec<String> {
+        Config::default().fields().expect("the defaults serialise").into_iter().map(|(k, _)| k).collect()
+    }
+
+    /// Every field with its value (`null` for none), as serde sees them. Fails only for a path
+    /// that is not UTF-8.
+    fn fields(&self) -> Result<serde_json::Map<String, serde_json::Value>, serde_json::Error> {
+        match serde_json::to_value(self)? {
+            serde_json::Value::Object(fields) => Ok(fields),
+            other => unreachable!("a struct serialises to an object: {other:?}"),
+        }
+    }
+
     /// The clock the service runs on.
-    pub fn clock(&self) -> crate::dialogue::Clock {
+    pub fn clock(&self) -> crate::time::Clock {
         match self.fixed_time.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()) {
-            Some(t) => crate::dialogue::Clock::Fixed(t),
-            None => crate::dialogue::Clock::System,
+            Some(t) => crate::time::Clock::Fixed(t),
+            None => crate::time::Clock::System,
         }
     }
 
@@ -281,10 +217,10 @@ impl Config {
     }
 
     /// The business hours in force (validated by [`Config::validate`]).
-    pub fn hours(&self) -> Result<Option<crate::agents::hours::BusinessHours>, ConfigError> {
+    pub fn hours(&self) -> Result<Option<crate::time::hours::BusinessHours>, ConfigError> {
         self.business_hours
             .as_deref()
-            .map(|h| crate::agents::hours::BusinessHours::parse(h, &self.business_timezone))
+            .map(|h| crate::time::hours::BusinessHours::parse(h, &self.business_timezone))
             .transpose()
             .map_err(|e| ConfigError::Invalid(e.to_string()))
     }
@@ -343,6 +279,117 @@ impl Config {
     }
 }
 
+/// The environment variable that sets the field `field`: `KEFU_` and its name in upper case.
+pub fn env_name(field: &str) -> String {
+    format!("KEFU_{}", field.to_ascii_uppercase())
+}
+
+/// The fields whose variable, when empty (or blank), means none instead of an empty value.
+pub const EMPTY_MEANS_NONE: &[&str] = &["staff_token_secret", "business_hours", "web_dir", "metrics_listen"];
+
+/// One field's value while [`Config::apply_env`] deserialises a whole `Config`: the value it
+/// already has, or a variable's text, parsed as the field's type asks (so one code path serves
+/// every field, present and future).
+enum Slot<'a> {
+    Kept(&'a serde_json::Value),
+    /// The text, and whether an empty text means none.
+    Env(&'a str, bool),
+}
+
+impl<'de> IntoDeserializer<'de, serde_json::Error> for Slot<'de> {
+    type Deserializer = Self;
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+/// A number (or bool) parsed from the text with `FromStr`, so errors read as before
+/// ("invalid digit found in string").
+macro_rules! parsed {
+    ($($method:ident $visit:ident $ty:ty),* $(,)?) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+            match self {
+                Slot::Kept(v) => v.$method(visitor),
+                Slot::Env(s, _) => visitor.$visit(s.parse::<$ty>().map_err(de::Error::custom)?),
+            }
+        }
+    )*};
+}
+
+impl<'de> Deserializer<'de> for Slot<'de> {
+    type Error = serde_json::Error;
+
+    /// Text: strings, paths and addresses (which parse themselves from it).
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self {
+            Slot::Kept(v) => v.deserialize_any(visitor),
+            Slot::Env(s, _) => visitor.visit_borrowed_str(s),
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self {
+            Slot::Kept(v) => v.deserialize_option(visitor),
+            Slot::Env(s, true) if s.trim().is_empty() => visitor.visit_none(),
+            env => visitor.visit_some(env),
+        }
+    }
+
+    /// A list: comma-separated, each item trimmed, empty items skipped.
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self {
+            Slot::Kept(v) => v.deserialize_seq(visitor),
+            Slot::Env(s, _) => {
+                let items =
+                    s.split(',').map(str::trim).filter(|a| !a.is_empty()).map(|a| Slot::Env(a, false));
+                let mut seq = de::value::SeqDeserializer::new(items);
+                let value = visitor.visit_seq(&mut seq)?;
+                seq.end()?;
+                Ok(value)
+            }
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        match self {
+            Slot::Kept(v) => v.deserialize_newtype_struct(name, visitor),
+            env => visitor.visit_newtype_struct(env),
+        }
+    }
+
+    /// A unit variant by its name.
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        match self {
+            Slot::Kept(v) => v.deserialize_enum(name, variants, visitor),
+            Slot::Env(s, _) => IntoDeserializer::<serde_json::Error>::into_deserializer(s)
+                .deserialize_enum(name, variants, visitor),
+        }
+    }
+
+    parsed! {
+        deserialize_bool visit_bool bool,
+        deserialize_i8 visit_i8 i8, deserialize_i16 visit_i16 i16,
+        deserialize_i32 visit_i32 i32, deserialize_i64 visit_i64 i64,
+        deserialize_u8 visit_u8 u8, deserialize_u16 visit_u16 u16,
+        deserialize_u32 visit_u32 u32, deserialize_u64 visit_u64 u64,
+        deserialize_f32 visit_f32 f32, deserialize_f64 visit_f64 f64,
+    }
+
+    serde::forward_to_deserialize_any! {
+        char str string bytes byte_buf unit unit_struct tuple tuple_struct map struct identifier
+        ignored_any
+    }
+}
+
 /// Written by hand so that the secrets are never printed (logs, error reports).
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -392,6 +439,154 @@ mod tests {
         assert_eq!(c.max_message_chars, 500);
         let e = c.apply_env(|k| (k == "KEFU_LISTEN").then(|| "nowhere".to_string())).unwrap_err();
         assert!(e.to_string().contains("KEFU_LISTEN"), "{e}");
+    }
+
+    /// A sample value for every field: a new field without one fails
+    /// `every_field_is_settable_from_the_environment` (its variable works without new code).
+    const SAMPLES: &[(&str, &str, &str)] = &[
+        // field, the variable's text, the field's value afterwards (JSON)
+        ("listen", "0.0.0.0:9000", r#""0.0.0.0:9000""#),
+        ("database", "/srv/kefu/kefu.db", r#""/srv/kefu/kefu.db""#),
+        ("knowledge", "/srv/kefu/knowledge", r#""/srv/kefu/knowledge""#),
+        ("model", "/srv/kefu/model", r#""/srv/kefu/model""#),
+        ("model_store", "/srv/kefu/models", r#""/srv/kefu/models""#),
+        ("token_secret", "0123456789abcdef0", r#""0123456789abcdef0""#),
+        ("staff_token_secret", "s", r#""s""#),
+        ("shopper_token_max_secs", "-3", "-3"),
+        ("max_message_chars", "500", "500"),
+        ("messages_per_minute", "7", "7"),
+        ("idle_timeout_secs", "60", "60"),
+        ("send_timeout_secs", "3", "3"),
+        ("fixed_time", "2026-11-25T09:00:00+08:00", r#""2026-11-25T09:00:00+08:00""#),
+        ("agent_grace_secs", "5", "5"),
+        ("agent_capacity", "2", "2"),
+        ("business_hours", "08:00-20:00", r#""08:00-20:00""#),
+        ("business_timezone", "+01:00", r#""+01:00""#),
+        ("web_dir", "web", r#""web""#),
+        ("max_connections", "11", "11"),
+        ("max_connections_per_address", "12", "12"),
+        ("header_timeout_secs", "13", "13"),
+        ("hello_timeout_secs", "14", "14"),
+        ("address_conversations_per_minute", "15", "15"),
+        ("address_messages_per_minute", "16", "16"),
+        ("shopper_conversations_per_minute", "17", "17"),
+        ("shopper_messages_per_minute", "18", "18"),
+        ("trusted_proxies", " 10.0.0.1, ::1,", r#"["10.0.0.1","::1"]"#),
+        ("metrics_listen", "127.0.0.1:9090", r#""127.0.0.1:9090""#),
+        ("max_concurrent_logins", "19", "19"),
+    ];
+
+    fn with_env(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut c = Config::default();
+        c.apply_env(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))?;
+        Ok(c)
+    }
+
+    fn field(c: &Config, name: &str) -> serde_json::Value {
+        c.fields().unwrap()[name].clone()
+    }
+
+    #[test]
+    fn every_field_is_settable_from_the_environment() {
+        let fields = Config::field_names();
+        let sampled: Vec<&str> = SAMPLES.iter().map(|s| s.0).collect();
+        for f in &fields {
+            assert!(sampled.contains(&f.as_str()), "no sample for {f}: add one to SAMPLES");
+        }
+        assert_eq!(fields.len(), SAMPLES.len());
+        for (f, text, expected) in SAMPLES {
+            let name = env_name(f);
+            let c = with_env(&[(&name, text)]).unwrap_or_else(|e| panic!("{name}={text:?}: {e}"));
+            let expected: serde_json::Value = serde_json::from_str(expected).unwrap();
+            assert_eq!(field(&c, f), expected, "{name}={text:?}");
+            assert_ne!(field(&Config::default(), f), expected, "{f}'s sample is its default");
+            // only that field changed
+            for other in fields.iter().filter(|o| *o != f) {
+                assert_eq!(field(&c, other), field(&Config::default(), other), "{name} changed {other}");
+            }
+        }
+        // all of them at once
+        let vars: Vec<(String, &str)> = SAMPLES.iter().map(|(f, t, _)| (env_name(f), *t)).collect();
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(n, t)| (n.as_str(), *t)).collect();
+        let c = with_env(&vars).unwrap();
+        for (f, _, expected) in SAMPLES {
+            assert_eq!(field(&c, f), serde_json::from_str::<serde_json::Value>(expected).unwrap());
+        }
+    }
+
+    #[test]
+    fn bad_values_name_the_variable_and_the_value() {
+        let cases = [
+            ("KEFU_LISTEN", "nowhere", "invalid socket address syntax"),
+            ("KEFU_MAX_MESSAGE_CHARS", "lots", "invalid digit found in string"),
+            ("KEFU_MAX_MESSAGE_CHARS", "-1", "invalid digit found in string"),
+            ("KEFU_MAX_MESSAGE_CHARS", " 500", "invalid digit found in string"),
+            ("KEFU_MESSAGES_PER_MINUTE", "99999999999", "number too large to fit in target type"),
+            ("KEFU_SHOPPER_TOKEN_MAX_SECS", "1.5", "invalid digit found in string"),
+            ("KEFU_TRUSTED_PROXIES", "10.0.0.1,proxy", "invalid IP address syntax"),
+            ("KEFU_METRICS_LISTEN", "9090", "invalid socket address syntax"),
+            ("KEFU_AGENT_CAPACITY", "", "cannot parse integer from empty string"),
+        ];
+        for (name, value, message) in cases {
+            let e = with_env(&[(name, value)]).unwrap_err();
+            assert!(matches!(&e, ConfigError::Env { .. }), "{e:?}");
+            assert_eq!(e.to_string(), format!("environment variable {name}={value:?}: {message}"));
+        }
+        // every typed field refuses text that is no value of its type
+        for f in Config::field_names() {
+            let name = env_name(&f);
+            match with_env(&[(&name, "not a value")]) {
+                Err(e) => assert!(e.to_string().contains(&format!("{name}=\"not a value\"")), "{e}"),
+                Ok(c) => assert_eq!(field(&c, &f), "not a value", "{name} took text as something else"),
+            }
+        }
+    }
+
+    #[test]
+    fn empty_means_none_where_it_did() {
+        let mut c = Config {
+            staff_token_secret: Some("x".repeat(32)),
+            web_dir: Some("web".into()),
+            metrics_listen: Some("127.0.0.1:9090".parse().unwrap()),
+            trusted_proxies: vec!["10.0.0.1".parse().unwrap()],
+            ..Config::default()
+        };
+        let vars = [
+            ("KEFU_STAFF_TOKEN_SECRET", ""),
+            ("KEFU_BUSINESS_HOURS", " "),
+            ("KEFU_WEB_DIR", ""),
+            ("KEFU_METRICS_LISTEN", ""),
+            ("KEFU_TRUSTED_PROXIES", ""),
+        ];
+        c.apply_env(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
+        assert_eq!(c.staff_token_secret, None);
+        assert_eq!(c.business_hours, None);
+        assert_eq!(c.web_dir, None);
+        assert_eq!(c.metrics_listen, None);
+        assert!(c.trusted_proxies.is_empty());
+        // a none stays none when other variables are applied after it
+        c.apply_env(|k| (k == "KEFU_AGENT_CAPACITY").then(|| "3".to_string())).unwrap();
+        assert_eq!((c.business_hours.as_deref(), c.agent_capacity), (None, 3));
+        // elsewhere an empty value is a value (and validation judges it)
+        let c = with_env(&[("KEFU_TOKEN_SECRET", ""), ("KEFU_FIXED_TIME", ""), ("KEFU_MODEL_STORE", "")])
+            .unwrap();
+        assert_eq!((c.token_secret.as_deref(), c.fixed_time.as_deref()), (Some(""), Some("")));
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn debug_lists_every_field_and_hides_the_secrets() {
+        let c = Config {
+            token_secret: Some("shopper-secret-0123456789".into()),
+            staff_token_secret: Some("staff-secret-0123456789-0123456789".into()),
+            ..Config::default()
+        };
+        let debug = format!("{c:?}");
+        for f in Config::field_names() {
+            assert!(debug.contains(&format!(" {f}: ")), "{f} missing from Debug: {debug}");
+        }
+        assert!(!debug.contains("secret-0123456789"), "{debug}");
+        assert_eq!(debug.matches("<redacted>").count(), 2, "{debug}");
     }
 
     #[test]
