@@ -3,76 +3,31 @@
 
 mod common;
 
-use common::ws::Client;
-
-use std::path::Path;
-use std::sync::Arc;
+use common::ws::{shopper_token, Client};
 
 use axum::http::StatusCode;
+use common::server::{build, TestServer, SECRET};
 use kefu::config::Config;
 use kefu::identity::{sign, Claims, Role, StaffClaims, STAFF_AUDIENCE};
-use kefu::web::AppState;
 use serde_json::{json, Value};
 
-const SECRET: &str = "test-secret-0123456789abcdef";
-const NOW: &str = "2026-11-25T09:00:00+08:00";
 const PASSWORD: &str = "agent-password-1";
 
-struct Server {
-    addr: std::net::SocketAddr,
-    app: Arc<AppState>,
-    _dir: tempfile::TempDir,
+/// The server with two agents, a trainer and an admin, all with [`PASSWORD`].
+async fn start_with(tune: impl FnOnce(&mut Config)) -> TestServer {
+    let s = TestServer::start_with(tune).await;
+    let staff = [
+        ("li", "Li", Role::Agent),
+        ("amy", "Amy", Role::Agent),
+        ("wang", "Wang", Role::Trainer),
+        ("boss", "Boss", Role::Admin),
+    ];
+    s.add_staff(&staff, PASSWORD).await;
+    s
 }
 
-async fn start_with(tune: impl FnOnce(&mut Config)) -> Server {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Config {
-        database: dir.path().join("kefu.db"),
-        knowledge: root.join("knowledge"),
-        model: root.join("models/intent"),
-        token_secret: Some(SECRET.into()),
-        messages_per_minute: 1000,
-        fixed_time: Some(NOW.into()),
-        ..common::server::test_limits()
-    };
-    tune(&mut config);
-    let clock = config.clock();
-    let app = kefu::web::build(config, clock).await.unwrap();
-    let (addr, _) = kefu::web::serve(app.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let store = &app.router.store;
-    kefu::accounts::add(store, "li", "Li", Role::Agent, PASSWORD).await.unwrap();
-    kefu::accounts::add(store, "amy", "Amy", Role::Agent, PASSWORD).await.unwrap();
-    kefu::accounts::add(store, "wang", "Wang", Role::Trainer, PASSWORD).await.unwrap();
-    kefu::accounts::add(store, "boss", "Boss", Role::Admin, PASSWORD).await.unwrap();
-    Server { addr, app, _dir: dir }
-}
-
-async fn start() -> Server {
+async fn start() -> TestServer {
     start_with(|_| {}).await
-}
-
-impl Server {
-    /// A staff token through the real login (argon2 check included).
-    async fn login(&self, name: &str) -> String {
-        let now = chrono::Utc::now().timestamp();
-        let login = self
-            .app
-            .logins
-            .login(&self.app.router.store, &self.app.staff_secret, name, PASSWORD, now)
-            .await
-            .unwrap();
-        login.token
-    }
-
-    /// GET on the console API with a staff token.
-    async fn get(&self, uri: &str, token: &str) -> (StatusCode, Value) {
-        self.call("GET", uri, token).await
-    }
-
-    async fn call(&self, method: &str, uri: &str, token: &str) -> (StatusCode, Value) {
-        common::call(&self.app, method, uri, Some(token).filter(|t| !t.is_empty()), None).await
-    }
 }
 
 fn texts(frames: &[Value]) -> String {
@@ -83,7 +38,7 @@ fn texts(frames: &[Value]) -> String {
 async fn one_shopper_two_agents_through_the_whole_escalation() {
     let s = start().await;
     let (mut li, welcome) =
-        Client::agent(s.addr, &s.login("li").await, json!({"langs": ["zh"], "capacity": 3})).await;
+        Client::agent(s.addr, &s.login("li", PASSWORD).await, json!({"langs": ["zh"], "capacity": 3})).await;
     assert_eq!(welcome["agent"]["display_name"], "Li");
     assert_eq!(welcome["agent"]["capacity"], 3);
 
@@ -136,7 +91,8 @@ async fn one_shopper_two_agents_through_the_whole_escalation() {
     assert_eq!(n["note"]["agent"], "li");
 
     // transfer to Amy: she gets the whole story, notes included
-    let (mut amy, _) = Client::agent(s.addr, &s.login("amy").await, json!({"langs": ["zh", "en"]})).await;
+    let (mut amy, _) =
+        Client::agent(s.addr, &s.login("amy", PASSWORD).await, json!({"langs": ["zh", "en"]})).await;
     li.send(json!({"type": "transfer", "conversation_id": conv, "to": "amy"})).await;
     let (ended, _) = li.until_type("ended").await;
     assert_eq!(ended["outcome"], "transferred");
@@ -173,7 +129,7 @@ async fn one_shopper_two_agents_through_the_whole_escalation() {
     assert!(stored.iter().all(|m| !m.text.contains("主管确认")), "notes are not messages");
 
     // the console: the conversation's detail and search
-    let token = s.login("li").await;
+    let token = s.login("li", PASSWORD).await;
     let (st, detail) = s.get(&format!("/api/conversations/{conv}"), &token).await;
     assert_eq!(st, StatusCode::OK, "{detail}");
     assert_eq!(detail["handoffs"].as_array().unwrap().len(), 2);
@@ -200,7 +156,7 @@ async fn agent_socket_and_console_refuse_bad_tokens_and_wrong_roles() {
     let expired = sign(&s.app.staff_secret, &staff("li", Role::Agent, now - 10));
     let forged = sign("not-the-server-secret", &staff("li", Role::Agent, now + 3600));
     let shopper = sign(SECRET, &Claims { sub: "S1001".into(), exp: now + 3600 });
-    let trainer = s.login("wang").await;
+    let trainer = s.login("wang", PASSWORD).await;
     for (what, token, code) in [
         ("expired", expired.as_str(), "unauthorized"),
         ("forged", forged.as_str(), "unauthorized"),
@@ -222,7 +178,7 @@ async fn agent_socket_and_console_refuse_bad_tokens_and_wrong_roles() {
 
     // the console API: no token, a shopper token, a trainer on the queue
     for uri in ["/api/queue", "/api/tickets", "/api/conversations/mine"] {
-        let (st, _) = s.call("GET", uri, "").await;
+        let (st, _) = s.call("GET", uri, None, None).await;
         assert_eq!(st, StatusCode::UNAUTHORIZED, "{uri}");
         let (st, _) = s.get(uri, &shopper).await;
         assert_eq!(st, StatusCode::UNAUTHORIZED, "{uri}");
@@ -236,9 +192,11 @@ async fn two_agents_claiming_at_once_never_share_a_conversation() {
     let s = start().await;
     // away: nothing is assigned automatically, both must claim
     let (mut li, _) =
-        Client::agent(s.addr, &s.login("li").await, json!({"presence": "away", "capacity": 20})).await;
+        Client::agent(s.addr, &s.login("li", PASSWORD).await, json!({"presence": "away", "capacity": 20}))
+            .await;
     let (mut amy, _) =
-        Client::agent(s.addr, &s.login("amy").await, json!({"presence": "away", "capacity": 20})).await;
+        Client::agent(s.addr, &s.login("amy", PASSWORD).await, json!({"presence": "away", "capacity": 20}))
+            .await;
     let mut convs = Vec::new();
     let mut shoppers = Vec::new();
     for _ in 0..8 {
@@ -294,7 +252,7 @@ async fn two_agents_claiming_at_once_never_share_a_conversation() {
 #[tokio::test]
 async fn an_agent_who_drops_keeps_conversations_for_the_grace_period_then_they_are_requeued() {
     let s = start_with(|c| c.agent_grace_secs = 3).await;
-    let (li, _) = Client::agent(s.addr, &s.login("li").await, json!({})).await;
+    let (li, _) = Client::agent(s.addr, &s.login("li", PASSWORD).await, json!({})).await;
     let (mut shopper, conv) = Client::shopper(s.addr, Some("S1002")).await;
     shopper.say("转人工").await;
     shopper.until(|v| v["type"] == "status" && v["state"] == "agent").await;
@@ -302,7 +260,7 @@ async fn an_agent_who_drops_keeps_conversations_for_the_grace_period_then_they_a
 
     // within the grace period: the shopper's message is stored; Li comes back and has it
     shopper.say("还在吗？").await;
-    let (mut li, welcome) = Client::agent(s.addr, &s.login("li").await, json!({})).await;
+    let (mut li, welcome) = Client::agent(s.addr, &s.login("li", PASSWORD).await, json!({})).await;
     assert_eq!(welcome["agent"]["conversations"], json!([conv]));
     let a = li.assigned(&conv).await;
     assert!(texts(a["context"]["transcript"].as_array().unwrap()).contains("还在吗？"));
@@ -317,7 +275,7 @@ async fn an_agent_who_drops_keeps_conversations_for_the_grace_period_then_they_a
     assert_eq!(st["state"], "waiting_agent");
     let queue = s.app.desk.snapshot().await.unwrap().queue;
     assert_eq!(queue.iter().map(|q| q.reason.as_str()).collect::<Vec<_>>(), ["agent_disconnected"]);
-    let (mut amy, _) = Client::agent(s.addr, &s.login("amy").await, json!({})).await;
+    let (mut amy, _) = Client::agent(s.addr, &s.login("amy", PASSWORD).await, json!({})).await;
     let a = amy.assigned(&conv).await;
     let transcript = texts(a["context"]["transcript"].as_array().unwrap());
     for said in ["还在吗？", "在的，您请说", "人呢"] {
@@ -357,7 +315,7 @@ async fn with_nobody_available_the_shopper_can_leave_a_message_and_the_bot_keeps
     let (e, _) = shopper.until_type("error").await;
     assert_eq!(e["code"], "empty_message");
 
-    let token = s.login("li").await;
+    let token = s.login("li", PASSWORD).await;
     let (st, tickets) = s.get("/api/tickets?status=open", &token).await;
     assert_eq!(st, StatusCode::OK);
     let tk = tickets.as_array().unwrap().iter().find(|t| t["id"] == id.as_str()).expect("the ticket").clone();
@@ -365,15 +323,15 @@ async fn with_nobody_available_the_shopper_can_leave_a_message_and_the_bot_keeps
         (tk["conversation_id"].as_str(), tk["shopper_id"].as_str()),
         (Some(conv.as_str()), Some("S1003"))
     );
-    let (st, _) = s.call("POST", &format!("/api/tickets/{id}/close"), &token).await;
+    let (st, _) = s.call("POST", &format!("/api/tickets/{id}/close"), Some(&token), None).await;
     assert_eq!(st, StatusCode::NO_CONTENT);
-    let (st, _) = s.call("POST", &format!("/api/tickets/{id}/close"), &token).await;
+    let (st, _) = s.call("POST", &format!("/api/tickets/{id}/close"), Some(&token), None).await;
     assert_eq!(st, StatusCode::NOT_FOUND, "closed once");
     let (_, open) = s.get("/api/tickets?status=open", &token).await;
     assert!(open.as_array().unwrap().is_empty());
 
     // an agent who comes online still picks the conversation up from the queue
-    let (mut li, _) = Client::agent(s.addr, &s.login("li").await, json!({})).await;
+    let (mut li, _) = Client::agent(s.addr, &s.login("li", PASSWORD).await, json!({})).await;
     li.assigned(&conv).await;
 
     // outside business hours the shopper is told the hours
@@ -395,7 +353,7 @@ async fn vip_shoppers_are_served_first_and_agents_get_their_language() {
     english.say("I want to talk to a human").await;
     vip.until(|v| v["type"] == "status" && v["state"] == "waiting_agent").await;
     english.until(|v| v["type"] == "status" && v["state"] == "waiting_agent").await;
-    let token = s.login("li").await;
+    let token = s.login("li", PASSWORD).await;
     let (_, snap) = s.get("/api/queue", &token).await;
     let order: Vec<&str> =
         snap["queue"].as_array().unwrap().iter().map(|q| q["conversation_id"].as_str().unwrap()).collect();
@@ -407,10 +365,10 @@ async fn vip_shoppers_are_served_first_and_agents_get_their_language() {
 
     // a Chinese-only agent with one seat gets the VIP; the English shopper waits for Amy
     let (mut li, _) =
-        Client::agent(s.addr, &s.login("li").await, json!({"langs": ["zh"], "capacity": 1})).await;
+        Client::agent(s.addr, &s.login("li", PASSWORD).await, json!({"langs": ["zh"], "capacity": 1})).await;
     li.assigned(&vip_conv).await;
     let (mut amy, _) =
-        Client::agent(s.addr, &s.login("amy").await, json!({"langs": ["en"], "capacity": 1})).await;
+        Client::agent(s.addr, &s.login("amy", PASSWORD).await, json!({"langs": ["en"], "capacity": 1})).await;
     amy.assigned(&en_conv).await;
     let (_, mine) = s.get("/api/conversations/mine", &token).await;
     assert_eq!(
@@ -419,7 +377,7 @@ async fn vip_shoppers_are_served_first_and_agents_get_their_language() {
     );
     let (_, snap) = s.get("/api/queue", &token).await;
     assert_eq!(snap["queue"].as_array().unwrap().len(), 1, "{snap}");
-    let metrics = common::get_text(&s.app, "/metrics", &s.login("boss").await).await;
+    let metrics = common::get_text(&s.app, "/metrics", &s.login("boss", PASSWORD).await).await;
     for line in ["kefu_agent_queue_waiting 1", "kefu_agents_connected 2", "kefu_agent_conversations 2"] {
         assert!(metrics.contains(line), "{line} in {metrics}");
     }
@@ -431,7 +389,7 @@ async fn vip_shoppers_are_served_first_and_agents_get_their_language() {
 #[tokio::test]
 async fn a_shopper_who_drops_misses_nothing_and_a_restart_keeps_the_queue() {
     let s = start().await;
-    let (mut li, _) = Client::agent(s.addr, &s.login("li").await, json!({})).await;
+    let (mut li, _) = Client::agent(s.addr, &s.login("li", PASSWORD).await, json!({})).await;
     let (mut shopper, conv) = Client::shopper(s.addr, Some("S1004")).await;
     shopper.say("转人工").await;
     shopper.until(|v| v["type"] == "status" && v["state"] == "agent").await;
@@ -443,7 +401,7 @@ async fn a_shopper_who_drops_misses_nothing_and_a_restart_keeps_the_queue() {
         .await;
     li.until(|v| v["type"] == "ack").await;
     let mut back = Client::connect(s.addr, "/ws/chat").await;
-    let token = sign(SECRET, &Claims { sub: "S1004".into(), exp: chrono::Utc::now().timestamp() + 3600 });
+    let token = shopper_token("S1004");
     back.send(json!({"type": "hello", "token": token, "resume": conv})).await;
     let (w, _) = back.until_type("welcome").await;
     let last = w["history"].as_array().unwrap().last().unwrap().clone();
@@ -468,8 +426,7 @@ async fn a_shopper_who_drops_misses_nothing_and_a_restart_keeps_the_queue() {
     waiting.until(|v| v["type"] == "status" && v["state"] == "waiting_agent").await;
     let mut config = s.app.config.clone();
     config.listen = "127.0.0.1:0".parse().unwrap();
-    let clock = config.clock();
-    let restarted = kefu::web::build(config, clock).await.unwrap();
+    let restarted = build(config).await;
     let snap = restarted.desk.snapshot().await.unwrap();
     assert_eq!(
         snap.queue.iter().map(|q| q.conversation_id.as_str()).collect::<Vec<_>>(),
@@ -483,7 +440,7 @@ async fn a_shopper_who_drops_misses_nothing_and_a_restart_keeps_the_queue() {
 #[tokio::test]
 async fn agents_search_the_catalog_with_stock() {
     let s = start().await;
-    let li = s.login("li").await;
+    let li = s.login("li", PASSWORD).await;
     let (st, all) = s.get("/api/products", &li).await;
     assert_eq!(st, StatusCode::OK, "{all}");
     assert_eq!(all.as_array().unwrap().len(), 67, "the whole demo catalog");
@@ -496,7 +453,7 @@ async fn agents_search_the_catalog_with_stock() {
     let (_, en) = s.get("/api/products?q=jeans&limit=3", &li).await;
     assert!(!en.as_array().unwrap().is_empty() && en.as_array().unwrap().len() <= 3, "{en}");
 
-    let (st, _) = s.get("/api/products", "").await;
+    let (st, _) = s.call("GET", "/api/products", None, None).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     let (st, e) = s.get("/api/products?size=M", &li).await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{e}");

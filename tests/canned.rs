@@ -4,27 +4,11 @@
 
 mod common;
 
-use std::path::Path;
-use std::sync::Arc;
-
 use axum::http::StatusCode;
+use common::server::app;
 use common::{call, token};
-use kefu::config::Config;
 use kefu::identity::Role;
-use kefu::web::AppState;
 use serde_json::{json, Value};
-
-async fn app(dir: &Path) -> Arc<AppState> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = Config {
-        database: dir.join("kefu.db"),
-        knowledge: root.join("knowledge"),
-        model: root.join("models/intent"),
-        ..Config::default()
-    };
-    let clock = config.clock();
-    kefu::web::build(config, clock).await.unwrap()
-}
 
 fn find<'a>(list: &'a Value, id: &str) -> Option<&'a Value> {
     list.as_array().unwrap().iter().find(|c| c["id"] == id)

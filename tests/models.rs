@@ -5,11 +5,12 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
+use common::process::Cli;
+use common::server::{build, config, root};
 use common::{call, token};
 use kefu::config::Config;
 use kefu::identity::Role;
@@ -20,25 +21,13 @@ use kefu::models::registry::{Meta, Registry};
 use kefu::web::AppState;
 use serde_json::{json, Value};
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 async fn app(dir: &Path) -> Arc<AppState> {
     app_on(dir, "kefu.db").await
 }
 
 /// An app on the model store `dir/models` with its own database file.
 async fn app_on(dir: &Path, db: &str) -> Arc<AppState> {
-    let config = Config {
-        database: dir.join(db),
-        knowledge: root().join("knowledge"),
-        model: root().join("models/intent"),
-        model_store: dir.join("models"),
-        ..Config::default()
-    };
-    let clock = config.clock();
-    kefu::web::build(config, clock).await.unwrap()
+    build(Config { model_store: dir.join("models"), ..config(&dir.join(db)) }).await
 }
 
 /// Polls a job until it is done or failed (a generous overall limit, not a timing assertion).
@@ -364,15 +353,13 @@ fn the_cli_lists_activates_and_rolls_back() {
     let store = dir.path().join("models");
     let id = save_tiny_version(&store);
     let kefu = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_kefu"))
-            .args(args)
+        let out = Cli::new(args)
             .current_dir(dir.path())
             .env("KEFU_MODEL_STORE", &store)
             .env("KEFU_MODEL", root().join("models/intent"))
             .env("KEFU_KNOWLEDGE", root().join("knowledge"))
             .env("USER", "tester")
-            .output()
-            .unwrap();
+            .run();
         let text =
             format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         (out.status.success(), text)

@@ -3,10 +3,10 @@
 mod common;
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
+use common::http::oneshot;
 use common::server::TestServer;
 use kefu::identity::Role;
-use tower::ServiceExt;
 
 async fn post(
     s: &TestServer,
@@ -15,10 +15,6 @@ async fn post(
     body: String,
     chunked: bool,
 ) -> (StatusCode, String) {
-    let mut req = Request::builder().method("POST").uri(uri).header("content-type", "application/json");
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
     let body = if chunked {
         // no Content-Length: the limit is found while reading
         let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
@@ -27,10 +23,8 @@ async fn post(
     } else {
         Body::from(body)
     };
-    let resp = kefu::web::routes(s.app.clone()).oneshot(req.body(body).unwrap()).await.unwrap();
-    let status = resp.status();
-    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
-    (status, String::from_utf8_lossy(&bytes).into_owned())
+    let a = oneshot(&s.app, "POST", uri, token, Some(body)).await;
+    (a.status_code(), a.body)
 }
 
 #[tokio::test]

@@ -8,7 +8,8 @@ mod common;
 
 use std::sync::Arc;
 
-use common::process::{add_user, http, login, Answer, Kefu};
+use common::http::{http, login, Answer};
+use common::process::{add_user, Kefu};
 use kefu::accounts::{LOCKOUT, MAX_FAILURES};
 use kefu::store::{LoginAttempt, LoginLimits, Store};
 

@@ -7,6 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use axum::http::StatusCode;
+use common::server::{build, config};
 use kefu::config::Config;
 use kefu::identity::Role;
 
@@ -20,23 +21,11 @@ fn with_suffix(p: &Path, s: &str) -> std::path::PathBuf {
     o.into()
 }
 
-fn config(db: &Path) -> Config {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    Config {
-        database: db.to_path_buf(),
-        knowledge: root.join("knowledge"),
-        model: root.join("models/intent"),
-        ..Config::default()
-    }
-}
-
 #[tokio::test]
 async fn first_start_creates_a_private_folder_and_private_files() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("data/kefu.db");
-    let config = config(&db);
-    let clock = config.clock();
-    let app = kefu::web::build(config, clock).await.unwrap();
+    let app = build(config(&db)).await;
     // a write, so the WAL is in use
     kefu::accounts::add(&app.router.store, "li", "", Role::Agent, "agent-password-1").await.unwrap();
     assert_eq!(mode(db.parent().unwrap()), 0o700);
@@ -92,8 +81,7 @@ async fn the_staff_secret_from_the_config_signs_the_tokens_and_is_never_printed(
     assert!(!printed.contains("shopper-secret-0123456789"), "{printed}");
     assert!(printed.contains("staff_token_secret"), "{printed}");
 
-    let clock = config.clock();
-    let app = kefu::web::build(config, clock).await.unwrap();
+    let app = build(config).await;
     let token = common::token(&app, "li", Role::Agent).await;
     let now = chrono::Utc::now().timestamp();
     assert_eq!(kefu::identity::verify_staff(STAFF, &token, now).unwrap().sub, "li");

@@ -3,13 +3,13 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use axum::http::StatusCode;
 use common::call;
+use common::process::cli;
+use common::server::{build, config};
 use kefu::config::Config;
 use kefu::identity::{sign, Claims, Role, StaffClaims, STAFF_AUDIENCE};
 use kefu::web::AppState;
@@ -18,16 +18,7 @@ use serde_json::{json, Value};
 const SHOPPER_SECRET: &str = "shopper-token-secret-for-tests";
 
 async fn app(dir: &Path) -> Arc<AppState> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = Config {
-        database: dir.join("kefu.db"),
-        knowledge: root.join("knowledge"),
-        model: root.join("models/intent"),
-        token_secret: Some(SHOPPER_SECRET.into()),
-        ..Config::default()
-    };
-    let clock = config.clock();
-    kefu::web::build(config, clock).await.unwrap()
+    build(Config { token_secret: Some(SHOPPER_SECRET.into()), ..config(&dir.join("kefu.db")) }).await
 }
 
 async fn login(app: &Arc<AppState>, name: &str, password: &str) -> (StatusCode, Value) {
@@ -129,16 +120,7 @@ async fn the_cli_adds_accounts_and_tokens_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("kefu.db");
     let add = |name: &str, role: &str, password: &str| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kefu"))
-            .args(["user", "add", name, "--role", role, "--display-name", "Li"])
-            .env("KEFU_DATABASE", &db)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-        child.wait_with_output().unwrap()
+        cli(&db, &["user", "add", name, "--role", role, "--display-name", "Li"], &format!("{password}\n"))
     };
     let out = add("li", "agent", "agent-password-1");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -3,128 +3,20 @@
 
 mod common;
 
-use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
-
 use axum::http::StatusCode;
-use futures_util::{SinkExt, StreamExt};
-use kefu::config::Config;
+use common::server::TestServer;
+use common::ws::Client;
 use kefu::identity::Role;
-use kefu::web::AppState;
 use serde_json::{json, Value};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-const NOW: &str = "2026-11-25T09:00:00+08:00";
 const PASSWORD: &str = "trainer-password-1";
 
-struct Server {
-    addr: std::net::SocketAddr,
-    app: Arc<AppState>,
-    _dir: tempfile::TempDir,
-}
-
-async fn start() -> Server {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        database: dir.path().join("kefu.db"),
-        knowledge: root.join("knowledge"),
-        model: root.join("models/intent"),
-        messages_per_minute: 1000,
-        fixed_time: Some(NOW.into()),
-        ..Config::default()
-    };
-    let clock = config.clock();
-    let app = kefu::web::build(config, clock).await.unwrap();
-    let (addr, _) = kefu::web::serve(app.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let store = &app.router.store;
-    kefu::accounts::add(store, "wang", "Wang", Role::Trainer, PASSWORD).await.unwrap();
-    kefu::accounts::add(store, "boss", "Boss", Role::Admin, PASSWORD).await.unwrap();
-    kefu::accounts::add(store, "li", "Li", Role::Agent, PASSWORD).await.unwrap();
-    Server { addr, app, _dir: dir }
-}
-
-impl Server {
-    async fn login(&self, name: &str) -> String {
-        let now = chrono::Utc::now().timestamp();
-        let app = &self.app;
-        app.logins.login(&app.router.store, &app.staff_secret, name, PASSWORD, now).await.unwrap().token
-    }
-
-    async fn call(
-        &self,
-        method: &str,
-        uri: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        common::call(&self.app, method, uri, token, body).await
-    }
-
-    async fn get(&self, uri: &str, token: &str) -> (StatusCode, Value) {
-        self.call("GET", uri, Some(token), None).await
-    }
-}
-
-struct Shopper {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
-    conv: String,
-    n: u32,
-}
-
-impl Shopper {
-    /// A guest starts a conversation.
-    async fn start(s: &Server) -> Shopper {
-        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws/chat", s.addr)).await.unwrap();
-        let mut c = Shopper { ws, conv: String::new(), n: 0 };
-        c.send(json!({"type": "hello", "lang": "zh"})).await;
-        let w = c.until(|v| v["type"] == "welcome").await;
-        c.conv = w["conversation_id"].as_str().unwrap().to_string();
-        c
-    }
-
-    async fn send(&mut self, v: Value) {
-        self.ws.send(Message::Text(v.to_string().into())).await.unwrap();
-    }
-
-    async fn until(&mut self, pred: impl Fn(&Value) -> bool) -> Value {
-        loop {
-            let m =
-                tokio::time::timeout(Duration::from_secs(20), self.ws.next()).await.expect("a frame in time");
-            match m {
-                Some(Ok(Message::Text(t))) => {
-                    let v: Value = serde_json::from_str(t.as_str()).unwrap();
-                    if pred(&v) {
-                        return v;
-                    }
-                }
-                Some(Ok(_)) => continue,
-                other => panic!("connection ended: {other:?}"),
-            }
-        }
-    }
-
-    /// Says something and returns the bot's first reply.
-    async fn ask(&mut self, text: &str) -> Value {
-        self.n += 1;
-        let id = format!("m{}", self.n);
-        self.send(json!({"type": "message", "id": id, "text": text})).await;
-        self.until(|v| v["type"] == "ack" && v["id"] == id).await;
-        self.until(|v| v["type"] == "reply").await
-    }
-
-    /// Ends the conversation (its feedback record is stored) and rates it if asked to.
-    async fn end(&mut self, rating: Option<u8>) {
-        self.send(json!({"type": "end"})).await;
-        self.until(|v| v["type"] == "rating_request").await;
-        if let Some(score) = rating {
-            self.send(json!({"type": "rating", "score": score})).await;
-            self.until(|v| v["type"] == "reply").await;
-        }
-    }
+/// The server (no shopper token secret) with a trainer, an admin and an agent.
+async fn start() -> TestServer {
+    let s = TestServer::start_with(|c| c.token_secret = None).await;
+    let staff = [("wang", "Wang", Role::Trainer), ("boss", "Boss", Role::Admin), ("li", "Li", Role::Agent)];
+    s.add_staff(&staff, PASSWORD).await;
+    s
 }
 
 /// Yesterday, today and tomorrow in the store's timezone (+08:00): a window that holds this
@@ -150,32 +42,32 @@ async fn unresolved_questions_are_grouped_dismissed_and_counted() {
     let s = start().await;
 
     // A: an unanswerable question, then a person asked for
-    let mut a = Shopper::start(&s).await;
+    let (mut a, a_conv) = Client::shopper_with(s.addr, json!({"lang": "zh"})).await;
     let r = a.ask("今天北京天气怎么样").await;
     assert!(r["faq_id"].is_null(), "{r}");
     a.ask("转人工").await;
     a.until(|v| v["type"] == "status" && v["state"] == "waiting_agent").await;
     a.end(None).await;
     // B: the same question in other words, then one the FAQ answers; rated 1
-    let mut b = Shopper::start(&s).await;
+    let (mut b, b_conv) = Client::shopper_with(s.addr, json!({"lang": "zh"})).await;
     b.ask("今天上海天气怎么样？").await;
     let r = b.ask("发票怎么开").await;
     assert_eq!(r["faq_id"], "invoice-electronic", "{r}");
     b.end(Some(1)).await;
     // C: a different unanswerable question
-    let mut c = Shopper::start(&s).await;
+    let (mut c, c_conv) = Client::shopper_with(s.addr, json!({"lang": "zh"})).await;
     c.ask("你们老板是谁").await;
     c.end(None).await;
 
     // the decision is stored with every bot reply
-    let stored = s.app.router.store.messages(b.conv.clone()).await.unwrap();
+    let stored = s.app.router.store.messages(b_conv.clone()).await.unwrap();
     let decisions: Vec<&str> =
         stored.iter().filter_map(|m| m.meta.as_ref()?.get("decision")?.as_str()).collect();
     assert_eq!(decisions.len(), 2, "{stored:#?}");
     assert!(["no_match", "suggest", "out_of_scope"].contains(&decisions[0]), "{decisions:?}");
     assert_eq!(decisions[1], "answer");
 
-    let trainer = s.login("wang").await;
+    let trainer = s.login("wang", PASSWORD).await;
     let (from, to) = window();
     let (st, review) = s.get(&format!("/api/review?since={from}&to={to}&lang=zh"), &trainer).await;
     assert_eq!(st, StatusCode::OK, "{review}");
@@ -194,8 +86,8 @@ async fn unresolved_questions_are_grouped_dismissed_and_counted() {
         .map(|e| (e["text"].as_str().unwrap(), e["conversation_id"].as_str().unwrap()))
         .collect();
     assert_eq!(examples.len(), 2);
-    assert!(examples.contains(&("今天北京天气怎么样", a.conv.as_str())), "{examples:?}");
-    assert!(examples.contains(&("今天上海天气怎么样？", b.conv.as_str())), "{examples:?}");
+    assert!(examples.contains(&("今天北京天气怎么样", a_conv.as_str())), "{examples:?}");
+    assert!(examples.contains(&("今天上海天气怎么样？", b_conv.as_str())), "{examples:?}");
     assert!(weather["examples"][0]["at"].as_str().unwrap() >= weather["examples"][1]["at"].as_str().unwrap());
     assert_eq!(weather["last_seen"], weather["examples"][0]["at"]);
     let reasons = &weather["reasons"];
@@ -214,7 +106,7 @@ async fn unresolved_questions_are_grouped_dismissed_and_counted() {
     assert_eq!(invoice["faq_id"], "invoice-electronic");
     let boss = group(&review, "你们老板是谁").expect("the other question");
     assert_eq!(boss["count"], 1);
-    assert_eq!(boss["examples"][0]["conversation_id"], c.conv.as_str());
+    assert_eq!(boss["examples"][0]["conversation_id"], c_conv.as_str());
 
     // other languages are filtered out; nothing English was asked
     let (_, en) = s.get(&format!("/api/review?since={from}&to={to}&lang=en"), &trainer).await;
@@ -283,8 +175,8 @@ async fn unresolved_questions_are_grouped_dismissed_and_counted() {
 #[tokio::test]
 async fn trainer_endpoints_refuse_strangers_agents_and_bad_parameters() {
     let s = start().await;
-    let agent = s.login("li").await;
-    let admin = s.login("boss").await;
+    let agent = s.login("li", PASSWORD).await;
+    let admin = s.login("boss", PASSWORD).await;
     let endpoints = [
         ("GET", "/api/review"),
         ("GET", "/api/analytics?period=day"),

@@ -2,38 +2,24 @@
 //! links every product to its page (`/product/{sku}`, which tells the widget its sku),
 //! `/widget.js` is served as JavaScript, and no page puts markup from data on the page.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
-use kefu::config::Config;
+use axum::http::StatusCode;
+use common::http::oneshot;
+use common::server::app;
 use kefu::web::AppState;
-use tower::ServiceExt;
 
 const SCRIPT_TAG: &str = r#"<script src="/widget.js" data-lang="auto" async></script>"#;
 
-async fn app(dir: &Path) -> Arc<AppState> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = Config {
-        database: dir.join("kefu.db"),
-        knowledge: root.join("knowledge"),
-        model: root.join("models/intent"),
-        ..Config::default()
-    };
-    let clock = config.clock();
-    kefu::web::build(config, clock).await.unwrap()
-}
-
 /// GET `uri`: status, content type, cache-control and body.
 async fn get(app: &Arc<AppState>, uri: &str) -> (StatusCode, String, String, String) {
-    let req = Request::builder().uri(uri).body(Body::empty()).unwrap();
-    let resp = kefu::web::routes(app.clone()).oneshot(req).await.unwrap();
-    let header = |name| resp.headers().get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
-    let (ct, cc) = (header(header::CONTENT_TYPE), header(header::CACHE_CONTROL));
-    let status = resp.status();
-    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22).await.unwrap();
-    (status, ct, cc, String::from_utf8(bytes.to_vec()).unwrap())
+    let a = oneshot(app, "GET", uri, None, None).await;
+    let header = |name| a.header(name).unwrap_or_default().to_string();
+    let (ct, cc) = (header("content-type"), header("cache-control"));
+    (a.status_code(), ct, cc, a.body)
 }
 
 #[tokio::test]
@@ -174,11 +160,9 @@ async fn the_consoles_are_staff_pages() {
     let dir = tempfile::tempdir().unwrap();
     let app = app(dir.path()).await;
     for page in ["/agent", "/trainer", "/agent.js", "/trainer.js", "/console.js", "/console.css"] {
-        let req = Request::builder().uri(page).body(Body::empty()).unwrap();
-        let resp = kefu::web::routes(app.clone()).oneshot(req).await.unwrap();
-        assert_eq!(resp.status(), StatusCode::OK, "{page}");
-        let csp =
-            resp.headers().get(header::CONTENT_SECURITY_POLICY).map(|v| v.to_str().unwrap().to_string());
+        let a = oneshot(&app, "GET", page, None, None).await;
+        assert_eq!(a.status_code(), StatusCode::OK, "{page}");
+        let csp = a.header("content-security-policy");
         let csp = csp.unwrap_or_else(|| panic!("{page} has no Content-Security-Policy"));
         assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{page}: {csp}");
     }

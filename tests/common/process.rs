@@ -1,53 +1,142 @@
 //! The `kefu` binary as a separate process, as an operator runs it: `kefu serve` on 127.0.0.1
-//! (its memory read from /proc), `kefu user …` against the same database, and plain HTTP/1.1
-//! requests to it.
+//! (optionally under a lowered descriptor limit; its log in a file, its memory read from /proc)
+//! and `kefu …` commands.
 
+use std::ffi::OsStr;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-use super::server::{NOW, SECRET};
+use super::server::{root, NOW, SECRET};
 
 /// A running `kefu serve`, killed (SIGKILL) when dropped.
 pub struct Kefu {
-    child: Child,
+    pub child: Child,
     pub addr: SocketAddr,
+    log: PathBuf,
+    _dir: Option<tempfile::TempDir>,
 }
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+/// How to start a `kefu serve`: see [`Kefu::on`].
+pub struct Options {
+    db: PathBuf,
+    dir: Option<tempfile::TempDir>,
+    env: Vec<(String, String)>,
+    fd_limit: Option<u32>,
+    shared_limits: bool,
+}
+
+impl Options {
+    /// An extra `KEFU_*` setting (it wins over the test defaults).
+    pub fn env(mut self, key: &str, value: &str) -> Options {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn envs(self, env: &[(&str, &str)]) -> Options {
+        env.iter().fold(self, |o, (k, v)| o.env(k, v))
+    }
+
+    /// Runs the server under `ulimit -n fd_limit`.
+    pub fn fd_limit(mut self, fd_limit: u32) -> Options {
+        self.fd_limit = Some(fd_limit);
+        self
+    }
+
+    /// Keeps the default per-address and per-shopper limits (the tests lift them otherwise).
+    pub fn shared_limits(mut self) -> Options {
+        self.shared_limits = true;
+        self
+    }
+
+    /// Starts the server; returns once it listens.
+    pub fn start(self) -> Kefu {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = self.db.with_file_name(format!("kefu-{port}.log"));
+        let mut cmd = match self.fd_limit {
+            Some(n) => {
+                let mut c = Command::new("sh");
+                c.arg("-c")
+                    .arg(format!("ulimit -n {n} && exec \"$0\" serve"))
+                    .arg(env!("CARGO_BIN_EXE_kefu"));
+                c
+            }
+            None => {
+                let mut c = Command::new(env!("CARGO_BIN_EXE_kefu"));
+                c.arg("serve");
+                c
+            }
+        };
+        cmd.current_dir(root())
+            .env("KEFU_LISTEN", format!("127.0.0.1:{port}"))
+            .env("KEFU_DATABASE", &self.db)
+            .env("KEFU_FIXED_TIME", NOW)
+            .env("KEFU_TOKEN_SECRET", SECRET)
+            .env("KEFU_MODEL_STORE", self.db.with_file_name("models"))
+            .env("KEFU_LOG", "warn");
+        if !self.shared_limits {
+            let lifted = "100000";
+            cmd.env("KEFU_ADDRESS_CONVERSATIONS_PER_MINUTE", lifted)
+                .env("KEFU_ADDRESS_MESSAGES_PER_MINUTE", lifted)
+                .env("KEFU_SHOPPER_CONVERSATIONS_PER_MINUTE", lifted)
+                .env("KEFU_SHOPPER_MESSAGES_PER_MINUTE", lifted);
+        }
+        let child = cmd
+            .envs(self.env.iter().map(|(k, v)| (OsStr::new(k), OsStr::new(v))))
+            .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
+            .stderr(Stdio::from(std::fs::File::options().append(true).open(&log).unwrap()))
+            .spawn()
+            .expect("kefu starts");
+        let kefu = Kefu { child, addr: format!("127.0.0.1:{port}").parse().unwrap(), log, _dir: self.dir };
+        kefu.wait_log("listening on", Duration::from_secs(120));
+        kefu
+    }
 }
 
 impl Kefu {
-    /// Starts `kefu serve` on a free port with the database `db`, the shipped knowledge base and
-    /// model, and the extra `KEFU_*` settings `env`; returns once it listens.
+    /// `kefu serve` on a free port with the database `db`, the shipped knowledge base and
+    /// model, a fixed clock, the shopper token secret, the model store `db`'s folder/models and
+    /// the shared limits lifted; changed by the [`Options`] before [`Options::start`].
+    pub fn on(db: &Path) -> Options {
+        Options { db: db.to_path_buf(), dir: None, env: Vec::new(), fd_limit: None, shared_limits: false }
+    }
+
+    /// [`Kefu::on`] a fresh database in a temporary folder that lives as long as the server.
+    pub fn fresh() -> Options {
+        let dir = tempfile::tempdir().unwrap();
+        Kefu::on(&dir.path().join("kefu.db")).owning(dir)
+    }
+
+    /// Starts `kefu serve` on `db` with the extra `KEFU_*` settings `env`; returns once it listens.
     pub fn start(db: &Path, env: &[(&str, &str)]) -> Kefu {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kefu"))
-            .arg("serve")
-            .current_dir(root())
-            .env("KEFU_LISTEN", format!("127.0.0.1:{port}"))
-            .env("KEFU_DATABASE", db)
-            .env("KEFU_FIXED_TIME", NOW)
-            .env("KEFU_TOKEN_SECRET", SECRET)
-            .env("KEFU_MODEL_STORE", db.with_file_name("models"))
-            .env("KEFU_LOG", "warn")
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("kefu starts");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
-        lines
-            .by_ref()
-            .map_while(Result::ok)
-            .find(|l| l.contains("listening"))
-            .expect("kefu prints its address");
-        std::thread::spawn(move || lines.for_each(drop));
-        Kefu { child, addr: format!("127.0.0.1:{port}").parse().unwrap() }
+        Kefu::on(db).envs(env).start()
+    }
+
+    /// What the server wrote to standard output and error so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits for `text` in the log (panics with the log after `limit`).
+    pub fn wait_log(&self, text: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while !self.log().contains(text) {
+            assert!(Instant::now() < deadline, "no {text:?} in the log:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// SIGKILL, and waits for the process to end.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
     }
 
     /// The server's resident memory (VmRSS), in MB.
@@ -62,6 +151,13 @@ impl Kefu {
     }
 }
 
+impl Options {
+    fn owning(mut self, dir: tempfile::TempDir) -> Options {
+        self.dir = Some(dir);
+        self
+    }
+}
+
 impl Drop for Kefu {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -69,20 +165,47 @@ impl Drop for Kefu {
     }
 }
 
+/// A `kefu ARGS…` command to run in the repository (see [`Cli::run`]).
+pub struct Cli {
+    cmd: Command,
+    stdin: String,
+}
+
+impl Cli {
+    pub fn new(args: &[&str]) -> Cli {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kefu"));
+        cmd.args(args).current_dir(root());
+        Cli { cmd, stdin: String::new() }
+    }
+
+    pub fn env(mut self, key: &str, value: impl AsRef<OsStr>) -> Cli {
+        self.cmd.env(key, value);
+        self
+    }
+
+    /// Runs in `dir` instead of the repository.
+    pub fn current_dir(mut self, dir: &Path) -> Cli {
+        self.cmd.current_dir(dir);
+        self
+    }
+
+    /// What the command reads on its standard input.
+    pub fn stdin(mut self, text: &str) -> Cli {
+        self.stdin = text.into();
+        self
+    }
+
+    pub fn run(mut self) -> Output {
+        let mut child =
+            self.cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(self.stdin.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    }
+}
+
 /// Runs `kefu ARGS…` against the database `db`, with `stdin` as its standard input.
 pub fn cli(db: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kefu"))
-        .args(args)
-        .current_dir(root())
-        .env("KEFU_DATABASE", db)
-        .env("KEFU_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
+    Cli::new(args).env("KEFU_DATABASE", db).env("KEFU_LOG", "warn").stdin(stdin).run()
 }
 
 /// Runs `kefu ARGS…` as [`cli`] does and expects success: its standard output.
@@ -95,64 +218,4 @@ pub fn cli_ok(db: &Path, args: &[&str], stdin: &str) -> String {
 /// `kefu user add NAME --role ROLE` with `password`.
 pub fn add_user(db: &Path, name: &str, role: &str, password: &str) {
     cli_ok(db, &["user", "add", name, "--role", role], &format!("{password}\n"));
-}
-
-/// An HTTP answer: status, headers (names lower-case) and body.
-#[derive(Debug)]
-pub struct Answer {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
-
-impl Answer {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
-    }
-}
-
-/// One HTTP/1.1 request on its own connection (`Connection: close`), with an optional Bearer
-/// token and JSON body. An I/O error is the server refusing or cutting the connection.
-pub async fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<&str>,
-) -> std::io::Result<Answer> {
-    let mut s = tokio::net::TcpStream::connect(addr).await?;
-    let body = body.unwrap_or("");
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).await?;
-    s.write_all(body.as_bytes()).await?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).await?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text.split_once("\r\n\r\n").ok_or(std::io::ErrorKind::UnexpectedEof)?;
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .ok_or(std::io::ErrorKind::InvalidData)?;
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    Ok(Answer { status, headers, body: body.to_string() })
-}
-
-/// `POST /api/login` (a future that owns its body, so it can be spawned): the answer, or the
-/// I/O error when the server cut the connection.
-pub fn login(
-    addr: SocketAddr,
-    name: &str,
-    password: &str,
-) -> impl std::future::Future<Output = std::io::Result<Answer>> + Send + 'static {
-    let body = serde_json::json!({"name": name, "password": password}).to_string();
-    async move { http(addr, "POST", "/api/login", None, Some(&body)).await }
 }
