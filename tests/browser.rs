@@ -26,8 +26,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::server::TestServer;
-use common::ws::Client as Ws;
+use common::server::{knowledge, TestServer};
+use common::ws::{shopper_token, Client as Ws};
 use fantoccini::elements::{Element, ShadowRoot};
 use fantoccini::{Client, ClientBuilder, Locator};
 use kefu::identity::Role;
@@ -293,16 +293,13 @@ const FAKE_SERVER: &str = "window.sent = []; window.sockets = []; \
      window.dropIt = () => { const s = window.sockets[window.sockets.length - 1]; s.readyState = 3; s.onclose(); };";
 
 fn answer(faq_id: &str) -> String {
-    let kb = kefu::knowledge::KnowledgeBase::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge"))
-        .expect("the shipped knowledge base loads");
+    let kb = knowledge();
     kb.faqs.iter().find(|f| f.id == faq_id).expect("the FAQ exists").zh.answer.clone()
 }
 
 async fn server() -> TestServer {
     let s = TestServer::start_with(|c| c.business_hours = None).await;
-    let store = &s.app.router.store;
-    kefu::accounts::add(store, "li", "李明 Li", Role::Agent, PASSWORD).await.unwrap();
-    kefu::accounts::add(store, "wang", "王芳 Wang", Role::Trainer, PASSWORD).await.unwrap();
+    s.add_staff(&[("li", "李明 Li", Role::Agent), ("wang", "王芳 Wang", Role::Trainer)], PASSWORD).await;
     s
 }
 
@@ -359,10 +356,7 @@ async fn a_shopper_escalates_an_agent_replies_and_resolves_and_the_shopper_rates
     agent.find("#presence").await.select_by_value("away").await.unwrap();
 
     // 林晓雯, a signed-in VIP (gold) shopper with orders
-    let token = kefu::identity::sign(
-        common::server::SECRET,
-        &kefu::identity::Claims { sub: "S1001".into(), exp: chrono::Utc::now().timestamp() + 3600 },
-    );
+    let token = shopper_token("S1001");
     let shopper = Browser::open(&driver, "shopper", 1280, 860).await;
     let w = Widget::open_as(&shopper, &base, Some(&token)).await;
     w.say("我的订单什么时候发货？").await;
@@ -436,7 +430,9 @@ async fn a_shopper_escalates_an_agent_replies_and_resolves_and_the_shopper_rates
     let deadline = tokio::time::Instant::now() + PATIENCE;
     let record = loop {
         let records = s.app.router.store.feedback_since(String::new()).await.unwrap();
-        if let Some(r) = records.into_iter().find(|r| r["rating"] == json!(5)) {
+        if let Some(r) =
+            records.iter().map(|r| serde_json::to_value(r).unwrap()).find(|r| r["rating"] == json!(5))
+        {
             break r;
         }
         assert!(tokio::time::Instant::now() < deadline, "no feedback record with the rating");
@@ -540,7 +536,7 @@ async fn an_agent_works_two_conversations_transfers_one_and_hands_the_other_back
     let Some(driver) = driver().await else { return };
     let s = server().await;
     let base = s.http();
-    kefu::accounts::add(&s.app.router.store, "amy", "艾米 Amy", Role::Agent, PASSWORD).await.unwrap();
+    s.add_staff(&[("amy", "艾米 Amy", Role::Agent)], PASSWORD).await;
 
     let agent = Browser::open(&driver, "agent", 1440, 900).await;
     agent.sign_in(&base, "/agent?lang=zh", "li").await;
@@ -585,7 +581,7 @@ async fn an_agent_works_two_conversations_transfers_one_and_hands_the_other_back
     assert_eq!(shown, ["我要人工客服", "我的包裹破损了，怎么办"], "each message once");
 
     // transfer the guest to amy, who has just come online
-    let (mut amy, _) = Ws::agent(s.addr, &staff_token(&s, "amy").await, json!({"langs": ["zh"]})).await;
+    let (mut amy, _) = Ws::agent(s.addr, &s.login("amy", PASSWORD).await, json!({"langs": ["zh"]})).await;
     agent.click("#transfer").await;
     agent.click("#transfer-dialog [data-agent=\"amy\"]").await;
     let assigned = amy.assigned(&guest_conv).await;
@@ -810,10 +806,7 @@ async fn a_signed_in_shopper_taps_track_on_an_order_card() {
     let Some(driver) = driver().await else { return };
     let s = server().await;
     let base = s.http();
-    let token = kefu::identity::sign(
-        common::server::SECRET,
-        &kefu::identity::Claims { sub: "S1001".into(), exp: chrono::Utc::now().timestamp() + 3600 },
-    );
+    let token = shopper_token("S1001");
     let shopper = Browser::open(&driver, "shopper", 1280, 860).await;
     let w = Widget::open_as(&shopper, &base, Some(&token)).await;
     w.say("我的快递到哪了").await;
@@ -841,10 +834,4 @@ async fn a_signed_in_shopper_taps_track_on_an_order_card() {
     assert!(reply.contains(&status), "the order's status ({status}): {reply}");
     shopper.shot("widget-order-tracked").await;
     shopper.close().await;
-}
-
-/// A staff token through the real login.
-async fn staff_token(s: &TestServer, name: &str) -> String {
-    let now = chrono::Utc::now().timestamp();
-    s.app.logins.login(&s.app.router.store, &s.app.staff_secret, name, PASSWORD, now).await.unwrap().token
 }

@@ -5,15 +5,12 @@
 
 mod common;
 
-use std::path::Path;
-use std::time::Duration;
+use std::net::SocketAddr;
 
-use common::server::{TestServer, NOW, SECRET};
-use common::ws::Client;
-use futures_util::StreamExt;
-use kefu::identity::{sign, Claims};
+use common::process::Kefu;
+use common::server::{knowledge, root, TestServer};
+use common::ws::{shopper_token as token, Client};
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message;
 
 /// S1001's orders, newest first (knowledge/demo/orders.json).
 const PAID: &str = "261124866711367179";
@@ -23,68 +20,23 @@ const COAT: &str = "261122958843983379";
 const COAT_SKU: &str = "QM-WO-004";
 const TEE_SKU: &str = "QM-WO-001";
 
-fn token(shopper: &str) -> String {
-    sign(SECRET, &Claims { sub: shopper.into(), exp: chrono::Utc::now().timestamp() + 3600 })
-}
-
-/// Where a server listens: an in-process [`TestServer`] or a `kefu serve` [`Process`].
-struct Addr(std::net::SocketAddr);
-
-impl From<&TestServer> for Addr {
-    fn from(s: &TestServer) -> Addr {
-        Addr(s.addr)
-    }
-}
-
-impl From<&Process> for Addr {
-    fn from(p: &Process) -> Addr {
-        Addr(p.1)
-    }
-}
-
-static NEXT_ID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
-
 struct Shopper {
     c: Client,
     conv: String,
 }
 
 impl Shopper {
-    async fn hello(s: impl Into<Addr>, hello: Value) -> Shopper {
-        let mut c = Client::connect(s.into().0, "/ws/chat").await;
-        let mut hello = hello;
-        hello["type"] = json!("hello");
-        c.send(hello).await;
-        let (w, _) = c.until(|v| v["type"] == "welcome" || v["type"] == "error").await;
-        assert_eq!(w["type"], "welcome", "{w}");
-        c.until_type("status").await;
-        Shopper { c, conv: w["conversation_id"].as_str().unwrap().to_string() }
+    async fn hello(addr: SocketAddr, hello: Value) -> Shopper {
+        let (c, conv) = Client::shopper_with(addr, hello).await;
+        Shopper { c, conv }
     }
 
     /// Sends a message (with an optional card context) and returns the bot's replies to it.
     async fn ask_with(&mut self, text: &str, context: Option<Value>) -> Vec<Value> {
-        // ids unique across connections: a resumed conversation must not see an old id again
-        let id = format!("m{}", NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
-        let mut frame = json!({"type": "message", "id": id, "text": text});
-        if let Some(c) = context {
-            frame["context"] = c;
-        }
-        self.c.send(frame).await;
-        let (ack, _) = self.c.until(|v| (v["type"] == "ack" && v["id"] == id) || v["type"] == "error").await;
-        assert_eq!(ack["type"], "ack", "{ack}");
-        let (first, _) = self.c.until(|v| v["type"] == "reply" || v["type"] == "error").await;
+        let (_, turn) = self.c.turn(text, context).await;
+        let first = turn.iter().find(|v| v["type"] == "reply" || v["type"] == "error").unwrap();
         assert_eq!(first["type"], "reply", "{first}");
-        let mut out = vec![first];
-        // the turn's other replies are sent right after the first (one store commit)
-        while let Ok(Some(Ok(Message::Text(t)))) =
-            tokio::time::timeout(Duration::from_millis(400), self.c.ws.next()).await
-        {
-            let v: Value = serde_json::from_str(t.as_str()).unwrap();
-            if v["type"] == "reply" {
-                out.push(v);
-            }
-        }
-        out
+        turn.into_iter().filter(|v| v["type"] == "reply").collect()
     }
 
     async fn ask(&mut self, text: &str) -> Vec<Value> {
@@ -116,7 +68,7 @@ fn product_cards(replies: &[Value]) -> Vec<String> {
 #[tokio::test]
 async fn positions_in_the_order_list_in_both_languages() {
     let s = TestServer::start_with(|_| {}).await;
-    let mut zh = Shopper::hello(&s, json!({"token": token("S1001")})).await;
+    let mut zh = Shopper::hello(s.addr, json!({"token": token("S1001")})).await;
     let r = zh.ask("我的快递到哪了").await;
     let cards = order_cards(&r);
     assert_eq!(cards.len(), 5, "{r:#?}");
@@ -137,7 +89,7 @@ async fn positions_in_the_order_list_in_both_languages() {
     let r = zh.ask("最新的那个").await;
     assert!(text(&r).contains(PAID), "{r:#?}");
 
-    let mut en = Shopper::hello(&s, json!({"token": token("S1001"), "lang": "en"})).await;
+    let mut en = Shopper::hello(s.addr, json!({"token": token("S1001"), "lang": "en"})).await;
     let r = en.ask("where is my package").await;
     assert_eq!(order_cards(&r).len(), 5, "{r:#?}");
     let r = en.ask("the second one").await;
@@ -153,7 +105,7 @@ async fn positions_in_the_order_list_in_both_languages() {
 #[tokio::test]
 async fn a_tapped_card_continues_the_flow() {
     let s = TestServer::start_with(|_| {}).await;
-    let mut zh = Shopper::hello(&s, json!({"token": token("S1001")})).await;
+    let mut zh = Shopper::hello(s.addr, json!({"token": token("S1001")})).await;
     zh.ask("我的快递到哪了").await;
     let r = zh.ask_with(&format!("查物流 {SHIPPED}"), Some(json!({"order": SHIPPED}))).await;
     assert!(text(&r).contains("运输中"), "{r:#?}");
@@ -163,7 +115,7 @@ async fn a_tapped_card_continues_the_flow() {
     let r = zh.ask("确认").await;
     assert!(text(&r).contains("退货申请已提交"), "{r:#?}");
     // a product card tapped: the answer is about that product
-    let mut en = Shopper::hello(&s, json!({"lang": "en"})).await;
+    let mut en = Shopper::hello(s.addr, json!({"lang": "en"})).await;
     let r = en.ask_with("Heavyweight Cotton Relaxed Tee", Some(json!({"product": TEE_SKU}))).await;
     assert_eq!(product_cards(&r), vec![TEE_SKU.to_string()], "{r:#?}");
     let r = en.ask("what about XL?").await;
@@ -174,7 +126,7 @@ async fn a_tapped_card_continues_the_flow() {
 #[tokio::test]
 async fn own_orders_by_product_name_and_the_signed_in_return_list() {
     let s = TestServer::start_with(|_| {}).await;
-    let mut zh = Shopper::hello(&s, json!({"token": token("S1001")})).await;
+    let mut zh = Shopper::hello(s.addr, json!({"token": token("S1001")})).await;
     let r = zh.ask("我买的羊毛混纺双面呢大衣能退吗").await;
     assert!(text(&r).contains("符合七天无理由退货"), "{r:#?}");
     assert_eq!(order_cards(&r)[0]["order_no"], COAT);
@@ -190,7 +142,7 @@ async fn own_orders_by_product_name_and_the_signed_in_return_list() {
     let r = zh.ask("第一个").await;
     assert!(text(&r).contains("符合七天无理由退货"), "{r:#?}");
 
-    let mut en = Shopper::hello(&s, json!({"token": token("S1001"), "lang": "en"})).await;
+    let mut en = Shopper::hello(s.addr, json!({"token": token("S1001"), "lang": "en"})).await;
     let r = en.ask("can I return the coat I bought").await;
     assert!(text(&r).contains("can be returned"), "{r:#?}");
     assert_eq!(order_cards(&r)[0]["order_no"], COAT);
@@ -201,7 +153,7 @@ async fn own_orders_by_product_name_and_the_signed_in_return_list() {
     assert!(text(&r).contains("not shipped yet"), "{r:#?}");
 
     // a guest is asked for the order number, as before
-    let mut guest = Shopper::hello(&s, json!({})).await;
+    let mut guest = Shopper::hello(s.addr, json!({})).await;
     let r = guest.ask("我要退货").await;
     assert!(text(&r).contains("订单号"), "{r:#?}");
     assert!(order_cards(&r).is_empty());
@@ -210,7 +162,7 @@ async fn own_orders_by_product_name_and_the_signed_in_return_list() {
 #[tokio::test]
 async fn follow_ups_keep_the_product_in_focus() {
     let s = TestServer::start_with(|_| {}).await;
-    let mut zh = Shopper::hello(&s, json!({})).await;
+    let mut zh = Shopper::hello(s.addr, json!({})).await;
     let r = zh.ask("重磅纯棉宽松T恤有黑色吗").await;
     assert_eq!(product_cards(&r), vec![TEE_SKU.to_string()], "{r:#?}");
     assert!(text(&r).contains("黑色有货的尺码"), "{r:#?}");
@@ -225,7 +177,7 @@ async fn follow_ups_keep_the_product_in_focus() {
     let r = zh.ask("这件有红色吗").await;
     assert!(text(&r).contains("没有红色"), "{r:#?}");
 
-    let mut en = Shopper::hello(&s, json!({"lang": "en"})).await;
+    let mut en = Shopper::hello(s.addr, json!({"lang": "en"})).await;
     let r = en.ask("do the high-rise straight-leg jeans come in L?").await;
     let sku = product_cards(&r);
     assert_eq!(sku.len(), 1, "{r:#?}");
@@ -243,7 +195,7 @@ async fn follow_ups_keep_the_product_in_focus() {
 async fn the_page_product_is_this_one_and_nothing_is_guessed() {
     let s = TestServer::start_with(|_| {}).await;
     let url = format!("https://shop.example.com/p/{COAT_SKU}");
-    let mut zh = Shopper::hello(&s, json!({"context": {"product": COAT_SKU, "url": url}})).await;
+    let mut zh = Shopper::hello(s.addr, json!({"context": {"product": COAT_SKU, "url": url}})).await;
     let r = zh.ask("这件有L码吗").await;
     assert_eq!(product_cards(&r), vec![COAT_SKU.to_string()], "{r:#?}");
     assert!(text(&r).contains("L码"), "{r:#?}");
@@ -255,7 +207,7 @@ async fn the_page_product_is_this_one_and_nothing_is_guessed() {
     assert_eq!(product_cards(&r), vec![TEE_SKU.to_string()], "{r:#?}");
 
     // without a product anywhere: "which product?", never the 0.8 L kettle
-    let mut guest = Shopper::hello(&s, json!({})).await;
+    let mut guest = Shopper::hello(s.addr, json!({})).await;
     let r = guest.ask("这件衣服有没有L码的").await;
     assert!(text(&r).contains("哪件商品"), "{r:#?}");
     let offered = product_cards(&r);
@@ -263,7 +215,7 @@ async fn the_page_product_is_this_one_and_nothing_is_guessed() {
     // picking a suggestion answers the question asked
     let r = guest.ask("第一个").await;
     assert_eq!(product_cards(&r), vec![offered[0].clone()], "{r:#?}");
-    let mut en = Shopper::hello(&s, json!({"lang": "en"})).await;
+    let mut en = Shopper::hello(s.addr, json!({"lang": "en"})).await;
     let r = en.ask("do you have this in L?").await;
     assert!(text(&r).contains("Which product"), "{r:#?}");
     // "I'm" is not size M
@@ -271,7 +223,7 @@ async fn the_page_product_is_this_one_and_nothing_is_guessed() {
     assert!(!text(&r).contains(" in M"), "{r:#?}");
 
     // an unknown sku is ignored, not an error; a malformed context is
-    let mut other = Shopper::hello(&s, json!({"context": {"product": "NO-SUCH-SKU"}})).await;
+    let mut other = Shopper::hello(s.addr, json!({"context": {"product": "NO-SUCH-SKU"}})).await;
     let r = other.ask("这件有L码吗").await;
     assert!(text(&r).contains("哪件商品"), "{r:#?}");
     other.c.send(json!({"type": "context", "context": {"sku": "x"}})).await;
@@ -279,73 +231,35 @@ async fn the_page_product_is_this_one_and_nothing_is_guessed() {
     assert_eq!(e["code"], "malformed_frame");
 }
 
-/// `kefu serve` as a child process on a database of the test's, killed on drop.
-struct Process(std::process::Child, std::net::SocketAddr);
-
-impl Process {
-    fn start(db: &Path) -> Process {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kefu"))
-            .arg("serve")
-            .current_dir(root)
-            .env("KEFU_LISTEN", format!("127.0.0.1:{port}"))
-            .env("KEFU_DATABASE", db)
-            .env("KEFU_FIXED_TIME", NOW)
-            .env("KEFU_TOKEN_SECRET", SECRET)
-            .env("KEFU_MODEL_STORE", db.with_file_name("models"))
-            .env("KEFU_LOG", "warn")
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("kefu starts");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
-        lines
-            .by_ref()
-            .map_while(Result::ok)
-            .find(|l| l.contains("listening"))
-            .expect("kefu prints its address");
-        std::thread::spawn(move || lines.for_each(drop));
-        Process(child, format!("127.0.0.1:{port}").parse().unwrap())
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test]
 async fn a_half_finished_flow_goes_on_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("kefu.db");
-    let server = Process::start(&db);
+    let server = Kefu::on(&db).start();
     let s = &server;
-    let mut zh = Shopper::hello(s, json!({"token": token("S1001")})).await;
+    let mut zh = Shopper::hello(s.addr, json!({"token": token("S1001")})).await;
     zh.ask("我的快递到哪了").await;
     let r = zh.ask("我要退货").await;
     assert_eq!(order_cards(&r).len(), 1);
     let r = zh.ask("第一个").await;
     assert!(text(&r).contains("确认要为这个订单申请退货吗"), "{r:#?}");
-    let mut en = Shopper::hello(s, json!({"lang": "en"})).await;
+    let mut en = Shopper::hello(s.addr, json!({"lang": "en"})).await;
     en.ask("do the high-rise straight-leg jeans come in L?").await;
     let (conv, en_conv) = (zh.conv.clone(), en.conv.clone());
     drop((zh, en));
     // the process is killed (SIGKILL) and started again on the same database
     drop(server);
-    let server = Process::start(&db);
+    let server = Kefu::on(&db).start();
     let s = &server;
-    let mut zh = Shopper::hello(s, json!({"token": token("S1001"), "resume": conv})).await;
+    let mut zh = Shopper::hello(s.addr, json!({"token": token("S1001"), "resume": conv})).await;
     let r = zh.ask("确认").await;
     assert!(text(&r).contains("退货申请已提交"), "{r:#?}");
-    let mut en = Shopper::hello(s, json!({"lang": "en", "resume": en_conv})).await;
+    let mut en = Shopper::hello(s.addr, json!({"lang": "en", "resume": en_conv})).await;
     let r = en.ask("in dark blue?").await;
     assert!(text(&r).contains("Dark blue in L"), "the focus survived: {r:#?}");
 
     // another shopper cannot pick up that conversation or its memory
-    let mut other = Client::connect(s.1, "/ws/chat").await;
+    let mut other = Client::connect(s.addr, "/ws/chat").await;
     other.send(json!({"type": "hello", "token": token("S1002"), "resume": conv})).await;
     let (e, _) = other.until_type("error").await;
     assert_eq!(e["code"], "unknown_conversation");
@@ -358,24 +272,26 @@ async fn references_never_reach_someone_elses_order_or_open_a_return_twice() {
     // answered exactly like an order that does not exist
     let foreign = "261105032344926231";
     let missing = "261105032344926239";
-    let mut zh = Shopper::hello(&s, json!({"token": token("S1001")})).await;
+    let mut zh = Shopper::hello(s.addr, json!({"token": token("S1001")})).await;
     let a = zh.ask_with(&format!("查物流 {foreign}"), Some(json!({"order": foreign}))).await;
     let b = zh.ask_with(&format!("查物流 {missing}"), Some(json!({"order": missing}))).await;
     assert_eq!(text(&a).replace(foreign, "N"), text(&b).replace(missing, "N"));
     assert!(order_cards(&a).is_empty());
-    let mut page = Shopper::hello(&s, json!({"token": token("S1001"), "context": {"order": foreign}})).await;
+    let mut page =
+        Shopper::hello(s.addr, json!({"token": token("S1001"), "context": {"order": foreign}})).await;
     let a = page.ask("我的快递到哪了").await;
-    let mut page2 = Shopper::hello(&s, json!({"token": token("S1001"), "context": {"order": missing}})).await;
+    let mut page2 =
+        Shopper::hello(s.addr, json!({"token": token("S1001"), "context": {"order": missing}})).await;
     let b = page2.ask("我的快递到哪了").await;
     assert_eq!(text(&a).replace(foreign, "N"), text(&b).replace(missing, "N"));
     // a guest who taps an order is asked for the phone digits first
-    let mut guest = Shopper::hello(&s, json!({})).await;
+    let mut guest = Shopper::hello(s.addr, json!({})).await;
     let r = guest.ask_with(&format!("查物流 {COAT}"), Some(json!({"order": COAT}))).await;
     assert!(text(&r).contains("后4位"), "{r:#?}");
 
     // two conversations at the confirmation of the same return: only one return is opened
-    let mut one = Shopper::hello(&s, json!({"token": token("S1001")})).await;
-    let mut two = Shopper::hello(&s, json!({"token": token("S1001")})).await;
+    let mut one = Shopper::hello(s.addr, json!({"token": token("S1001")})).await;
+    let mut two = Shopper::hello(s.addr, json!({"token": token("S1001")})).await;
     for c in [&mut one, &mut two] {
         let r = c.ask(&format!("{COAT} 我要退货")).await;
         assert!(text(&r).contains("确认要为这个订单申请退货吗"), "{r:#?}");
@@ -390,7 +306,7 @@ async fn references_never_reach_someone_elses_order_or_open_a_return_twice() {
 #[tokio::test]
 async fn ordinary_messages_are_not_taken_for_references() {
     let s = TestServer::start_with(|_| {}).await;
-    let mut zh = Shopper::hello(&s, json!({"token": token("S1001")})).await;
+    let mut zh = Shopper::hello(s.addr, json!({"token": token("S1001")})).await;
     zh.ask("我的快递到哪了").await;
     // "第二天" is no position, "明白的" no colour
     let r = zh.ask("第二天能送到吗").await;
@@ -409,7 +325,7 @@ async fn ordinary_messages_are_not_taken_for_references() {
     let r = zh.ask("第二个").await;
     assert!(!text(&r).contains(SHIPPED), "{r:#?}");
 
-    let mut en = Shopper::hello(&s, json!({"token": token("S1001"), "lang": "en"})).await;
+    let mut en = Shopper::hello(s.addr, json!({"token": token("S1001"), "lang": "en"})).await;
     en.ask("where is my order").await;
     let r = en.ask("first time buyer discount?").await;
     assert!(order_cards(&r).is_empty(), "{r:#?}");
@@ -417,11 +333,11 @@ async fn ordinary_messages_are_not_taken_for_references() {
     let r = en.ask(&format!("where is order {PAID}? I need it before I return home")).await;
     assert!(text(&r).contains(PAID) && !text(&r).contains("return"), "{r:#?}");
     // on a product page, "it" in a question that is not about the product is no product talk
-    let mut page = Shopper::hello(&s, json!({"lang": "en", "context": {"product": COAT_SKU}})).await;
+    let mut page = Shopper::hello(s.addr, json!({"lang": "en", "context": {"product": COAT_SKU}})).await;
     let r = page.ask("could you sing it a song").await;
     assert!(product_cards(&r).is_empty(), "{r:#?}");
     // "XL" alone keeps the conversation's language
-    let mut zh = Shopper::hello(&s, json!({"context": {"product": TEE_SKU}})).await;
+    let mut zh = Shopper::hello(s.addr, json!({"context": {"product": TEE_SKU}})).await;
     zh.ask("这件有黑色吗").await;
     let r = zh.ask("XL").await;
     assert!(text(&r).contains("黑色XL码"), "{r:#?}");
@@ -438,9 +354,7 @@ async fn a_database_from_before_the_dialogue_state_migrates_and_resumes() {
         for (i, file) in
             ["schema.sql", "schema_2.sql", "schema_3.sql", "schema_4.sql", "schema_5.sql"].iter().enumerate()
         {
-            let sql =
-                std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store").join(file))
-                    .unwrap();
+            let sql = std::fs::read_to_string(root().join("src/store").join(file)).unwrap();
             conn.execute_batch(&sql).unwrap();
             conn.pragma_update(None, "user_version", (i + 1) as i64).unwrap();
         }
@@ -455,8 +369,8 @@ async fn a_database_from_before_the_dialogue_state_migrates_and_resumes() {
         )
         .unwrap();
     }
-    let server = Process::start(&db);
-    let mut zh = Shopper::hello(&server, json!({"token": token("S1001"), "resume": "c1"})).await;
+    let server = Kefu::on(&db).start();
+    let mut zh = Shopper::hello(server.addr, json!({"token": token("S1001"), "resume": "c1"})).await;
     let r = zh.ask("我的快递到哪了").await;
     assert_eq!(order_cards(&r).len(), 5, "{r:#?}");
     let r = zh.ask("第一个").await;
@@ -475,12 +389,12 @@ async fn a_database_from_before_the_dialogue_state_migrates_and_resumes() {
 async fn the_phone_digit_lockout_is_atomic_and_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("kefu.db");
-    let server = Process::start(&db);
-    let addr = server.1;
+    let server = Kefu::on(&db).start();
+    let addr = server.addr;
     let mut tasks = Vec::new();
     for _ in 0..30 {
         tasks.push(tokio::spawn(async move {
-            let mut c = Shopper::hello(Addr(addr), json!({})).await;
+            let mut c = Shopper::hello(addr, json!({})).await;
             c.ask(&format!("{COAT} 到哪了")).await;
             text(&c.ask("0000").await)
         }));
@@ -499,19 +413,11 @@ async fn the_phone_digit_lockout_is_atomic_and_survives_a_restart() {
     }
     assert_eq!((mismatch, locked), (5, 25));
     drop(server);
-    let server = Process::start(&db);
-    let mut c = Shopper::hello(&server, json!({})).await;
+    let server = Kefu::on(&db).start();
+    let mut c = Shopper::hello(server.addr, json!({})).await;
     c.ask(&format!("{COAT} 到哪了")).await;
     // S1001's phone ends in the digits of knowledge/demo; whatever they are, the order is locked
-    let phone =
-        kefu::knowledge::KnowledgeBase::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge"))
-            .unwrap()
-            .orders
-            .into_iter()
-            .find(|o| o.order_no == COAT)
-            .unwrap()
-            .address
-            .phone;
+    let phone = knowledge().orders.into_iter().find(|o| o.order_no == COAT).unwrap().address.phone;
     let r = c.ask(&phone[phone.len() - 4..]).await;
     assert!(text(&r).contains("错误次数过多"), "{r:#?}");
 }

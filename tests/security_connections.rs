@@ -7,124 +7,51 @@
 
 mod common;
 
-use std::net::{IpAddr, SocketAddr};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::time::Duration;
 
+use common::http::{closed_by_server, connect_from, http, http_on, Answer};
+use common::process::Kefu;
 use common::server::TestServer;
 use common::ws::Client;
-use futures_util::StreamExt;
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
 
-/// `kefu serve` in a shell that lowered the descriptor limit first; its log in a file.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    log: std::path::PathBuf,
-    _dir: tempfile::TempDir,
+/// `kefu serve` under `ulimit -n fd_limit`, logging at info, with the default shared limits
+/// (this file tests them).
+fn server(fd_limit: u32, env: &[(&str, &str)]) -> Kefu {
+    Kefu::fresh().fd_limit(fd_limit).shared_limits().env("KEFU_LOG", "info").envs(env).start()
 }
 
-impl Server {
-    fn start(fd_limit: u32, env: &[(&str, &str)]) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let log = dir.path().join("server.log");
-        let child = Command::new("sh")
-            .arg("-c")
-            .arg(format!("ulimit -n {fd_limit} && exec \"$0\" serve"))
-            .arg(env!("CARGO_BIN_EXE_kefu"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("KEFU_LISTEN", format!("127.0.0.1:{port}"))
-            .env("KEFU_DATABASE", dir.path().join("kefu.db"))
-            .env("KEFU_FIXED_TIME", common::server::NOW)
-            .env("KEFU_LOG", "info")
-            .envs(env.iter().copied())
-            .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
-            .stderr(Stdio::from(std::fs::File::options().append(true).open(&log).unwrap()))
-            .spawn()
-            .expect("kefu starts");
-        let s = Server { child, addr: format!("127.0.0.1:{port}").parse().unwrap(), log, _dir: dir };
-        s.wait_log("listening on", Duration::from_secs(120));
-        s
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Waits for `text` in the log (panics with the log after `limit`).
-    fn wait_log(&self, text: &str, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        while !self.log().contains(text) {
-            assert!(Instant::now() < deadline, "no {text:?} in the log:\n{}", self.log());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn alive(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_none()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A TCP connection to `addr` from the local address `from` (any 127.x.y.z works on Linux).
-async fn connect_from(from: &str, addr: SocketAddr) -> std::io::Result<TcpStream> {
-    let s = TcpSocket::new_v4()?;
-    s.bind(SocketAddr::new(from.parse::<IpAddr>().unwrap(), 0))?;
-    s.connect(addr).await
-}
-
-/// `GET /healthz` from `from`: the status line, or the error.
-async fn healthz(from: &str, addr: SocketAddr) -> Result<String, String> {
-    let mut tcp = connect_from(from, addr).await.map_err(|e| e.to_string())?;
-    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut body = String::new();
-    tokio::time::timeout(Duration::from_secs(20), tcp.read_to_string(&mut body))
+/// `GET /healthz` from `from`: the status, or the error.
+async fn healthz(from: &str, addr: SocketAddr) -> Result<u16, String> {
+    let tcp = connect_from(from, addr).await.map_err(|e| e.to_string())?;
+    let answer = tokio::time::timeout(Duration::from_secs(20), http_on(tcp, "GET", "/healthz", None, None))
         .await
         .map_err(|_| "no answer".to_string())?
         .map_err(|e| e.to_string())?;
-    body.lines().next().map(str::to_string).ok_or_else(|| "closed without an answer".into())
+    Ok(answer.status)
 }
 
 /// A shopper's `hello` over a WebSocket from the local address `from`: the first frame back.
 async fn hello_from(from: &str, addr: SocketAddr) -> String {
-    use futures_util::SinkExt;
-    let tcp = connect_from(from, addr).await.unwrap();
-    let (mut ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}/ws/chat"), tcp).await.unwrap();
-    let hello = json!({"type": "hello"}).to_string();
-    ws.send(tokio_tungstenite::tungstenite::Message::Text(hello.into())).await.unwrap();
-    let first = tokio::time::timeout(Duration::from_secs(20), ws.next()).await.expect("an answer in time");
-    first.unwrap().unwrap().into_text().unwrap().to_string()
+    let mut c = Client::over(connect_from(from, addr).await.unwrap(), addr, "/ws/chat").await;
+    c.send(json!({"type": "hello"})).await;
+    c.next().await.expect("an answer").to_string()
 }
 
-/// Waits until the server closes `tcp` (EOF or reset), up to `limit`; whether it did.
-async fn closed_by_server(tcp: &mut TcpStream, limit: Duration) -> bool {
-    let mut buf = [0u8; 256];
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        match tokio::time::timeout_at(deadline, tcp.read(&mut buf)).await {
-            Err(_) => return false,
-            Ok(Ok(0)) | Ok(Err(_)) => return true,
-            Ok(Ok(_)) => continue,
-        }
-    }
+/// An answer as text, lower-case: its header lines, then its body.
+fn lower(a: &Answer) -> String {
+    let head: String = a.headers.iter().map(|(n, v)| format!("{n}: {v}\n")).collect();
+    (head + &a.body).to_ascii_lowercase()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_sockets_under_a_low_descriptor_limit_starve_nobody() {
     // the attack: far more idle sockets than the server has descriptors (256), from one address
     let mut server =
-        Server::start(256, &[("KEFU_HEADER_TIMEOUT_SECS", "3"), ("KEFU_MAX_CONNECTIONS_PER_ADDRESS", "100")]);
+        server(256, &[("KEFU_HEADER_TIMEOUT_SECS", "3"), ("KEFU_MAX_CONNECTIONS_PER_ADDRESS", "100")]);
     server.wait_log("max_connections lowered", Duration::from_secs(5));
     let mut idle = Vec::new();
     for _ in 0..400 {
@@ -133,7 +60,7 @@ async fn idle_sockets_under_a_low_descriptor_limit_starve_nobody() {
         }
     }
     // another client is served at once: the attacker got at most 100 of the 192 seats
-    assert_eq!(healthz("127.0.0.2", server.addr).await, Ok("HTTP/1.1 200 OK".into()));
+    assert_eq!(healthz("127.0.0.2", server.addr).await, Ok(200));
     assert!(hello_from("127.0.0.2", server.addr).await.contains("welcome"));
     // and the refusals are in the log
     server.wait_log("connection refused", Duration::from_secs(10));
@@ -152,7 +79,7 @@ async fn idle_sockets_under_a_low_descriptor_limit_starve_nobody() {
     }
     assert_eq!(closed, idle.len(), "every idle socket was closed by the server");
     drop(idle);
-    assert_eq!(healthz("127.0.0.1", server.addr).await, Ok("HTTP/1.1 200 OK".into()));
+    assert_eq!(healthz("127.0.0.1", server.addr).await, Ok(200));
     let (mut c, _) = Client::shopper(server.addr, None).await;
     c.say("你好").await;
     assert!(server.alive());
@@ -176,19 +103,8 @@ async fn headers_that_never_finish_and_websockets_that_never_say_hello_are_close
     kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
     assert!(closed_by_server(&mut kept, Duration::from_secs(20)).await, "idle keep-alive is closed");
     // a WebSocket that never says hello gets a policy close
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws/chat", s.addr)).await.unwrap();
-    let close = tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            match ws.next().await {
-                Some(Ok(tokio_tungstenite::tungstenite::Message::Close(c))) => return c,
-                Some(Ok(_)) => continue,
-                _ => return None,
-            }
-        }
-    })
-    .await
-    .expect("closed in time")
-    .expect("a close frame");
+    let mut ws = Client::connect(s.addr, "/ws/chat").await;
+    let close = ws.close_frame().await.expect("a close frame");
     assert_eq!(u16::from(close.code), 1008);
     assert!(close.reason.contains("hello"), "{close:?}");
     // one that says hello in time is served
@@ -251,35 +167,22 @@ async fn every_page_has_a_csp_and_metrics_need_an_admin() {
     let s = TestServer::start_with(|_| {}).await;
     let raw = |path: &'static str, token: Option<String>| {
         let addr = s.addr;
-        async move {
-            let mut tcp = TcpStream::connect(addr).await.unwrap();
-            let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-            tcp.write_all(
-                format!("GET {path} HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n").as_bytes(),
-            )
-            .await
-            .unwrap();
-            let mut text = String::new();
-            tcp.read_to_string(&mut text).await.unwrap();
-            text.to_ascii_lowercase()
-        }
+        async move { http(addr, "GET", path, token.as_deref(), None).await.unwrap() }
     };
     for path in ["/", "/product/QM-WO-004", "/agent", "/trainer", "/healthz", "/api/me", "/nowhere"] {
         let r = raw(path, None).await;
-        let csp = r
-            .lines()
-            .find(|l| l.starts_with("content-security-policy:"))
-            .unwrap_or_else(|| panic!("{path}: {r}"));
+        let csp = r.header("content-security-policy").unwrap_or_else(|| panic!("{path}: {r:?}"));
+        let csp = csp.to_ascii_lowercase();
         assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
         assert!(!csp.contains("script-src *") && !csp.contains("'unsafe-eval'"), "{path}: {csp}");
     }
     // the demo store runs its own inline scripts by hash, never any inline script
-    let home = raw("/", None).await;
+    let home = lower(&raw("/", None).await);
     assert!(home.contains("'sha256-") && !home.contains("script-src 'self' 'unsafe-inline'"), "{home}");
-    assert!(raw("/metrics", None).await.starts_with("http/1.1 401"));
+    assert_eq!(raw("/metrics", None).await.status, 401);
     let agent = common::token(&s.app, "li", kefu::identity::Role::Agent).await;
-    assert!(raw("/metrics", Some(agent)).await.starts_with("http/1.1 403"));
+    assert_eq!(raw("/metrics", Some(agent)).await.status, 403);
     let admin = common::token(&s.app, "boss", kefu::identity::Role::Admin).await;
     let m = raw("/metrics", Some(admin)).await;
-    assert!(m.starts_with("http/1.1 200") && m.contains("kefu_open_connections"), "{m}");
+    assert!(m.status == 200 && lower(&m).contains("kefu_open_connections"), "{m:?}");
 }

@@ -5,39 +5,27 @@ mod common;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::http::StatusCode;
-use futures_util::{SinkExt, StreamExt};
+use common::server::{build, login, root, serve, test_config};
+use common::ws::Client;
 use kefu::config::Config;
 use kefu::identity::Role;
 use kefu::web::AppState;
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message;
 
 const PASSWORD: &str = "trainer-password-1";
 
+/// The test defaults (no shopper token secret) on the database `db` and the knowledge base in
+/// `knowledge`.
 fn config(db: &Path, knowledge: &Path) -> Config {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    Config {
-        database: db.to_path_buf(),
-        knowledge: knowledge.to_path_buf(),
-        model: root.join("models/intent"),
-        fixed_time: Some("2026-11-25T09:00:00+08:00".into()),
-        messages_per_minute: 1000,
-        ..Config::default()
-    }
+    Config { knowledge: knowledge.to_path_buf(), token_secret: None, ..test_config(db) }
 }
 
-async fn build(config: Config) -> Arc<AppState> {
-    let clock = config.clock();
-    kefu::web::build(config, clock).await.unwrap()
-}
-
+/// A token for `name` (the account is added unless it exists).
 async fn token(app: &Arc<AppState>, name: &str, role: Role) -> String {
     let _ = kefu::accounts::add(&app.router.store, name, "", role, PASSWORD).await;
-    let now = chrono::Utc::now().timestamp();
-    app.logins.login(&app.router.store, &app.staff_secret, name, PASSWORD, now).await.unwrap().token
+    login(app, name, PASSWORD).await
 }
 
 async fn call(
@@ -52,32 +40,15 @@ async fn call(
 
 /// Asks one question over a new shopper WebSocket and returns the bot's first reply.
 async fn ask(addr: std::net::SocketAddr, question: &str) -> Value {
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws/chat")).await.unwrap();
-    ws.send(Message::Text(json!({"type": "hello"}).to_string().into())).await.unwrap();
-    ws.send(Message::Text(json!({"type": "message", "id": "q", "text": question}).to_string().into()))
-        .await
-        .unwrap();
-    loop {
-        let m = tokio::time::timeout(Duration::from_secs(20), ws.next())
-            .await
-            .expect("a frame")
-            .unwrap()
-            .unwrap();
-        if let Message::Text(t) = m {
-            let v: Value = serde_json::from_str(t.as_str()).unwrap();
-            if v["type"] == "reply" {
-                return v;
-            }
-        }
-    }
+    let (mut c, _) = Client::shopper(addr, None).await;
+    c.ask(question).await
 }
 
 #[tokio::test]
 async fn an_edited_answer_is_served_at_once_with_history_revert_and_conflicts() {
     let dir = tempfile::tempdir().unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let app = build(config(&dir.path().join("kefu.db"), &root.join("knowledge"))).await;
-    let (addr, _) = kefu::web::serve(app.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let app = build(config(&dir.path().join("kefu.db"), &root().join("knowledge"))).await;
+    let (addr, _) = serve(&app).await;
     let t = token(&app, "wang", Role::Trainer).await;
 
     let before = ask(addr, "怎么注册").await;
@@ -259,7 +230,7 @@ fn copy_dir(from: &Path, to: &Path) {
 async fn edits_survive_restarts_export_to_valid_files_and_changed_files_win() {
     let dir = tempfile::tempdir().unwrap();
     let knowledge = dir.path().join("knowledge");
-    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge"), &knowledge);
+    copy_dir(&root().join("knowledge"), &knowledge);
     let db = dir.path().join("kefu.db");
     let app = build(config(&db, &knowledge)).await;
     let t = token(&app, "wang", Role::Trainer).await;

@@ -9,6 +9,7 @@ use futures_util::{SinkExt, StreamExt};
 use kefu::identity::{sign, Claims};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -70,16 +71,21 @@ impl Client {
         }
     }
 
-    /// The close code the server ends the connection with (text frames before it are skipped);
-    /// None when it ended without a close frame.
-    pub async fn close_code(&mut self) -> Option<u16> {
+    /// The close frame the server ends the connection with (text frames before it are
+    /// skipped); None when it ended without one.
+    pub async fn close_frame(&mut self) -> Option<CloseFrame> {
         loop {
             match tokio::time::timeout(PATIENCE, self.ws.next()).await.expect("the server answers") {
-                Some(Ok(Message::Close(Some(c)))) => return Some(u16::from(c.code)),
-                Some(Ok(Message::Close(None))) | None | Some(Err(_)) => return None,
+                Some(Ok(Message::Close(c))) => return c,
                 Some(Ok(_)) => continue,
+                None | Some(Err(_)) => return None,
             }
         }
+    }
+
+    /// The code of [`Client::close_frame`].
+    pub async fn close_code(&mut self) -> Option<u16> {
+        self.close_frame().await.map(|c| u16::from(c.code))
     }
 
     /// The text frames already queued, up to a pause of `SETTLE`.
