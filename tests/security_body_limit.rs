@@ -4,7 +4,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::StatusCode;
-use common::http::oneshot;
+use common::http::{oneshot, request};
 use common::server::TestServer;
 use kefu::identity::Role;
 
@@ -23,7 +23,8 @@ async fn post(
     } else {
         Body::from(body)
     };
-    let a = oneshot(&s.app, "POST", uri, token, Some(body)).await;
+    let req = request("POST", uri, token).header("content-type", "application/json").body(body);
+    let a = oneshot(&s.app, req.unwrap()).await;
     (a.status_code(), a.body)
 }
 

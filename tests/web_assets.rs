@@ -7,16 +7,21 @@ mod common;
 use std::path::Path;
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::http::StatusCode;
-use common::http::oneshot;
+use common::http::{oneshot, request, Answer};
 use common::server::app;
 use kefu::web::AppState;
 
 const SCRIPT_TAG: &str = r#"<script src="/widget.js" data-lang="auto" async></script>"#;
 
+async fn get_answer(app: &Arc<AppState>, uri: &str) -> Answer {
+    oneshot(app, request("GET", uri, None).body(Body::empty()).unwrap()).await
+}
+
 /// GET `uri`: status, content type, cache-control and body.
 async fn get(app: &Arc<AppState>, uri: &str) -> (StatusCode, String, String, String) {
-    let a = oneshot(app, "GET", uri, None, None).await;
+    let a = get_answer(app, uri).await;
     let header = |name| a.header(name).unwrap_or_default().to_string();
     let (ct, cc) = (header("content-type"), header("cache-control"));
     (a.status_code(), ct, cc, a.body)
@@ -160,7 +165,7 @@ async fn the_consoles_are_staff_pages() {
     let dir = tempfile::tempdir().unwrap();
     let app = app(dir.path()).await;
     for page in ["/agent", "/trainer", "/agent.js", "/trainer.js", "/console.js", "/console.css"] {
-        let a = oneshot(&app, "GET", page, None, None).await;
+        let a = get_answer(&app, page).await;
         assert_eq!(a.status_code(), StatusCode::OK, "{page}");
         let csp = a.header("content-security-policy");
         let csp = csp.unwrap_or_else(|| panic!("{page} has no Content-Security-Policy"));

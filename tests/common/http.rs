@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{request, Request, StatusCode};
 use kefu::identity::Role;
 use kefu::web::AppState;
 use serde_json::{json, Value};
@@ -38,24 +38,18 @@ impl Answer {
 
 // ---- in process ----
 
-/// One request to the app's router (in process), with an optional staff token and an optional
-/// body (sent as JSON).
-pub async fn oneshot(
-    app: &Arc<AppState>,
-    method: &str,
-    uri: &str,
-    token: Option<&str>,
-    body: Option<Body>,
-) -> Answer {
-    let mut req = Request::builder().method(method).uri(uri);
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
+/// A request for [`oneshot`], with an optional staff token (the body is the caller's).
+pub fn request(method: &str, uri: &str, token: Option<&str>) -> request::Builder {
+    let req = Request::builder().method(method).uri(uri);
+    match token {
+        Some(t) => req.header("authorization", format!("Bearer {t}")),
+        None => req,
     }
-    let req = match body {
-        Some(b) => req.header("content-type", "application/json").body(b),
-        None => req.body(Body::empty()),
-    };
-    let resp = kefu::web::routes(app.clone()).oneshot(req.unwrap()).await.unwrap();
+}
+
+/// One request to the app's router, in process.
+pub async fn oneshot(app: &Arc<AppState>, req: Request<Body>) -> Answer {
+    let resp = kefu::web::routes(app.clone()).oneshot(req).await.unwrap();
     let status = resp.status().as_u16();
     let headers = resp
         .headers()
@@ -75,13 +69,18 @@ pub async fn call(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let a = oneshot(app, method, uri, token, body.map(|b| Body::from(b.to_string()))).await;
+    let req = request(method, uri, token);
+    let req = match body {
+        Some(b) => req.header("content-type", "application/json").body(Body::from(b.to_string())),
+        None => req.body(Body::empty()),
+    };
+    let a = oneshot(app, req.unwrap()).await;
     (a.status_code(), a.json())
 }
 
 /// A GET with a staff token whose answer is text (e.g. `/metrics`).
 pub async fn get_text(app: &Arc<AppState>, uri: &str, token: &str) -> String {
-    oneshot(app, "GET", uri, Some(token), None).await.body
+    oneshot(app, request("GET", uri, Some(token)).body(Body::empty()).unwrap()).await.body
 }
 
 /// A new staff account of `role` (password `<name>-password-1`), logged in through
