@@ -18,7 +18,11 @@ async fn ansi_escape_sequences_from_a_shopper_are_stripped_from_the_csv_export()
     c.send(json!({"type": "rating", "score": 4, "comment": comment})).await;
     c.until_type("reply").await;
     let records = s.app.router.store.feedback_since(String::new()).await.unwrap();
-    let r = records.iter().find(|r| r["conversation_id"] == conv.as_str()).unwrap();
+    let r = records
+        .iter()
+        .map(|r| serde_json::to_value(r).unwrap())
+        .find(|r| r["conversation_id"] == conv.as_str())
+        .unwrap();
     assert_eq!(r["comment"], comment, "the stored record keeps what was sent");
 
     let csv = kefu::store::export::render(&records, true).unwrap();
@@ -34,11 +38,13 @@ async fn ansi_escape_sequences_from_a_shopper_are_stripped_from_the_csv_export()
 
 #[test]
 fn an_escape_sequence_cannot_hide_a_formula() {
-    let records = vec![json!({
-        "conversation_id": "c1",
+    let records = vec![serde_json::from_value(json!({
+        "conversation_id": "c1", "shopper_id": null, "lang": "zh", "started_at": "", "ended_at": "",
+        "shopper_messages": 1, "bot_messages": 1, "agent_messages": 0, "resolution": "abandoned",
         "comment": "\u{1b}[0m=HYPERLINK(\"http://x\")",
         "faq_ids": ["\u{1b}[1m+a", "b"],
-    })];
+    }))
+    .unwrap()];
     let csv = kefu::store::export::render(&records, true).unwrap();
     assert!(csv.contains("'=HYPERLINK"), "{csv}");
     assert!(csv.contains("'+a|b"), "{csv}");

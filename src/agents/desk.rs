@@ -6,19 +6,20 @@
 //! Everything said is stored before it is relayed (the desk writes agent messages and the
 //! system announcements itself), so a side that is offline reads it from the transcript later.
 
+use crate::records::EscalationContext;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::hours::BusinessHours;
 use super::protocol::{AgentErrorCode, AgentFrame, AgentInfo, AgentMsg, Presence};
 use super::queue::{self, Queue, QueueItem, Seat, Waiting};
 use crate::dialogue::texts::t;
-use crate::dialogue::Clock;
 use crate::lang::Lang;
 use crate::store::{Accepted, ConversationState, Outcome, Sender, Store, StoreError};
+use crate::time::hours::BusinessHours;
+use crate::time::Clock;
 
 /// Events queued for one shopper session.
 const SHOPPER_EVENTS: usize = 64;
@@ -61,7 +62,7 @@ pub struct Escalation {
     pub lang: Lang,
     pub reason: String,
     /// What the bot knew: intents seen, FAQ ids, flows, orders discussed, returns created.
-    pub bot: serde_json::Value,
+    pub bot: EscalationContext,
 }
 
 /// What a shopper is told right after escalating.
@@ -522,7 +523,7 @@ impl State {
         Ok(())
     }
 
-    async fn send_context(&mut self, agent: &str, conv: &str, reason: String, bot: serde_json::Value) {
+    async fn send_context(&mut self, agent: &str, conv: &str, reason: String, bot: EscalationContext) {
         match self.store.conversation_context(conv.to_string()).await {
             Ok(Some(context)) => {
                 let frame = AgentFrame::Assigned {

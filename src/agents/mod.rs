@@ -1,9 +1,7 @@
-//! Human agents: the waiting queue and assignment rules ([`queue`]), business hours
-//! ([`hours`]), the service desk task that owns who has which conversation ([`desk`]), and the
+//! Human agents: the waiting queue and assignment rules ([`queue`]), the service desk task that owns who has which conversation ([`desk`]), and the
 //! agent WebSocket: its frames ([`protocol`]) and one connection ([`session`]).
 
 pub mod desk;
-pub mod hours;
 pub mod protocol;
 pub mod queue;
 pub mod session;

@@ -1,5 +1,6 @@
 //! The agent wire protocol: JSON text frames on `/ws/agent` (documented in docs/protocol.md).
 
+use crate::records::EscalationContext;
 use serde::{Deserialize, Serialize};
 
 use super::queue::QueueItem;
@@ -92,7 +93,7 @@ pub enum AgentFrame {
         conversation_id: String,
         reason: String,
         /// What the bot gathered: intents seen, FAQ answers given, flows, orders, returns.
-        bot: serde_json::Value,
+        bot: EscalationContext,
         context: Box<ConversationContext>,
     },
     /// A new message in one of this agent's conversations.

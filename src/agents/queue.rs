@@ -2,6 +2,7 @@
 //! can be read and tested on their own: VIP shoppers first, then the longest wait; a waiting
 //! conversation goes to the least-loaded online agent who serves its language and has room.
 
+use crate::records::EscalationContext;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -22,7 +23,7 @@ pub struct Waiting {
     pub queued_at: String,
     pub since: Instant,
     /// What the bot knew when it handed over (shown to the agent who takes it).
-    pub bot: serde_json::Value,
+    pub bot: EscalationContext,
     /// An agent who must not get it back (they transferred it to the queue).
     pub exclude: Option<String>,
 }
@@ -154,7 +155,7 @@ mod tests {
             shopper_name: None,
             queued_at: String::new(),
             since,
-            bot: serde_json::Value::Null,
+            bot: EscalationContext::default(),
             exclude: None,
         }
     }

@@ -16,9 +16,10 @@ use tokio::sync::mpsc;
 
 use super::desk::AgentHello;
 use super::protocol::{decode, AgentErrorCode, AgentFrame, AgentMsg};
+use super::Desk;
 use crate::accounts::AccountError;
+use crate::accounts::Roster;
 use crate::identity::{self, Role, StaffClaims};
-use crate::web::AppState;
 
 /// Frames queued for one agent connection.
 const OUTBOX: usize = 256;
@@ -39,11 +40,24 @@ fn error(code: AgentErrorCode, message: impl Into<String>) -> AgentFrame {
     AgentFrame::Error { code, message: message.into(), conversation_id: None }
 }
 
+/// What an agent session needs from the service: a narrow handle, not the whole application.
+pub struct AgentService {
+    pub desk: Desk,
+    /// The staff accounts every frame's token is checked against.
+    pub roster: Arc<Roster>,
+    /// The secret staff tokens are signed with.
+    pub staff_secret: String,
+    /// Time allowed for the `hello` frame.
+    pub hello_timeout: Duration,
+    /// A connection that accepts nothing for this long is dropped.
+    pub send_timeout: Duration,
+}
+
 /// Serves one agent connection until it closes.
-pub async fn run(socket: WebSocket, app: Arc<AppState>) {
+pub async fn run(socket: WebSocket, app: Arc<AgentService>) {
     let (mut sink, mut stream) = socket.split();
     let (out, mut outbox) = mpsc::channel::<AgentFrame>(OUTBOX);
-    let send_timeout = Duration::from_secs(app.config.send_timeout_secs.max(1));
+    let send_timeout = app.send_timeout;
     let writer = tokio::spawn(async move {
         while let Some(f) = outbox.recv().await {
             let last = matches!(
@@ -140,7 +154,11 @@ struct SignedIn {
 
 /// Whether the token still holds for the account as it is: `Some(false)` (after telling the
 /// agent why) when it was revoked, `None` when the store could not say (the connection is kept).
-async fn still_valid(app: &AppState, claims: &StaffClaims, out: &mpsc::Sender<AgentFrame>) -> Option<bool> {
+async fn still_valid(
+    app: &AgentService,
+    claims: &StaffClaims,
+    out: &mpsc::Sender<AgentFrame>,
+) -> Option<bool> {
     match app.roster.check(claims).await {
         Ok(_) => Some(true),
         Err(e @ AccountError::Revoked(_)) => {
@@ -159,14 +177,13 @@ async fn still_valid(app: &AppState, claims: &StaffClaims, out: &mpsc::Sender<Ag
 async fn hello(
     stream: &mut futures_util::stream::SplitStream<WebSocket>,
     out: &mpsc::Sender<AgentFrame>,
-    app: &Arc<AppState>,
+    app: &Arc<AgentService>,
 ) -> Option<SignedIn> {
     let refuse = |code, m: &str| {
         let _ = out.try_send(error(code, m));
         None
     };
-    let hello_timeout = Duration::from_secs(app.config.hello_timeout_secs);
-    let first = match tokio::time::timeout(hello_timeout, stream.next()).await {
+    let first = match tokio::time::timeout(app.hello_timeout, stream.next()).await {
         Ok(Some(Ok(Message::Text(t)))) => t,
         Ok(_) => return None,
         Err(_) => return refuse(AgentErrorCode::Unauthorized, "send hello with your token first"),

@@ -48,10 +48,14 @@ pub enum ClientMsg {
 }
 
 /// What the shopper is looking at (`hello`, `context`) or what a tapped card identifies
-/// (`message`): the dialogue's [`Page`](crate::dialogue::Page), on the wire as is.
-pub use crate::dialogue::Page as Context;
+/// (`message`): the [`Page`](crate::records::Page) record, on the wire as is.
+pub use crate::records::Page as Context;
 
 /// Longest sku or order number accepted in a context (longer is a malformed frame).
+/// Largest WebSocket frame accepted, on the shopper and the agent sockets; bigger ones close the
+/// connection (code 1009).
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
 pub const MAX_CONTEXT_ID_CHARS: usize = 64;
 
 /// Why a context is malformed, if it is.

@@ -19,13 +19,14 @@ use tokio::sync::mpsc;
 use super::protocol::{
     context_problem, decode, Action, ClientMsg, Context, ErrorCode, HistoryItem, ServerMsg,
 };
+use super::ChatService;
 use crate::agents::{Availability, Escalation, ShopperEvent, ShopperLink};
 use crate::dialogue::texts::{self, t};
 use crate::dialogue::{DialogueState, Outcome};
 use crate::identity;
 use crate::lang::Lang;
+use crate::records::{FeedbackRecord, MessageMeta, Resolution};
 use crate::store::{Accepted, Conversation, ConversationState, Sender};
-use crate::web::AppState;
 
 /// Outgoing frames queued per connection.
 const OUTBOX: usize = 64;
@@ -47,7 +48,7 @@ struct Live {
 }
 
 struct Session {
-    app: Arc<AppState>,
+    svc: Arc<ChatService>,
     out: mpsc::Sender<Message>,
     live: Option<Live>,
     /// Token-bucket rate limit: tokens left and when last refilled.
@@ -73,10 +74,10 @@ async fn next_event(events: &mut Option<mpsc::Receiver<ShopperEvent>>) -> Option
 }
 
 /// Serves one shopper connection from `client` until it closes.
-pub async fn run(socket: WebSocket, app: Arc<AppState>, client: IpAddr) {
+pub async fn run(socket: WebSocket, svc: Arc<ChatService>, client: IpAddr) {
     let (mut sink, mut stream) = socket.split();
     let (out, mut outbox) = mpsc::channel::<Message>(OUTBOX);
-    let send_timeout = Duration::from_secs(app.config.send_timeout_secs.max(1));
+    let send_timeout = Duration::from_secs(svc.settings.send_timeout_secs.max(1));
     let writer = tokio::spawn(async move {
         while let Some(m) = outbox.recv().await {
             let close = matches!(m, Message::Close(_));
@@ -91,10 +92,10 @@ pub async fn run(socket: WebSocket, app: Arc<AppState>, client: IpAddr) {
             }
         }
     });
-    app.metrics.connections.inc();
-    let burst = app.config.messages_per_minute as f64;
+    svc.metrics.connections.inc();
+    let burst = svc.settings.messages_per_minute as f64;
     let mut s = Session {
-        app: app.clone(),
+        svc: svc.clone(),
         out,
         live: None,
         tokens: burst,
@@ -105,9 +106,9 @@ pub async fn run(socket: WebSocket, app: Arc<AppState>, client: IpAddr) {
         typed: None,
         client,
     };
-    let idle = Duration::from_secs(app.config.idle_timeout_secs.max(1));
+    let idle = Duration::from_secs(svc.settings.idle_timeout_secs.max(1));
     // a socket that never says hello is closed, whatever else it sends
-    let hello_by = Instant::now() + Duration::from_secs(app.config.hello_timeout_secs);
+    let hello_by = Instant::now() + Duration::from_secs(svc.settings.hello_timeout_secs);
     loop {
         let wait = match s.live {
             Some(_) => idle,
@@ -133,7 +134,7 @@ pub async fn run(socket: WebSocket, app: Arc<AppState>, client: IpAddr) {
         };
         let frame = match next {
             Err(_) if s.live.is_none() => {
-                let reason = format!("no hello within {} s", app.config.hello_timeout_secs);
+                let reason = format!("no hello within {} s", svc.settings.hello_timeout_secs);
                 let close = CloseFrame { code: CLOSE_POLICY, reason: reason.into() };
                 let _ = s.out.send(Message::Close(Some(close))).await;
                 break;
@@ -143,7 +144,7 @@ pub async fn run(socket: WebSocket, app: Arc<AppState>, client: IpAddr) {
                 if s.live.as_ref().is_none_or(|l| l.ended || l.conv.state != ConversationState::Bot) {
                     break;
                 }
-                s.finish("abandoned").await;
+                s.finish(Resolution::Abandoned).await;
                 let scale = texts::rating_scale(s.lang());
                 s.send(ServerMsg::RatingRequest { scale }).await;
                 continue;
@@ -151,7 +152,7 @@ pub async fn run(socket: WebSocket, app: Arc<AppState>, client: IpAddr) {
             Ok(Some(Err(e))) => {
                 // a frame over the size limit: say so before closing (RFC 6455 code 1009)
                 if e.to_string().contains("Message too long") {
-                    let reason = format!("frame larger than {} KiB", crate::web::MAX_FRAME_BYTES / 1024);
+                    let reason = format!("frame larger than {} KiB", super::protocol::MAX_FRAME_BYTES / 1024);
                     let close = CloseFrame { code: CLOSE_TOO_BIG, reason: reason.into() };
                     let _ = s.out.send(Message::Close(Some(close))).await;
                 }
@@ -178,13 +179,13 @@ pub async fn run(socket: WebSocket, app: Arc<AppState>, client: IpAddr) {
         }
     }
     // the shopper may come back (resume): record the conversation as it stands, keep it open
-    s.record_only("abandoned").await;
+    s.record_only(Resolution::Abandoned).await;
     if s.events.is_some() {
         if let Some(live) = &s.live {
-            app.desk.shopper_offline(live.conv.id.clone(), s.link).await;
+            svc.desk.shopper_offline(live.conv.id.clone(), s.link).await;
         }
     }
-    app.metrics.connections.dec();
+    svc.metrics.connections.dec();
     drop(s);
     let _ = writer.await;
 }
@@ -202,7 +203,7 @@ impl Session {
         }
         let label =
             serde_json::to_value(code).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-        self.app.metrics.errors.with_label_values(&[label.as_str()]).inc();
+        self.svc.metrics.errors.with_label_values(&[label.as_str()]).inc();
         self.send(ServerMsg::Error { code, message: message.into() }).await;
         if self.errors > MAX_ERRORS {
             let _ = self
@@ -244,7 +245,7 @@ impl Session {
                         .error(ErrorCode::RateLimited, "too many messages; slow down and resend")
                         .await;
                 }
-                let router = &self.app.router;
+                let router = &self.svc.router;
                 let page = router.checked_page(context.product, context.order, context.url);
                 if let Some(live) = self.live.as_mut() {
                     router.set_page(&mut live.dialogue, page);
@@ -259,7 +260,7 @@ impl Session {
                     self.live.as_ref().filter(|l| due && l.conv.state == ConversationState::Agent)
                 {
                     self.typed = Some(Instant::now());
-                    self.app.desk.shopper_typing(live.conv.id.clone()).await;
+                    self.svc.desk.shopper_typing(live.conv.id.clone()).await;
                 }
                 true
             }
@@ -269,11 +270,11 @@ impl Session {
                     return self.error(ErrorCode::NotStarted, "send hello first").await;
                 };
                 if self.with_agents() {
-                    self.app.desk.shopper_ended(live.conv.id.clone()).await;
+                    self.svc.desk.shopper_ended(live.conv.id.clone()).await;
                     self.events = None;
                 }
                 // an escalated conversation's record says "escalated" (and the handoff's outcome)
-                self.finish("bot_resolved").await;
+                self.finish(Resolution::BotResolved).await;
                 let scale = texts::rating_scale(self.lang());
                 self.send(ServerMsg::RatingRequest { scale }).await;
                 true
@@ -297,10 +298,10 @@ impl Session {
         let shopper_id = match token {
             None => None,
             Some(t) => {
-                let Some(secret) = self.app.config.token_secret.as_deref() else {
+                let Some(secret) = self.svc.settings.token_secret.as_deref() else {
                     return self.error(ErrorCode::BadToken, identity::TokenError::Disabled.to_string()).await;
                 };
-                let max = self.app.config.shopper_token_max_secs;
+                let max = self.svc.settings.shopper_token_max_secs;
                 match identity::verify_shopper(secret, &t, chrono::Utc::now().timestamp(), max) {
                     Ok(c) => Some(c.sub),
                     Err(e) => return self.error(ErrorCode::BadToken, e.to_string()).await,
@@ -308,7 +309,7 @@ impl Session {
             }
         };
         let lang = lang.as_deref().and_then(Lang::parse).unwrap_or(Lang::Zh);
-        let store = &self.app.router.store;
+        let store = &self.svc.router.store;
         let conv = match resume {
             Some(id) => match store.conversation(id).await {
                 Ok(Some(c)) if c.shopper_id == shopper_id => c,
@@ -344,7 +345,7 @@ impl Session {
             })
             .unwrap_or_else(|| DialogueState::new(conv.lang, conv.shopper_id.clone()));
         if let Some(c) = context {
-            let router = &self.app.router;
+            let router = &self.svc.router;
             let page = router.checked_page(c.product, c.order, c.url);
             router.set_page(&mut dialogue, page);
         }
@@ -371,7 +372,7 @@ impl Session {
             let (link, rx) = ShopperLink::new();
             self.events = Some(rx);
             self.link = link.id;
-            self.app.desk.shopper_online(conv_id, link).await;
+            self.svc.desk.shopper_online(conv_id, link).await;
         }
         true
     }
@@ -385,7 +386,7 @@ impl Session {
 
     /// Why a text is over the message length limit, if it is.
     fn too_long(&self, text: &str) -> Option<String> {
-        let max = self.app.config.max_message_chars;
+        let max = self.svc.settings.max_message_chars;
         let chars = text.chars().count();
         (chars > max).then(|| format!("message is {chars} characters, at most {max}"))
     }
@@ -399,7 +400,7 @@ impl Session {
     fn refund(&mut self, taken: bool) {
         if taken {
             self.tokens += 1.0;
-            self.app.rates.message_refund(self.client, self.shopper());
+            self.svc.rates.message_refund(self.client, self.shopper());
         }
     }
 
@@ -409,7 +410,7 @@ impl Session {
 
     /// Whether a new conversation now would be over the address's or the shopper's limit.
     fn conversation_limited(&self, shopper: Option<&str>) -> bool {
-        match self.app.rates.new_conversation(self.client, shopper) {
+        match self.svc.rates.new_conversation(self.client, shopper) {
             Ok(()) => false,
             Err(limit) => {
                 self.count_limited("conversation", limit);
@@ -423,21 +424,21 @@ impl Session {
             crate::chat::rates::Limited::Address => "address",
             crate::chat::rates::Limited::Shopper => "shopper",
         };
-        self.app.metrics.limited.with_label_values(&[what, limit]).inc();
+        self.svc.metrics.limited.with_label_values(&[what, limit]).inc();
         tracing::debug!(client = %self.client, what, limit, "rate limited");
     }
 
     /// Takes a token from this connection's bucket and from the limits it shares with the
     /// client's other connections.
     fn take_token(&mut self) -> bool {
-        let rate = self.app.config.messages_per_minute as f64;
+        let rate = self.svc.settings.messages_per_minute as f64;
         let now = Instant::now();
         self.tokens = (self.tokens + now.duration_since(self.refilled).as_secs_f64() * rate / 60.0).min(rate);
         self.refilled = now;
         if self.tokens < 1.0 {
             return false;
         }
-        if let Err(limit) = self.app.rates.message(self.client, self.shopper()) {
+        if let Err(limit) = self.svc.rates.message(self.client, self.shopper()) {
             self.count_limited("message", limit);
             return false;
         }
@@ -467,7 +468,7 @@ impl Session {
         // is stored (on disk) before its ack, unless the conversation is closed or rate-limited
         let token = !closed && self.take_token();
         let accepted = match self
-            .app
+            .svc
             .router
             .store
             .accept_shopper_message(conv_id.clone(), id.clone(), text.clone(), token)
@@ -501,9 +502,9 @@ impl Session {
             }
             Accepted::New(row) => {
                 self.send(ServerMsg::Ack { id }).await;
-                self.app.metrics.messages.inc();
+                self.svc.metrics.messages.inc();
                 if with_agents {
-                    self.app.desk.shopper_said(conv_id.clone(), row, text.clone(), crate::store::now()).await;
+                    self.svc.desk.shopper_said(conv_id.clone(), row, text.clone(), crate::store::now()).await;
                 }
                 if with_agent {
                     // a person is answering: the bot stays quiet
@@ -518,7 +519,7 @@ impl Session {
     /// `card` is the context of a tapped card, if the message came from one.
     async fn route(&mut self, conv_id: String, text: String, card: Option<Context>) -> bool {
         let started = Instant::now();
-        let router = self.app.router.clone();
+        let router = self.svc.router.clone();
         let tapped = card.map(|c| router.checked_page(c.product, c.order, None));
         let live = self.live.as_mut().expect("checked above");
         // the memory as it was: a turn that fails (not stored, not answered) leaves no trace, so
@@ -532,10 +533,10 @@ impl Session {
             }
         };
         if let Some(intent) = outcome.replies.first().and_then(|r| r.intent.clone()) {
-            self.app.metrics.intents.with_label_values(&[intent.as_str()]).inc();
+            self.svc.metrics.intents.with_label_values(&[intent.as_str()]).inc();
         }
         let ok = self.deliver(outcome, before).await;
-        self.app.metrics.reply_latency.observe(started.elapsed().as_secs_f64());
+        self.svc.metrics.reply_latency.observe(started.elapsed().as_secs_f64());
         ok
     }
 
@@ -544,7 +545,7 @@ impl Session {
     async fn deliver(&mut self, outcome: Outcome, before: DialogueState) -> bool {
         let live = self.live.as_mut().expect("a live conversation");
         let conv_id = live.conv.id.clone();
-        let store = self.app.router.store.clone();
+        let store = self.svc.router.store.clone();
         // the turn's replies and the dialogue memory after it are stored together (one commit)
         // before any is sent
         let dialogue = live.dialogue.to_json();
@@ -552,9 +553,13 @@ impl Session {
             .replies
             .iter()
             .map(|r| {
-                let meta = serde_json::json!({
-                    "intent": r.intent, "confidence": r.confidence, "faq_id": r.faq_id, "decision": r.decision
-                });
+                let meta = MessageMeta {
+                    intent: r.intent.clone(),
+                    confidence: r.confidence,
+                    faq_id: r.faq_id.clone(),
+                    decision: r.decision,
+                    ..MessageMeta::default()
+                };
                 (r.text.clone(), Some(meta))
             })
             .collect();
@@ -589,29 +594,19 @@ impl Session {
     /// Hands the conversation to the service desk and tells the shopper how long it may take.
     async fn escalate(&mut self, reason: String) -> bool {
         let live = self.live.as_mut().expect("a live conversation");
-        self.app.metrics.escalations.with_label_values(&[reason.as_str()]).inc();
+        self.svc.metrics.escalations.with_label_values(&[reason.as_str()]).inc();
         let d = &live.dialogue;
         let escalation = Escalation {
             conversation_id: live.conv.id.clone(),
             shopper_id: live.conv.shopper_id.clone(),
             lang: d.lang,
             reason,
-            bot: serde_json::json!({
-                "intents_seen": d.intents_seen,
-                "faq_ids": d.faq_ids,
-                "flows": d.flows,
-                "orders_discussed": d.orders_discussed,
-                "returns_created": d.returns_created,
-                "complaint": d.complaint,
-                // the page the shopper chats from and the product in focus, so the agent sees it
-                "page": d.page,
-                "product_in_focus": d.product_in_focus(),
-            }),
+            bot: d.escalation_context(),
         };
         let (conv_id, lang) = (live.conv.id.clone(), d.lang);
         let (link, rx) = ShopperLink::new();
         self.link = link.id;
-        let availability = match self.app.desk.escalate(escalation, link).await {
+        let availability = match self.svc.desk.escalate(escalation, link).await {
             Ok(a) => a,
             Err(e) => {
                 tracing::error!(error = %e, "could not reach the service desk");
@@ -657,9 +652,9 @@ impl Session {
                 vec![Action::LeaveMessage],
             ),
         };
-        let meta = serde_json::json!({ "event": "availability" });
+        let meta = MessageMeta::event("availability");
         if let Err(e) =
-            self.app.router.store.add_message(conv_id, Sender::Bot, text.clone(), Some(meta)).await
+            self.svc.router.store.add_message(conv_id, Sender::Bot, text.clone(), Some(meta)).await
         {
             return self.storage_error(e).await;
         }
@@ -708,7 +703,7 @@ impl Session {
             ShopperEvent::Resolved { text } => {
                 self.events = None;
                 self.send(system(text, None)).await;
-                self.finish("agent_resolved").await;
+                self.finish(Resolution::AgentResolved).await;
                 let scale = texts::rating_scale(self.lang());
                 self.send(ServerMsg::RatingRequest { scale }).await;
             }
@@ -735,7 +730,7 @@ impl Session {
         if !self.take_token() {
             return self.error(ErrorCode::RateLimited, "too many messages; slow down and resend").await;
         }
-        let store = self.app.router.store.clone();
+        let store = self.svc.router.store.clone();
         let ticket = match store.create_ticket(conv_id, shopper, lang, text, contact).await {
             Ok(t) => t,
             Err(e) => return self.storage_error(e).await,
@@ -757,23 +752,24 @@ impl Session {
         if !(1..=5).contains(&score) {
             return self.error(ErrorCode::BadRating, "score must be 1 to 5").await;
         }
-        let comment = comment.map(|c| c.chars().take(self.app.config.max_message_chars).collect::<String>());
+        let comment =
+            comment.map(|c| c.chars().take(self.svc.settings.max_message_chars).collect::<String>());
         let conv_id = live.conv.id.clone();
         let lang = live.dialogue.lang;
         if !self.take_token() {
             return self.error(ErrorCode::RateLimited, "too many messages; slow down and resend").await;
         }
-        let store = self.app.router.store.clone();
+        let store = self.svc.router.store.clone();
         let rated = match store.rate(conv_id.clone(), score, comment.clone()).await {
             Ok(r) => r,
             Err(e) => return self.storage_error(e).await,
         };
         if !rated {
             // no record yet (rated before the end): store the record as it stands, with the rating
-            let Some(mut record) = self.record("bot_resolved").await else { return true };
-            record["rating"] = serde_json::json!(score);
-            record["comment"] = serde_json::json!(comment);
-            if let Err(e) = store.save_feedback(conv_id, record, Some(score), comment).await {
+            let Some(mut record) = self.record(Resolution::BotResolved).await else { return true };
+            record.rating = Some(score);
+            record.comment = comment.clone();
+            if let Err(e) = store.save_feedback(record).await {
                 return self.storage_error(e).await;
             }
         }
@@ -783,72 +779,46 @@ impl Session {
     }
 
     /// The feedback record of the live conversation as it stands.
-    async fn record(&self, resolution: &str) -> Option<serde_json::Value> {
+    async fn record(&self, resolution: Resolution) -> Option<FeedbackRecord> {
         let live = self.live.as_ref()?;
-        let store = &self.app.router.store;
+        let store = &self.svc.router.store;
         let msgs = store.messages(live.conv.id.clone()).await.ok()?;
         let agent = store.agent_summary(live.conv.id.clone()).await.ok()?;
         let count = |s: Sender| msgs.iter().filter(|m| m.sender == s).count();
-        let d = &live.dialogue;
-        let escalated = d.escalation_reason.is_some() || live.conv.escalation_reason.is_some();
-        let resolution = match &agent {
-            Some(a) if a.outcome.as_deref() == Some("resolved") => "agent_resolved",
-            _ if escalated => "escalated",
-            _ => resolution,
-        };
-        Some(serde_json::json!({
-            "conversation_id": live.conv.id,
-            "shopper_id": live.conv.shopper_id,
-            "lang": d.lang,
-            "started_at": live.conv.started_at,
-            "ended_at": crate::store::now(),
-            "shopper_messages": count(Sender::Shopper),
-            "bot_messages": count(Sender::Bot),
-            "agent_messages": count(Sender::Agent),
-            "intents_seen": d.intents_seen,
-            "faq_ids": d.faq_ids,
-            "flows": d.flows,
-            "orders_discussed": d.orders_discussed,
-            "returns_created": d.returns_created,
-            "resolution": resolution,
-            "escalation_reason": d.escalation_reason.clone().or_else(|| live.conv.escalation_reason.clone()),
-            "agent_id": agent.as_ref().and_then(|a| a.agent_id.clone()),
-            "agent_outcome": agent.as_ref().and_then(|a| a.outcome.clone()),
-            "queue_wait_secs": agent.as_ref().and_then(|a| a.queue_wait_secs),
-            "first_response_secs": agent.as_ref().and_then(|a| a.first_response_secs),
-            "handle_secs": agent.as_ref().and_then(|a| a.handle_secs),
-            "rating": null,
-            "comment": null,
-            "complaint": d.complaint,
-        }))
+        let counts = [count(Sender::Shopper), count(Sender::Bot), count(Sender::Agent)];
+        Some(live.dialogue.feedback_record(
+            &live.conv,
+            counts,
+            agent.as_ref(),
+            resolution,
+            crate::store::now(),
+        ))
     }
 
     /// Stores the feedback record as it stands without ending the conversation.
-    async fn record_only(&self, resolution: &str) {
+    async fn record_only(&self, resolution: Resolution) {
         let Some(live) = &self.live else { return };
         if live.ended {
             return;
         }
         if let Some(record) = self.record(resolution).await {
-            if let Err(e) =
-                self.app.router.store.save_feedback(live.conv.id.clone(), record, None, None).await
-            {
+            if let Err(e) = self.svc.router.store.save_feedback(record).await {
                 tracing::error!(error = %e, "could not store feedback record");
             }
         }
     }
 
     /// Ends the conversation once: stores its feedback record and closes it.
-    async fn finish(&mut self, resolution: &str) {
+    async fn finish(&mut self, resolution: Resolution) {
         let Some(live) = &self.live else { return };
         if live.ended {
             return;
         }
         let conv_id = live.conv.id.clone();
-        let store = &self.app.router.store;
+        let store = &self.svc.router.store;
         match self.record(resolution).await {
             Some(record) => {
-                if let Err(e) = store.save_feedback(conv_id.clone(), record, None, None).await {
+                if let Err(e) = store.save_feedback(record).await {
                     tracing::error!(error = %e, "could not store feedback record");
                 }
             }

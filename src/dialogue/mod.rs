@@ -7,6 +7,7 @@
 //! This module knows nothing about WebSockets: the chat layer calls [`Router::handle`].
 
 pub mod orders;
+pub mod policy;
 pub mod products;
 pub mod reference;
 pub mod returns;
@@ -15,16 +16,17 @@ pub mod texts;
 
 use std::sync::Arc;
 
-use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 
-pub use state::{DialogueState, Focus, Listed, Page, Pending, Picked, ProductFocus, Purpose};
+pub use state::{DialogueState, Focus, Listed, Pending, Picked, ProductFocus, Purpose};
 
 use crate::intent::IntentModel;
 use crate::knowledge::Product;
 use crate::lang::{detect, Lang};
+pub use crate::records::{Page, ReplyDecision};
 use crate::search::{Decision, FaqIndex, ProductIndex};
 use crate::store::{Store, StoreError};
+pub use crate::time::Clock;
 use texts::t;
 
 /// The engines the router consults, loaded once and shared by every conversation.
@@ -57,23 +59,6 @@ impl Engines {
 
     pub fn product(&self, sku: &str) -> Option<&Product> {
         self.catalog.iter().find(|p| p.sku == sku)
-    }
-}
-
-/// Where "now" comes from: the system clock, or a fixed instant (demos and tests, so the
-/// 7-day return window of the demo orders does not move).
-#[derive(Debug, Clone, Copy)]
-pub enum Clock {
-    System,
-    Fixed(DateTime<FixedOffset>),
-}
-
-impl Clock {
-    pub fn now(&self) -> DateTime<FixedOffset> {
-        match self {
-            Clock::System => chrono::Utc::now().fixed_offset(),
-            Clock::Fixed(t) => *t,
-        }
     }
 }
 
@@ -111,26 +96,6 @@ pub enum CardAction {
     Track,
     /// Start a return (only on orders that can be returned now).
     Return,
-}
-
-/// How the router arrived at a reply (stored with it, read by the trainers' review queue).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReplyDecision {
-    /// A confident FAQ answer.
-    Answer,
-    /// Not sure: "did you mean one of these?"
-    Suggest,
-    /// The FAQ had nothing close enough.
-    NoMatch,
-    /// The classifier said out of scope and the FAQ had nothing either.
-    OutOfScope,
-    /// A flow (orders, returns, products) or its follow-up question.
-    Flow,
-    /// Hello, thanks, goodbye.
-    Greeting,
-    /// Handed to a human.
-    Escalate,
 }
 
 /// One bot reply.
@@ -764,7 +729,11 @@ impl Router {
                 None => Ok(None),
             },
             Pending::PhoneDigits { order_no, purpose } => match orders::find_phone_digits(text) {
-                Some(digits) => Ok(Some(orders::verify_guest(self, st, &order_no, &digits, purpose).await?)),
+                Some(digits) => match orders::verify_guest(self, st, &order_no, &digits).await? {
+                    Some(refused) => Ok(Some(refused)),
+                    None if purpose == Purpose::Return => Ok(Some(returns::start(self, st, order_no).await?)),
+                    None => Ok(Some(orders::status(self, st, order_no, purpose).await?)),
+                },
                 None => Ok(None),
             },
             Pending::OrderNumber { purpose } => {

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, FixedOffset};
 
-use super::returns::{verdict, Verdict};
+use super::policy::{parse_time, verdict, Verdict};
 use super::texts::t;
 use super::{BotReply, Card, CardAction, DialogueState, Engines, Listed, Outcome, Pending, Purpose, Router};
 use crate::knowledge::demo::{is_order_no, OrderStatus};
@@ -42,10 +42,6 @@ fn digit_runs(text: &str) -> Vec<String> {
         }
     }
     runs
-}
-
-pub fn parse_time(s: &str) -> Option<DateTime<FixedOffset>> {
-    DateTime::parse_from_rfc3339(s).ok()
 }
 
 pub fn status_text(lang: Lang, s: OrderStatus) -> String {
@@ -187,14 +183,14 @@ pub async fn status(
     }))
 }
 
-/// Checks a guest's phone digits for an order, then continues the flow it was for.
+/// Checks a guest's phone digits for an order: the refusal, or None once the order is verified
+/// (the router then continues the flow it was for).
 pub async fn verify_guest(
     router: &Router,
     st: &mut DialogueState,
     order_no: &str,
     digits: &str,
-    purpose: Purpose,
-) -> Result<Outcome, StoreError> {
+) -> Result<Option<Outcome>, StoreError> {
     let lang = st.lang;
     // check and count in one store job: concurrent guesses cannot slip past the lockout, and it
     // survives a restart
@@ -202,26 +198,23 @@ pub async fn verify_guest(
         router.store.check_phone_digits(order_no.to_string(), digits.to_string(), MAX_PHONE_GUESSES).await?;
     match check {
         PhoneCheck::Locked => {
-            return Ok(Outcome::reply(BotReply::text(t(
+            return Ok(Some(Outcome::reply(BotReply::text(t(
                 lang,
                 "该订单的手机号核对错误次数过多，已暂停游客查询。请登录后在“我的订单”查看，或转人工处理。",
                 "Too many wrong phone digits for this order, so guest lookups are paused. Please log in to see My Orders, or ask for an agent.",
-            ))))
+            )))))
         }
         PhoneCheck::Mismatch => {
-            return Ok(Outcome::reply(BotReply::text(t(
+            return Ok(Some(Outcome::reply(BotReply::text(t(
                 lang,
                 "订单号和手机号后4位不匹配，无法查询。请核对后再试，或登录后查看“我的订单”。",
                 "The order number and phone digits don't match, so I can't show that order. Please check them, or log in to see My Orders.",
-            ))))
+            )))))
         }
         PhoneCheck::Match => {}
     }
     st.verified_orders.insert(order_no.to_string());
-    match purpose {
-        Purpose::Status => status(router, st, order_no.to_string(), purpose).await,
-        Purpose::Return => super::returns::start(router, st, order_no.to_string()).await,
-    }
+    Ok(None)
 }
 
 /// The shopper asked about "my order" without a number.

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::reference;
 use crate::lang::Lang;
+use crate::records::{EscalationContext, FeedbackRecord, Page, Resolution};
+use crate::store::{AgentSummary, Conversation};
 
 /// The stored form's version; a state stored by another version is dropped, never misread.
 pub const STATE_VERSION: u32 = 1;
@@ -83,20 +85,6 @@ pub struct Focus {
     pub product: Option<ProductFocus>,
 }
 
-/// The page the shopper is chatting from (`hello`'s and `context`'s `context`, checked by
-/// `Router::checked_page` before it is kept: an unknown sku never stays), or what a tapped card
-/// identifies. Also the wire form (`chat::protocol::Context`), so unknown fields are refused.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Page {
-    #[serde(default)]
-    pub product: Option<String>,
-    #[serde(default)]
-    pub order: Option<String>,
-    #[serde(default)]
-    pub url: Option<String>,
-}
-
 /// Per-conversation dialogue memory. Also the source of the feedback record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DialogueState {
@@ -141,6 +129,64 @@ pub struct DialogueState {
 }
 
 impl DialogueState {
+    /// What the agent who takes this conversation should know from the bot.
+    pub fn escalation_context(&self) -> EscalationContext {
+        EscalationContext {
+            intents_seen: self.intents_seen.clone(),
+            faq_ids: self.faq_ids.clone(),
+            flows: self.flows.clone(),
+            orders_discussed: self.orders_discussed.clone(),
+            returns_created: self.returns_created.clone(),
+            complaint: self.complaint,
+            page: self.page.clone(),
+            product_in_focus: self.product_in_focus().map(str::to_string),
+        }
+    }
+
+    /// The conversation's feedback record as it stands: from this state, the stored
+    /// conversation, its message counts (shopper, bot, agent) and the agents' part. An escalated
+    /// conversation says `escalated` (or `agent_resolved`) whatever `resolution` is asked for.
+    pub fn feedback_record(
+        &self,
+        conv: &Conversation,
+        counts: [usize; 3],
+        agent: Option<&AgentSummary>,
+        resolution: Resolution,
+        ended_at: String,
+    ) -> FeedbackRecord {
+        let escalation_reason = self.escalation_reason.clone().or_else(|| conv.escalation_reason.clone());
+        let resolution = match agent {
+            Some(a) if a.outcome.as_deref() == Some("resolved") => Resolution::AgentResolved,
+            _ if escalation_reason.is_some() => Resolution::Escalated,
+            _ => resolution,
+        };
+        FeedbackRecord {
+            conversation_id: conv.id.clone(),
+            shopper_id: conv.shopper_id.clone(),
+            lang: self.lang,
+            started_at: conv.started_at.clone(),
+            ended_at,
+            shopper_messages: counts[0],
+            bot_messages: counts[1],
+            agent_messages: counts[2],
+            intents_seen: self.intents_seen.clone(),
+            faq_ids: self.faq_ids.clone(),
+            flows: self.flows.clone(),
+            orders_discussed: self.orders_discussed.clone(),
+            returns_created: self.returns_created.clone(),
+            resolution,
+            escalation_reason,
+            agent_id: agent.and_then(|a| a.agent_id.clone()),
+            agent_outcome: agent.and_then(|a| a.outcome.clone()),
+            queue_wait_secs: agent.and_then(|a| a.queue_wait_secs),
+            first_response_secs: agent.and_then(|a| a.first_response_secs),
+            handle_secs: agent.and_then(|a| a.handle_secs),
+            rating: None,
+            comment: None,
+            complaint: self.complaint,
+        }
+    }
+
     pub fn new(lang: Lang, shopper_id: Option<String>) -> Self {
         DialogueState {
             version: STATE_VERSION,

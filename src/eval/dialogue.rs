@@ -33,11 +33,11 @@ use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use crate::diagnostic::{parse_toml, Diagnostic, Diagnostics, LineIndex};
 use crate::dialogue::{
     BotReply, Card, Clock, DialogueState, Engines, Outcome, Page, Pending, ReplyDecision, Router,
 };
 use crate::intent::IntentModel;
-use crate::knowledge::diagnostic::{parse_toml, Diagnostic, Diagnostics, LineIndex};
 use crate::knowledge::KnowledgeBase;
 use crate::lang::{detect, Lang};
 use crate::search::Thresholds;

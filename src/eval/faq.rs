@@ -14,7 +14,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::knowledge::diagnostic::{parse_toml, Diagnostic, Diagnostics, LineIndex};
+use crate::diagnostic::{parse_toml, Diagnostic, Diagnostics, LineIndex};
 use crate::knowledge::KnowledgeBase;
 use crate::lang::Lang;
 use crate::search::decision::LangThresholds;

@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::knowledge::diagnostic::{parse_toml, Diagnostic, Diagnostics, LineIndex};
+use crate::diagnostic::{parse_toml, Diagnostic, Diagnostics, LineIndex};
 use crate::lang::{detect, Lang};
 
 /// One labelled message.
@@ -78,7 +78,7 @@ pub fn load(path: &Path, oos_alias: Option<&str>) -> Result<Vec<Example>, Diagno
 
 fn load_toml_dir(dir: &Path) -> Result<Vec<Example>, Diagnostics> {
     let mut diags = Diagnostics::default();
-    let files = crate::knowledge::toml_files(dir, &mut diags);
+    let files = crate::diagnostic::toml_files(dir, &mut diags);
     if !diags.is_empty() {
         return Err(diags);
     }
@@ -90,7 +90,7 @@ fn load_toml_files(files: &[std::path::PathBuf]) -> Result<Vec<Example>, Diagnos
     let mut out = Vec::new();
     let mut seen_labels: HashSet<String> = HashSet::new();
     for file in files {
-        let Some(text) = crate::knowledge::read(file, &mut diags) else { continue };
+        let Some(text) = crate::diagnostic::read(file, &mut diags) else { continue };
         out.extend(parse_intent(file, &text, &mut diags, &mut seen_labels));
     }
     if diags.is_empty() {
@@ -220,7 +220,7 @@ struct JsonLine {
 
 fn load_jsonl(path: &Path) -> Result<Vec<Example>, Diagnostics> {
     let mut diags = Diagnostics::default();
-    let Some(text) = crate::knowledge::read(path, &mut diags) else { return Err(diags) };
+    let Some(text) = crate::diagnostic::read(path, &mut diags) else { return Err(diags) };
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {

@@ -19,7 +19,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use super::diagnostic::{parse_toml, Diagnostic, Diagnostics, LineIndex};
+use crate::diagnostic::{parse_toml, Diagnostic, Diagnostics, LineIndex};
 use crate::lang::Lang;
 
 /// Longest text of a canned response, in characters.

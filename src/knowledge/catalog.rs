@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use super::diagnostic::{parse_toml, Diagnostic, Diagnostics, LineIndex};
+use crate::diagnostic::{parse_toml, Diagnostic, Diagnostics, LineIndex};
 use crate::lang::Lang;
 
 /// A text in both languages.

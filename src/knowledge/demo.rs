@@ -8,7 +8,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::catalog::{Bilingual, Product};
-use super::diagnostic::{Diagnostic, Diagnostics, LineIndex};
+use crate::diagnostic::{Diagnostic, Diagnostics, LineIndex};
 use crate::lang::Lang;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -20,7 +20,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use super::diagnostic::{parse_toml, Diagnostic, Diagnostics, LineIndex};
+use crate::diagnostic::{parse_toml, Diagnostic, Diagnostics, LineIndex};
 use crate::intent::labels::is_store_intent;
 use crate::lang::Lang;
 

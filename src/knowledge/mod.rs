@@ -14,15 +14,16 @@
 pub mod canned;
 pub mod catalog;
 pub mod demo;
-pub mod diagnostic;
 pub mod faq;
 
 use std::path::{Path, PathBuf};
 
+use crate::diagnostic::{read, toml_files};
+
+pub use crate::diagnostic::{Diagnostic, Diagnostics};
 pub use canned::Canned;
 pub use catalog::Product;
 pub use demo::{Order, Shopper};
-pub use diagnostic::{Diagnostic, Diagnostics};
 pub use faq::{Category, Faq};
 
 /// A validated knowledge base.
@@ -89,40 +90,5 @@ impl KnowledgeBase {
 
     pub fn product(&self, sku: &str) -> Option<&Product> {
         self.products.iter().find(|p| p.sku == sku)
-    }
-}
-
-/// The `*.toml` files of a folder, sorted by name so loading order is stable.
-pub(crate) fn toml_files(dir: &Path, diags: &mut Diagnostics) -> Vec<PathBuf> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            diags.push(Diagnostic::new(dir, None, format!("cannot read folder: {e}")));
-            return Vec::new();
-        }
-    };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    files.sort();
-    files
-}
-
-pub(crate) fn read(path: &Path, diags: &mut Diagnostics) -> Option<String> {
-    match std::fs::read(path) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-                let line = upto.iter().filter(|&&b| b == b'\n').count() + 1;
-                diags.push(Diagnostic::new(path, Some(line), "file is not valid UTF-8"));
-                None
-            }
-        },
-        Err(e) => {
-            diags.push(Diagnostic::new(path, None, format!("cannot read file: {e}")));
-            None
-        }
     }
 }

@@ -1,27 +1,6 @@
-//! Feedback records as JSON lines or CSV.
+//! Feedback records as JSON lines or CSV (the columns are `records::CSV_COLUMNS`).
 
-/// Columns of the CSV export, in order (lists are joined with `|`).
-pub const CSV_COLUMNS: [&str; 19] = [
-    "conversation_id",
-    "shopper_id",
-    "lang",
-    "started_at",
-    "ended_at",
-    "shopper_messages",
-    "bot_messages",
-    "agent_messages",
-    "intents_seen",
-    "faq_ids",
-    "flows",
-    "orders_discussed",
-    "returns_created",
-    "resolution",
-    "escalation_reason",
-    "agent_id",
-    "rating",
-    "comment",
-    "complaint",
-];
+use crate::records::{Cell, FeedbackRecord, CSV_COLUMNS};
 
 /// Spreadsheets run cells that start with = + - @ as formulas: a shopper's comment must not.
 /// Control characters go first (a terminal showing the file must not obey a shopper's escape
@@ -101,25 +80,23 @@ fn skip_osc(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     }
 }
 
-pub fn render(records: &[serde_json::Value], csv: bool) -> Result<String, csv::Error> {
+pub fn render(records: &[FeedbackRecord], csv: bool) -> Result<String, csv::Error> {
     if !csv {
-        return Ok(records.iter().map(|r| format!("{r}\n")).collect());
+        // through a JSON value: its keys come out sorted, as they always have
+        return Ok(records
+            .iter()
+            .map(|r| format!("{}\n", serde_json::to_value(r).expect("feedback records serialise")))
+            .collect());
     }
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(CSV_COLUMNS)?;
     for r in records {
-        let row: Vec<String> = CSV_COLUMNS
-            .iter()
-            .map(|c| match r.get(*c) {
-                None | Some(serde_json::Value::Null) => String::new(),
-                Some(serde_json::Value::String(s)) => defuse(s),
-                Some(serde_json::Value::Array(a)) => defuse(
-                    &a.iter()
-                        .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
-                        .collect::<Vec<_>>()
-                        .join("|"),
-                ),
-                Some(v) => strip_controls(&v.to_string()),
+        let row: Vec<String> = r
+            .csv_cells()
+            .into_iter()
+            .map(|c| match c {
+                Cell::Text(s) => defuse(&s),
+                Cell::Plain(s) => strip_controls(&s),
             })
             .collect();
         w.write_record(&row)?;

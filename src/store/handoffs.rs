@@ -10,6 +10,7 @@ use super::{new_id, now, Accepted, ConversationState, Sender, StoreError, Stored
 use super::{ReturnRequest, Store};
 use crate::knowledge::{Order, Shopper};
 use crate::lang::Lang;
+use crate::records::{EscalationContext, MessageMeta};
 
 /// How a handoff ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -45,7 +46,7 @@ pub struct Handoff {
     pub id: i64,
     pub conversation_id: String,
     pub reason: String,
-    pub context: serde_json::Value,
+    pub context: EscalationContext,
     pub queued_at: String,
     pub agent: Option<String>,
     pub assigned_at: Option<String>,
@@ -156,7 +157,7 @@ fn handoff_row(r: &rusqlite::Row) -> rusqlite::Result<Handoff> {
         id: r.get(0)?,
         conversation_id: r.get(1)?,
         reason: r.get(2)?,
-        context: serde_json::from_str(&context).unwrap_or(serde_json::Value::Null),
+        context: serde_json::from_str(&context).unwrap_or_default(),
         queued_at: r.get(4)?,
         agent: r.get(5)?,
         assigned_at: r.get(6)?,
@@ -225,12 +226,17 @@ fn open_handoff(
     conn: &Connection,
     conversation_id: String,
     reason: String,
-    context: serde_json::Value,
+    context: EscalationContext,
 ) -> Result<Handoff, StoreError> {
     let queued_at = now();
     conn.execute(
         "INSERT INTO handoffs (conversation_id, reason, context, queued_at) VALUES (?1, ?2, ?3, ?4)",
-        params![conversation_id, reason, context.to_string(), queued_at],
+        params![
+            conversation_id,
+            reason,
+            serde_json::to_string(&context).expect("context serialises"),
+            queued_at
+        ],
     )?;
     let id = conn.last_insert_rowid();
     conn.execute(
@@ -265,7 +271,7 @@ fn end_handoff(
     )?;
     set_state(conn, conversation_id, state)?;
     if let Some(text) = announcement {
-        let meta = serde_json::json!({ "event": outcome.as_str() });
+        let meta = MessageMeta::event(outcome.as_str());
         insert_message(conn, conversation_id, None, Sender::System, &text, Some(&meta))?;
     }
     Ok(())
@@ -277,7 +283,7 @@ impl Store {
         &self,
         conversation_id: String,
         reason: String,
-        context: serde_json::Value,
+        context: EscalationContext,
     ) -> Result<Handoff, StoreError> {
         self.call(move |conn| open_handoff(conn, conversation_id, reason, context)).await
     }
@@ -290,7 +296,7 @@ impl Store {
         conversation_id: String,
         outcome: Outcome,
         reason: String,
-        context: serde_json::Value,
+        context: EscalationContext,
         announcement: String,
     ) -> Result<Handoff, StoreError> {
         self.call(move |conn| {
@@ -322,7 +328,7 @@ impl Store {
                 params![handoff, agent, at],
             )?;
             set_state(conn, &conversation_id, ConversationState::Agent)?;
-            let meta = serde_json::json!({ "agent": agent, "event": "joined" });
+            let meta = MessageMeta { agent: Some(agent.clone()), ..MessageMeta::event("joined") };
             let id =
                 insert_message(conn, &conversation_id, None, Sender::System, &announcement, Some(&meta))?;
             Ok(StoredMessage {
@@ -371,7 +377,7 @@ impl Store {
             if known.is_some() {
                 return Ok(Accepted::Known { answered: true });
             }
-            let meta = serde_json::json!({ "agent": agent });
+            let meta = MessageMeta { agent: Some(agent.clone()), ..MessageMeta::default() };
             let id = insert_message(conn, &conversation_id, Some(&key), Sender::Agent, &text, Some(&meta))?;
             conn.execute(
                 "UPDATE handoffs SET first_response_at = ?2 WHERE id = ?1 AND first_response_at IS NULL",
@@ -435,12 +441,8 @@ impl Store {
             let transcript = query_messages(conn, &conversation_id, usize::MAX)?;
             let handoffs = handoffs_of(conn, &conversation_id)?;
             // the orders the bot discussed, as the latest hand-over recorded them
-            let orders_discussed: Vec<String> = handoffs
-                .last()
-                .and_then(|h| h.context.get("orders_discussed"))
-                .and_then(|o| o.as_array())
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-                .unwrap_or_default();
+            let orders_discussed: Vec<String> =
+                handoffs.last().map(|h| h.context.orders_discussed.clone()).unwrap_or_default();
             let mut orders = Vec::new();
             let mut returns = Vec::new();
             for no in &orders_discussed {

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::{Store, StoreError};
 use crate::knowledge::{Order, Shopper};
 use crate::lang::Lang;
+use crate::records::{FeedbackRecord, MessageMeta};
 
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,7 +83,7 @@ pub struct StoredMessage {
     pub client_msg_id: Option<String>,
     pub sender: Sender,
     pub text: String,
-    pub meta: Option<serde_json::Value>,
+    pub meta: Option<MessageMeta>,
     pub created_at: String,
 }
 
@@ -134,12 +135,12 @@ pub(crate) fn insert_message(
     client_msg_id: Option<&str>,
     sender: Sender,
     text: &str,
-    meta: Option<&serde_json::Value>,
+    meta: Option<&MessageMeta>,
 ) -> Result<i64, StoreError> {
     conn.prepare_cached(
         "INSERT INTO messages (conversation_id, client_msg_id, sender, text, meta, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![conversation_id, client_msg_id, sender.as_str(), text, meta.map(|m| m.to_string()), now()])?;
+    .execute(params![conversation_id, client_msg_id, sender.as_str(), text, meta.map(|m| serde_json::to_string(m).expect("meta serialises")), now()])?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -225,7 +226,7 @@ impl Store {
         conversation_id: String,
         sender: Sender,
         text: String,
-        meta: Option<serde_json::Value>,
+        meta: Option<MessageMeta>,
     ) -> Result<i64, StoreError> {
         self.call(move |conn| insert_message(conn, &conversation_id, None, sender, &text, meta.as_ref()))
             .await
@@ -236,7 +237,7 @@ impl Store {
     pub async fn add_bot_turn(
         &self,
         conversation_id: String,
-        replies: Vec<(String, Option<serde_json::Value>)>,
+        replies: Vec<(String, Option<MessageMeta>)>,
         dialogue: String,
     ) -> Result<Vec<i64>, StoreError> {
         self.call(move |conn| {
@@ -421,14 +422,10 @@ impl Store {
     }
 
     /// Writes (or replaces) a conversation's feedback record.
-    pub async fn save_feedback(
-        &self,
-        conversation_id: String,
-        record: serde_json::Value,
-        rating: Option<u8>,
-        comment: Option<String>,
-    ) -> Result<(), StoreError> {
+    pub async fn save_feedback(&self, record: FeedbackRecord) -> Result<(), StoreError> {
         self.call(move |conn| {
+            let json = serde_json::to_string(&record).expect("feedback records serialise");
+            let (conversation_id, rating, comment) = (&record.conversation_id, record.rating, &record.comment);
             // a rating already given survives a later rewrite of the record
             conn.execute(
                 "INSERT INTO feedback (conversation_id, record, rating, comment, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -438,7 +435,7 @@ impl Store {
                      ELSE excluded.record END,
                    rating = COALESCE(excluded.rating, feedback.rating),
                    comment = COALESCE(excluded.comment, feedback.comment), updated_at = excluded.updated_at",
-                params![conversation_id, record.to_string(), rating, comment, now()],
+                params![conversation_id, json, rating, comment, now()],
             )?;
             Ok(())
         })
@@ -464,7 +461,7 @@ impl Store {
     }
 
     /// Feedback records updated at or after `since` (RFC 3339 prefix such as "2026-11-01").
-    pub async fn feedback_since(&self, since: String) -> Result<Vec<serde_json::Value>, StoreError> {
+    pub async fn feedback_since(&self, since: String) -> Result<Vec<FeedbackRecord>, StoreError> {
         self.call(move |conn| {
             let mut st =
                 conn.prepare("SELECT record FROM feedback WHERE updated_at >= ?1 ORDER BY updated_at")?;

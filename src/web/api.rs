@@ -84,7 +84,7 @@ async fn feedback(
     State(app): State<Arc<AppState>>,
     staff: Staff,
     Query(q): Query<FeedbackQuery>,
-) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
+) -> Result<Json<Vec<crate::records::FeedbackRecord>>, ApiError> {
     staff.require(&[Role::Trainer, Role::Admin])?;
     let since = q.since.unwrap_or_default();
     app.router.store.feedback_since(since).await.map(Json).map_err(ApiError::internal)

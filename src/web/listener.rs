@@ -266,7 +266,7 @@ pub struct Door {
 
 impl Door {
     /// The door for `config`, with `max_connections` lowered below the descriptor limit.
-    pub fn new(config: &crate::config::Config, metrics: &super::metrics::Metrics) -> Door {
+    pub fn new(config: &crate::config::Config, metrics: &crate::metrics::Metrics) -> Door {
         let mut max_total = config.max_connections;
         if let Some(limit) = raise_fd_limit() {
             let room = limit.saturating_sub(fd_reserve(limit)).max(1) as usize;

@@ -1,4 +1,5 @@
-//! Problems found in knowledge-base files, each pointing at a file and line.
+//! Problems found in the project's data files (knowledge base, training and evaluation data),
+//! each pointing at a file and line, and the readers that report them.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -89,6 +90,41 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(
         let line = e.span().map(|s| lines.line(s.start));
         Diagnostic::new(path, line, format!("bad syntax: {}", e.message().trim()))
     })
+}
+
+/// The `*.toml` files of a folder, sorted by name so loading order is stable.
+pub fn toml_files(dir: &Path, diags: &mut Diagnostics) -> Vec<PathBuf> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            diags.push(Diagnostic::new(dir, None, format!("cannot read folder: {e}")));
+            return Vec::new();
+        }
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+pub fn read(path: &Path, diags: &mut Diagnostics) -> Option<String> {
+    match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+                let line = upto.iter().filter(|&&b| b == b'\n').count() + 1;
+                diags.push(Diagnostic::new(path, Some(line), "file is not valid UTF-8"));
+                None
+            }
+        },
+        Err(e) => {
+            diags.push(Diagnostic::new(path, None, format!("cannot read file: {e}")));
+            None
+        }
+    }
 }
 
 #[cfg(test)]

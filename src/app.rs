@@ -1,0 +1,111 @@
+//! The service's home: the application state every connection shares, and building it from
+//! the config (load the knowledge base, indexes and model, open and seed the database, start
+//! the desk). The sockets get narrow handles ([`ChatService`], [`AgentService`]), the HTTP
+//! handlers the whole [`AppState`]; nothing below `web` knows this module.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::agents::session::AgentService;
+use crate::agents::{Desk, DeskConfig};
+use crate::chat::{ChatService, ChatSettings};
+use crate::config::Config;
+use crate::dialogue::{Engines, Router};
+use crate::knowledge::KnowledgeBase;
+use crate::metrics::Metrics;
+use crate::search::Thresholds;
+use crate::store::Store;
+use crate::time::Clock;
+
+/// State shared by every connection.
+pub struct AppState {
+    /// Settings in force.
+    pub config: Config,
+    /// The dialogue router (engines + store + clock).
+    pub router: Router,
+    /// The service desk: the human agents' queue and who owns which conversation.
+    pub desk: Desk,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// The secret staff tokens are signed with (generated once, kept in the database).
+    pub staff_secret: String,
+    /// Staff logins: a bound on the password checks at once, the lockout after repeated wrong
+    /// passwords.
+    pub logins: crate::accounts::Logins,
+    /// The staff accounts every staff token is checked against (cached, a few seconds).
+    pub roster: Arc<crate::accounts::Roster>,
+    /// The live knowledge base trainers edit.
+    pub curator: crate::trainer::Curator,
+    /// Intent model versions: the one in force, retraining jobs, activation and rollback.
+    pub models: crate::models::Models,
+    /// What a shopper's WebSocket session needs (the router, the desk, its limits).
+    pub chat: Arc<ChatService>,
+    /// What an agent's WebSocket session needs (the desk, the roster).
+    pub agents: Arc<AgentService>,
+}
+
+/// Everything a running service needs, built from the config.
+pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>> {
+    let kb = KnowledgeBase::load(&config.knowledge).map_err(|d| anyhow::anyhow!("{d}"))?;
+    let thresholds = Thresholds::load(&config.knowledge)?;
+
+    let registry = crate::models::Registry::new(&config.model_store_dir(), &config.model);
+    let models = crate::models::Models::open(registry, config.knowledge.join("eval/intents"))?;
+    let intents = models.serving().1;
+    let store = Store::open(&config.database)?;
+    let seeded = store.seed(kb.shoppers.clone(), kb.orders.clone()).await?;
+    // the knowledge base as trainers left it (the files win when they changed since)
+    let faqs = crate::trainer::kb::sync_from_files(&store, &kb, &config.knowledge).await?;
+    store.seed_canned(kb.canned.clone()).await?;
+    tracing::info!(faqs = kb.faqs.len(), products = kb.products.len(), seeded, "knowledge loaded");
+    let engines = Arc::new(Engines::build(&faqs, thresholds, kb.products, intents)?);
+    // from the config when given (validated there), else generated once and kept in the database
+    let staff_secret = match &config.staff_token_secret {
+        Some(s) => s.clone(),
+        None => crate::accounts::staff_secret(&store).await?,
+    };
+    let desk = Desk::start(
+        store.clone(),
+        DeskConfig {
+            grace: Duration::from_secs(config.agent_grace_secs),
+            default_capacity: config.agent_capacity,
+            max_capacity: crate::config::MAX_AGENT_CAPACITY,
+            max_message_chars: config.max_message_chars,
+            hours: config.hours()?,
+            clock,
+        },
+    )
+    .await?;
+    let router = Router::new(engines, store.clone(), clock);
+    let curator = crate::trainer::Curator::new(store, router.clone());
+    let metrics = Arc::new(Metrics::new());
+    let roster = Arc::new(crate::accounts::Roster::new(router.store.clone()));
+    let chat = Arc::new(ChatService {
+        router: router.clone(),
+        desk: desk.clone(),
+        metrics: metrics.clone(),
+        rates: crate::chat::rates::Rates::new(&config),
+        settings: ChatSettings::from(&config),
+    });
+    let agents = Arc::new(AgentService {
+        desk: desk.clone(),
+        roster: roster.clone(),
+        staff_secret: staff_secret.clone(),
+        hello_timeout: Duration::from_secs(config.hello_timeout_secs),
+        send_timeout: Duration::from_secs(config.send_timeout_secs.max(1)),
+    });
+    let app = Arc::new(AppState {
+        logins: crate::accounts::Logins::new(config.max_concurrent_logins),
+        roster,
+        chat,
+        agents,
+        config,
+        router,
+        desk,
+        metrics,
+        staff_secret,
+        curator,
+        models,
+    });
+    Ok(app)
+}

@@ -1,0 +1,23 @@
+//! Time, at the bottom of the crate: where "now" comes from ([`Clock`]) and when human agents
+//! work ([`hours`]). Everything that needs the time takes a `Clock`, so demos and tests can pin it.
+
+pub mod hours;
+
+use chrono::{DateTime, FixedOffset};
+
+/// Where "now" comes from: the system clock, or a fixed instant (demos and tests, so the
+/// 7-day return window of the demo orders does not move).
+#[derive(Debug, Clone, Copy)]
+pub enum Clock {
+    System,
+    Fixed(DateTime<FixedOffset>),
+}
+
+impl Clock {
+    pub fn now(&self) -> DateTime<FixedOffset> {
+        match self {
+            Clock::System => chrono::Utc::now().fixed_offset(),
+            Clock::Fixed(t) => *t,
+        }
+    }
+}
