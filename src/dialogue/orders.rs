@@ -5,8 +5,10 @@
 use chrono::{DateTime, Duration, FixedOffset};
 
 use super::policy::{parse_time, verdict, Verdict};
+use super::reply::{faq_answer, BotReply, Card, CardAction, Outcome};
+use super::state::{DialogueState, Listed, Pending, Purpose};
 use super::texts::t;
-use super::{BotReply, Card, CardAction, DialogueState, Engines, Listed, Outcome, Pending, Purpose, Router};
+use super::{Engines, Turn};
 use crate::knowledge::demo::{is_order_no, OrderStatus};
 use crate::knowledge::Order;
 use crate::lang::Lang;
@@ -107,10 +109,10 @@ pub fn card(engines: &Engines, lang: Lang, o: &Order, verdict: &Verdict) -> Card
 }
 
 /// The card of an order with its return verdict (reads the order's stored returns).
-pub async fn card_for(router: &Router, lang: Lang, o: &Order) -> Result<Card, StoreError> {
-    let engines = router.engines();
-    let stored = router.store.returns_for(o.order_no.clone()).await?;
-    let v = verdict(o, &stored, &engines, lang, router.clock.now());
+pub async fn card_for(turn: &Turn, lang: Lang, o: &Order) -> Result<Card, StoreError> {
+    let engines = turn.engines.clone();
+    let stored = turn.store.returns_for(o.order_no.clone()).await?;
+    let v = verdict(o, &stored, &engines, lang, turn.clock.now());
     Ok(card(&engines, lang, o, &v))
 }
 
@@ -135,11 +137,11 @@ pub fn owned_order(orders: &[Order], skus: &[String]) -> Option<String> {
 /// Loads an order the shopper may see: their own (token), or one a guest verified.
 /// `Ok(None)` both when it does not exist and when it is someone else's.
 pub(super) async fn accessible(
-    router: &Router,
+    turn: &Turn,
     st: &DialogueState,
     order_no: &str,
 ) -> Result<Option<Order>, StoreError> {
-    let Some(order) = router.store.order(order_no.to_string()).await? else { return Ok(None) };
+    let Some(order) = turn.store.order(order_no.to_string()).await? else { return Ok(None) };
     let mine =
         st.shopper_id.as_deref() == Some(order.shopper_id.as_str()) || st.verified_orders.contains(order_no);
     Ok(mine.then_some(order))
@@ -155,7 +157,7 @@ pub(super) fn not_found(lang: Lang, order_no: &str) -> Outcome {
 
 /// Answers with the status of `order_no` (or, for a return, hands over to the returns flow).
 pub async fn status(
-    router: &Router,
+    turn: &Turn,
     st: &mut DialogueState,
     order_no: String,
     purpose: Purpose,
@@ -170,15 +172,15 @@ pub async fn status(
             "To protect your privacy, please tell me the last 4 digits of the phone number on that order.",
         ))));
     }
-    let Some(order) = accessible(router, st, &order_no).await? else {
+    let Some(order) = accessible(turn, st, &order_no).await? else {
         return Ok(not_found(lang, &order_no));
     };
     DialogueState::note(&mut st.orders_discussed, &order.order_no);
     st.focus.order = Some(order.order_no.clone());
     st.unresolved = 0;
     Ok(Outcome::reply(BotReply {
-        text: describe(lang, &order, router.clock.now()),
-        cards: vec![card_for(router, lang, &order).await?],
+        text: describe(lang, &order, turn.clock.now()),
+        cards: vec![card_for(turn, lang, &order).await?],
         ..Default::default()
     }))
 }
@@ -186,7 +188,7 @@ pub async fn status(
 /// Checks a guest's phone digits for an order: the refusal, or None once the order is verified
 /// (the router then continues the flow it was for).
 pub async fn verify_guest(
-    router: &Router,
+    turn: &Turn,
     st: &mut DialogueState,
     order_no: &str,
     digits: &str,
@@ -195,7 +197,7 @@ pub async fn verify_guest(
     // check and count in one store job: concurrent guesses cannot slip past the lockout, and it
     // survives a restart
     let check =
-        router.store.check_phone_digits(order_no.to_string(), digits.to_string(), MAX_PHONE_GUESSES).await?;
+        turn.store.check_phone_digits(order_no.to_string(), digits.to_string(), MAX_PHONE_GUESSES).await?;
     match check {
         PhoneCheck::Locked => {
             return Ok(Some(Outcome::reply(BotReply::text(t(
@@ -219,7 +221,7 @@ pub async fn verify_guest(
 
 /// The shopper asked about "my order" without a number.
 pub async fn ask_which(
-    router: &Router,
+    turn: &Turn,
     st: &mut DialogueState,
     purpose: Purpose,
     faq: Option<&FaqResult>,
@@ -228,7 +230,7 @@ pub async fn ask_which(
     st.pending = Some(Pending::OrderNumber { purpose });
     let Some(shopper) = st.shopper_id.clone() else {
         // a guest: a how-to answer if the FAQ has one, and the question
-        let mut replies: Vec<BotReply> = router.faq_answer(&router.engines(), st, faq).into_iter().collect();
+        let mut replies: Vec<BotReply> = faq_answer(&turn.engines, st, faq).into_iter().collect();
         replies.push(BotReply::text(t(
             lang,
             "请发送您的订单号（18位数字），我来帮您查。",
@@ -236,7 +238,7 @@ pub async fn ask_which(
         )));
         return Ok(Outcome { replies, escalate: None });
     };
-    let orders = router.store.recent_orders_with_returns(shopper, 5).await?;
+    let orders = turn.store.recent_orders_with_returns(shopper, 5).await?;
     if orders.is_empty() {
         st.pending = None;
         return Ok(Outcome::reply(BotReply::text(t(
@@ -247,8 +249,8 @@ pub async fn ask_which(
     }
     st.unresolved = 0;
     st.show(Listed::Orders(orders.iter().map(|(o, _)| o.order_no.clone()).collect()));
-    let engines = router.engines();
-    let now = router.clock.now();
+    let engines = turn.engines.clone();
+    let now = turn.clock.now();
     let cards = orders
         .iter()
         .map(|(o, returns)| card(&engines, lang, o, &verdict(o, returns, &engines, lang, now)))

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Duration, FixedOffset};
 
+use super::engines::Engines;
 use super::texts::t;
-use super::Engines;
 use crate::knowledge::demo::OrderStatus;
 use crate::knowledge::Order;
 use crate::lang::Lang;

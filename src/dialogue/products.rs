@@ -3,8 +3,10 @@
 //! material and price from the catalog data. Follow-ups keep the focus: "那白色的呢" after a
 //! question about a tee is about the tee, in white, in the size asked before.
 
+use super::reply::{BotReply, Card, Outcome};
+use super::state::{DialogueState, Listed, Pending};
 use super::texts::t;
-use super::{BotReply, Card, DialogueState, Engines, Listed, Outcome, Pending};
+use super::Engines;
 use crate::knowledge::catalog::Color;
 use crate::knowledge::Product;
 use crate::lang::{normalize, Lang};

@@ -4,8 +4,10 @@
 
 use super::orders::card;
 use super::policy::{verdict, why_not, Verdict};
+use super::reply::{faq_answer, BotReply, Card, Outcome};
+use super::state::{DialogueState, Listed, Pending, Purpose};
 use super::texts::t;
-use super::{BotReply, Card, DialogueState, Engines, Listed, Outcome, Pending, Purpose, Router};
+use super::{Engines, Turn};
 use crate::knowledge::Order;
 use crate::lang::Lang;
 use crate::search::FaqResult;
@@ -65,7 +67,7 @@ pub fn yes_or_no(text: &str) -> Option<bool> {
 }
 
 /// The shopper wants to return something from `order_no`.
-pub async fn start(router: &Router, st: &mut DialogueState, order_no: String) -> Result<Outcome, StoreError> {
+pub async fn start(turn: &Turn, st: &mut DialogueState, order_no: String) -> Result<Outcome, StoreError> {
     let lang = st.lang;
     DialogueState::note(&mut st.flows, &"return".to_string());
     if st.shopper_id.is_none() && !st.verified_orders.contains(&order_no) {
@@ -76,15 +78,15 @@ pub async fn start(router: &Router, st: &mut DialogueState, order_no: String) ->
             "To protect your privacy, please tell me the last 4 digits of the phone number on that order.",
         ))));
     }
-    let Some(order) = super::orders::accessible(router, st, &order_no).await? else {
+    let Some(order) = super::orders::accessible(turn, st, &order_no).await? else {
         return Ok(super::orders::not_found(lang, &order_no));
     };
     DialogueState::note(&mut st.orders_discussed, &order.order_no);
     st.focus.order = Some(order.order_no.clone());
     st.unresolved = 0;
-    let stored = router.store.returns_for(order_no.clone()).await?;
-    let engines = router.engines();
-    let now = router.clock.now();
+    let stored = turn.store.returns_for(order_no.clone()).await?;
+    let engines = turn.engines.clone();
+    let now = turn.clock.now();
     let v = verdict(&order, &stored, &engines, lang, now);
     let order_card = vec![card(&engines, lang, &order, &v)];
     let say =
@@ -190,28 +192,28 @@ pub async fn start(router: &Router, st: &mut DialogueState, order_no: String) ->
 /// opened a return meanwhile, the window may have closed), and the store opens at most one
 /// return per order.
 pub async fn create(
-    router: &Router,
+    turn: &Turn,
     st: &mut DialogueState,
     order_no: &str,
     conversation_id: &str,
 ) -> Result<Outcome, StoreError> {
     let lang = st.lang;
-    let Some(order) = super::orders::accessible(router, st, order_no).await? else {
+    let Some(order) = super::orders::accessible(turn, st, order_no).await? else {
         return Ok(super::orders::not_found(lang, order_no));
     };
-    let stored = router.store.returns_for(order_no.to_string()).await?;
-    let v = verdict(&order, &stored, &router.engines(), lang, router.clock.now());
+    let stored = turn.store.returns_for(order_no.to_string()).await?;
+    let v = verdict(&order, &stored, &turn.engines, lang, turn.clock.now());
     if !matches!(v, Verdict::Returnable { .. }) {
         // things changed since the question: say how the order stands now
-        return start(router, st, order_no.to_string()).await;
+        return start(turn, st, order_no.to_string()).await;
     }
-    let r = match router
+    let r = match turn
         .store
         .create_return(order_no.to_string(), Some(conversation_id.to_string()), "no_reason".into())
         .await?
     {
         Ok(r) => r,
-        Err(_) => return start(router, st, order_no.to_string()).await,
+        Err(_) => return start(turn, st, order_no.to_string()).await,
     };
     DialogueState::note(&mut st.returns_created, &r.id);
     Ok(Outcome::reply(BotReply::text(t(
@@ -225,16 +227,16 @@ pub async fn create(
 /// orders that can still be returned (cards) and why the others cannot; a guest is asked for
 /// the order number (with the how-to when the question was about the policy).
 pub async fn ask_which(
-    router: &Router,
+    turn: &Turn,
     st: &mut DialogueState,
     faq: Option<&FaqResult>,
     text: &str,
 ) -> Result<Outcome, StoreError> {
     let lang = st.lang;
-    let engines = router.engines();
+    let engines = turn.engines.clone();
     let Some(shopper) = st.shopper_id.clone() else {
         // a policy question ("七天无理由怎么退") gets the FAQ answer, with an offer to start a return
-        if let Some(answer) = router.faq_answer(&engines, st, faq) {
+        if let Some(answer) = faq_answer(&engines, st, faq) {
             st.pending = Some(Pending::OrderNumber { purpose: Purpose::Return });
             let offer = t(
                 lang,
@@ -243,16 +245,16 @@ pub async fn ask_which(
             );
             return Ok(Outcome { replies: vec![answer, BotReply::text(offer)], escalate: None });
         }
-        return super::orders::ask_which(router, st, Purpose::Return, None).await;
+        return super::orders::ask_which(turn, st, Purpose::Return, None).await;
     };
     let mut replies = Vec::new();
     // "how do returns work?" gets the policy first; "我要退货" goes straight to the orders
     if !wants_to_act(text) {
-        replies.extend(router.faq_answer(&engines, st, faq));
+        replies.extend(faq_answer(&engines, st, faq));
     }
     DialogueState::note(&mut st.flows, &"return".to_string());
-    let orders = router.store.recent_orders_with_returns(shopper, RETURN_LIST).await?;
-    let now = router.clock.now();
+    let orders = turn.store.recent_orders_with_returns(shopper, RETURN_LIST).await?;
+    let now = turn.clock.now();
     let mut returnable = Vec::new();
     let mut others = Vec::new();
     for (o, stored) in &orders {
