@@ -34,6 +34,7 @@ pub mod metrics;
 pub mod models;
 pub mod records;
 pub mod search;
+pub mod socket;
 pub mod store;
 pub mod time;
 pub mod trainer;

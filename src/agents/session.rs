@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures_util::{SinkExt, StreamExt};
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use super::desk::AgentHello;
@@ -20,11 +20,10 @@ use super::Desk;
 use crate::accounts::AccountError;
 use crate::accounts::Roster;
 use crate::identity::{self, Role, StaffClaims};
+use crate::socket::{self, After, Outgoing, Strikes, CLOSE_POLICY};
 
 /// Frames queued for one agent connection.
 const OUTBOX: usize = 256;
-/// WebSocket close code for a policy violation (RFC 6455).
-const CLOSE_POLICY: u16 = 1008;
 /// Protocol errors tolerated on one connection before it is closed.
 const MAX_ERRORS: u32 = 50;
 /// How often a quiet connection's token is checked against the account.
@@ -32,8 +31,20 @@ const RECHECK: Duration = Duration::from_secs(2);
 
 static CONNECTIONS: AtomicU64 = AtomicU64::new(1);
 
-fn frame(f: &AgentFrame) -> Message {
-    Message::Text(serde_json::to_string(f).expect("agent frames serialise").into())
+/// An error that signs the agent out is the connection's last frame: a close frame follows it.
+impl Outgoing for AgentFrame {
+    fn into_message(self) -> (Message, After) {
+        let last = matches!(
+            self,
+            AgentFrame::Error {
+                code: AgentErrorCode::Replaced | AgentErrorCode::Unauthorized | AgentErrorCode::Forbidden,
+                ..
+            }
+        );
+        let after =
+            if last { After::Close(socket::close(CLOSE_POLICY, "signed out")) } else { After::Continue };
+        (socket::json(&self), after)
+    }
 }
 
 fn error(code: AgentErrorCode, message: impl Into<String>) -> AgentFrame {
@@ -55,37 +66,16 @@ pub struct AgentService {
 
 /// Serves one agent connection until it closes.
 pub async fn run(socket: WebSocket, app: Arc<AgentService>) {
-    let (mut sink, mut stream) = socket.split();
-    let (out, mut outbox) = mpsc::channel::<AgentFrame>(OUTBOX);
-    let send_timeout = app.send_timeout;
-    let writer = tokio::spawn(async move {
-        while let Some(f) = outbox.recv().await {
-            let last = matches!(
-                f,
-                AgentFrame::Error {
-                    code: AgentErrorCode::Replaced | AgentErrorCode::Unauthorized | AgentErrorCode::Forbidden,
-                    ..
-                }
-            );
-            match tokio::time::timeout(send_timeout, sink.send(frame(&f))).await {
-                Ok(Ok(())) if !last => {}
-                Ok(Ok(())) => {
-                    let close = CloseFrame { code: CLOSE_POLICY, reason: "signed out".into() };
-                    let _ = sink.send(Message::Close(Some(close))).await;
-                    break;
-                }
-                _ => break,
-            }
-        }
-    });
+    let socket::Connection { out, mut stream, writer } =
+        socket::connect::<AgentFrame>(socket, OUTBOX, app.send_timeout);
 
     let Some(SignedIn { claims, conn, close }) = hello(&mut stream, &out, &app).await else {
         drop(out);
-        let _ = writer.await;
+        writer.drained().await;
         return;
     };
     let name = claims.sub.clone();
-    let mut errors = 0;
+    let mut errors = Strikes::new(MAX_ERRORS);
     // the connection ends with the token: the agent signs in again for a new one
     let expired = tokio::time::sleep(Duration::from_secs(
         claims.exp.saturating_sub(chrono::Utc::now().timestamp()).max(0) as u64,
@@ -124,9 +114,9 @@ pub async fn run(socket: WebSocket, app: Arc<AgentService>) {
                     }
                 },
                 Err((code, message)) => {
-                    errors += 1;
+                    errors.strike();
                     let _ = out.send(error(code, message)).await;
-                    if errors > MAX_ERRORS {
+                    if errors.exceeded() {
                         break;
                     }
                 }
@@ -143,7 +133,7 @@ pub async fn run(socket: WebSocket, app: Arc<AgentService>) {
     }
     app.desk.agent_gone(name, conn).await;
     drop(out);
-    let _ = writer.await;
+    writer.drained().await;
 }
 
 struct SignedIn {

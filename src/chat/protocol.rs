@@ -51,11 +51,10 @@ pub enum ClientMsg {
 /// (`message`): the [`Page`](crate::records::Page) record, on the wire as is.
 pub use crate::records::Page as Context;
 
-/// Longest sku or order number accepted in a context (longer is a malformed frame).
-/// Largest WebSocket frame accepted, on the shopper and the agent sockets; bigger ones close the
-/// connection (code 1009).
-pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Largest WebSocket frame accepted (the shared connection module's limit).
+pub use crate::socket::MAX_FRAME_BYTES;
 
+/// Longest sku or order number accepted in a context (longer is a malformed frame).
 pub const MAX_CONTEXT_ID_CHARS: usize = 64;
 
 /// Why a context is malformed, if it is.

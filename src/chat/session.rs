@@ -12,8 +12,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures_util::{SinkExt, StreamExt};
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use super::protocol::{
@@ -26,14 +26,11 @@ use crate::dialogue::{DialogueState, Outcome};
 use crate::identity;
 use crate::lang::Lang;
 use crate::records::{FeedbackRecord, MessageMeta, Resolution};
+use crate::socket::{self, Strikes, CLOSE_POLICY};
 use crate::store::{Accepted, Conversation, ConversationState, Sender};
 
 /// Outgoing frames queued per connection.
 const OUTBOX: usize = 64;
-/// WebSocket close code for a policy violation (RFC 6455).
-const CLOSE_POLICY: u16 = 1008;
-/// WebSocket close code for a message too big to process (RFC 6455).
-const CLOSE_TOO_BIG: u16 = 1009;
 /// Messages replayed in `welcome` on resume (the most recent ones).
 const HISTORY: usize = 200;
 /// Protocol errors tolerated on one connection before it is closed.
@@ -54,7 +51,7 @@ struct Session {
     /// Token-bucket rate limit: tokens left and when last refilled.
     tokens: f64,
     refilled: Instant,
-    errors: u32,
+    errors: Strikes,
     /// What the service desk says about this conversation, while agents are involved, and the
     /// id of this session's line from the desk.
     events: Option<mpsc::Receiver<ShopperEvent>>,
@@ -75,23 +72,9 @@ async fn next_event(events: &mut Option<mpsc::Receiver<ShopperEvent>>) -> Option
 
 /// Serves one shopper connection from `client` until it closes.
 pub async fn run(socket: WebSocket, svc: Arc<ChatService>, client: IpAddr) {
-    let (mut sink, mut stream) = socket.split();
-    let (out, mut outbox) = mpsc::channel::<Message>(OUTBOX);
     let send_timeout = Duration::from_secs(svc.settings.send_timeout_secs.max(1));
-    let writer = tokio::spawn(async move {
-        while let Some(m) = outbox.recv().await {
-            let close = matches!(m, Message::Close(_));
-            match tokio::time::timeout(send_timeout, sink.send(m)).await {
-                Ok(Ok(())) if !close => {}
-                Ok(Ok(())) | Ok(Err(_)) => break,
-                Err(_) => {
-                    // the client stopped reading: drop it rather than queue without bound
-                    tracing::info!("client not reading; disconnecting it");
-                    break;
-                }
-            }
-        }
-    });
+    let socket::Connection { out, mut stream, writer } =
+        socket::connect::<Message>(socket, OUTBOX, send_timeout);
     svc.metrics.connections.inc();
     let burst = svc.settings.messages_per_minute as f64;
     let mut s = Session {
@@ -100,7 +83,7 @@ pub async fn run(socket: WebSocket, svc: Arc<ChatService>, client: IpAddr) {
         live: None,
         tokens: burst,
         refilled: Instant::now(),
-        errors: 0,
+        errors: Strikes::new(MAX_ERRORS),
         events: None,
         link: 0,
         typed: None,
@@ -135,8 +118,7 @@ pub async fn run(socket: WebSocket, svc: Arc<ChatService>, client: IpAddr) {
         let frame = match next {
             Err(_) if s.live.is_none() => {
                 let reason = format!("no hello within {} s", svc.settings.hello_timeout_secs);
-                let close = CloseFrame { code: CLOSE_POLICY, reason: reason.into() };
-                let _ = s.out.send(Message::Close(Some(close))).await;
+                let _ = s.out.send(socket::close(CLOSE_POLICY, reason)).await;
                 break;
             }
             Err(_) => {
@@ -151,10 +133,8 @@ pub async fn run(socket: WebSocket, svc: Arc<ChatService>, client: IpAddr) {
             }
             Ok(Some(Err(e))) => {
                 // a frame over the size limit: say so before closing (RFC 6455 code 1009)
-                if e.to_string().contains("Message too long") {
-                    let reason = format!("frame larger than {} KiB", super::protocol::MAX_FRAME_BYTES / 1024);
-                    let close = CloseFrame { code: CLOSE_TOO_BIG, reason: reason.into() };
-                    let _ = s.out.send(Message::Close(Some(close))).await;
+                if socket::too_big(&e) {
+                    let _ = s.out.send(socket::close_too_big()).await;
                 }
                 break;
             }
@@ -187,32 +167,25 @@ pub async fn run(socket: WebSocket, svc: Arc<ChatService>, client: IpAddr) {
     }
     svc.metrics.connections.dec();
     drop(s);
-    let _ = writer.await;
+    writer.drained().await;
 }
 
 impl Session {
     async fn send(&self, m: ServerMsg) {
-        let json = serde_json::to_string(&m).expect("server messages serialise");
-        let _ = self.out.send(Message::Text(json.into())).await;
+        let _ = self.out.send(socket::json(&m)).await;
     }
 
     /// Sends an `error` frame; returns false once a connection has misbehaved too often.
     async fn error(&mut self, code: ErrorCode, message: impl Into<String>) -> bool {
         if !matches!(code, ErrorCode::StorageUnavailable | ErrorCode::RateLimited) {
-            self.errors += 1;
+            self.errors.strike();
         }
         let label =
             serde_json::to_value(code).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
         self.svc.metrics.errors.with_label_values(&[label.as_str()]).inc();
         self.send(ServerMsg::Error { code, message: message.into() }).await;
-        if self.errors > MAX_ERRORS {
-            let _ = self
-                .out
-                .send(Message::Close(Some(CloseFrame {
-                    code: CLOSE_POLICY,
-                    reason: "too many protocol errors".into(),
-                })))
-                .await;
+        if self.errors.exceeded() {
+            let _ = self.out.send(socket::close(CLOSE_POLICY, "too many protocol errors")).await;
             return false;
         }
         true
