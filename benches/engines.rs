@@ -113,7 +113,7 @@ fn message_path(c: &mut Criterion) {
         ..Config::default()
     };
     let clock = config.clock();
-    let Ok(app) = rt.block_on(kefu::web::build(config, clock)) else {
+    let Ok(app) = rt.block_on(kefu::app::build(config, clock)) else {
         eprintln!("skipping router and store benchmarks: the service did not start");
         return;
     };

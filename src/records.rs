@@ -23,6 +23,24 @@ pub struct Page {
     pub url: Option<String>,
 }
 
+/// What the bot saw and did in a conversation, as the feedback record, the escalation context
+/// and the dialogue state all keep it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Seen {
+    #[serde(default)]
+    pub intents_seen: Vec<String>,
+    #[serde(default)]
+    pub faq_ids: Vec<String>,
+    #[serde(default)]
+    pub flows: Vec<String>,
+    #[serde(default)]
+    pub orders_discussed: Vec<String>,
+    #[serde(default)]
+    pub returns_created: Vec<String>,
+    #[serde(default)]
+    pub complaint: bool,
+}
+
 /// How a conversation ended, as the feedback record says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -60,16 +78,8 @@ pub struct FeedbackRecord {
     pub shopper_messages: usize,
     pub bot_messages: usize,
     pub agent_messages: usize,
-    #[serde(default)]
-    pub intents_seen: Vec<String>,
-    #[serde(default)]
-    pub faq_ids: Vec<String>,
-    #[serde(default)]
-    pub flows: Vec<String>,
-    #[serde(default)]
-    pub orders_discussed: Vec<String>,
-    #[serde(default)]
-    pub returns_created: Vec<String>,
+    #[serde(flatten)]
+    pub seen: Seen,
     pub resolution: Resolution,
     #[serde(default)]
     pub escalation_reason: Option<String>,
@@ -87,8 +97,6 @@ pub struct FeedbackRecord {
     pub rating: Option<u8>,
     #[serde(default)]
     pub comment: Option<String>,
-    #[serde(default)]
-    pub complaint: bool,
 }
 
 /// Columns of the CSV export, in order (lists are joined with `|`).
@@ -136,17 +144,17 @@ impl FeedbackRecord {
             plain(self.shopper_messages.to_string()),
             plain(self.bot_messages.to_string()),
             plain(self.agent_messages.to_string()),
-            list(&self.intents_seen),
-            list(&self.faq_ids),
-            list(&self.flows),
-            list(&self.orders_discussed),
-            list(&self.returns_created),
+            list(&self.seen.intents_seen),
+            list(&self.seen.faq_ids),
+            list(&self.seen.flows),
+            list(&self.seen.orders_discussed),
+            list(&self.seen.returns_created),
             Cell::Text(self.resolution.as_str().to_string()),
             text(&self.escalation_reason),
             text(&self.agent_id),
             plain(self.rating.map(|r| r.to_string()).unwrap_or_default()),
             text(&self.comment),
-            plain(self.complaint.to_string()),
+            plain(self.seen.complaint.to_string()),
         ]
     }
 }
@@ -203,18 +211,8 @@ impl MessageMeta {
 /// sent to the agent who takes it).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EscalationContext {
-    #[serde(default)]
-    pub intents_seen: Vec<String>,
-    #[serde(default)]
-    pub faq_ids: Vec<String>,
-    #[serde(default)]
-    pub flows: Vec<String>,
-    #[serde(default)]
-    pub orders_discussed: Vec<String>,
-    #[serde(default)]
-    pub returns_created: Vec<String>,
-    #[serde(default)]
-    pub complaint: bool,
+    #[serde(flatten)]
+    pub seen: Seen,
     /// The page the shopper chats from.
     #[serde(default)]
     pub page: Page,
@@ -254,7 +252,7 @@ mod tests {
         });
         let r: FeedbackRecord = serde_json::from_value(old).unwrap();
         assert_eq!(r.resolution, Resolution::Abandoned);
-        assert!(r.rating.is_none() && !r.complaint && r.intents_seen.is_empty());
+        assert!(r.rating.is_none() && !r.seen.complaint && r.seen.intents_seen.is_empty());
         assert_eq!(r.csv_cells().len(), CSV_COLUMNS.len());
     }
 }

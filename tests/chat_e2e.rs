@@ -7,9 +7,9 @@ use common::server::{knowledge as kb, TestServer, NOW};
 use common::ws::{shopper_token as token, Client};
 use futures_util::SinkExt;
 use kefu::config::Config;
-use kefu::dialogue::Clock;
 use kefu::identity::{sign, Claims};
 use kefu::knowledge::demo::OrderStatus;
+use kefu::time::Clock;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 

@@ -12,13 +12,13 @@ use axum::http::StatusCode;
 use common::process::Cli;
 use common::server::{build, config, root};
 use common::{call, token};
+use kefu::app::AppState;
 use kefu::config::Config;
 use kefu::identity::Role;
 use kefu::intent::data::Example;
 use kefu::intent::train::{train, train_with_progress, Progress, TrainOptions};
 use kefu::intent::IntentModel;
 use kefu::models::registry::{Meta, Registry};
-use kefu::web::AppState;
 use serde_json::{json, Value};
 
 async fn app(dir: &Path) -> Arc<AppState> {

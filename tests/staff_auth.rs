@@ -10,9 +10,9 @@ use axum::http::StatusCode;
 use common::call;
 use common::process::cli;
 use common::server::{build, config};
+use kefu::app::AppState;
 use kefu::config::Config;
 use kefu::identity::{sign, Claims, Role, StaffClaims, STAFF_AUDIENCE};
-use kefu::web::AppState;
 use serde_json::{json, Value};
 
 const SHOPPER_SECRET: &str = "shopper-token-secret-for-tests";

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use common::server::{build, login, root, serve, test_config};
 use common::ws::Client;
+use kefu::app::AppState;
 use kefu::config::Config;
 use kefu::identity::Role;
-use kefu::web::AppState;
 use serde_json::{json, Value};
 
 const PASSWORD: &str = "trainer-password-1";

@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::http::StatusCode;
 use common::http::{oneshot, request, Answer};
 use common::server::app;
-use kefu::web::AppState;
+use kefu::app::AppState;
 
 const SCRIPT_TAG: &str = r#"<script src="/widget.js" data-lang="auto" async></script>"#;
 

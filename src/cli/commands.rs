@@ -109,7 +109,7 @@ fn serve(config: Config) -> Result<ExitCode> {
     rt.block_on(async move {
         let addr = config.listen;
         let clock = config.clock();
-        let app = kefu::web::build(config, clock).await?;
+        let app = kefu::app::build(config, clock).await?;
         let (bound, server) = kefu::web::serve(app, addr).await?;
         output::listening(bound);
         tokio::select! {

@@ -19,7 +19,6 @@ pub mod texts;
 pub mod turn;
 
 pub use crate::records::{Page, ReplyDecision};
-pub use crate::time::Clock;
 pub use engines::Engines;
 pub use reply::{BotReply, Card, CardAction, Outcome};
 pub use router::{Router, AGREEMENT_CONFIDENCE, ESCALATE_CONFIDENCE};

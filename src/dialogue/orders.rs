@@ -163,7 +163,7 @@ pub async fn status(
     purpose: Purpose,
 ) -> Result<Outcome, StoreError> {
     let lang = st.lang;
-    DialogueState::note(&mut st.flows, &"order_status".to_string());
+    DialogueState::note(&mut st.seen.flows, &"order_status".to_string());
     if st.shopper_id.is_none() && !st.verified_orders.contains(&order_no) {
         st.pending = Some(Pending::PhoneDigits { order_no, purpose });
         return Ok(Outcome::reply(BotReply::text(t(
@@ -175,7 +175,7 @@ pub async fn status(
     let Some(order) = accessible(turn, st, &order_no).await? else {
         return Ok(not_found(lang, &order_no));
     };
-    DialogueState::note(&mut st.orders_discussed, &order.order_no);
+    DialogueState::note(&mut st.seen.orders_discussed, &order.order_no);
     st.focus.order = Some(order.order_no.clone());
     st.unresolved = 0;
     Ok(Outcome::reply(BotReply {

@@ -339,7 +339,7 @@ pub fn named(engines: &Engines, text: &str) -> Option<String> {
 /// follow-up ("那白色的呢", "what about XL?") keeps them.
 pub fn answer(st: &mut DialogueState, p: &Product, text: &str) -> Outcome {
     let lang = st.lang;
-    DialogueState::note(&mut st.flows, &"product".to_string());
+    DialogueState::note(&mut st.seen.flows, &"product".to_string());
     st.unresolved = 0;
     st.focus_product(&p.sku);
     let a = asked(p, text);

@@ -82,7 +82,7 @@ impl Outcome {
 
 /// An FAQ entry as the reply (noted for the feedback record).
 pub fn faq_reply(st: &mut DialogueState, f: &crate::knowledge::Faq) -> BotReply {
-    DialogueState::note(&mut st.faq_ids, &f.id);
+    DialogueState::note(&mut st.seen.faq_ids, &f.id);
     st.unresolved = 0;
     BotReply {
         text: f.answer(st.lang).to_string(),

@@ -69,7 +69,7 @@ pub fn yes_or_no(text: &str) -> Option<bool> {
 /// The shopper wants to return something from `order_no`.
 pub async fn start(turn: &Turn, st: &mut DialogueState, order_no: String) -> Result<Outcome, StoreError> {
     let lang = st.lang;
-    DialogueState::note(&mut st.flows, &"return".to_string());
+    DialogueState::note(&mut st.seen.flows, &"return".to_string());
     if st.shopper_id.is_none() && !st.verified_orders.contains(&order_no) {
         st.pending = Some(Pending::PhoneDigits { order_no, purpose: Purpose::Return });
         return Ok(Outcome::reply(BotReply::text(t(
@@ -81,7 +81,7 @@ pub async fn start(turn: &Turn, st: &mut DialogueState, order_no: String) -> Res
     let Some(order) = super::orders::accessible(turn, st, &order_no).await? else {
         return Ok(super::orders::not_found(lang, &order_no));
     };
-    DialogueState::note(&mut st.orders_discussed, &order.order_no);
+    DialogueState::note(&mut st.seen.orders_discussed, &order.order_no);
     st.focus.order = Some(order.order_no.clone());
     st.unresolved = 0;
     let stored = turn.store.returns_for(order_no.clone()).await?;
@@ -215,7 +215,7 @@ pub async fn create(
         Ok(r) => r,
         Err(_) => return start(turn, st, order_no.to_string()).await,
     };
-    DialogueState::note(&mut st.returns_created, &r.id);
+    DialogueState::note(&mut st.seen.returns_created, &r.id);
     Ok(Outcome::reply(BotReply::text(t(
         lang,
         &format!("退货申请已提交，退货单号 {}。请在7天内把商品（吊牌、包装和赠品齐全）寄回，并在“我的订单 → 售后”填写退货快递单号。仓库收货验收后48小时内原路退款。", r.id),
@@ -252,7 +252,7 @@ pub async fn ask_which(
     if !wants_to_act(text) {
         replies.extend(faq_answer(&engines, st, faq));
     }
-    DialogueState::note(&mut st.flows, &"return".to_string());
+    DialogueState::note(&mut st.seen.flows, &"return".to_string());
     let orders = turn.store.recent_orders_with_returns(shopper, RETURN_LIST).await?;
     let now = turn.clock.now();
     let mut returnable = Vec::new();

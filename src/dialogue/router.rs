@@ -203,7 +203,7 @@ impl Router {
             st.lang = lang;
         }
         if asks_for_human(text) {
-            DialogueState::note(&mut st.intents_seen, &"human_agent".to_string());
+            DialogueState::note(&mut st.seen.intents_seen, &"human_agent".to_string());
             return Ok(self.escalate(st, "requested"));
         }
         // one set of engines for the whole turn, even if a trainer swaps in new ones meanwhile
@@ -243,7 +243,7 @@ impl Router {
             }
         }
         let confidence = prediction.as_ref().map(|p| p.confidence);
-        DialogueState::note(&mut st.intents_seen, &intent);
+        DialogueState::note(&mut st.seen.intents_seen, &intent);
         let mut faq = engines.faq.ask(text, 3).ok();
         if let (Some(r), Some(p)) = (faq.as_mut(), prediction.as_ref()) {
             agree(r, &engines, &p.intent, p.confidence);
@@ -375,7 +375,7 @@ impl Router {
             match intent {
                 "human_agent" => return Ok(self.escalate(st, "requested")),
                 "complaint" => {
-                    st.complaint = true;
+                    st.seen.complaint = true;
                     return Ok(self.escalate(st, "complaint"));
                 }
                 _ => {}
@@ -477,7 +477,7 @@ impl Router {
     ) -> Outcome {
         let lang = st.lang;
         st.unresolved = 0;
-        DialogueState::note(&mut st.flows, &"product".to_string());
+        DialogueState::note(&mut st.seen.flows, &"product".to_string());
         let text = if p.returnable {
             t(
                 lang,

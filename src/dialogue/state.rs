@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::reference;
 use crate::lang::Lang;
-use crate::records::{EscalationContext, FeedbackRecord, Page, Resolution};
+use crate::records::{EscalationContext, FeedbackRecord, Page, Resolution, Seen};
 use crate::store::{AgentSummary, Conversation};
 
 /// The stored form's version; a state stored by another version is dropped, never misread.
@@ -112,18 +112,9 @@ pub struct DialogueState {
     /// Unresolved bot turns in a row; two escalate.
     #[serde(default)]
     pub unresolved: u32,
-    #[serde(default)]
-    pub intents_seen: Vec<String>,
-    #[serde(default)]
-    pub faq_ids: Vec<String>,
-    #[serde(default)]
-    pub flows: Vec<String>,
-    #[serde(default)]
-    pub orders_discussed: Vec<String>,
-    #[serde(default)]
-    pub returns_created: Vec<String>,
-    #[serde(default)]
-    pub complaint: bool,
+    /// What the bot saw and did: the feedback record's and the escalation context's part.
+    #[serde(flatten)]
+    pub seen: Seen,
     #[serde(default)]
     pub escalation_reason: Option<String>,
 }
@@ -132,12 +123,7 @@ impl DialogueState {
     /// What the agent who takes this conversation should know from the bot.
     pub fn escalation_context(&self) -> EscalationContext {
         EscalationContext {
-            intents_seen: self.intents_seen.clone(),
-            faq_ids: self.faq_ids.clone(),
-            flows: self.flows.clone(),
-            orders_discussed: self.orders_discussed.clone(),
-            returns_created: self.returns_created.clone(),
-            complaint: self.complaint,
+            seen: self.seen.clone(),
             page: self.page.clone(),
             product_in_focus: self.product_in_focus().map(str::to_string),
         }
@@ -169,11 +155,7 @@ impl DialogueState {
             shopper_messages: counts[0],
             bot_messages: counts[1],
             agent_messages: counts[2],
-            intents_seen: self.intents_seen.clone(),
-            faq_ids: self.faq_ids.clone(),
-            flows: self.flows.clone(),
-            orders_discussed: self.orders_discussed.clone(),
-            returns_created: self.returns_created.clone(),
+            seen: self.seen.clone(),
             resolution,
             escalation_reason,
             agent_id: agent.and_then(|a| a.agent_id.clone()),
@@ -183,7 +165,6 @@ impl DialogueState {
             handle_secs: agent.and_then(|a| a.handle_secs),
             rating: None,
             comment: None,
-            complaint: self.complaint,
         }
     }
 
@@ -200,12 +181,7 @@ impl DialogueState {
             focus: Focus::default(),
             page: Page::default(),
             unresolved: 0,
-            intents_seen: Vec::new(),
-            faq_ids: Vec::new(),
-            flows: Vec::new(),
-            orders_discussed: Vec::new(),
-            returns_created: Vec::new(),
-            complaint: false,
+            seen: Seen::default(),
             escalation_reason: None,
         }
     }

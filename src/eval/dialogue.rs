@@ -35,13 +35,14 @@ use toml::Spanned;
 
 use crate::diagnostic::{parse_toml, Diagnostic, Diagnostics, LineIndex};
 use crate::dialogue::{
-    BotReply, Card, Clock, DialogueState, Engines, Outcome, Page, Pending, ReplyDecision, Router,
+    BotReply, Card, DialogueState, Engines, Outcome, Page, Pending, ReplyDecision, Router,
 };
 use crate::intent::IntentModel;
 use crate::knowledge::KnowledgeBase;
 use crate::lang::{detect, Lang};
 use crate::search::Thresholds;
 use crate::store::Store;
+use crate::time::Clock;
 
 /// The demo orders' dates are relative to this instant (`fixed_time` of the tests and demos).
 pub const DEMO_NOW: &str = "2026-11-25T09:00:00+08:00";

@@ -442,7 +442,7 @@ impl Store {
             let handoffs = handoffs_of(conn, &conversation_id)?;
             // the orders the bot discussed, as the latest hand-over recorded them
             let orders_discussed: Vec<String> =
-                handoffs.last().map(|h| h.context.orders_discussed.clone()).unwrap_or_default();
+                handoffs.last().map(|h| h.context.seen.orders_discussed.clone()).unwrap_or_default();
             let mut orders = Vec::new();
             let mut returns = Vec::new();
             for no in &orders_discussed {

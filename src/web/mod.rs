@@ -21,7 +21,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use tokio::net::TcpListener;
 
-pub use crate::app::{build, AppState};
+use crate::app::AppState;
 use crate::chat::protocol::MAX_FRAME_BYTES;
 
 pub fn routes(app: Arc<AppState>) -> axum::Router {

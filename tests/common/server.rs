@@ -7,9 +7,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
+use kefu::app::AppState;
 use kefu::config::Config;
 use kefu::identity::Role;
-use kefu::web::AppState;
 use serde_json::Value;
 
 pub const SECRET: &str = "test-secret-0123456789abcdef";
@@ -63,7 +63,7 @@ pub fn test_config(db: &Path) -> Config {
 /// The service built from `config` (on its own clock), not listening.
 pub async fn build(config: Config) -> Arc<AppState> {
     let clock = config.clock();
-    kefu::web::build(config, clock).await.unwrap()
+    kefu::app::build(config, clock).await.unwrap()
 }
 
 /// The service built from [`config`] on `dir/kefu.db`, not listening.
