@@ -88,12 +88,12 @@ impl Store {
 
     /// An account that exists (not removed).
     pub async fn account(&self, name: String) -> Result<Option<Account>, StoreError> {
-        self.call(move |conn| account_of(conn, &name)).await
+        self.read(move |conn| account_of(conn, &name)).await
     }
 
     /// Every account that exists, by name.
     pub async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
-        self.call(|conn| {
+        self.read(|conn| {
             let mut st = conn.prepare(&format!(
                 "SELECT {ACCOUNT_COLUMNS} FROM users WHERE removed_at IS NULL ORDER BY name"
             ))?;

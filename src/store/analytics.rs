@@ -43,7 +43,7 @@ impl Store {
     /// The rows of `[from, to)` (RFC 3339 UTC strings), read in one job: conversations by start,
     /// turns by the shopper message's time, handoffs by assignment.
     pub async fn analytics_rows(&self, from: String, to: String) -> Result<AnalyticsRows, StoreError> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             let mut st = conn.prepare_cached(
                 "SELECT c.id, c.started_at, c.escalation_reason, json_extract(f.record, '$.resolution'),
                         f.conversation_id IS NOT NULL, f.rating

@@ -97,7 +97,7 @@ impl Store {
 
     /// The canned responses, of one language or all, Chinese first, then by title.
     pub async fn canned(&self, lang: Option<Lang>) -> Result<Vec<CannedResponse>, StoreError> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             let sql = format!(
                 "SELECT {COLUMNS} FROM canned_responses WHERE ?1 IS NULL OR lang = ?1 ORDER BY lang DESC, title, id"
             );
@@ -110,7 +110,7 @@ impl Store {
 
     /// One canned response.
     pub async fn canned_response(&self, id: String) -> Result<Option<CannedResponse>, StoreError> {
-        self.call(move |conn| get(conn, &id)).await
+        self.read(move |conn| get(conn, &id)).await
     }
 
     /// Adds a canned response at version 1 (or one past its last version if the id was used before), with `id` or a new one (`zh-…`, `en-…`). `None`

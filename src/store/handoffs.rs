@@ -390,7 +390,7 @@ impl Store {
 
     /// Handoffs not yet ended, oldest first, with what the queue needs to order them.
     pub async fn open_handoffs(&self) -> Result<Vec<OpenHandoff>, StoreError> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             let mut st = conn.prepare(&format!(
                 "SELECT {}, c.lang, c.shopper_id, s.name, COALESCE(s.vip, 0)
                  FROM handoffs h JOIN conversations c ON c.id = h.conversation_id
@@ -434,7 +434,7 @@ impl Store {
         &self,
         conversation_id: String,
     ) -> Result<Option<ConversationContext>, StoreError> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             let Some(conv) = super::records::conversation_row(conn, &conversation_id)? else {
                 return Ok(None);
             };
@@ -489,7 +489,7 @@ impl Store {
 
     /// The agent part of a conversation's feedback record.
     pub async fn agent_summary(&self, conversation_id: String) -> Result<Option<AgentSummary>, StoreError> {
-        self.call(move |conn| agent_summary(conn, &conversation_id)).await
+        self.read(move |conn| agent_summary(conn, &conversation_id)).await
     }
 
     /// Closes a conversation whose shopper is not connected: the feedback record (written when
@@ -556,7 +556,7 @@ impl Store {
 
     /// Tickets with a status (`open`, `closed`), or all, oldest first.
     pub async fn tickets(&self, status: Option<String>) -> Result<Vec<Ticket>, StoreError> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             let mut st = conn.prepare(
                 "SELECT id, conversation_id, shopper_id, lang, text, contact, status, created_at, closed_by, closed_at
                  FROM tickets WHERE ?1 IS NULL OR status = ?1 ORDER BY created_at, id",
@@ -602,7 +602,7 @@ impl Store {
         to: Option<String>,
         limit: usize,
     ) -> Result<Vec<ConversationRow>, StoreError> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             // `to` is inclusive of the whole day or minute it names
             let to = to.map(|t| format!("{t}\u{10FFFF}"));
             let mut st = conn.prepare(
@@ -635,7 +635,7 @@ impl Store {
 
     /// A shopper's profile for the agent console.
     pub async fn profile(&self, shopper_id: String) -> Result<Option<Profile>, StoreError> {
-        self.call(move |conn| profile(conn, &shopper_id)).await
+        self.read(move |conn| profile(conn, &shopper_id)).await
     }
 }
 

@@ -172,7 +172,7 @@ const REVISION_COLUMNS: &str = "id, kind, entry_id, version, action, author, at,
 impl Store {
     /// Every entry of a kind, by id.
     pub async fn kb_entries(&self, kind: &'static str) -> Result<Vec<KbEntry>, StoreError> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             let mut st = conn.prepare_cached(
                 "SELECT kind, id, data, version, updated_by, updated_at FROM kb_entries WHERE kind = ?1 ORDER BY id",
             )?;
@@ -183,7 +183,7 @@ impl Store {
     }
 
     pub async fn kb_entry(&self, kind: &'static str, id: String) -> Result<Option<KbEntry>, StoreError> {
-        self.call(move |conn| get(conn, kind, &id)).await
+        self.read(move |conn| get(conn, kind, &id)).await
     }
 
     /// Creates, updates or (with `data` None) deletes an entry if it is as expected.
@@ -237,7 +237,7 @@ impl Store {
 
     /// An entry's revisions, newest first.
     pub async fn kb_history(&self, kind: &'static str, id: String) -> Result<Vec<Revision>, StoreError> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             let mut st = conn.prepare_cached(&format!(
                 "SELECT {REVISION_COLUMNS} FROM kb_revisions WHERE kind = ?1 AND entry_id = ?2 ORDER BY id DESC"
             ))?;
@@ -248,7 +248,7 @@ impl Store {
     }
 
     pub async fn kb_revision(&self, id: i64) -> Result<Option<Revision>, StoreError> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             Ok(conn
                 .prepare_cached(&format!("SELECT {REVISION_COLUMNS} FROM kb_revisions WHERE id = ?1"))?
                 .query_row(params![id], revision_row)
@@ -259,7 +259,7 @@ impl Store {
 
     /// A value from the settings table.
     pub async fn setting(&self, key: &'static str) -> Result<Option<String>, StoreError> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             Ok(conn
                 .query_row("SELECT value FROM settings WHERE key = ?1", params![key], |r| r.get(0))
                 .optional()?)

@@ -7,6 +7,12 @@
 //! commits once (one fsync) and only then answers the callers. A caller's `Ok` therefore always
 //! means "on disk"; under load many shoppers share one fsync.
 //!
+//! Reads that are not part of a write's consistency (the trainers' analytics and review queue,
+//! the agent console, exports, listings) run on reader threads instead (`Store::read`), each with
+//! its own `query_only` connection to the same WAL database: they never queue behind a commit
+//! and never hold one up. Each read job is one snapshot (a read transaction); a read issued after
+//! a write's `Ok` sees that write (the write was committed before its `Ok`).
+//!
 //! Migrations are numbered SQL scripts applied in order, recorded in `PRAGMA user_version`.
 
 pub mod accounts;
@@ -63,6 +69,13 @@ pub enum StoreError {
 const MAX_BATCH: usize = 512;
 /// Jobs waiting for the database thread; senders wait when it is full (back-pressure).
 const QUEUE: usize = 8192;
+/// Reader threads, each with its own read-only connection.
+const READERS: usize = 2;
+/// Read jobs waiting for a reader thread.
+const READ_QUEUE: usize = 1024;
+
+/// A read for a reader thread: runs on its connection and sends its own result.
+type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
 
 /// One unit of work for the database thread, run in two phases so that many jobs share one commit
 /// (group commit): `run` inside the batch's transaction under its own savepoint, then `finish`
@@ -107,6 +120,7 @@ where
 #[derive(Clone)]
 pub struct Store {
     jobs: mpsc::Sender<Box<dyn Job>>,
+    reads: mpsc::Sender<ReadJob>,
     stats: Arc<StoreStats>,
 }
 
@@ -153,6 +167,19 @@ impl Store {
         // thread of their own instead of stalling a commit now and then
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         let checkpoints = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
+        let (read_tx, read_rx) = mpsc::channel::<ReadJob>(READ_QUEUE);
+        let read_rx = Arc::new(std::sync::Mutex::new(read_rx));
+        for i in 0..READERS {
+            let conn = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
+            conn.pragma_update(None, "query_only", true)?;
+            conn.busy_timeout(std::time::Duration::from_secs(2))?;
+            conn.set_prepared_statement_cache_capacity(64);
+            let queue = read_rx.clone();
+            std::thread::Builder::new()
+                .name(format!("kefu-read-{i}"))
+                .spawn(move || reader(conn, queue))
+                .map_err(|e| open_err(e.to_string()))?;
+        }
         let (tx, mut rx) = mpsc::channel::<Box<dyn Job>>(QUEUE);
         let stats = Arc::new(StoreStats::default());
         let thread_stats = stats.clone();
@@ -177,7 +204,7 @@ impl Store {
                 }
             })
             .map_err(|e| open_err(e.to_string()))?;
-        Ok(Store { jobs: tx, stats })
+        Ok(Store { jobs: tx, reads: read_tx, stats })
     }
 
     /// Runs `f` on the database thread inside a transaction shared with other callers' work, and
@@ -191,6 +218,22 @@ impl Store {
         let (tx, rx) = oneshot::channel();
         let job = Call { work: Some(f), result: None, reply: tx };
         self.jobs.send(Box::new(job)).await.map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs `f` on a reader thread's own read-only connection, in one read transaction (a
+    /// snapshot: everything committed before it started, nothing after). It never waits behind
+    /// the writer's commits, nor delays them. For reads only: `f` cannot write.
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: ReadJob = Box::new(move |conn| {
+            let _ = tx.send(snapshot(conn, f));
+        });
+        self.reads.send(job).await.map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -276,6 +319,40 @@ fn checkpointer(conn: Connection, alive: std::sync::Weak<StoreStats>) {
     }
 }
 
+/// A reader thread: takes read jobs from the shared queue until every `Store` is gone. A job
+/// that panics loses only its own answer (its caller gets `Closed`).
+fn reader(conn: Connection, queue: Arc<std::sync::Mutex<mpsc::Receiver<ReadJob>>>) {
+    loop {
+        let job = match queue.lock() {
+            Ok(mut rx) => rx.blocking_recv(),
+            Err(_) => return,
+        };
+        let Some(job) = job else { return };
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&conn))).is_err() {
+            tracing::error!("a read job panicked");
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+        }
+    }
+}
+
+/// Runs one read job in its own read transaction, so its statements see one snapshot.
+fn snapshot<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    exec(conn, "BEGIN")?;
+    let out = f(conn);
+    if let Err(e) = exec(conn, "COMMIT") {
+        tracing::warn!(error = %e, "ending a read transaction failed");
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+    }
+    out
+}
+
 /// Runs a batch of jobs in one transaction, each under a savepoint, commits once, then tells
 /// every job how the commit went.
 fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>, stats: &StoreStats) {
@@ -344,4 +421,121 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tracing::info!(version = i + 1, "database migrated");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc as sync;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::lang::Lang;
+
+    /// Guards against a hang, never a timing assertion: a read that queued behind the held job
+    /// would wait for ever, and the test would fail here instead of hanging.
+    const HANG: Duration = Duration::from_secs(60);
+
+    fn open() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("kefu.db")).unwrap();
+        (dir, store)
+    }
+
+    /// Holds the writer thread inside a write job (its row written, not committed) until
+    /// `release` is sent or dropped; returns once the job is running.
+    async fn hold_writer(store: &Store, conv: &str) -> (sync::Sender<()>, tokio::task::JoinHandle<()>) {
+        let (held_tx, held_rx) = sync::channel::<()>();
+        let (release_tx, release_rx) = sync::channel::<()>();
+        let (store, id) = (store.clone(), conv.to_string());
+        let job = tokio::spawn(async move {
+            store
+                .call(move |conn| {
+                    insert_message(conn, &id, None, Sender::Bot, "held", None)?;
+                    held_tx.send(()).unwrap();
+                    let _ = release_rx.recv();
+                    Ok(())
+                })
+                .await
+                .unwrap()
+        });
+        tokio::task::spawn_blocking(move || held_rx.recv()).await.unwrap().unwrap();
+        (release_tx, job)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_do_not_wait_behind_a_held_write() {
+        let (_dir, store) = open();
+        let conv = store.open_conversation(None, Lang::Zh).await.unwrap();
+        store.add_message(conv.id.clone(), Sender::Shopper, "你好".into(), None).await.unwrap();
+        let (release, job) = hold_writer(&store, &conv.id).await;
+
+        // the writer is stuck inside a transaction: analytics and console reads still complete,
+        // and see what was committed before, not the held job's uncommitted row
+        let rows = tokio::time::timeout(HANG, store.analytics_rows("0".into(), "9".into()))
+            .await
+            .expect("an analytics read completes while a write is held")
+            .unwrap();
+        assert_eq!(rows.conversations.len(), 1);
+        let context = tokio::time::timeout(HANG, store.conversation_context(conv.id.clone()))
+            .await
+            .expect("a console read completes while a write is held")
+            .unwrap()
+            .unwrap();
+        assert_eq!(context.transcript.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["你好"]);
+        let found = tokio::time::timeout(HANG, store.search_conversations(None, None, None, None, 10))
+            .await
+            .expect("a search completes while a write is held")
+            .unwrap();
+        assert_eq!(found.len(), 1);
+
+        release.send(()).unwrap();
+        job.await.unwrap();
+        // read-your-writes: once the write's Ok is back, a read on another connection sees it
+        let context = store.conversation_context(conv.id.clone()).await.unwrap().unwrap();
+        assert_eq!(context.transcript.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["你好", "held"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_held_read_does_not_delay_a_commit() {
+        let (_dir, store) = open();
+        let conv = store.open_conversation(None, Lang::Zh).await.unwrap();
+        let (held_tx, held_rx) = sync::channel::<()>();
+        let (release_tx, release_rx) = sync::channel::<()>();
+        let reader = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .read(move |conn| {
+                        let n: i64 = conn.query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0))?;
+                        held_tx.send(()).unwrap();
+                        let _ = release_rx.recv();
+                        // still the snapshot the read started with
+                        let m: i64 = conn.query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0))?;
+                        Ok((n, m))
+                    })
+                    .await
+                    .unwrap()
+            })
+        };
+        tokio::task::spawn_blocking(move || held_rx.recv()).await.unwrap().unwrap();
+
+        // a read transaction is open on a reader: a shopper's commit goes through all the same
+        tokio::time::timeout(HANG, store.add_message(conv.id.clone(), Sender::Shopper, "在吗".into(), None))
+            .await
+            .expect("a commit completes while a read is held")
+            .unwrap();
+        // and the other reader serves reads meanwhile
+        tokio::time::timeout(HANG, store.tickets(None)).await.expect("another read completes").unwrap();
+
+        release_tx.send(()).unwrap();
+        assert_eq!(reader.await.unwrap(), (0, 0));
+        assert_eq!(store.conversation_context(conv.id).await.unwrap().unwrap().transcript.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn readers_cannot_write() {
+        let (_dir, store) = open();
+        let r = store.read(|conn| Ok(conn.execute("DELETE FROM settings", [])?)).await;
+        assert!(r.is_err(), "{r:?}");
+    }
 }

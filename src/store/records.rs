@@ -462,7 +462,7 @@ impl Store {
 
     /// Feedback records updated at or after `since` (RFC 3339 prefix such as "2026-11-01").
     pub async fn feedback_since(&self, since: String) -> Result<Vec<FeedbackRecord>, StoreError> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             let mut st =
                 conn.prepare("SELECT record FROM feedback WHERE updated_at >= ?1 ORDER BY updated_at")?;
             let rows = st.query_map(params![since], |r| r.get::<_, String>(0))?;

@@ -150,12 +150,12 @@ impl Store {
         from: Option<String>,
         to: Option<String>,
     ) -> Result<Vec<Turn>, StoreError> {
-        self.call(move |conn| turns(conn, from.as_deref(), to.as_deref())).await
+        self.read(move |conn| turns(conn, from.as_deref(), to.as_deref())).await
     }
 
     /// Every decision trainers made about review groups, oldest first.
     pub async fn review_decisions(&self) -> Result<Vec<ReviewDecision>, StoreError> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             let mut st = conn.prepare_cached(
                 "SELECT id, key, text, lang, action, target, decided_by, decided_at FROM review_dismissals ORDER BY id",
             )?;
