@@ -1,0 +1,99 @@
+//! The end of a conversation: the feedback record (stored as it stands, or once at the end),
+//! closing it, and the shopper's rating.
+
+use super::Session;
+use crate::chat::protocol::{ErrorCode, ServerMsg};
+use crate::dialogue::texts;
+use crate::records::{FeedbackRecord, Resolution};
+use crate::store::{ConversationState, Sender};
+
+impl Session {
+    pub(super) async fn rating(&mut self, score: u8, comment: Option<String>) -> bool {
+        let Some(live) = &self.live else {
+            return self.error(ErrorCode::NotStarted, "send hello first").await;
+        };
+        if !(1..=5).contains(&score) {
+            return self.error(ErrorCode::BadRating, "score must be 1 to 5").await;
+        }
+        let comment =
+            comment.map(|c| c.chars().take(self.svc.settings.max_message_chars).collect::<String>());
+        let conv_id = live.conv.id.clone();
+        let lang = live.dialogue.lang;
+        if !self.take_token() {
+            return self.error(ErrorCode::RateLimited, "too many messages; slow down and resend").await;
+        }
+        let store = self.svc.router.store.clone();
+        let rated = match store.rate(conv_id.clone(), score, comment.clone()).await {
+            Ok(r) => r,
+            Err(e) => return self.storage_error(e).await,
+        };
+        if !rated {
+            // no record yet (rated before the end): store the record as it stands, with the rating
+            let Some(mut record) = self.record(Resolution::BotResolved).await else { return true };
+            record.rating = Some(score);
+            record.comment = comment.clone();
+            if let Err(e) = store.save_feedback(record).await {
+                return self.storage_error(e).await;
+            }
+        }
+        let thanks = texts::t(lang, "感谢您的评价，祝您购物愉快！", "Thank you for your feedback!");
+        self.send(ServerMsg::text(Sender::Bot, thanks, None)).await;
+        true
+    }
+
+    /// The feedback record of the live conversation as it stands.
+    pub(super) async fn record(&self, resolution: Resolution) -> Option<FeedbackRecord> {
+        let live = self.live.as_ref()?;
+        let store = &self.svc.router.store;
+        let msgs = store.messages(live.conv.id.clone()).await.ok()?;
+        let agent = store.agent_summary(live.conv.id.clone()).await.ok()?;
+        let count = |s: Sender| msgs.iter().filter(|m| m.sender == s).count();
+        let counts = [count(Sender::Shopper), count(Sender::Bot), count(Sender::Agent)];
+        Some(live.dialogue.feedback_record(
+            &live.conv,
+            counts,
+            agent.as_ref(),
+            resolution,
+            crate::store::now(),
+        ))
+    }
+
+    /// Stores the feedback record as it stands without ending the conversation.
+    pub(super) async fn record_only(&self, resolution: Resolution) {
+        let Some(live) = &self.live else { return };
+        if live.ended {
+            return;
+        }
+        if let Some(record) = self.record(resolution).await {
+            if let Err(e) = self.svc.router.store.save_feedback(record).await {
+                tracing::error!(error = %e, "could not store feedback record");
+            }
+        }
+    }
+
+    /// Ends the conversation once: stores its feedback record and closes it.
+    pub(super) async fn finish(&mut self, resolution: Resolution) {
+        let Some(live) = &self.live else { return };
+        if live.ended {
+            return;
+        }
+        let conv_id = live.conv.id.clone();
+        let store = &self.svc.router.store;
+        match self.record(resolution).await {
+            Some(record) => {
+                if let Err(e) = store.save_feedback(record).await {
+                    tracing::error!(error = %e, "could not store feedback record");
+                }
+            }
+            None => tracing::error!(conversation = %conv_id, "could not build feedback record"),
+        }
+        if let Err(e) = store.set_state(conv_id, ConversationState::Closed, None).await {
+            tracing::error!(error = %e, "could not close conversation");
+        }
+        if let Some(live) = self.live.as_mut() {
+            live.ended = true;
+            live.conv.state = ConversationState::Closed;
+        }
+        self.send(ServerMsg::Status { state: ConversationState::Closed, agent: None }).await;
+    }
+}

@@ -1,0 +1,165 @@
+//! The conversation with human agents: the escalation to the service desk and what the shopper
+//! is told about the wait, the desk's events, and messages left for the agents (tickets).
+
+use super::Session;
+use crate::agents::{Availability, Escalation, ShopperEvent, ShopperLink};
+use crate::chat::protocol::{Action, ErrorCode, ServerMsg};
+use crate::dialogue::texts::{self, t};
+use crate::records::{MessageMeta, Resolution};
+use crate::store::{ConversationState, Sender};
+
+impl Session {
+    /// Hands the conversation to the service desk and tells the shopper how long it may take.
+    pub(super) async fn escalate(&mut self, reason: String) -> bool {
+        let live = self.live.as_mut().expect("a live conversation");
+        self.svc.metrics.escalations.with_label_values(&[reason.as_str()]).inc();
+        let d = &live.dialogue;
+        let escalation = Escalation {
+            conversation_id: live.conv.id.clone(),
+            shopper_id: live.conv.shopper_id.clone(),
+            lang: d.lang,
+            reason,
+            bot: d.escalation_context(),
+        };
+        let (conv_id, lang) = (live.conv.id.clone(), d.lang);
+        let (link, rx) = ShopperLink::new();
+        self.link = link.id;
+        let availability = match self.svc.desk.escalate(escalation, link).await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::error!(error = %e, "could not reach the service desk");
+                return self
+                    .error(
+                        ErrorCode::StorageUnavailable,
+                        "could not reach an agent right now; please try again",
+                    )
+                    .await;
+            }
+        };
+        self.events = Some(rx);
+        if let Some(live) = self.live.as_mut() {
+            live.conv.state = ConversationState::WaitingAgent;
+        }
+        self.send(ServerMsg::Status { state: ConversationState::WaitingAgent, agent: None }).await;
+        let (text, actions) = match availability {
+            Availability::Assigned => return true,
+            Availability::Queued { position, wait_secs } => {
+                let minutes = wait_secs.unwrap_or(60).div_ceil(60).max(1);
+                let ahead = position.saturating_sub(1);
+                let text = t(
+                    lang,
+                    &format!("您前面还有 {ahead} 位，预计等待约 {minutes} 分钟。等待期间有问题也可以继续问我。"),
+                    &format!("{ahead} ahead of you; the expected wait is about {minutes} min. You can keep asking me while you wait."),
+                );
+                (text, vec![])
+            }
+            Availability::NoAgents => (
+                t(
+                    lang,
+                    "抱歉，现在没有人工客服在线。您可以给我们留言，客服上线后会尽快联系您；等待期间我也会继续为您解答。",
+                    "Sorry, no agent is online right now. You can leave a message and an agent will get back to you; meanwhile I'm still here to help.",
+                ),
+                vec![Action::LeaveMessage],
+            ),
+            Availability::Closed { hours } => (
+                t(
+                    lang,
+                    &format!("现在是人工客服的休息时间（服务时间 {hours}）。您可以给我们留言，上班后客服会尽快联系您；我也会继续为您解答。"),
+                    &format!("Our agents are off duty right now (hours {hours}). Leave a message and they'll get back to you; meanwhile I'm still here to help."),
+                ),
+                vec![Action::LeaveMessage],
+            ),
+        };
+        let meta = MessageMeta::event("availability");
+        if let Err(e) =
+            self.svc.router.store.add_message(conv_id, Sender::Bot, text.clone(), Some(meta)).await
+        {
+            return self.storage_error(e).await;
+        }
+        let mut reply = ServerMsg::text(Sender::Bot, text, None);
+        if let ServerMsg::Reply { actions: a, .. } = &mut reply {
+            *a = actions;
+        }
+        self.send(reply).await;
+        true
+    }
+
+    /// What the service desk says: already stored, so only shown here.
+    pub(super) async fn on_desk(&mut self, event: ShopperEvent) -> bool {
+        let system = |text: String, agent: Option<String>| ServerMsg::text(Sender::System, text, agent);
+        let set = |s: &mut Session, state: ConversationState| {
+            if let Some(live) = s.live.as_mut() {
+                live.conv.state = state;
+                if state == ConversationState::Bot {
+                    live.dialogue.unresolved = 0;
+                    live.dialogue.pending = None;
+                }
+            }
+        };
+        match event {
+            ShopperEvent::Joined { agent, text } => {
+                set(self, ConversationState::Agent);
+                self.send(ServerMsg::Status { state: ConversationState::Agent, agent: Some(agent.clone()) })
+                    .await;
+                self.send(system(text, Some(agent))).await;
+            }
+            ShopperEvent::Message { agent, text } => {
+                self.send(ServerMsg::text(Sender::Agent, text, Some(agent))).await;
+            }
+            ShopperEvent::Typing { agent } => self.send(ServerMsg::Typing { agent }).await,
+            ShopperEvent::Requeued { text } => {
+                set(self, ConversationState::WaitingAgent);
+                self.send(ServerMsg::Status { state: ConversationState::WaitingAgent, agent: None }).await;
+                self.send(system(text, None)).await;
+            }
+            ShopperEvent::HandedBack { text } => {
+                set(self, ConversationState::Bot);
+                self.events = None;
+                self.send(ServerMsg::Status { state: ConversationState::Bot, agent: None }).await;
+                self.send(system(text, None)).await;
+            }
+            ShopperEvent::Resolved { text } => {
+                self.events = None;
+                self.send(system(text, None)).await;
+                self.finish(Resolution::AgentResolved).await;
+                let scale = texts::rating_scale(self.lang());
+                self.send(ServerMsg::RatingRequest { scale }).await;
+            }
+        }
+        true
+    }
+
+    /// A message left for the agents: stored as a ticket they see in the console.
+    pub(super) async fn ticket(&mut self, text: String, contact: Option<String>) -> bool {
+        let Some(live) = &self.live else {
+            return self.error(ErrorCode::NotStarted, "send hello first").await;
+        };
+        let (conv_id, shopper, lang) =
+            (live.conv.id.clone(), live.conv.shopper_id.clone(), live.dialogue.lang);
+        if let Some(problem) = self.too_long(&text) {
+            return self.error(ErrorCode::TooLong, problem).await;
+        }
+        if text.trim().is_empty() {
+            return self.error(ErrorCode::EmptyMessage, "the message for the agents is empty").await;
+        }
+        if contact.as_ref().is_some_and(|c| c.chars().count() > 200) {
+            return self.error(ErrorCode::TooLong, "contact is longer than 200 characters").await;
+        }
+        if !self.take_token() {
+            return self.error(ErrorCode::RateLimited, "too many messages; slow down and resend").await;
+        }
+        let store = self.svc.router.store.clone();
+        let ticket = match store.create_ticket(conv_id, shopper, lang, text, contact).await {
+            Ok(t) => t,
+            Err(e) => return self.storage_error(e).await,
+        };
+        self.send(ServerMsg::Ticket { id: ticket.id.clone() }).await;
+        let text = t(
+            lang,
+            &format!("已收到您的留言（编号 {}），客服会尽快联系您。", ticket.id),
+            &format!("Got your message (ticket {}); an agent will get back to you soon.", ticket.id),
+        );
+        self.send(ServerMsg::text(Sender::Bot, text, None)).await;
+        true
+    }
+}
