@@ -3,7 +3,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use super::{now, Store, StoreError};
+use super::{now, Fail, Store, StoreError};
 use crate::identity::Role;
 
 /// A staff account as stored (the password only as its argon2 hash).
@@ -44,10 +44,10 @@ pub enum LoginAttempt {
 const ACCOUNT_COLUMNS: &str = "name, display_name, role, password_hash, created_at, token_gen";
 
 /// An account from a row of `ACCOUNT_COLUMNS` (a role this build does not know is corrupt data).
-fn account_row(r: &rusqlite::Row) -> rusqlite::Result<Result<Account, StoreError>> {
+fn account_row(r: &rusqlite::Row) -> rusqlite::Result<Result<Account, Fail>> {
     let role: String = r.get(2)?;
     let Some(role) = Role::parse(&role) else {
-        return Ok(Err(StoreError::Corrupt(format!("user role {role:?}"))));
+        return Ok(Err(Fail::Corrupt(format!("user role {role:?}"))));
     };
     Ok(Ok(Account {
         name: r.get(0)?,
@@ -59,7 +59,7 @@ fn account_row(r: &rusqlite::Row) -> rusqlite::Result<Result<Account, StoreError
     }))
 }
 
-fn account_of(conn: &Connection, name: &str) -> Result<Option<Account>, StoreError> {
+fn account_of(conn: &Connection, name: &str) -> Result<Option<Account>, Fail> {
     conn.prepare_cached(&format!(
         "SELECT {ACCOUNT_COLUMNS} FROM users WHERE name = ?1 AND removed_at IS NULL"
     ))?

@@ -8,7 +8,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use super::{now, Store, StoreError};
+use super::{now, Fail, Store, StoreError};
 use crate::knowledge::Canned;
 use crate::lang::Lang;
 
@@ -48,17 +48,15 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Columns> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
 }
 
-fn typed(
-    (id, lang, title, text, version, updated_by, updated_at): Columns,
-) -> Result<CannedResponse, StoreError> {
+fn typed((id, lang, title, text, version, updated_by, updated_at): Columns) -> Result<CannedResponse, Fail> {
     let lang = Lang::ALL
         .into_iter()
         .find(|l| l.code() == lang)
-        .ok_or_else(|| StoreError::Corrupt(format!("canned response {id:?}: lang {lang:?}")))?;
+        .ok_or_else(|| Fail::Corrupt(format!("canned response {id:?}: lang {lang:?}")))?;
     Ok(CannedResponse { id, lang, title, text, version, updated_by, updated_at })
 }
 
-fn get(conn: &Connection, id: &str) -> Result<Option<CannedResponse>, StoreError> {
+fn get(conn: &Connection, id: &str) -> Result<Option<CannedResponse>, Fail> {
     let sql = format!("SELECT {COLUMNS} FROM canned_responses WHERE id = ?1");
     conn.prepare_cached(&sql)?.query_row(params![id], row).optional()?.map(typed).transpose()
 }
@@ -262,7 +260,7 @@ impl Store {
             };
             let field = |k: &str| b.get(k).and_then(|v| v.as_str()).map(str::to_string);
             let (Some(lang), Some(title), Some(text)) = (field("lang"), field("title"), field("text")) else {
-                return Err(StoreError::Corrupt(format!("revision of canned response {id} is incomplete")));
+                return Err(Fail::Corrupt(format!("revision of canned response {id} is incomplete")));
             };
             conn.execute(
                 "INSERT INTO canned_responses (id, lang, title, text, version, updated_by, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)

@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::records::{insert_message, query_messages};
-use super::{new_id, now, Accepted, ConversationState, Sender, StoreError, StoredMessage};
+use super::{new_id, now, Accepted, ConversationState, Fail, Sender, StoreError, StoredMessage};
 use super::{ReturnRequest, Store};
 use crate::knowledge::{Order, Shopper};
 use crate::lang::Lang;
@@ -167,7 +167,7 @@ fn handoff_row(r: &rusqlite::Row) -> rusqlite::Result<Handoff> {
     })
 }
 
-fn handoffs_of(conn: &Connection, conversation_id: &str) -> Result<Vec<Handoff>, StoreError> {
+fn handoffs_of(conn: &Connection, conversation_id: &str) -> Result<Vec<Handoff>, Fail> {
     let mut st = conn.prepare_cached(&format!(
         "SELECT {HANDOFF_COLUMNS} FROM handoffs WHERE conversation_id = ?1 ORDER BY id"
     ))?;
@@ -175,7 +175,7 @@ fn handoffs_of(conn: &Connection, conversation_id: &str) -> Result<Vec<Handoff>,
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-fn set_state(conn: &Connection, id: &str, state: ConversationState) -> Result<(), StoreError> {
+fn set_state(conn: &Connection, id: &str, state: ConversationState) -> Result<(), Fail> {
     let ended = (state == ConversationState::Closed).then(now);
     conn.execute(
         "UPDATE conversations SET state = ?2, ended_at = COALESCE(?3, ended_at) WHERE id = ?1",
@@ -184,7 +184,7 @@ fn set_state(conn: &Connection, id: &str, state: ConversationState) -> Result<()
     Ok(())
 }
 
-fn notes_of(conn: &Connection, conversation_id: &str) -> Result<Vec<Note>, StoreError> {
+fn notes_of(conn: &Connection, conversation_id: &str) -> Result<Vec<Note>, Fail> {
     let mut st = conn.prepare_cached(
         "SELECT id, agent, text, created_at FROM notes WHERE conversation_id = ?1 ORDER BY id",
     )?;
@@ -196,10 +196,7 @@ fn notes_of(conn: &Connection, conversation_id: &str) -> Result<Vec<Note>, Store
 
 /// The agent summary of a conversation's handoffs: the last agent who held it, the first queue
 /// wait and first response, and the time from first assignment to the last handoff's end.
-pub(crate) fn agent_summary(
-    conn: &Connection,
-    conversation_id: &str,
-) -> Result<Option<AgentSummary>, StoreError> {
+pub(super) fn agent_summary(conn: &Connection, conversation_id: &str) -> Result<Option<AgentSummary>, Fail> {
     let handoffs = handoffs_of(conn, conversation_id)?;
     let Some(last) = handoffs.last() else { return Ok(None) };
     let first_assigned = handoffs.iter().find(|h| h.assigned_at.is_some());
@@ -227,7 +224,7 @@ fn open_handoff(
     conversation_id: String,
     reason: String,
     context: EscalationContext,
-) -> Result<Handoff, StoreError> {
+) -> Result<Handoff, Fail> {
     let queued_at = now();
     conn.execute(
         "INSERT INTO handoffs (conversation_id, reason, context, queued_at) VALUES (?1, ?2, ?3, ?4)",
@@ -264,7 +261,7 @@ fn end_handoff(
     outcome: Outcome,
     state: ConversationState,
     announcement: Option<String>,
-) -> Result<(), StoreError> {
+) -> Result<(), Fail> {
     conn.execute(
         "UPDATE handoffs SET ended_at = ?2, outcome = ?3 WHERE id = ?1 AND ended_at IS NULL",
         params![handoff, now(), outcome.as_str()],
@@ -639,7 +636,7 @@ impl Store {
     }
 }
 
-fn profile(conn: &Connection, shopper_id: &str) -> Result<Option<Profile>, StoreError> {
+fn profile(conn: &Connection, shopper_id: &str) -> Result<Option<Profile>, Fail> {
     let shopper: Option<Shopper> = super::records::shopper_row(conn, shopper_id)?;
     let Some(s) = shopper else { return Ok(None) };
     let mut st = conn

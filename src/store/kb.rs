@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::records::from_json;
-use super::{now, Store, StoreError};
+use super::{now, Fail, Store, StoreError};
 
 /// An entry as stored.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -59,12 +59,12 @@ fn entry_row(r: &rusqlite::Row) -> rusqlite::Result<(String, String, String, i64
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
 }
 
-fn to_entry(row: (String, String, String, i64, String, String)) -> Result<KbEntry, StoreError> {
+fn to_entry(row: (String, String, String, i64, String, String)) -> Result<KbEntry, Fail> {
     let (kind, id, data, version, updated_by, updated_at) = row;
     Ok(KbEntry { kind, id, version, updated_by, updated_at, entry: from_json(&data)? })
 }
 
-fn get(conn: &Connection, kind: &str, id: &str) -> Result<Option<KbEntry>, StoreError> {
+fn get(conn: &Connection, kind: &str, id: &str) -> Result<Option<KbEntry>, Fail> {
     let row = conn
         .prepare_cached(
             "SELECT kind, id, data, version, updated_by, updated_at FROM kb_entries WHERE kind = ?1 AND id = ?2",
@@ -83,7 +83,7 @@ fn write(
     data: Option<&serde_json::Value>,
     action: &str,
     author: &str,
-) -> Result<KbWrite, StoreError> {
+) -> Result<KbWrite, Fail> {
     let current = get(conn, kind, id)?;
     let ok = match (expect, &current) {
         (Expect::Absent, None) | (Expect::Any, _) => true,
@@ -135,7 +135,7 @@ fn write(
 
 /// Records a change made elsewhere (canned responses keep their own table) as a revision.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn record_revision(
+pub(super) fn record_revision(
     conn: &Connection,
     kind: &str,
     id: &str,
@@ -144,7 +144,7 @@ pub(crate) fn record_revision(
     author: &str,
     before: Option<serde_json::Value>,
     after: Option<serde_json::Value>,
-) -> Result<(), StoreError> {
+) -> Result<(), Fail> {
     conn.prepare_cached(
         "INSERT INTO kb_revisions (kind, entry_id, version, action, author, at, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?

@@ -51,18 +51,77 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_8.sql"),
 ];
 
+/// What went wrong in the store, in terms a caller can act on (no database library's types).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("database file {path}: {message}")]
-    Open { path: String, message: String },
+    /// Another connection or process held a lock the operation needed, past the busy timeout.
+    #[error("the database is busy (locked by another connection): {0}")]
+    Busy(String),
+    /// The disk (or the database's size limit) is full.
+    #[error("the database's disk is full: {0}")]
+    Full(String),
+    /// The database file, or a value stored in it, is not what this build wrote.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The operating system failed a read or write, or refused access to the files.
+    #[error("database I/O error: {0}")]
+    Io(String),
+    /// A write broke a uniqueness, foreign-key or check constraint.
+    #[error("a database constraint was violated: {0}")]
+    Constraint(String),
+    /// Any other database error (a statement the schema does not match, a value of the wrong type).
+    #[error("database: {0}")]
+    Query(String),
+    #[error("database file {path}: {message}")]
+    Open { path: String, message: String },
     #[error("the database could not be written: {0}")]
     Unavailable(String),
     #[error("the database thread has stopped")]
     Closed,
+}
+
+/// An error inside a store job: SQLite's own, or stored data that does not decode. Never leaves
+/// the store: callers get it as a [`StoreError`].
+#[derive(Debug)]
+enum Fail {
+    Sql(rusqlite::Error),
+    Corrupt(String),
+}
+
+impl From<rusqlite::Error> for Fail {
+    fn from(e: rusqlite::Error) -> Fail {
+        Fail::Sql(e)
+    }
+}
+
+impl Fail {
+    fn into_store(self) -> StoreError {
+        match self {
+            Fail::Corrupt(m) => StoreError::Corrupt(m),
+            Fail::Sql(e) => sql_error(e),
+        }
+    }
+}
+
+/// SQLite's error as a typed [`StoreError`], with its message.
+fn sql_error(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode as C;
+    let message = e.to_string();
+    match e.sqlite_error_code() {
+        Some(C::DatabaseBusy | C::DatabaseLocked) => StoreError::Busy(message),
+        Some(C::DiskFull | C::TooBig) => StoreError::Full(message),
+        Some(C::DatabaseCorrupt | C::NotADatabase) => StoreError::Corrupt(message),
+        Some(
+            C::SystemIoFailure
+            | C::CannotOpen
+            | C::ReadOnly
+            | C::PermissionDenied
+            | C::FileLockingProtocolFailed
+            | C::NoLargeFileSupport,
+        ) => StoreError::Io(message),
+        Some(C::ConstraintViolation) => StoreError::Constraint(message),
+        _ => StoreError::Query(message),
+    }
 }
 
 /// Most jobs committed together in one transaction.
@@ -89,14 +148,14 @@ trait Job: Send {
 
 struct Call<T, F> {
     work: Option<F>,
-    result: Option<Result<T, StoreError>>,
+    result: Option<Result<T, Fail>>,
     reply: oneshot::Sender<Result<T, StoreError>>,
 }
 
 impl<T, F> Job for Call<T, F>
 where
     T: Send,
-    F: FnOnce(&Connection) -> Result<T, StoreError> + Send,
+    F: FnOnce(&Connection) -> Result<T, Fail> + Send,
 {
     fn run(&mut self, conn: &Connection) -> bool {
         let r = (self.work.take().expect("a job runs once"))(conn);
@@ -107,7 +166,7 @@ where
 
     fn finish(self: Box<Self>, commit: Result<(), &str>) {
         let out = match (self.result, commit) {
-            (Some(Err(e)), _) => Err(e),
+            (Some(Err(e)), _) => Err(e.into_store()),
             (Some(Ok(v)), Ok(())) => Ok(v),
             (_, Err(why)) => Err(StoreError::Unavailable(why.to_string())),
             (None, Ok(())) => Err(StoreError::Unavailable("the operation did not run".into())),
@@ -149,7 +208,7 @@ impl Store {
         create_private_file(path).map_err(|e| open_err(e.to_string()))?;
         let mut changed = make_private(path).map_err(|e| open_err(e.to_string()))?;
         let mut conn = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(sql_error)?;
         // the -wal and -shm files now exist (SQLite gives new ones the database file's mode)
         changed.extend(make_private(path).map_err(|e| open_err(e.to_string()))?);
         if !changed.is_empty() {
@@ -158,21 +217,21 @@ impl Store {
                 "the database's files were readable by other users of this host; made them private"
             );
         }
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(2))?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(sql_error)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(sql_error)?;
+        conn.busy_timeout(std::time::Duration::from_secs(2)).map_err(sql_error)?;
         conn.set_prepared_statement_cache_capacity(64);
-        migrate(&mut conn)?;
+        migrate(&mut conn).map_err(sql_error)?;
         // checkpoints (copying the WAL into the database file, with its own fsync) run on a
         // thread of their own instead of stalling a commit now and then
-        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(sql_error)?;
         let checkpoints = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
         let (read_tx, read_rx) = mpsc::channel::<ReadJob>(READ_QUEUE);
         let read_rx = Arc::new(std::sync::Mutex::new(read_rx));
         for i in 0..READERS {
             let conn = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
-            conn.pragma_update(None, "query_only", true)?;
-            conn.busy_timeout(std::time::Duration::from_secs(2))?;
+            conn.pragma_update(None, "query_only", true).map_err(sql_error)?;
+            conn.busy_timeout(std::time::Duration::from_secs(2)).map_err(sql_error)?;
             conn.set_prepared_statement_cache_capacity(64);
             let queue = read_rx.clone();
             std::thread::Builder::new()
@@ -210,10 +269,10 @@ impl Store {
     /// Runs `f` on the database thread inside a transaction shared with other callers' work, and
     /// returns its result once that transaction is committed to disk. An error from `f` undoes
     /// only `f`'s own writes.
-    pub async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
+    async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Fail> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
         let job = Call { work: Some(f), result: None, reply: tx };
@@ -227,7 +286,7 @@ impl Store {
     async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Fail> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
         let job: ReadJob = Box::new(move |conn| {
@@ -338,11 +397,8 @@ fn reader(conn: Connection, queue: Arc<std::sync::Mutex<mpsc::Receiver<ReadJob>>
 }
 
 /// Runs one read job in its own read transaction, so its statements see one snapshot.
-fn snapshot<T>(
-    conn: &Connection,
-    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    exec(conn, "BEGIN")?;
+fn snapshot<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T, Fail>) -> Result<T, StoreError> {
+    exec(conn, "BEGIN").map_err(sql_error)?;
     let out = f(conn);
     if let Err(e) = exec(conn, "COMMIT") {
         tracing::warn!(error = %e, "ending a read transaction failed");
@@ -350,7 +406,7 @@ fn snapshot<T>(
             let _ = conn.execute_batch("ROLLBACK");
         }
     }
-    out
+    out.map_err(Fail::into_store)
 }
 
 /// Runs a batch of jobs in one transaction, each under a savepoint, commits once, then tells
@@ -410,7 +466,7 @@ fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
-fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+fn migrate(conn: &mut Connection) -> Result<(), rusqlite::Error> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     let version = version.max(0) as usize;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
@@ -537,5 +593,18 @@ mod tests {
         let (_dir, store) = open();
         let r = store.read(|conn| Ok(conn.execute("DELETE FROM settings", [])?)).await;
         assert!(r.is_err(), "{r:?}");
+    }
+
+    #[tokio::test]
+    async fn a_locked_database_is_a_typed_busy_error() {
+        let (dir, store) = open();
+        let locker = Connection::open(dir.path().join("kefu.db")).unwrap();
+        locker.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let r = store.open_conversation(None, Lang::En).await;
+        assert!(matches!(r, Err(StoreError::Busy(_))), "{r:?}");
+        // reads go on meanwhile
+        assert!(store.tickets(None).await.unwrap().is_empty());
+        locker.execute_batch("ROLLBACK").unwrap();
+        store.open_conversation(None, Lang::En).await.unwrap();
     }
 }

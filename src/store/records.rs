@@ -3,7 +3,7 @@
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError};
+use super::{Fail, Store, StoreError};
 use crate::knowledge::{Order, Shopper};
 use crate::lang::Lang;
 use crate::records::{FeedbackRecord, MessageMeta};
@@ -122,21 +122,21 @@ pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-pub(crate) fn new_id(prefix: &str, digits: usize) -> String {
+pub(super) fn new_id(prefix: &str, digits: usize) -> String {
     use rand::Rng;
     let mut rng = rand::rng();
     let body: String = (0..digits).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect();
     format!("{prefix}{body}")
 }
 
-pub(crate) fn insert_message(
+pub(super) fn insert_message(
     conn: &rusqlite::Connection,
     conversation_id: &str,
     client_msg_id: Option<&str>,
     sender: Sender,
     text: &str,
     meta: Option<&MessageMeta>,
-) -> Result<i64, StoreError> {
+) -> Result<i64, Fail> {
     conn.prepare_cached(
         "INSERT INTO messages (conversation_id, client_msg_id, sender, text, meta, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
@@ -148,8 +148,8 @@ fn json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("serialisable")
 }
 
-pub(crate) fn from_json<T: for<'de> Deserialize<'de>>(s: &str) -> Result<T, StoreError> {
-    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+pub(super) fn from_json<T: for<'de> Deserialize<'de>>(s: &str) -> Result<T, Fail> {
+    serde_json::from_str(s).map_err(|e| Fail::Corrupt(e.to_string()))
 }
 
 impl Store {
@@ -477,14 +477,14 @@ fn recent_order_rows(
     conn: &rusqlite::Connection,
     shopper_id: &str,
     limit: usize,
-) -> Result<Vec<Order>, StoreError> {
+) -> Result<Vec<Order>, Fail> {
     let mut st = conn
         .prepare_cached("SELECT data FROM orders WHERE shopper_id = ?1 ORDER BY created_at DESC LIMIT ?2")?;
     let rows = st.query_map(params![shopper_id, limit as i64], |r| r.get::<_, String>(0))?;
     rows.map(|d| from_json(&d?)).collect()
 }
 
-fn order_row(conn: &rusqlite::Connection, order_no: &str) -> Result<Option<Order>, StoreError> {
+fn order_row(conn: &rusqlite::Connection, order_no: &str) -> Result<Option<Order>, Fail> {
     let data: Option<String> = conn
         .prepare_cached("SELECT data FROM orders WHERE order_no = ?1")?
         .query_row(params![order_no], |r| r.get(0))
@@ -492,10 +492,7 @@ fn order_row(conn: &rusqlite::Connection, order_no: &str) -> Result<Option<Order
     data.map(|d| from_json(&d)).transpose()
 }
 
-pub(crate) fn conversation_row(
-    conn: &rusqlite::Connection,
-    id: &str,
-) -> Result<Option<Conversation>, StoreError> {
+pub(super) fn conversation_row(conn: &rusqlite::Connection, id: &str) -> Result<Option<Conversation>, Fail> {
     Ok(conn
         .prepare_cached(
             "SELECT id, shopper_id, lang, state, started_at, ended_at, escalation_reason FROM conversations WHERE id = ?1",
@@ -515,11 +512,11 @@ pub(crate) fn conversation_row(
 }
 
 /// The last `limit` messages of a conversation, oldest first.
-pub(crate) fn query_messages(
+pub(super) fn query_messages(
     conn: &rusqlite::Connection,
     conversation_id: &str,
     limit: usize,
-) -> Result<Vec<StoredMessage>, StoreError> {
+) -> Result<Vec<StoredMessage>, Fail> {
     let mut st = conn.prepare_cached(
         "SELECT * FROM (SELECT id, client_msg_id, sender, text, meta, created_at FROM messages
          WHERE conversation_id = ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id",
@@ -538,7 +535,7 @@ pub(crate) fn query_messages(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub(crate) fn shopper_row(conn: &rusqlite::Connection, id: &str) -> Result<Option<Shopper>, StoreError> {
+pub(super) fn shopper_row(conn: &rusqlite::Connection, id: &str) -> Result<Option<Shopper>, Fail> {
     Ok(conn
         .prepare_cached("SELECT id, name, phone, tier, vip, lang FROM shoppers WHERE id = ?1")?
         .query_row(params![id], |r| {
@@ -555,10 +552,7 @@ pub(crate) fn shopper_row(conn: &rusqlite::Connection, id: &str) -> Result<Optio
         .optional()?)
 }
 
-pub(crate) fn returns_of(
-    conn: &rusqlite::Connection,
-    order_no: &str,
-) -> Result<Vec<ReturnRequest>, StoreError> {
+pub(super) fn returns_of(conn: &rusqlite::Connection, order_no: &str) -> Result<Vec<ReturnRequest>, Fail> {
     let mut st = conn.prepare_cached(
         "SELECT id, order_no, conversation_id, reason, status, created_at FROM returns WHERE order_no = ?1 ORDER BY created_at",
     )?;

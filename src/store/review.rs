@@ -6,7 +6,7 @@
 use rusqlite::params;
 use serde::Serialize;
 
-use super::{now, Store, StoreError};
+use super::{now, Fail, Store, StoreError};
 use crate::lang::Lang;
 
 /// What the bot's reply to a shopper message says about how it was decided (from its `meta`).
@@ -96,11 +96,11 @@ pub struct ReviewDecision {
 /// Shopper messages sent in `[from, to)` (RFC 3339 UTC strings; none = unbounded) that the bot
 /// answered, with its replies, oldest first. Notices that are not answers (`meta.event`, such
 /// as the expected wait after an escalation) are left out.
-pub(crate) fn turns(
+pub(super) fn turns(
     conn: &rusqlite::Connection,
     from: Option<&str>,
     to: Option<&str>,
-) -> Result<Vec<Turn>, StoreError> {
+) -> Result<Vec<Turn>, Fail> {
     let mut st = conn.prepare_cached(
         "SELECT s.id, s.conversation_id, s.text, s.created_at, f.rating,
                 json_extract(b.meta, '$.decision'), json_extract(b.meta, '$.intent'), json_extract(b.meta, '$.faq_id'),
