@@ -23,6 +23,7 @@ pub mod handoffs;
 pub mod kb;
 pub mod records;
 pub mod review;
+pub mod traits;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,6 +39,7 @@ pub use handoffs::{
 };
 pub use kb::{Expect, KbEntry, KbWrite, Revision};
 pub use records::*;
+pub use traits::{AccountStore, AnalyticsReads, ConversationStore, HandoffStore, KnowledgeStore};
 
 /// Schema migrations, in order. Never edit one that has shipped: add the next.
 const MIGRATIONS: &[&str] = &[

@@ -1,0 +1,262 @@
+//! The storage boundary: one trait per aggregate. Callers that take `impl ConversationStore`
+//! (or any other of these) can run on another backend; [`Store`] (SQLite) implements them all by
+//! delegating to its inherent methods, which keep their documentation. `tests/store_contract.rs`
+//! is the behaviour every implementation must show, written against these traits only.
+//!
+//! Every operation is async and returns `Result<_, StoreError>`. A write's `Ok` means it is
+//! durable; a read issued after a write's `Ok` sees that write.
+
+use std::future::Future;
+
+use super::analytics::AnalyticsRows;
+use super::review::{ReviewAction, ReviewDecision, ReviewKey, Turn};
+use super::*;
+use crate::identity::Role;
+use crate::knowledge::{Canned, Order, Shopper};
+use crate::lang::Lang;
+use crate::records::{EscalationContext, FeedbackRecord, MessageMeta};
+
+/// Declares a trait of async operations and implements it for [`Store`] by calling the inherent
+/// method of the same name.
+macro_rules! aggregate {
+    (
+        $(#[$doc:meta])*
+        pub trait $name:ident {
+            $( $(#[$mdoc:meta])* fn $op:ident(&self $(, $arg:ident: $ty:ty)* $(,)?) -> $ret:ty; )*
+        }
+    ) => {
+        $(#[$doc])*
+        pub trait $name: Send + Sync {
+            $(
+                $(#[$mdoc])*
+                fn $op(&self $(, $arg: $ty)*) -> impl Future<Output = Result<$ret, StoreError>> + Send;
+            )*
+        }
+
+        impl $name for Store {
+            $(
+                fn $op(&self $(, $arg: $ty)*) -> impl Future<Output = Result<$ret, StoreError>> + Send {
+                    Store::$op(self $(, $arg)*)
+                }
+            )*
+        }
+    };
+}
+
+aggregate! {
+    /// Conversations and their messages, the dialogue state stored with each bot turn, feedback
+    /// records, and the shoppers, orders and returns the dialogue reads and writes.
+    pub trait ConversationStore {
+        /// Loads shoppers and orders; rows already present are left alone. How many were added.
+        fn seed(&self, shoppers: Vec<Shopper>, orders: Vec<Order>) -> usize;
+        fn open_conversation(&self, shopper_id: Option<String>, lang: Lang) -> Conversation;
+        fn conversation(&self, id: String) -> Option<Conversation>;
+        fn set_state(&self, id: String, state: ConversationState, reason: Option<String>) -> ();
+        fn add_message(
+            &self,
+            conversation_id: String,
+            sender: Sender,
+            text: String,
+            meta: Option<MessageMeta>,
+        ) -> i64;
+        /// A bot turn's replies and the dialogue state after it, together.
+        fn add_bot_turn(
+            &self,
+            conversation_id: String,
+            replies: Vec<(String, Option<MessageMeta>)>,
+            dialogue: String,
+        ) -> Vec<i64>;
+        fn dialogue_state(&self, conversation_id: String) -> Option<String>;
+        /// A shopper message stored once per client id; a re-sent one is `Known`.
+        fn accept_shopper_message(
+            &self,
+            conversation_id: String,
+            client_msg_id: String,
+            text: String,
+            admit: bool,
+        ) -> Accepted;
+        /// Every message of a conversation, oldest first.
+        fn messages(&self, conversation_id: String) -> Vec<StoredMessage>;
+        fn recent_messages(&self, conversation_id: String, limit: usize) -> Vec<StoredMessage>;
+        fn shopper(&self, id: String) -> Option<Shopper>;
+        fn order(&self, order_no: String) -> Option<Order>;
+        fn recent_orders(&self, shopper_id: String, limit: usize) -> Vec<Order>;
+        fn recent_orders_with_returns(
+            &self,
+            shopper_id: String,
+            limit: usize,
+        ) -> Vec<(Order, Vec<ReturnRequest>)>;
+        fn orders(&self, order_nos: Vec<String>) -> Vec<Order>;
+        fn returns_for(&self, order_no: String) -> Vec<ReturnRequest>;
+        /// One return per order: `Err(existing)` when it already has one.
+        fn create_return(
+            &self,
+            order_no: String,
+            conversation_id: Option<String>,
+            reason: String,
+        ) -> Result<ReturnRequest, ReturnRequest>;
+        /// Checks and counts a guest's phone digits in one step (locked after `max` wrong ones).
+        fn check_phone_digits(&self, order_no: String, digits: String, max: u32) -> PhoneCheck;
+        /// Writes or replaces a feedback record; a rating already given survives.
+        fn save_feedback(&self, record: FeedbackRecord) -> ();
+        fn rate(&self, conversation_id: String, rating: u8, comment: Option<String>) -> bool;
+    }
+}
+
+aggregate! {
+    /// Handoffs to people, internal notes, tickets, and the agent console's reads.
+    pub trait HandoffStore {
+        fn open_handoff(&self, conversation_id: String, reason: String, context: EscalationContext) -> Handoff;
+        fn requeue_handoff(
+            &self,
+            handoff: i64,
+            conversation_id: String,
+            outcome: Outcome,
+            reason: String,
+            context: EscalationContext,
+            announcement: String,
+        ) -> Handoff;
+        fn assign_handoff(
+            &self,
+            handoff: i64,
+            conversation_id: String,
+            agent: String,
+            announcement: String,
+        ) -> StoredMessage;
+        fn end_handoff(
+            &self,
+            handoff: i64,
+            conversation_id: String,
+            outcome: Outcome,
+            state: ConversationState,
+            announcement: Option<String>,
+        ) -> ();
+        /// An agent's message stored once per client id; marks the handoff's first response.
+        fn accept_agent_message(
+            &self,
+            handoff: i64,
+            conversation_id: String,
+            agent: String,
+            client_msg_id: String,
+            text: String,
+        ) -> Accepted;
+        fn open_handoffs(&self) -> Vec<OpenHandoff>;
+        fn add_note(&self, conversation_id: String, agent: String, text: String) -> Note;
+        fn conversation_context(&self, conversation_id: String) -> Option<ConversationContext>;
+        fn agent_summary(&self, conversation_id: String) -> Option<AgentSummary>;
+        fn close_with_agent(&self, conversation_id: String, resolution: String) -> ();
+        fn create_ticket(
+            &self,
+            conversation_id: String,
+            shopper_id: Option<String>,
+            lang: Lang,
+            text: String,
+            contact: Option<String>,
+        ) -> Ticket;
+        fn tickets(&self, status: Option<String>) -> Vec<Ticket>;
+        /// False when there is no open ticket with that id.
+        fn close_ticket(&self, id: String, by: String) -> bool;
+        fn search_conversations(
+            &self,
+            shopper: Option<String>,
+            order: Option<String>,
+            from: Option<String>,
+            to: Option<String>,
+            limit: usize,
+        ) -> Vec<ConversationRow>;
+        fn profile(&self, shopper_id: String) -> Option<Profile>;
+    }
+}
+
+aggregate! {
+    /// The editable knowledge base (entries with versions and revisions), canned responses,
+    /// settings, and the trainers' decisions about review groups.
+    pub trait KnowledgeStore {
+        fn kb_entries(&self, kind: &'static str) -> Vec<KbEntry>;
+        fn kb_entry(&self, kind: &'static str, id: String) -> Option<KbEntry>;
+        /// Writes if the entry is as `expect`ed, else a conflict with what is there.
+        fn kb_write(
+            &self,
+            kind: &'static str,
+            id: String,
+            expect: Expect,
+            data: Option<serde_json::Value>,
+            action: &'static str,
+            author: String,
+        ) -> KbWrite;
+        fn kb_import(
+            &self,
+            kind: &'static str,
+            entries: Vec<(String, serde_json::Value)>,
+            author: String,
+        ) -> usize;
+        /// An entry's revisions, newest first.
+        fn kb_history(&self, kind: &'static str, id: String) -> Vec<Revision>;
+        fn kb_revision(&self, id: i64) -> Option<Revision>;
+        fn setting(&self, key: &'static str) -> Option<String>;
+        fn set_setting(&self, key: &'static str, value: String) -> ();
+        fn seed_canned(&self, canned: Vec<Canned>) -> usize;
+        fn canned(&self, lang: Option<Lang>) -> Vec<CannedResponse>;
+        fn canned_response(&self, id: String) -> Option<CannedResponse>;
+        fn create_canned(
+            &self,
+            id: Option<String>,
+            lang: Lang,
+            title: String,
+            text: String,
+            by: String,
+        ) -> Option<CannedResponse>;
+        fn update_canned(
+            &self,
+            id: String,
+            expected_version: i64,
+            lang: Lang,
+            title: String,
+            text: String,
+            by: String,
+        ) -> CannedChange<CannedResponse>;
+        fn delete_canned(&self, id: String, expected_version: i64, by: String) -> CannedChange<()>;
+        fn restore_canned(
+            &self,
+            id: String,
+            before: Option<serde_json::Value>,
+            by: String,
+        ) -> Option<CannedResponse>;
+        fn review_decisions(&self) -> Vec<ReviewDecision>;
+        fn resolve_review(
+            &self,
+            key: ReviewKey,
+            action: ReviewAction,
+            target: Option<String>,
+            by: String,
+        ) -> ReviewDecision;
+    }
+}
+
+aggregate! {
+    /// Staff accounts, their token generations, failed logins, and server secrets.
+    pub trait AccountStore {
+        /// False when the name is taken.
+        fn add_account(&self, account: Account) -> bool;
+        fn account(&self, name: String) -> Option<Account>;
+        fn accounts(&self) -> Vec<Account>;
+        fn remove_account(&self, name: String) -> bool;
+        fn set_account_role(&self, name: String, role: Role) -> bool;
+        fn set_account_password(&self, name: String, password_hash: String) -> bool;
+        /// Checks the lockout and counts the attempt as a failure, in one step.
+        fn reserve_login(&self, name: String, limits: LoginLimits, now_secs: i64) -> LoginAttempt;
+        fn clear_login_failures(&self, name: String) -> ();
+        /// A setting, created with `make` the first time (two racing callers get the same value).
+        fn setting_or_init(&self, key: &'static str, make: impl FnOnce() -> String + Send + 'static) -> String;
+    }
+}
+
+aggregate! {
+    /// The trainers' reads: analytics rows, the review queue's turns, feedback exports. They run
+    /// apart from the writes and never delay a shopper's commit.
+    pub trait AnalyticsReads {
+        fn analytics_rows(&self, from: String, to: String) -> AnalyticsRows;
+        fn review_turns(&self, from: Option<String>, to: Option<String>) -> Vec<Turn>;
+        fn feedback_since(&self, since: String) -> Vec<FeedbackRecord>;
+    }
+}
