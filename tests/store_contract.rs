@@ -1,0 +1,593 @@
+//! The store's contract (issue 16, item 4): the behaviour callers rely on, written against the
+//! aggregate traits only (`ConversationStore`, `HandoffStore`, `KnowledgeStore`, `AccountStore`,
+//! `AnalyticsReads`). Each `contract_*` function is generic, so another backend runs the same
+//! suite unchanged: give it a fresh, empty store in place of `sqlite()`.
+
+use kefu::identity::Role;
+use kefu::knowledge::{Order, Shopper};
+use kefu::lang::Lang;
+use kefu::records::{EscalationContext, FeedbackRecord, MessageMeta, ReplyDecision, Resolution, Seen};
+use kefu::store::{
+    Accepted, Account, AccountStore, AnalyticsReads, CannedChange, ConversationState, ConversationStore,
+    Expect, HandoffStore, KbWrite, KnowledgeStore, LoginAttempt, LoginLimits, Outcome, PhoneCheck, Sender,
+    Store,
+};
+use serde_json::json;
+
+// ---------------------------------------------------------------------------------------------
+// the backends
+
+/// A fresh SQLite store in a temporary folder (kept alive by the returned guard).
+fn sqlite() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("kefu.db")).unwrap();
+    (dir, store)
+}
+
+#[tokio::test]
+async fn sqlite_conversations() {
+    let (_dir, s) = sqlite();
+    contract_conversations(&s).await;
+}
+
+#[tokio::test]
+async fn sqlite_handoffs() {
+    let (_dir, s) = sqlite();
+    contract_handoffs(&s).await;
+}
+
+#[tokio::test]
+async fn sqlite_knowledge() {
+    let (_dir, s) = sqlite();
+    contract_knowledge(&s).await;
+}
+
+#[tokio::test]
+async fn sqlite_accounts() {
+    let (_dir, s) = sqlite();
+    contract_accounts(&s).await;
+}
+
+#[tokio::test]
+async fn sqlite_analytics() {
+    let (_dir, s) = sqlite();
+    contract_analytics(&s).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// test data
+
+fn demo() -> (Vec<Shopper>, Vec<Order>) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge/demo");
+    let read = |f: &str| std::fs::read_to_string(root.join(f)).unwrap();
+    (
+        serde_json::from_str(&read("shoppers.json")).unwrap(),
+        serde_json::from_str(&read("orders.json")).unwrap(),
+    )
+}
+
+fn record(conversation_id: &str, rating: Option<u8>, comment: Option<&str>) -> FeedbackRecord {
+    FeedbackRecord {
+        conversation_id: conversation_id.into(),
+        shopper_id: None,
+        lang: Lang::Zh,
+        started_at: "2026-11-25T01:00:00.000Z".into(),
+        ended_at: "2026-11-25T01:05:00.000Z".into(),
+        shopper_messages: 1,
+        bot_messages: 1,
+        agent_messages: 0,
+        seen: Seen::default(),
+        resolution: Resolution::BotResolved,
+        escalation_reason: None,
+        agent_id: None,
+        agent_outcome: None,
+        queue_wait_secs: None,
+        first_response_secs: None,
+        handle_secs: None,
+        rating,
+        comment: comment.map(str::to_string),
+    }
+}
+
+fn texts(messages: &[kefu::store::StoredMessage]) -> Vec<&str> {
+    messages.iter().map(|m| m.text.as_str()).collect()
+}
+
+fn account(name: &str, role: Role) -> Account {
+    Account {
+        name: name.into(),
+        display_name: name.to_uppercase(),
+        role,
+        password_hash: "$argon2id$not-a-real-hash".into(),
+        created_at: String::new(),
+        token_gen: 0,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// the contract
+
+/// Conversations, messages, the dialogue state, feedback, orders, returns, phone checks.
+async fn contract_conversations<S: ConversationStore + AnalyticsReads>(s: &S) {
+    // seeding is idempotent
+    let (shoppers, orders) = demo();
+    assert!(s.seed(shoppers.clone(), orders.clone()).await.unwrap() > 0);
+    assert_eq!(s.seed(shoppers.clone(), orders.clone()).await.unwrap(), 0);
+    let shopper = &shoppers[0];
+    assert_eq!(s.shopper(shopper.id.clone()).await.unwrap().unwrap().name, shopper.name);
+    assert!(s.shopper("S-nobody".into()).await.unwrap().is_none());
+
+    let c = s.open_conversation(Some(shopper.id.clone()), Lang::Zh).await.unwrap();
+    let read = s.conversation(c.id.clone()).await.unwrap().unwrap();
+    assert_eq!(
+        (read.shopper_id.as_deref(), read.lang, read.state),
+        (Some(shopper.id.as_str()), Lang::Zh, ConversationState::Bot)
+    );
+    assert!(s.conversation("c-none".into()).await.unwrap().is_none());
+
+    // a re-sent client message id is stored once
+    let first = s.accept_shopper_message(c.id.clone(), "m1".into(), "你好".into(), true).await.unwrap();
+    assert!(matches!(first, Accepted::New(_)), "{first:?}");
+    let again = s.accept_shopper_message(c.id.clone(), "m1".into(), "你好".into(), true).await.unwrap();
+    assert_eq!(again, Accepted::Known { answered: false });
+    let meta = MessageMeta { decision: Some(ReplyDecision::Greeting), ..MessageMeta::default() };
+    let ids = s
+        .add_bot_turn(
+            c.id.clone(),
+            vec![("您好！".into(), Some(meta.clone())), ("有什么可以帮您？".into(), None)],
+            "{\"v\":1}".into(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 2);
+    assert!(ids[0] < ids[1]);
+    let answered = s.accept_shopper_message(c.id.clone(), "m1".into(), "你好".into(), true).await.unwrap();
+    assert_eq!(answered, Accepted::Known { answered: true });
+    // not admitted: nothing written; a known one is still found
+    assert_eq!(
+        s.accept_shopper_message(c.id.clone(), "m2".into(), "x".into(), false).await.unwrap(),
+        Accepted::Refused
+    );
+    assert_eq!(s.dialogue_state(c.id.clone()).await.unwrap().as_deref(), Some("{\"v\":1}"));
+
+    // messages come back in order, the meta with them
+    let id = s.add_message(c.id.clone(), Sender::Shopper, "运费多少".into(), None).await.unwrap();
+    assert!(id > ids[1]);
+    s.add_message(c.id.clone(), Sender::System, "agent joined".into(), Some(MessageMeta::event("joined")))
+        .await
+        .unwrap();
+    let all = s.messages(c.id.clone()).await.unwrap();
+    assert_eq!(texts(&all), ["你好", "您好！", "有什么可以帮您？", "运费多少", "agent joined"]);
+    assert_eq!(all[0].client_msg_id.as_deref(), Some("m1"));
+    assert_eq!((all[0].sender, all[1].sender, all[4].sender), (Sender::Shopper, Sender::Bot, Sender::System));
+    assert_eq!(all[1].meta.as_ref(), Some(&meta));
+    assert!(all.windows(2).all(|w| w[0].id < w[1].id));
+    let recent = s.recent_messages(c.id.clone(), 2).await.unwrap();
+    assert_eq!(texts(&recent), ["运费多少", "agent joined"]);
+
+    // state changes; closing stamps the end
+    s.set_state(c.id.clone(), ConversationState::WaitingAgent, Some("requested".into())).await.unwrap();
+    s.set_state(c.id.clone(), ConversationState::Closed, None).await.unwrap();
+    let closed = s.conversation(c.id.clone()).await.unwrap().unwrap();
+    assert_eq!(closed.state, ConversationState::Closed);
+    assert_eq!(closed.escalation_reason.as_deref(), Some("requested"));
+    assert!(closed.ended_at.is_some());
+
+    // feedback: an upsert keeps an earlier rating; rating needs a record
+    let other = s.open_conversation(None, Lang::En).await.unwrap();
+    assert!(!s.rate(other.id.clone(), 4, None).await.unwrap());
+    s.save_feedback(record(&c.id, None, None)).await.unwrap();
+    assert!(s.rate(c.id.clone(), 5, Some("很好".into())).await.unwrap());
+    let mut rewrite = record(&c.id, None, None);
+    rewrite.shopper_messages = 2;
+    s.save_feedback(rewrite).await.unwrap();
+    let stored = s.feedback_since("2000".into()).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        (stored[0].rating, stored[0].comment.as_deref(), stored[0].shopper_messages),
+        (Some(5), Some("很好"), 2)
+    );
+    s.save_feedback(record(&c.id, Some(2), None)).await.unwrap();
+    assert_eq!(
+        s.feedback_since("2000".into()).await.unwrap()[0].rating,
+        Some(2),
+        "a new rating replaces the old"
+    );
+
+    // orders: a shopper's newest first; unknown numbers are left out
+    let mine: Vec<&Order> = orders.iter().filter(|o| o.shopper_id == shopper.id).collect();
+    let recent = s.recent_orders(shopper.id.clone(), 100).await.unwrap();
+    assert_eq!(recent.len(), mine.len());
+    assert!(recent.windows(2).all(|w| w[0].created_at >= w[1].created_at));
+    let order = &recent[0];
+    assert_eq!(s.order(order.order_no.clone()).await.unwrap().unwrap().order_no, order.order_no);
+    assert!(s.order("000000000000000000".into()).await.unwrap().is_none());
+    let found = s.orders(vec![order.order_no.clone(), "000000000000000000".into()]).await.unwrap();
+    assert_eq!(found.len(), 1);
+
+    // one return per order
+    let r =
+        s.create_return(order.order_no.clone(), Some(c.id.clone()), "size".into()).await.unwrap().unwrap();
+    let twice =
+        s.create_return(order.order_no.clone(), Some(other.id.clone()), "colour".into()).await.unwrap();
+    assert_eq!(twice.unwrap_err().id, r.id);
+    assert_eq!(s.returns_for(order.order_no.clone()).await.unwrap(), vec![r.clone()]);
+    let with = s.recent_orders_with_returns(shopper.id.clone(), 100).await.unwrap();
+    assert_eq!(with.iter().find(|(o, _)| o.order_no == order.order_no).unwrap().1, vec![r]);
+
+    // phone digits: right ones match; wrong ones count, and after `max` even right ones are locked
+    let digits = order.address.phone[order.address.phone.len() - 4..].to_string();
+    let no = order.order_no.clone();
+    assert_eq!(s.check_phone_digits(no.clone(), digits.clone(), 3).await.unwrap(), PhoneCheck::Match);
+    assert_eq!(s.check_phone_digits(no.clone(), String::new(), 3).await.unwrap(), PhoneCheck::Mismatch);
+    for _ in 0..2 {
+        assert_eq!(s.check_phone_digits(no.clone(), "0000x".into(), 3).await.unwrap(), PhoneCheck::Mismatch);
+    }
+    assert_eq!(s.check_phone_digits(no.clone(), digits, 3).await.unwrap(), PhoneCheck::Locked);
+    // an order that does not exist is a mismatch, not told apart
+    let none = s.check_phone_digits("000000000000000000".into(), "1234".into(), 3).await.unwrap();
+    assert_eq!(none, PhoneCheck::Mismatch);
+}
+
+/// Handoffs (open, assign, agent messages, end, requeue), notes, tickets, console reads.
+async fn contract_handoffs<S: ConversationStore + HandoffStore + AccountStore>(s: &S) {
+    // handoffs and notes name staff accounts
+    for name in ["alice", "bob"] {
+        assert!(s.add_account(account(name, Role::Agent)).await.unwrap());
+    }
+    let (shoppers, orders) = demo();
+    s.seed(shoppers.clone(), orders).await.unwrap();
+    let shopper = shoppers[0].id.clone();
+    let c = s.open_conversation(Some(shopper.clone()), Lang::Zh).await.unwrap();
+    s.accept_shopper_message(c.id.clone(), "m1".into(), "我要投诉".into(), true).await.unwrap();
+
+    let context =
+        EscalationContext { product_in_focus: Some("QM-KD-005".into()), ..EscalationContext::default() };
+    let h = s.open_handoff(c.id.clone(), "complaint".into(), context.clone()).await.unwrap();
+    assert_eq!((h.agent.as_deref(), h.ended_at.as_deref()), (None, None));
+    let conv = s.conversation(c.id.clone()).await.unwrap().unwrap();
+    assert_eq!(
+        (conv.state, conv.escalation_reason.as_deref()),
+        (ConversationState::WaitingAgent, Some("complaint"))
+    );
+    let open = s.open_handoffs().await.unwrap();
+    assert_eq!(open.iter().map(|o| o.handoff.id).collect::<Vec<_>>(), [h.id]);
+    assert_eq!((open[0].shopper_id.as_deref(), open[0].lang), (Some(shopper.as_str()), Lang::Zh));
+    assert_eq!(open[0].handoff.context, context);
+
+    // assign: the shopper is told, in the transcript
+    let joined = s.assign_handoff(h.id, c.id.clone(), "alice".into(), "Alice is here".into()).await.unwrap();
+    assert_eq!((joined.sender, joined.text.as_str()), (Sender::System, "Alice is here"));
+    assert_eq!(s.conversation(c.id.clone()).await.unwrap().unwrap().state, ConversationState::Agent);
+
+    // an agent's re-sent message is stored once
+    let a1 =
+        s.accept_agent_message(h.id, c.id.clone(), "alice".into(), "a1".into(), "您好".into()).await.unwrap();
+    assert!(matches!(a1, Accepted::New(_)), "{a1:?}");
+    let again =
+        s.accept_agent_message(h.id, c.id.clone(), "alice".into(), "a1".into(), "您好".into()).await.unwrap();
+    assert!(matches!(again, Accepted::Known { .. }), "{again:?}");
+    // the same client id from the shopper is another message
+    let shopper_a1 = s.accept_shopper_message(c.id.clone(), "a1".into(), "hi".into(), true).await.unwrap();
+    assert!(matches!(shopper_a1, Accepted::New(_)), "{shopper_a1:?}");
+
+    let note = s.add_note(c.id.clone(), "alice".into(), "VIP, be quick".into()).await.unwrap();
+    s.end_handoff(h.id, c.id.clone(), Outcome::Resolved, ConversationState::Closed, Some("Thanks!".into()))
+        .await
+        .unwrap();
+    assert!(s.open_handoffs().await.unwrap().is_empty());
+    let conv = s.conversation(c.id.clone()).await.unwrap().unwrap();
+    assert_eq!(conv.state, ConversationState::Closed);
+
+    let ctx = s.conversation_context(c.id.clone()).await.unwrap().unwrap();
+    assert_eq!(texts(&ctx.transcript), ["我要投诉", "Alice is here", "您好", "hi", "Thanks!"]);
+    assert_eq!(
+        ctx.notes.iter().map(|n| (n.id, n.text.as_str())).collect::<Vec<_>>(),
+        [(note.id, "VIP, be quick")]
+    );
+    assert_eq!(ctx.handoffs.len(), 1);
+    let ended = &ctx.handoffs[0];
+    assert_eq!((ended.agent.as_deref(), ended.outcome.as_deref()), (Some("alice"), Some("resolved")));
+    assert!(ended.assigned_at.is_some() && ended.first_response_at.is_some() && ended.ended_at.is_some());
+    assert_eq!(ctx.shopper.as_ref().map(|p| p.id.as_str()), Some(shopper.as_str()));
+    assert!(s.conversation_context("c-none".into()).await.unwrap().is_none());
+    let summary = s.agent_summary(c.id.clone()).await.unwrap().unwrap();
+    assert_eq!((summary.agent_id.as_deref(), summary.outcome.as_deref()), (Some("alice"), Some("resolved")));
+    assert!(summary.queue_wait_secs.is_some_and(|w| w >= 0.0));
+
+    // requeue: the old handoff ends and a new one waits, in one step
+    let c2 = s.open_conversation(None, Lang::En).await.unwrap();
+    let h2 = s.open_handoff(c2.id.clone(), "requested".into(), EscalationContext::default()).await.unwrap();
+    s.assign_handoff(h2.id, c2.id.clone(), "bob".into(), "Bob is here".into()).await.unwrap();
+    let h3 = s
+        .requeue_handoff(
+            h2.id,
+            c2.id.clone(),
+            Outcome::Requeued,
+            "requeued".into(),
+            EscalationContext::default(),
+            "Back in the queue".into(),
+        )
+        .await
+        .unwrap();
+    assert_ne!(h3.id, h2.id);
+    assert_eq!(s.open_handoffs().await.unwrap().iter().map(|o| o.handoff.id).collect::<Vec<_>>(), [h3.id]);
+    assert_eq!(s.conversation(c2.id.clone()).await.unwrap().unwrap().state, ConversationState::WaitingAgent);
+    s.end_handoff(h3.id, c2.id.clone(), Outcome::ShopperEnded, ConversationState::Closed, None)
+        .await
+        .unwrap();
+    let outcomes: Vec<_> = s
+        .conversation_context(c2.id.clone())
+        .await
+        .unwrap()
+        .unwrap()
+        .handoffs
+        .into_iter()
+        .map(|h| h.outcome)
+        .collect();
+    assert_eq!(outcomes, [Some("requeued".to_string()), Some("shopper_ended".to_string())]);
+
+    // tickets: open, listed, closed once
+    let t = s
+        .create_ticket(c2.id.clone(), None, Lang::En, "call me back".into(), Some("me@example.com".into()))
+        .await
+        .unwrap();
+    assert_eq!(t.status, "open");
+    assert_eq!(
+        s.tickets(Some("open".into())).await.unwrap().iter().map(|t| t.id.clone()).collect::<Vec<_>>(),
+        [t.id.clone()]
+    );
+    assert!(s.close_ticket(t.id.clone(), "alice".into()).await.unwrap());
+    assert!(!s.close_ticket(t.id.clone(), "bob".into()).await.unwrap(), "closed once");
+    assert!(!s.close_ticket("T-none".into(), "bob".into()).await.unwrap());
+    assert!(s.tickets(Some("open".into())).await.unwrap().is_empty());
+    let closed = s.tickets(Some("closed".into())).await.unwrap();
+    assert_eq!((closed.len(), closed[0].closed_by.as_deref()), (1, Some("alice")));
+    assert_eq!(s.tickets(None).await.unwrap().len(), 1);
+
+    // search: by shopper, by a text in a message
+    let by_shopper = s.search_conversations(Some(shopper.clone()), None, None, None, 10).await.unwrap();
+    assert_eq!(by_shopper.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), [c.id.as_str()]);
+    assert_eq!(by_shopper[0].messages, 5);
+    let by_text = s.search_conversations(None, Some("投诉".into()), None, None, 10).await.unwrap();
+    assert_eq!(by_text.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), [c.id.as_str()]);
+    assert_eq!(s.search_conversations(None, None, None, None, 10).await.unwrap().len(), 2);
+    assert_eq!(s.profile(shopper).await.unwrap().unwrap().conversations, 1);
+}
+
+/// Knowledge-base entries with versions, revisions and conflicts; canned responses; settings.
+async fn contract_knowledge<S: KnowledgeStore>(s: &S) {
+    let v1 = json!({"q": "运费多少", "a": "满99包邮"});
+    let v2 = json!({"q": "运费多少", "a": "满88包邮"});
+    let created = s
+        .kb_write("faq", "ship".into(), Expect::Absent, Some(v1.clone()), "create", "tina".into())
+        .await
+        .unwrap();
+    let KbWrite::Done { entry: Some(e1), .. } = created else { panic!("{created:?}") };
+    assert_eq!((e1.version, &e1.entry, e1.updated_by.as_str()), (1, &v1, "tina"));
+    // a second create, or an update from a stale version, is a conflict with what is there
+    let dup = s
+        .kb_write("faq", "ship".into(), Expect::Absent, Some(v2.clone()), "create", "tom".into())
+        .await
+        .unwrap();
+    assert_eq!(dup, KbWrite::Conflict { current: Some(e1.clone()) });
+    let updated = s
+        .kb_write("faq", "ship".into(), Expect::Version(1), Some(v2.clone()), "update", "tom".into())
+        .await
+        .unwrap();
+    let KbWrite::Done { entry: Some(e2), .. } = updated else { panic!("{updated:?}") };
+    assert_eq!((e2.version, &e2.entry), (2, &v2));
+    let stale = s
+        .kb_write("faq", "ship".into(), Expect::Version(1), Some(v1.clone()), "update", "tina".into())
+        .await
+        .unwrap();
+    assert_eq!(stale, KbWrite::Conflict { current: Some(e2.clone()) });
+    let same = s
+        .kb_write("faq", "ship".into(), Expect::Version(2), Some(v2.clone()), "update", "tom".into())
+        .await
+        .unwrap();
+    assert_eq!(same, KbWrite::Unchanged);
+    assert_eq!(s.kb_entry("faq", "ship".into()).await.unwrap(), Some(e2.clone()));
+    assert!(s.kb_entry("intent", "ship".into()).await.unwrap().is_none(), "kinds are apart");
+
+    // delete, then re-create: versions keep counting
+    let deleted =
+        s.kb_write("faq", "ship".into(), Expect::Version(2), None, "delete", "tom".into()).await.unwrap();
+    assert!(matches!(deleted, KbWrite::Done { entry: None, .. }), "{deleted:?}");
+    let again = s
+        .kb_write("faq", "ship".into(), Expect::Absent, Some(v1.clone()), "create", "tina".into())
+        .await
+        .unwrap();
+    let KbWrite::Done { entry: Some(e4), revision } = again else { panic!("{again:?}") };
+    assert_eq!(e4.version, 4);
+    let history = s.kb_history("faq", "ship".into()).await.unwrap();
+    assert_eq!(
+        history.iter().map(|r| (r.version, r.action.as_str())).collect::<Vec<_>>(),
+        [(4, "create"), (3, "delete"), (2, "update"), (1, "create")]
+    );
+    assert_eq!((history[2].before.as_ref(), history[2].after.as_ref()), (Some(&v1), Some(&v2)));
+    assert_eq!(s.kb_revision(revision).await.unwrap().as_ref(), history.first());
+    assert!(s.kb_revision(revision + 1000).await.unwrap().is_none());
+
+    // import makes the kind exactly what is given
+    s.kb_write("faq", "gone".into(), Expect::Absent, Some(json!({"q": "x"})), "create", "tina".into())
+        .await
+        .unwrap();
+    let changed = s
+        .kb_import("faq", vec![("ship".into(), v1.clone()), ("new".into(), v2.clone())], "import".into())
+        .await
+        .unwrap();
+    assert_eq!(changed, 2, "gone deleted, new created, ship unchanged");
+    let ids: Vec<String> = s.kb_entries("faq").await.unwrap().into_iter().map(|e| e.id).collect();
+    assert_eq!(ids, ["new", "ship"]);
+
+    // settings
+    assert!(s.setting("kb_fingerprint").await.unwrap().is_none());
+    s.set_setting("kb_fingerprint", "a".into()).await.unwrap();
+    s.set_setting("kb_fingerprint", "b".into()).await.unwrap();
+    assert_eq!(s.setting("kb_fingerprint").await.unwrap().as_deref(), Some("b"));
+
+    // canned responses: versions, conflicts, a deletion the seed does not undo
+    let c = s
+        .create_canned(Some("zh-hi".into()), Lang::Zh, "问候".into(), "您好".into(), "alice".into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.version, 1);
+    assert!(s
+        .create_canned(Some("zh-hi".into()), Lang::Zh, "x".into(), "y".into(), "bob".into())
+        .await
+        .unwrap()
+        .is_none());
+    let generated =
+        s.create_canned(None, Lang::En, "Hi".into(), "Hello".into(), "bob".into()).await.unwrap().unwrap();
+    assert!(generated.id.starts_with("en-"));
+    let up = s
+        .update_canned("zh-hi".into(), 1, Lang::Zh, "问候".into(), "您好！".into(), "bob".into())
+        .await
+        .unwrap();
+    let CannedChange::Done(c2) = up else { panic!("{up:?}") };
+    assert_eq!((c2.version, c2.updated_by.as_deref()), (2, Some("bob")));
+    let stale =
+        s.update_canned("zh-hi".into(), 1, Lang::Zh, "t".into(), "x".into(), "alice".into()).await.unwrap();
+    assert_eq!(stale, CannedChange::Conflict(c2.clone()));
+    assert_eq!(
+        s.delete_canned("zh-hi".into(), 1, "alice".into()).await.unwrap(),
+        CannedChange::Conflict(c2.clone())
+    );
+    assert_eq!(s.delete_canned("zh-hi".into(), 2, "alice".into()).await.unwrap(), CannedChange::Done(()));
+    assert_eq!(s.delete_canned("zh-hi".into(), 2, "alice".into()).await.unwrap(), CannedChange::NotFound);
+    let seed = vec![kefu::knowledge::Canned {
+        id: "zh-hi".into(),
+        lang: Lang::Zh,
+        title: "问候".into(),
+        text: "您好".into(),
+        file: String::new(),
+        line: 0,
+    }];
+    assert_eq!(s.seed_canned(seed).await.unwrap(), 0, "a deleted response is not seeded again");
+    assert!(s.canned_response("zh-hi".into()).await.unwrap().is_none());
+    assert_eq!(s.canned(Some(Lang::En)).await.unwrap(), vec![generated.clone()]);
+    let restored = s
+        .restore_canned("zh-hi".into(), serde_json::to_value(&c2).ok(), "tina".into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((restored.text.as_str(), restored.version), ("您好！", 4));
+}
+
+/// Accounts, token generations, the login-failure reservation, settings created once.
+async fn contract_accounts<S: AccountStore>(s: &S) {
+    assert!(s.add_account(account("alice", Role::Agent)).await.unwrap());
+    assert!(!s.add_account(account("alice", Role::Admin)).await.unwrap(), "the name is taken");
+    assert!(s.add_account(account("bob", Role::Trainer)).await.unwrap());
+    let alice = s.account("alice".into()).await.unwrap().unwrap();
+    assert_eq!((alice.role, alice.display_name.as_str()), (Role::Agent, "ALICE"));
+    assert_eq!(
+        s.accounts().await.unwrap().iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
+        ["alice", "bob"]
+    );
+    assert!(s.account("carol".into()).await.unwrap().is_none());
+
+    // every change ends the tokens issued before: the generation rises
+    let g0 = alice.token_gen;
+    assert!(s.set_account_role("alice".into(), Role::Admin).await.unwrap());
+    let g1 = s.account("alice".into()).await.unwrap().unwrap();
+    assert_eq!(g1.role, Role::Admin);
+    assert!(g1.token_gen > g0);
+    assert!(s.set_account_password("alice".into(), "$argon2id$other".into()).await.unwrap());
+    let g2 = s.account("alice".into()).await.unwrap().unwrap();
+    assert_eq!(g2.password_hash, "$argon2id$other");
+    assert!(g2.token_gen > g1.token_gen);
+    assert!(!s.set_account_role("carol".into(), Role::Admin).await.unwrap());
+    assert!(!s.set_account_password("carol".into(), "h".into()).await.unwrap());
+
+    // removal: gone, once; the name can be taken again with a higher generation
+    assert!(s.remove_account("alice".into()).await.unwrap());
+    assert!(!s.remove_account("alice".into()).await.unwrap());
+    assert!(s.account("alice".into()).await.unwrap().is_none());
+    assert_eq!(s.accounts().await.unwrap().len(), 1);
+    assert!(s.add_account(account("alice", Role::Agent)).await.unwrap());
+    assert!(s.account("alice".into()).await.unwrap().unwrap().token_gen > g2.token_gen);
+
+    // login failures: every attempt is counted before its check; locked after max
+    let limits = LoginLimits { max_failures: 3, window_secs: 900, max_rows: 100 };
+    let now = 1_800_000_000;
+    for _ in 0..3 {
+        let a = s.reserve_login("bob".into(), limits, now).await.unwrap();
+        assert!(matches!(a, LoginAttempt::Allowed(Some(ref acc)) if acc.name == "bob"), "{a:?}");
+    }
+    assert!(matches!(s.reserve_login("bob".into(), limits, now).await.unwrap(), LoginAttempt::Locked));
+    // unknown names are counted the same
+    assert!(matches!(
+        s.reserve_login("nobody".into(), limits, now).await.unwrap(),
+        LoginAttempt::Allowed(None)
+    ));
+    // the window passes: unlocked
+    let later = now + limits.window_secs + 1;
+    assert!(matches!(
+        s.reserve_login("bob".into(), limits, later).await.unwrap(),
+        LoginAttempt::Allowed(Some(_))
+    ));
+    // the right password clears the count
+    s.reserve_login("bob".into(), limits, later).await.unwrap();
+    s.clear_login_failures("bob".into()).await.unwrap();
+    for _ in 0..3 {
+        assert!(matches!(
+            s.reserve_login("bob".into(), limits, later).await.unwrap(),
+            LoginAttempt::Allowed(_)
+        ));
+    }
+
+    // a setting is made once
+    let first = s.setting_or_init("staff_secret", || "one".into()).await.unwrap();
+    let second = s.setting_or_init("staff_secret", || "two".into()).await.unwrap();
+    assert_eq!((first.as_str(), second.as_str()), ("one", "one"));
+}
+
+/// The trainers' reads see what was committed: conversations with feedback, turns with the
+/// bot's decisions, handoffs' times, review decisions.
+async fn contract_analytics<S>(s: &S)
+where
+    S: ConversationStore + HandoffStore + KnowledgeStore + AccountStore + AnalyticsReads,
+{
+    assert!(s.add_account(account("alice", Role::Agent)).await.unwrap());
+    let c = s.open_conversation(None, Lang::Zh).await.unwrap();
+    s.accept_shopper_message(c.id.clone(), "m1".into(), "发票怎么开".into(), true).await.unwrap();
+    let meta = MessageMeta {
+        decision: Some(ReplyDecision::NoMatch),
+        intent: Some("invoice".into()),
+        ..MessageMeta::default()
+    };
+    s.add_bot_turn(c.id.clone(), vec![("抱歉".into(), Some(meta))], "{}".into()).await.unwrap();
+    s.save_feedback(record(&c.id, Some(2), None)).await.unwrap();
+    let h = s.open_handoff(c.id.clone(), "unresolved".into(), EscalationContext::default()).await.unwrap();
+    s.assign_handoff(h.id, c.id.clone(), "alice".into(), "hi".into()).await.unwrap();
+
+    let rows = s.analytics_rows("2000".into(), "9999".into()).await.unwrap();
+    assert_eq!(rows.conversations.len(), 1);
+    let conv = &rows.conversations[0];
+    assert_eq!((conv.id.as_str(), conv.has_record, conv.rating), (c.id.as_str(), true, Some(2)));
+    assert_eq!(conv.resolution.as_deref(), Some("bot_resolved"));
+    assert_eq!(conv.escalation_reason.as_deref(), Some("unresolved"));
+    assert_eq!(rows.handoffs.len(), 1);
+    assert_eq!(rows.handoffs[0].agent, "alice");
+    assert_eq!(rows.turns.len(), 1);
+    assert!(s.analytics_rows("2000".into(), "2001".into()).await.unwrap().conversations.is_empty());
+
+    let turns = s.review_turns(None, None).await.unwrap();
+    assert_eq!(turns.len(), 1);
+    let t = &turns[0];
+    assert_eq!((t.text.as_str(), t.rating), ("发票怎么开", Some(2)));
+    assert_eq!(t.replies.len(), 1);
+    assert_eq!(
+        (t.replies[0].decision.as_deref(), t.replies[0].intent.as_deref()),
+        (Some("no_match"), Some("invoice"))
+    );
+
+    // review decisions come back oldest first
+    use kefu::store::review::{ReviewAction, ReviewKey};
+    let key = ReviewKey { key: "00000000deadbeef".into(), text: "发票怎么开".into(), lang: Lang::Zh };
+    let d = s.resolve_review(key, ReviewAction::Faq, Some("invoice".into()), "tina".into()).await.unwrap();
+    assert_eq!(s.review_decisions().await.unwrap(), vec![d]);
+}
