@@ -334,8 +334,8 @@ async fn contract_handoffs<S: ConversationStore + HandoffStore + AccountStore>(s
         .unwrap();
     assert_eq!(t.status, "open");
     assert_eq!(
-        s.tickets(Some("open".into())).await.unwrap().iter().map(|t| t.id.clone()).collect::<Vec<_>>(),
-        [t.id.clone()]
+        s.tickets(Some("open".into())).await.unwrap().iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+        [t.id.as_str()]
     );
     assert!(s.close_ticket(t.id.clone(), "alice".into()).await.unwrap());
     assert!(!s.close_ticket(t.id.clone(), "bob".into()).await.unwrap(), "closed once");
