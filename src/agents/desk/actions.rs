@@ -8,6 +8,22 @@ use crate::dialogue::texts::t;
 use crate::lang::Lang;
 use crate::store::{Accepted, ConversationState, Outcome, StoreError};
 
+/// How an agent ends a handoff: the conversation's state after it, and what the shopper is told
+/// (Chinese, English).
+type Ending = (ConversationState, &'static str, &'static str);
+
+const RESOLVED: Ending = (
+    ConversationState::Closed,
+    "本次服务已结束，感谢您的耐心。请为本次服务打个分吧～",
+    "This chat is resolved. Thank you for your patience! Please rate the service.",
+);
+
+const HANDED_BACK: Ending = (
+    ConversationState::Bot,
+    "人工客服已将您转回智能助手，有问题随时问我；需要人工时说“转人工”即可。",
+    "You're back with the assistant. Ask me anything; say \"human agent\" any time to reach a person again.",
+);
+
 impl State {
     pub(super) async fn agent_request(&mut self, agent: &str, msg: AgentMsg) {
         match msg {
@@ -188,27 +204,29 @@ impl State {
         self.broadcast_queue();
     }
 
-    pub(super) async fn resolve(&mut self, agent: &str, conv: &str) {
-        let Some(handoff) = self.owned_by(agent, conv) else { return };
+    /// Ends the handoff of a conversation `agent` owns with `outcome`, leaving the conversation in
+    /// the ending's state and telling the shopper (stored) its text: that text, or None when the
+    /// agent does not own it or it could not be stored (they were told why).
+    async fn end_owned(
+        &mut self,
+        agent: &str,
+        conv: &str,
+        outcome: Outcome,
+        (state, zh, en): Ending,
+    ) -> Option<String> {
+        let handoff = self.owned_by(agent, conv)?;
         let lang = self.owners.get(conv).map(|o| o.waiting.lang).unwrap_or(Lang::Zh);
-        let text = t(
-            lang,
-            "本次服务已结束，感谢您的耐心。请为本次服务打个分吧～",
-            "This chat is resolved. Thank you for your patience! Please rate the service.",
-        );
-        let store = self.store.clone();
-        let end = store
-            .end_handoff(
-                handoff,
-                conv.to_string(),
-                Outcome::Resolved,
-                ConversationState::Closed,
-                Some(text.clone()),
-            )
-            .await;
+        let text = t(lang, zh, en);
+        let end = self.store.end_handoff(handoff, conv.to_string(), outcome, state, Some(text.clone())).await;
         if let Err(e) = end {
-            return self.storage_error(agent, e, conv);
+            self.storage_error(agent, e, conv);
+            return None;
         }
+        Some(text)
+    }
+
+    pub(super) async fn resolve(&mut self, agent: &str, conv: &str) {
+        let Some(text) = self.end_owned(agent, conv, Outcome::Resolved, RESOLVED).await else { return };
         if let Some(owned) = self.release(conv, Outcome::Resolved) {
             self.observe_handle_time(&owned);
         }
@@ -216,7 +234,7 @@ impl State {
             // the shopper's session writes the feedback record and asks for the rating
             self.tell_shopper(conv, ShopperEvent::Resolved { text });
             self.shoppers.remove(conv);
-        } else if let Err(e) = store.close_with_agent(conv.to_string(), "agent_resolved".into()).await {
+        } else if let Err(e) = self.store.close_with_agent(conv.to_string(), "agent_resolved".into()).await {
             tracing::error!(error = %e, "could not complete the feedback record");
         }
         self.done(agent, "resolve", conv);
@@ -224,26 +242,7 @@ impl State {
     }
 
     pub(super) async fn hand_back(&mut self, agent: &str, conv: &str) {
-        let Some(handoff) = self.owned_by(agent, conv) else { return };
-        let lang = self.owners.get(conv).map(|o| o.waiting.lang).unwrap_or(Lang::Zh);
-        let text = t(
-            lang,
-            "人工客服已将您转回智能助手，有问题随时问我；需要人工时说“转人工”即可。",
-            "You're back with the assistant. Ask me anything; say \"human agent\" any time to reach a person again.",
-        );
-        let end = self
-            .store
-            .end_handoff(
-                handoff,
-                conv.to_string(),
-                Outcome::HandedBack,
-                ConversationState::Bot,
-                Some(text.clone()),
-            )
-            .await;
-        if let Err(e) = end {
-            return self.storage_error(agent, e, conv);
-        }
+        let Some(text) = self.end_owned(agent, conv, Outcome::HandedBack, HANDED_BACK).await else { return };
         self.release(conv, Outcome::HandedBack);
         self.tell_shopper(conv, ShopperEvent::HandedBack { text });
         self.shoppers.remove(conv);
