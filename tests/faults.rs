@@ -169,6 +169,9 @@ async fn a_locked_database_is_a_clear_error_and_recovers() {
     let mut ws = connect(addr).await;
     let conv = hello(&mut ws, None).await["conversation_id"].as_str().unwrap().to_string();
     offer(&mut ws, "m1", "你好").await.unwrap();
+    // m1's reply is stored after its ack: let it land before the lock, or its storage error
+    // would be read as m2's
+    assert!(ws.try_until("reply").await.is_some());
 
     let locker = rusqlite::Connection::open(&db).unwrap();
     locker.execute_batch("BEGIN IMMEDIATE").unwrap();
