@@ -76,33 +76,6 @@ pub struct Target {
     pub order: Option<String>,
 }
 
-/// The decision a reply is expected to carry (`BotReply.decision`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Decision {
-    Answer,
-    Suggest,
-    NoMatch,
-    OutOfScope,
-    Flow,
-    Greeting,
-    Escalate,
-}
-
-impl From<ReplyDecision> for Decision {
-    fn from(d: ReplyDecision) -> Decision {
-        match d {
-            ReplyDecision::Answer => Decision::Answer,
-            ReplyDecision::Suggest => Decision::Suggest,
-            ReplyDecision::NoMatch => Decision::NoMatch,
-            ReplyDecision::OutOfScope => Decision::OutOfScope,
-            ReplyDecision::Flow => Decision::Flow,
-            ReplyDecision::Greeting => Decision::Greeting,
-            ReplyDecision::Escalate => Decision::Escalate,
-        }
-    }
-}
-
 /// One substring or several.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
@@ -166,7 +139,7 @@ struct RawTurn {
     #[serde(default)]
     escalates: Option<bool>,
     #[serde(default)]
-    decision: Option<Decision>,
+    decision: Option<ReplyDecision>,
 }
 
 /// What one turn's reply must show.
@@ -192,7 +165,7 @@ pub struct Expect {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub escalates: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub decision: Option<Decision>,
+    pub decision: Option<ReplyDecision>,
 }
 
 impl Expect {
@@ -441,7 +414,7 @@ pub fn engines(kb: &KnowledgeBase, model: &Path) -> anyhow::Result<Arc<Engines>>
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Actual {
     pub text: String,
-    pub decision: Option<Decision>,
+    pub decision: Option<ReplyDecision>,
     /// The first reply's intent (the classifier's, or the flow's that answered) and the
     /// classifier's confidence when it is the classifier's.
     pub intent: Option<String>,
@@ -458,7 +431,7 @@ impl Actual {
         let cards = || outcome.replies.iter().flat_map(|r: &BotReply| r.cards.iter());
         Actual {
             text: outcome.replies.iter().map(|r| r.text.as_str()).collect::<Vec<_>>().join("\n"),
-            decision: outcome.replies.first().and_then(|r| r.decision).map(Decision::from),
+            decision: outcome.replies.first().and_then(|r| r.decision),
             intent: outcome.replies.first().and_then(|r| r.intent.clone()),
             confidence: outcome.replies.first().and_then(|r| r.confidence),
             order_cards: cards()
