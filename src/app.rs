@@ -49,7 +49,7 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
     let kb = KnowledgeBase::load(&config.knowledge).map_err(|d| anyhow::anyhow!("{d}"))?;
     let thresholds = Thresholds::load(&config.knowledge)?;
 
-    let registry = crate::models::Registry::new(&config.model_store_dir(), &config.model);
+    let registry = crate::models::Registry::new(config.model_store_dir(), &config.model);
     let models = crate::models::Models::open(registry, config.knowledge.join("eval/intents"))?;
     let intents = models.serving().1;
     let store = Store::open(&config.database)?;
