@@ -8,8 +8,8 @@
 //!   [`BODY_TIMEOUT`] ends the request (tower-http's `RequestBodyTimeoutLayer`, in `routes`).
 //!   A WebSocket that never says `hello` is the chat session's business
 //!   (`hello_timeout_secs`).
-//! - **Connections counted.** Every accepted connection holds a [`Ticket`] from the
-//!   [`Admission`] table until its socket closes — the ticket travels inside the I/O object, so an
+//! - **Connections counted.** Every accepted connection holds a [`Seat`] from the
+//!   [`Admission`] table until its socket closes — the seat travels inside the I/O object, so an
 //!   upgraded WebSocket keeps it. Beyond `max_connections` in total or
 //!   `max_connections_per_address` from one address (IPv6: one /64; a trusted proxy is exempt,
 //!   its clients are told apart later by `X-Forwarded-For`), a new connection is closed at once
@@ -169,13 +169,13 @@ impl Admission {
 }
 
 /// One admitted connection; dropping it (when the socket closes) counts it out.
-pub struct Ticket {
+pub struct Seat {
     table: Arc<Mutex<Admission>>,
     ip: IpAddr,
     open: prometheus::IntGauge,
 }
 
-impl Drop for Ticket {
+impl Drop for Seat {
     fn drop(&mut self) {
         let mut t = self.table.lock().expect("admission lock");
         t.release(self.ip);
@@ -183,11 +183,11 @@ impl Drop for Ticket {
     }
 }
 
-/// A TCP stream that carries its admission ticket, so the count lasts exactly as long as the
+/// A TCP stream that carries its admission seat, so the count lasts exactly as long as the
 /// socket, through a WebSocket upgrade too.
 struct Counted {
     io: TcpStream,
-    _ticket: Ticket,
+    _seat: Seat,
 }
 
 impl AsyncRead for Counted {
@@ -291,11 +291,11 @@ impl Door {
         }
     }
 
-    fn admit(&self, peer: SocketAddr) -> Result<Ticket, Refusal> {
+    fn admit(&self, peer: SocketAddr) -> Result<Seat, Refusal> {
         let mut t = self.table.lock().expect("admission lock");
         t.admit(peer.ip())?;
         self.open.set(t.open() as i64);
-        Ok(Ticket { table: self.table.clone(), ip: peer.ip(), open: self.open.clone() })
+        Ok(Seat { table: self.table.clone(), ip: peer.ip(), open: self.open.clone() })
     }
 
     fn refused(&self, peer: SocketAddr, why: Refusal) {
@@ -325,7 +325,7 @@ impl Door {
                     continue;
                 }
             };
-            let ticket = match self.admit(peer) {
+            let seat = match self.admit(peer) {
                 Ok(t) => t,
                 Err(why) => {
                     drop(tcp);
@@ -334,7 +334,7 @@ impl Door {
                 }
             };
             let _ = tcp.set_nodelay(true);
-            let io = TokioIo::new(Counted { io: tcp, _ticket: ticket });
+            let io = TokioIo::new(Counted { io: tcp, _seat: seat });
             let router = router.clone();
             let header_timeout = self.header_timeout;
             tokio::spawn(async move {
