@@ -118,11 +118,7 @@ async fn one_shopper_two_agents_through_the_whole_escalation() {
     shopper.send(json!({"type": "rating", "score": 5, "comment": "Amy很专业"})).await;
     shopper.until_type("reply").await;
     let records = s.app.router.store.feedback_since(String::new()).await.unwrap();
-    let r = records
-        .iter()
-        .map(|r| serde_json::to_value(r).unwrap())
-        .find(|r| r["conversation_id"] == conv.as_str())
-        .expect("a record");
+    let r = common::server::record_of(&records, &conv);
     assert_eq!(r["resolution"], "agent_resolved");
     assert_eq!(r["agent_id"], "amy");
     assert_eq!(r["rating"], 5);

@@ -216,11 +216,7 @@ async fn rating_ends_in_an_exported_feedback_record() {
     c.send(json!({"type": "rating", "score": 4, "comment": "回答很快 <b>赞</b>"})).await;
     c.until_type("reply").await;
     let records = s.app.router.store.feedback_since(String::new()).await.unwrap();
-    let r = records
-        .iter()
-        .map(|r| serde_json::to_value(r).unwrap())
-        .find(|r| r["conversation_id"] == conv.as_str())
-        .unwrap();
+    let r = common::server::record_of(&records, &conv);
     assert_eq!(r["rating"], 4);
     assert_eq!(r["comment"], "回答很快 <b>赞</b>");
     assert_eq!(r["resolution"], "bot_resolved");
@@ -320,11 +316,7 @@ async fn complaints_escalate_and_are_flagged_in_the_feedback_record() {
     c.send(json!({"type": "end"})).await;
     c.until_type("rating_request").await;
     let records = s.app.router.store.feedback_since(String::new()).await.unwrap();
-    let r = records
-        .iter()
-        .map(|r| serde_json::to_value(r).unwrap())
-        .find(|r| r["conversation_id"] == conv.as_str())
-        .unwrap();
+    let r = common::server::record_of(&records, &conv);
     assert_eq!(r["complaint"], true);
     assert_eq!(r["resolution"], "escalated");
     assert_eq!(r["escalation_reason"], "complaint");
@@ -393,11 +385,7 @@ async fn a_rating_given_before_the_end_survives_it() {
     c.send(json!({"type": "end"})).await;
     c.until_type("rating_request").await;
     let records = s.app.router.store.feedback_since(String::new()).await.unwrap();
-    let r = records
-        .iter()
-        .map(|r| serde_json::to_value(r).unwrap())
-        .find(|r| r["conversation_id"] == conv.as_str())
-        .unwrap();
+    let r = common::server::record_of(&records, &conv);
     assert_eq!(r["rating"], 5);
     assert!(r["faq_ids"].as_array().unwrap().iter().any(|f| f == "shipping-fee"));
     let csv = kefu::store::export::render(&records, true).unwrap();

@@ -18,11 +18,7 @@ async fn ansi_escape_sequences_from_a_shopper_are_stripped_from_the_csv_export()
     c.send(json!({"type": "rating", "score": 4, "comment": comment})).await;
     c.until_type("reply").await;
     let records = s.app.router.store.feedback_since(String::new()).await.unwrap();
-    let r = records
-        .iter()
-        .map(|r| serde_json::to_value(r).unwrap())
-        .find(|r| r["conversation_id"] == conv.as_str())
-        .unwrap();
+    let r = common::server::record_of(&records, &conv);
     assert_eq!(r["comment"], comment, "the stored record keeps what was sent");
 
     let csv = kefu::store::export::render(&records, true).unwrap();

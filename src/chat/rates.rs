@@ -98,6 +98,39 @@ pub enum Limited {
     Shopper,
 }
 
+impl Limited {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Limited::Address => "address",
+            Limited::Shopper => "shopper",
+        }
+    }
+}
+
+/// One token from the shopper's bucket (when signed in) and one from the address's, or none:
+/// a refusal by the address gives the shopper's token back.
+fn take_pair(
+    shoppers: &mut Buckets<String>,
+    addresses: &mut Buckets<IpAddr>,
+    address: IpAddr,
+    shopper: Option<&str>,
+) -> Result<(), Limited> {
+    let now = Instant::now();
+    let shopper = shopper.map(str::to_string);
+    if let Some(s) = &shopper {
+        if !shoppers.take(s, now) {
+            return Err(Limited::Shopper);
+        }
+    }
+    if !addresses.take(&address, now) {
+        if let Some(s) = &shopper {
+            shoppers.give_back(s);
+        }
+        return Err(Limited::Address);
+    }
+    Ok(())
+}
+
 #[derive(Debug)]
 struct Tables {
     address_conversations: Buckets<IpAddr>,
@@ -122,35 +155,14 @@ impl Rates {
 
     /// May `address` (and `shopper`, when signed in) start a new conversation now?
     pub fn new_conversation(&self, address: IpAddr, shopper: Option<&str>) -> Result<(), Limited> {
-        let mut t = self.0.lock().expect("rates lock");
-        let now = Instant::now();
-        if let Some(s) = shopper {
-            if !t.shopper_conversations.take(&s.to_string(), now) {
-                return Err(Limited::Shopper);
-            }
-        }
-        if !t.address_conversations.take(&address, now) {
-            return Err(Limited::Address);
-        }
-        Ok(())
+        let t = &mut *self.0.lock().expect("rates lock");
+        take_pair(&mut t.shopper_conversations, &mut t.address_conversations, address, shopper)
     }
 
     /// May `address` (and `shopper`) send one more message now?
     pub fn message(&self, address: IpAddr, shopper: Option<&str>) -> Result<(), Limited> {
-        let mut t = self.0.lock().expect("rates lock");
-        let now = Instant::now();
-        if let Some(s) = shopper {
-            if !t.shopper_messages.take(&s.to_string(), now) {
-                return Err(Limited::Shopper);
-            }
-        }
-        if !t.address_messages.take(&address, now) {
-            if let Some(s) = shopper {
-                t.shopper_messages.give_back(&s.to_string());
-            }
-            return Err(Limited::Address);
-        }
-        Ok(())
+        let t = &mut *self.0.lock().expect("rates lock");
+        take_pair(&mut t.shopper_messages, &mut t.address_messages, address, shopper)
     }
 
     /// Gives back what [`Rates::message`] took, for a message that was already stored.

@@ -26,6 +26,13 @@ pub fn knowledge() -> kefu::knowledge::KnowledgeBase {
     kefu::knowledge::KnowledgeBase::load(&root().join("knowledge")).expect("the shipped knowledge base loads")
 }
 
+/// A conversation's feedback record among `records`, as the JSON the export and the API give.
+pub fn record_of(records: &[kefu::records::FeedbackRecord], conv: &str) -> serde_json::Value {
+    let r =
+        records.iter().find(|r| r.conversation_id == conv).expect("a feedback record for the conversation");
+    serde_json::to_value(r).unwrap()
+}
+
 /// The defaults with the per-address and per-shopper limits out of the way: every test client
 /// is 127.0.0.1 (tests/security_connections.rs tests the limits themselves).
 pub fn test_limits() -> Config {

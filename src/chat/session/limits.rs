@@ -38,10 +38,7 @@ impl Session {
     }
 
     pub(super) fn count_limited(&self, what: &str, limit: Limited) {
-        let limit = match limit {
-            Limited::Address => "address",
-            Limited::Shopper => "shopper",
-        };
+        let limit = limit.as_str();
         self.svc.metrics.limited.with_label_values(&[what, limit]).inc();
         tracing::debug!(client = %self.client, what, limit, "rate limited");
     }
