@@ -132,7 +132,7 @@ impl Browser {
             .unwrap_or_else(|e| panic!("{}: no {css} on the page: {e}", self.name))
     }
 
-    /// Waits until an element matching `css` has text containing `needle`; its text.
+    /// Waits until an element matching `css` has non-empty text containing `needle`; its text.
     async fn text(&self, css: &str, needle: &str) -> String {
         wait_for_text(self.name, css, needle, || async {
             let mut texts = Vec::new();
@@ -189,7 +189,8 @@ where
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         let texts = read().await;
-        if let Some(t) = texts.iter().find(|t| t.contains(needle)) {
+        // an empty needle means "any text": an element read while it is redrawn reads as ""
+        if let Some(t) = texts.iter().find(|t| t.contains(needle) && !t.trim().is_empty()) {
             return t.clone();
         }
         if tokio::time::Instant::now() > deadline {
