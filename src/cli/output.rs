@@ -134,7 +134,7 @@ pub fn prediction(model: &IntentModel, p: &kefu::intent::Prediction) {
 }
 
 /// `kefu eval clinc150`: the headline against its targets, then the report.
-pub fn clinc150(report: &kefu::eval::intents::Report) {
+pub fn clinc150(report: &kefu::eval::intents::IntentReport) {
     println!(
         "CLINC150 val: in-scope accuracy {:.3} (target ≥ 0.93), out-of-scope recall {} (target ≥ 0.6)",
         report.in_scope_accuracy,

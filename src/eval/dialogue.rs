@@ -184,7 +184,7 @@ impl Expect {
 }
 
 #[derive(Debug, Clone)]
-pub struct Turn {
+pub struct ScriptTurn {
     pub text: String,
     pub tap: Option<Target>,
     pub page: Option<Target>,
@@ -195,13 +195,13 @@ pub struct Turn {
 }
 
 #[derive(Debug, Clone)]
-pub struct Conversation {
+pub struct Script {
     pub id: String,
     pub kind: String,
     pub shopper: Option<String>,
     pub lang: Lang,
     pub page: Option<Target>,
-    pub turns: Vec<Turn>,
+    pub turns: Vec<ScriptTurn>,
     pub line: usize,
 }
 
@@ -220,7 +220,7 @@ struct SpansConversation {
 
 /// Reads the conversations, checking every shopper, sku, order number and kind against the
 /// knowledge base. Every problem is reported with its line, conversation and turn.
-pub fn load(path: &Path, kb: &KnowledgeBase) -> Result<Vec<Conversation>, Diagnostics> {
+pub fn load(path: &Path, kb: &KnowledgeBase) -> Result<Vec<Script>, Diagnostics> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Diagnostics(vec![Diagnostic::new(path, None, format!("cannot read: {e}"))]))?;
     let lines = LineIndex::new(&text);
@@ -361,7 +361,7 @@ pub fn load(path: &Path, kb: &KnowledgeBase) -> Result<Vec<Conversation>, Diagno
                 }
                 continue;
             }
-            turns.push(Turn {
+            turns.push(ScriptTurn {
                 text: t.text,
                 tap: t.tap,
                 page: t.page,
@@ -371,7 +371,7 @@ pub fn load(path: &Path, kb: &KnowledgeBase) -> Result<Vec<Conversation>, Diagno
             });
         }
         let lang = header.lang.or_else(|| turns.first().map(|t| detect(&t.text))).unwrap_or(Lang::Zh);
-        out.push(Conversation {
+        out.push(Script {
             id: header.id,
             kind: header.kind,
             shopper: header.shopper,
@@ -566,7 +566,7 @@ fn ratio(a: usize, b: usize) -> f64 {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub struct DialogueReport {
     pub overall: Score,
     pub turn_rate: f64,
     pub conversation_rate: f64,
@@ -586,16 +586,17 @@ pub struct Report {
 pub async fn evaluate(
     kb: &KnowledgeBase,
     engines: Arc<Engines>,
-    conversations: &[Conversation],
+    conversations: &[Script],
     now: DateTime<FixedOffset>,
-) -> anyhow::Result<Report> {
+) -> anyhow::Result<DialogueReport> {
     let scratch = Scratch::new()?;
     let mut turns = Vec::new();
     let mut conv_passed: Vec<(Lang, String, bool)> = Vec::new();
     for (i, c) in conversations.iter().enumerate() {
         let store = Store::open(&scratch.0.join(format!("c{i}.db")))?;
         store.seed(kb.shoppers.clone(), kb.orders.clone()).await?;
-        let router = Router::new(engines.clone(), store.clone(), Clock::Fixed(now));
+        let orders = Arc::new(crate::orders::Embedded::new(store.clone()));
+        let router = Router::new(engines.clone(), orders, Arc::new(store.clone()), Clock::Fixed(now));
         let conv = store.open_conversation(c.shopper.clone(), c.lang).await?;
         let mut st = DialogueState::new(c.lang, c.shopper.clone());
         if let Some(p) = &c.page {
@@ -647,7 +648,7 @@ pub async fn evaluate(
             s.conversations_passed += ok as usize;
         }
     }
-    Ok(Report {
+    Ok(DialogueReport {
         overall,
         turn_rate: overall.turn_rate(),
         conversation_rate: overall.conversation_rate(),
@@ -699,7 +700,7 @@ fn describe(a: &Actual) -> String {
     s
 }
 
-impl Report {
+impl DialogueReport {
     /// The numbers, then every failing turn (or, with `transcript`, every turn).
     pub fn render(&self, transcript: bool) -> String {
         let mut s = String::new();

@@ -127,7 +127,7 @@ pub struct LangReport {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub struct FaqReport {
     pub cases: usize,
     pub languages: Vec<LangReport>,
 }
@@ -246,7 +246,7 @@ pub fn tune(index: &FaqIndex, cases: &[Case]) -> Result<Thresholds, SearchError>
 }
 
 /// Evaluates the index with its current thresholds.
-pub fn evaluate(index: &FaqIndex, cases: &[Case]) -> Result<Report, SearchError> {
+pub fn evaluate(index: &FaqIndex, cases: &[Case]) -> Result<FaqReport, SearchError> {
     let ranked = rank_all(index, cases)?;
     let mut by_lang: BTreeMap<Lang, Vec<&(Outcome, String)>> = BTreeMap::new();
     for r in &ranked {
@@ -287,10 +287,10 @@ pub fn evaluate(index: &FaqIndex, cases: &[Case]) -> Result<Report, SearchError>
             misses,
         });
     }
-    Ok(Report { cases: cases.len(), languages })
+    Ok(FaqReport { cases: cases.len(), languages })
 }
 
-impl Report {
+impl FaqReport {
     /// A table for people.
     pub fn render(&self, show_misses: bool) -> String {
         let mut s = format!("FAQ retrieval on {} held-out questions\n", self.cases);

@@ -29,7 +29,7 @@ pub struct LangScore {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub struct IntentReport {
     pub examples: usize,
     pub accuracy: f64,
     pub macro_f1: f64,
@@ -53,7 +53,7 @@ fn ratio(a: usize, b: usize) -> f64 {
 }
 
 /// Evaluates `model` on `examples`.
-pub fn evaluate(model: &IntentModel, examples: &[Example]) -> Result<Report, IntentError> {
+pub fn evaluate(model: &IntentModel, examples: &[Example]) -> Result<IntentReport, IntentError> {
     let mut preds = Vec::with_capacity(examples.len());
     for chunk in examples.chunks(256) {
         let texts: Vec<&str> = chunk.iter().map(|e| e.text.as_str()).collect();
@@ -64,7 +64,7 @@ pub fn evaluate(model: &IntentModel, examples: &[Example]) -> Result<Report, Int
     Ok(score(examples, &preds, model.config.oos_threshold))
 }
 
-fn score(examples: &[Example], preds: &[String], threshold: f32) -> Report {
+fn score(examples: &[Example], preds: &[String], threshold: f32) -> IntentReport {
     let mut labels: Vec<String> =
         examples.iter().map(|e| e.label.clone()).chain(preds.iter().cloned()).collect();
     labels.sort();
@@ -127,7 +127,7 @@ fn score(examples: &[Example], preds: &[String], threshold: f32) -> Report {
         confused.into_iter().map(|((a, b), n)| (a, b, n)).collect();
     confused.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
     confused.truncate(10);
-    Report {
+    IntentReport {
         examples: examples.len(),
         accuracy: ratio(correct, examples.len()),
         macro_f1,
@@ -141,7 +141,7 @@ fn score(examples: &[Example], preds: &[String], threshold: f32) -> Report {
     }
 }
 
-impl Report {
+impl IntentReport {
     pub fn render(&self) -> String {
         let opt = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.3}"));
         let mut s = format!(

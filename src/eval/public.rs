@@ -161,7 +161,7 @@ impl SmpReport {
 
 /// CLINC150 val scored with the same report as the store's held-out set (label `oos` is out of
 /// scope). `Ok(None)` when the file does not exist.
-pub fn clinc150(model: &IntentModel, val: &Path) -> anyhow::Result<Option<super::intents::Report>> {
+pub fn clinc150(model: &IntentModel, val: &Path) -> anyhow::Result<Option<super::intents::IntentReport>> {
     if !val.exists() {
         return Ok(None);
     }
@@ -177,7 +177,7 @@ pub fn clinc150(model: &IntentModel, val: &Path) -> anyhow::Result<Option<super:
 pub struct JddcReport {
     /// Labelled messages, `context` and `system` included.
     pub labelled: usize,
-    pub report: super::intents::Report,
+    pub report: super::intents::IntentReport,
     pub store_questions: usize,
     /// Share of store questions predicted out_of_scope.
     pub store_called_out_of_scope: f64,

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use crate::eval::intents::{LabelScore, Report};
+use crate::eval::intents::{LabelScore, IntentReport};
 use crate::lang::Lang;
 
 /// How much worse a candidate may be and still count as "not worse", in absolute points of
@@ -80,7 +80,7 @@ pub struct Comparison {
     pub reasons: Vec<String>,
 }
 
-fn side(version: &str, r: &Report) -> Side {
+fn side(version: &str, r: &IntentReport) -> Side {
     Side {
         version: version.to_string(),
         accuracy: r.accuracy,
@@ -106,9 +106,9 @@ fn sub(a: Option<f64>, b: Option<f64>) -> Option<f64> {
 /// Compares two evaluations of the same held-out examples.
 pub fn compare(
     active_version: &str,
-    active: &Report,
+    active: &IntentReport,
     candidate_version: &str,
-    candidate: &Report,
+    candidate: &IntentReport,
 ) -> Comparison {
     let labels: BTreeSet<&str> =
         active.per_label.iter().chain(&candidate.per_label).map(|s| s.label.as_str()).collect();

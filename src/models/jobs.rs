@@ -1,6 +1,6 @@
 //! Background training: one job at a time, its progress, and what it produced.
 //!
-//! [`Jobs::start`] claims the single slot (or says which job holds it) and gives a [`Ticket`];
+//! [`Jobs::start`] claims the single slot (or says which job holds it) and gives a [`JobTicket`];
 //! [`run`] does the work on a blocking thread: train (reporting each epoch), evaluate the
 //! candidate and the parent model on the held-out set, save the candidate as a new version. It
 //! never activates anything. Dropping [`Jobs`] (the service stops) cancels a running job at the
@@ -85,9 +85,9 @@ impl Drop for Jobs {
     }
 }
 
-/// The right to run the one job, and the way it reports. Dropped without [`Ticket::done`] or
-/// [`Ticket::fail`] (a panic), the job is marked failed and the slot is freed.
-pub struct Ticket {
+/// The right to run the one job, and the way it reports. Dropped without [`JobTicket::done`] or
+/// [`JobTicket::fail`] (a panic), the job is marked failed and the slot is freed.
+pub struct JobTicket {
     id: String,
     inner: Arc<Mutex<Inner>>,
     cancel: Arc<AtomicBool>,
@@ -111,7 +111,7 @@ impl Jobs {
         options: &TrainOptions,
         examples: usize,
         parent: &str,
-    ) -> Result<Ticket, String> {
+    ) -> Result<JobTicket, String> {
         let mut inner = self.inner.lock().expect("jobs lock");
         if let Some(running) = &inner.running {
             return Err(running.clone());
@@ -138,7 +138,7 @@ impl Jobs {
         while inner.jobs.len() > KEEP_JOBS {
             inner.jobs.pop_front();
         }
-        Ok(Ticket { id, inner: self.inner.clone(), cancel: self.cancel.clone(), finished: false })
+        Ok(JobTicket { id, inner: self.inner.clone(), cancel: self.cancel.clone(), finished: false })
     }
 
     pub fn get(&self, id: &str) -> Option<JobStatus> {
@@ -151,7 +151,7 @@ impl Jobs {
     }
 }
 
-impl Ticket {
+impl JobTicket {
     pub fn id(&self) -> &str {
         &self.id
     }
@@ -181,7 +181,7 @@ impl Ticket {
     }
 }
 
-impl Drop for Ticket {
+impl Drop for JobTicket {
     fn drop(&mut self) {
         if !self.finished {
             self.update(|j| {
@@ -202,7 +202,7 @@ fn now() -> String {
 
 /// Runs a job to its end (call it on a blocking thread): train, evaluate, save. The outcome is
 /// in the job's status.
-pub fn run(ticket: Ticket, req: TrainRequest, registry: &Registry, held_out: &Path) {
+pub fn run(ticket: JobTicket, req: TrainRequest, registry: &Registry, held_out: &Path) {
     match run_inner(&ticket, req, registry, held_out) {
         Ok((version, comparison)) => {
             tracing::info!(job = %ticket.id, %version, not_worse = comparison.not_worse, "candidate model trained");
@@ -217,7 +217,7 @@ pub fn run(ticket: Ticket, req: TrainRequest, registry: &Registry, held_out: &Pa
 }
 
 fn run_inner(
-    ticket: &Ticket,
+    ticket: &JobTicket,
     req: TrainRequest,
     registry: &Registry,
     held_out: &Path,

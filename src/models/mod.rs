@@ -22,12 +22,12 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
-use crate::eval::intents::{evaluate, Report};
+use crate::eval::intents::{evaluate, IntentReport};
 use crate::intent::data::Example;
 use crate::intent::{IntentError, IntentModel};
 pub use compare::{Comparison, TOLERANCE};
 pub use jobs::{JobState, JobStatus, Jobs};
-pub use registry::{Kind, Registry, VersionInfo, SHIPPED};
+pub use registry::{ActivationKind, Registry, VersionInfo, SHIPPED};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelsError {
@@ -196,7 +196,7 @@ impl Models {
         &self,
         active: &IntentModel,
         candidate: &IntentModel,
-    ) -> Result<(Report, Report), ModelsError> {
+    ) -> Result<(IntentReport, IntentReport), ModelsError> {
         let test = load_held_out(&self.held_out)?;
         let a = evaluate(active, &test).map_err(ModelsError::Training)?;
         let c = evaluate(candidate, &test).map_err(ModelsError::Training)?;
@@ -237,7 +237,7 @@ impl Models {
             let c = comparison.expect("compared");
             return Err(ActivateError::Worse(Box::new(c)));
         }
-        let kind = if worse { Kind::Override } else { Kind::Activate };
+        let kind = if worse { ActivationKind::Override } else { ActivationKind::Activate };
         self.registry.record(version, kind, who)?;
         self.put_in_force(version, candidate, install);
         tracing::info!(%version, %previous, %who, overridden = worse, "model version activated");
@@ -255,7 +255,7 @@ impl Models {
         let target = self.registry.rollback_target()?.ok_or(ActivateError::NothingToRollBack)?;
         let (previous, _) = self.serving();
         let model = Arc::new(self.registry.load(&target)?);
-        self.registry.record(&target, Kind::Rollback, who)?;
+        self.registry.record(&target, ActivationKind::Rollback, who)?;
         self.put_in_force(&target, model, install);
         tracing::info!(version = %target, %previous, %who, "model version rolled back");
         Ok(Activation { active: target, previous, overridden: false, changed: true, comparison: None })

@@ -4,7 +4,7 @@
 //! data/models/
 //!   20261125-091530/      a version trained while the service ran
 //!     model.safetensors config.json tokenizer.json    the model (as `kefu train` writes it)
-//!     metrics.json        its evaluation on the held-out set (`eval::intents::Report`)
+//!     metrics.json        its evaluation on the held-out set (`eval::intents::IntentReport`)
 //!     meta.json           who trained it, when, on how much data, seed, epochs, parent version
 //!   ACTIVE                the version in force (absent or `shipped`: the shipped model)
 //!   HISTORY               one line per activation: time, kind, version, who
@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::ModelsError;
-use crate::eval::intents::Report;
+use crate::eval::intents::IntentReport;
 use crate::intent::IntentModel;
 
 /// The version id of the shipped model.
@@ -67,8 +67,8 @@ pub struct MetricsSummary {
     pub oos_recall: Option<f64>,
 }
 
-impl From<&Report> for MetricsSummary {
-    fn from(r: &Report) -> Self {
+impl From<&IntentReport> for MetricsSummary {
+    fn from(r: &IntentReport) -> Self {
         MetricsSummary {
             examples: r.examples,
             accuracy: r.accuracy,
@@ -98,7 +98,7 @@ pub struct VersionInfo {
 /// What an activation line in `HISTORY` says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Kind {
+pub enum ActivationKind {
     /// Activated, not worse than the version it replaced (or not compared: a restart).
     Activate,
     /// Activated although worse, with the explicit override.
@@ -107,12 +107,12 @@ pub enum Kind {
     Rollback,
 }
 
-impl Kind {
+impl ActivationKind {
     fn as_str(self) -> &'static str {
         match self {
-            Kind::Activate => "activate",
-            Kind::Override => "override",
-            Kind::Rollback => "rollback",
+            ActivationKind::Activate => "activate",
+            ActivationKind::Override => "override",
+            ActivationKind::Rollback => "rollback",
         }
     }
 }
@@ -121,7 +121,7 @@ impl Kind {
 #[derive(Debug, Clone, Serialize)]
 pub struct HistoryEntry {
     pub time: String,
-    pub kind: Kind,
+    pub kind: ActivationKind,
     pub version: String,
     pub who: String,
 }
@@ -237,7 +237,7 @@ impl Registry {
         &self,
         model: &IntentModel,
         meta: &mut Meta,
-        metrics: &Report,
+        metrics: &IntentReport,
     ) -> Result<String, ModelsError> {
         fs::create_dir_all(&self.root).map_err(|e| io(&self.root, e))?;
         let created = chrono::DateTime::parse_from_rfc3339(&meta.created)
@@ -260,7 +260,7 @@ impl Registry {
         base: &str,
         model: &IntentModel,
         meta: &mut Meta,
-        metrics: &Report,
+        metrics: &IntentReport,
     ) -> Result<String, ModelsError> {
         for n in 1..100 {
             let id = if n == 1 { base.to_string() } else { format!("{base}-{n}") };
@@ -291,7 +291,7 @@ impl Registry {
     }
 
     /// Records that `version` is now in force: `ACTIVE` first, then a `HISTORY` line.
-    pub fn record(&self, version: &str, kind: Kind, who: &str) -> Result<(), ModelsError> {
+    pub fn record(&self, version: &str, kind: ActivationKind, who: &str) -> Result<(), ModelsError> {
         fs::create_dir_all(&self.root).map_err(|e| io(&self.root, e))?;
         write_atomic(&self.root.join(ACTIVE_FILE), format!("{version}\n").as_bytes())?;
         let path = self.root.join(HISTORY_FILE);
@@ -323,9 +323,9 @@ impl Registry {
                 let mut parts = line.splitn(4, '\t');
                 let (time, kind, version) = (parts.next()?, parts.next()?, parts.next()?);
                 let kind = match kind {
-                    "activate" => Kind::Activate,
-                    "override" => Kind::Override,
-                    "rollback" => Kind::Rollback,
+                    "activate" => ActivationKind::Activate,
+                    "override" => ActivationKind::Override,
+                    "rollback" => ActivationKind::Rollback,
                     _ => return None,
                 };
                 let who = parts.next().unwrap_or("").to_string();
@@ -341,8 +341,8 @@ impl Registry {
         let mut stack = vec![SHIPPED.to_string()];
         for entry in self.history()? {
             match entry.kind {
-                Kind::Activate | Kind::Override => stack.push(entry.version),
-                Kind::Rollback => {
+                ActivationKind::Activate | ActivationKind::Override => stack.push(entry.version),
+                ActivationKind::Rollback => {
                     stack.pop();
                     if stack.last() != Some(&entry.version) {
                         stack.push(entry.version);
@@ -417,17 +417,17 @@ mod tests {
         let r = Registry::new(dir.path().join("models"), dir.path().join("shipped"));
         assert_eq!(r.active().unwrap(), SHIPPED);
         assert_eq!(r.rollback_target().unwrap(), None);
-        r.record("a", Kind::Activate, "wang").unwrap();
-        r.record("b", Kind::Override, "li\tx").unwrap();
+        r.record("a", ActivationKind::Activate, "wang").unwrap();
+        r.record("b", ActivationKind::Override, "li\tx").unwrap();
         assert_eq!(r.stack().unwrap(), ["shipped", "a", "b"]);
         assert_eq!(r.rollback_target().unwrap().as_deref(), Some("a"));
-        r.record("a", Kind::Rollback, "wang").unwrap();
+        r.record("a", ActivationKind::Rollback, "wang").unwrap();
         assert_eq!(r.rollback_target().unwrap().as_deref(), Some("shipped"));
-        r.record("shipped", Kind::Rollback, "wang").unwrap();
+        r.record("shipped", ActivationKind::Rollback, "wang").unwrap();
         assert_eq!(r.active().unwrap(), SHIPPED);
         assert_eq!(r.rollback_target().unwrap(), None);
         // activating an old version is one more activation: a rollback undoes it
-        r.record("b", Kind::Activate, "wang").unwrap();
+        r.record("b", ActivationKind::Activate, "wang").unwrap();
         assert_eq!(r.rollback_target().unwrap().as_deref(), Some("shipped"));
         assert_eq!(r.history().unwrap()[1].who, "li x", "control characters cannot break a line");
         // a crash after ACTIVE was written and before HISTORY was: ACTIVE wins
