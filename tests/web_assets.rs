@@ -1,6 +1,7 @@
 //! The storefront's static files: the demo page at `/` embeds the widget with one script tag and
 //! links every product to its page (`/product/{sku}`, which tells the widget its sku),
-//! `/widget.js` is served as JavaScript, and no page puts markup from data on the page.
+//! `/widget.js` is served as JavaScript, `/favicon.ico` as an icon, and no page puts markup from
+//! data on the page.
 
 mod common;
 
@@ -171,4 +172,21 @@ async fn the_consoles_are_staff_pages() {
         let csp = csp.unwrap_or_else(|| panic!("{page} has no Content-Security-Policy"));
         assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{page}: {csp}");
     }
+}
+
+/// Every page a browser opens also asks for `/favicon.ico`: it is served (an ICO holding one
+/// PNG), so no page logs a 404.
+#[tokio::test]
+async fn the_favicon_is_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path()).await;
+    let a = get_answer(&app, "/favicon.ico").await;
+    assert_eq!(a.status_code(), StatusCode::OK);
+    assert_eq!(a.header("content-type"), Some("image/x-icon"));
+    assert!(a.header("cache-control").is_some_and(|c| c.contains("max-age=")), "{:?}", a.headers);
+    assert_eq!(a.header("x-content-type-options"), Some("nosniff"));
+    let icon = kefu::web::assets::FAVICON;
+    assert_eq!(&icon[..4], &[0, 0, 1, 0], "an ICO header");
+    assert_eq!(&icon[22..26], b"\x89PNG", "holding a PNG");
+    assert_eq!(a.body, String::from_utf8_lossy(icon), "the embedded icon");
 }

@@ -3,7 +3,8 @@
 //! - the storefront: the chat widget (`GET /widget.js`) and the demo store that embeds it (`GET /`,
 //!   and one page per product, `GET /product/{sku}`, that tells the widget its sku);
 //! - the agent console (`GET /agent`) and the trainer console (`GET /trainer`), which share
-//!   `console.css` and `console.js` (login, API calls, safe element building).
+//!   `console.css` and `console.js` (login, API calls, safe element building);
+//! - the icon every browser asks for (`GET /favicon.ico`; without it each page logs a 404).
 //!
 //! The files live in `web/` and are read at compile time. With `web_dir` set (`KEFU_WEB_DIR`)
 //! they are read from that folder on every request instead, for editing them without rebuilding.
@@ -35,6 +36,8 @@ pub const TRAINER_CSS: &str = include_str!("../../web/trainer.css");
 /// What both consoles share (`web/console.js`, `web/console.css`).
 pub const CONSOLE_JS: &str = include_str!("../../web/console.js");
 pub const CONSOLE_CSS: &str = include_str!("../../web/console.css");
+/// The icon (`web/favicon.ico`: one 32×32 PNG in an ICO, drawn by `scripts/gen_favicon.py`).
+pub const FAVICON: &[u8] = include_bytes!("../../web/favicon.ico");
 
 /// Who may load a file: the storefront's files go on any store's pages; the consoles are
 /// staff pages and load nothing from elsewhere.
@@ -48,91 +51,99 @@ struct Asset {
     route: &'static str,
     file: &'static str,
     content_type: &'static str,
-    body: &'static str,
+    body: &'static [u8],
     audience: Audience,
 }
 
 const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "application/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
+const ICON: &str = "image/x-icon";
 
 static ASSETS: &[Asset] = &[
     Asset {
         route: "/",
         file: "index.html",
         content_type: HTML,
-        body: INDEX_HTML,
+        body: INDEX_HTML.as_bytes(),
         audience: Audience::Storefront,
     },
     Asset {
         route: "/product/{sku}",
         file: "product.html",
         content_type: HTML,
-        body: PRODUCT_HTML,
+        body: PRODUCT_HTML.as_bytes(),
         audience: Audience::Storefront,
     },
     Asset {
         route: "/widget.js",
         file: "widget.js",
         content_type: JS,
-        body: WIDGET_JS,
+        body: WIDGET_JS.as_bytes(),
         audience: Audience::Storefront,
     },
     Asset {
         route: "/agent",
         file: "agent.html",
         content_type: HTML,
-        body: AGENT_HTML,
+        body: AGENT_HTML.as_bytes(),
         audience: Audience::Staff,
     },
     Asset {
         route: "/agent.js",
         file: "agent.js",
         content_type: JS,
-        body: AGENT_JS,
+        body: AGENT_JS.as_bytes(),
         audience: Audience::Staff,
     },
     Asset {
         route: "/agent.css",
         file: "agent.css",
         content_type: CSS,
-        body: AGENT_CSS,
+        body: AGENT_CSS.as_bytes(),
         audience: Audience::Staff,
     },
     Asset {
         route: "/trainer",
         file: "trainer.html",
         content_type: HTML,
-        body: TRAINER_HTML,
+        body: TRAINER_HTML.as_bytes(),
         audience: Audience::Staff,
     },
     Asset {
         route: "/trainer.js",
         file: "trainer.js",
         content_type: JS,
-        body: TRAINER_JS,
+        body: TRAINER_JS.as_bytes(),
         audience: Audience::Staff,
     },
     Asset {
         route: "/trainer.css",
         file: "trainer.css",
         content_type: CSS,
-        body: TRAINER_CSS,
+        body: TRAINER_CSS.as_bytes(),
         audience: Audience::Staff,
     },
     Asset {
         route: "/console.js",
         file: "console.js",
         content_type: JS,
-        body: CONSOLE_JS,
+        body: CONSOLE_JS.as_bytes(),
         audience: Audience::Staff,
     },
     Asset {
         route: "/console.css",
         file: "console.css",
         content_type: CSS,
-        body: CONSOLE_CSS,
+        body: CONSOLE_CSS.as_bytes(),
         audience: Audience::Staff,
+    },
+    Asset {
+        route: "/favicon.ico",
+        file: "favicon.ico",
+        content_type: ICON,
+        body: FAVICON,
+        audience: Audience::Storefront,
     },
 ];
 
@@ -200,9 +211,9 @@ pub fn routes() -> axum::Router<Arc<AppState>> {
 
 async fn serve(app: Arc<AppState>, asset: &'static Asset) -> Response {
     let body = match &app.config.web_dir {
-        None => asset.body.to_string(),
+        None => asset.body.to_vec(),
         // a development aid (small local files): a plain read is fine here
-        Some(dir) => match std::fs::read_to_string(dir.join(asset.file)) {
+        Some(dir) => match std::fs::read(dir.join(asset.file)) {
             Ok(text) => text,
             Err(e) => {
                 tracing::error!(file = %dir.join(asset.file).display(), error = %e, "web_dir file unreadable");
@@ -211,13 +222,14 @@ async fn serve(app: Arc<AppState>, asset: &'static Asset) -> Response {
         },
     };
     let store_csp = (matches!(asset.audience, Audience::Storefront) && asset.content_type == HTML)
-        .then(|| storefront_csp(&body));
+        .then(|| storefront_csp(&String::from_utf8_lossy(&body)));
     let mut resp = body.into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
     let cache = match (asset.audience, asset.content_type) {
         // short, so a new widget reaches the stores within minutes
         (Audience::Storefront, JS) => "public, max-age=300",
+        (_, ICON) => "public, max-age=86400",
         _ => "no-cache",
     };
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
