@@ -179,7 +179,7 @@ pub fn decode(text: &str) -> Result<AgentMsg, (AgentErrorCode, String)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -197,5 +197,138 @@ mod tests {
             AgentErrorCode::MalformedFrame
         );
         assert_eq!(decode(r#"{"type":"fly"}"#).unwrap_err().0, AgentErrorCode::UnknownType);
+    }
+
+    /// A golden file's JSON (one line, as the server sends it; written from the build before the
+    /// wire types were separated from the store's rows).
+    pub(crate) fn golden(file: &str) -> &str {
+        file.trim_end()
+    }
+
+    /// A stored conversation with one of everything an agent sees: every field filled in, so
+    /// the wire shape of each part is pinned (the console's detail sends the same shape).
+    pub(crate) fn sample_context() -> crate::store::ConversationContext {
+        use crate::records::{MessageMeta, ReplyDecision, Seen};
+        use crate::store::{ConversationState, Handoff, Profile, ReturnRequest, StoredMessage};
+        let order: crate::knowledge::Order = serde_json::from_value(serde_json::json!({
+            "order_no": "261101000000000001", "shopper_id": "u1", "created_at": "2026-11-01T10:00:00+08:00",
+            "status": "delivered",
+            "items": [{"sku": "TS-01", "color": "white", "size": "M", "qty": 1, "unit_price": 99.0}],
+            "subtotal": 99.0, "discount": 0.0, "shipping_fee": 0.0, "total": 99.0,
+            "payment_method": "alipay", "shipping_insurance": false,
+            "address": {"name": "李雷", "phone": "13800001234", "province": "上海", "city": "上海", "detail": "1号"},
+            "courier": "SF", "tracking_no": "SF1", "paid_at": null, "shipped_at": null, "delivered_at": null,
+            "return": null
+        }))
+        .unwrap();
+        let bot = EscalationContext {
+            seen: Seen {
+                intents_seen: vec!["complaint".into()],
+                orders_discussed: vec![order.order_no.clone()],
+                ..Seen::default()
+            },
+            ..EscalationContext::default()
+        };
+        crate::store::ConversationContext {
+            conversation_id: "c1".into(),
+            lang: Lang::Zh,
+            state: ConversationState::Agent,
+            started_at: "2026-11-25T10:00:00.000Z".into(),
+            escalation_reason: Some("complaint".into()),
+            transcript: vec![
+                StoredMessage {
+                    id: 1,
+                    client_msg_id: Some("m1".into()),
+                    sender: Sender::Shopper,
+                    text: "我要投诉".into(),
+                    meta: None,
+                    created_at: "2026-11-25T10:00:01.000Z".into(),
+                },
+                StoredMessage {
+                    id: 2,
+                    client_msg_id: None,
+                    sender: Sender::Bot,
+                    text: "好的".into(),
+                    meta: Some(MessageMeta {
+                        intent: Some("complaint".into()),
+                        confidence: Some(0.5),
+                        decision: Some(ReplyDecision::Escalate),
+                        ..MessageMeta::default()
+                    }),
+                    created_at: "2026-11-25T10:00:02.000Z".into(),
+                },
+            ],
+            notes: vec![Note {
+                id: 3,
+                agent: "li".into(),
+                text: "VIP".into(),
+                created_at: "2026-11-25T10:01:00.000Z".into(),
+            }],
+            handoffs: vec![Handoff {
+                id: 4,
+                conversation_id: "c1".into(),
+                reason: "complaint".into(),
+                context: bot,
+                queued_at: "2026-11-25T10:00:02.000Z".into(),
+                agent: Some("li".into()),
+                assigned_at: Some("2026-11-25T10:00:03.000Z".into()),
+                first_response_at: None,
+                ended_at: None,
+                outcome: None,
+            }],
+            orders: vec![order.clone()],
+            returns: vec![ReturnRequest {
+                id: "R1".into(),
+                order_no: order.order_no.clone(),
+                conversation_id: Some("c1".into()),
+                reason: "too small".into(),
+                status: "pending".into(),
+                created_at: "2026-11-25T10:00:04.000Z".into(),
+            }],
+            shopper: Some(Profile {
+                id: "u1".into(),
+                name: "李雷".into(),
+                tier: "gold".into(),
+                vip: true,
+                recent_orders: vec![order],
+                past_ratings: vec![5, 4],
+                average_rating: Some(4.5),
+                conversations: 2,
+            }),
+        }
+    }
+
+    /// The frames built from stored rows keep the JSON the agent console reads (web/agent.js),
+    /// byte for byte.
+    #[test]
+    fn frames_from_stored_rows_keep_their_json() {
+        let context = sample_context();
+        let note = context.notes[0].clone();
+        let assigned = AgentFrame::Assigned {
+            conversation_id: "c1".into(),
+            reason: "complaint".into(),
+            bot: context.handoffs[0].context.clone(),
+            context: Box::new(context),
+        };
+        assert_eq!(
+            serde_json::to_string(&assigned).unwrap(),
+            golden(include_str!("../../tests/golden/agent_assigned.json"))
+        );
+        let note = AgentFrame::Note { conversation_id: "c1".into(), note };
+        assert_eq!(
+            serde_json::to_string(&note).unwrap(),
+            golden(include_str!("../../tests/golden/agent_note.json"))
+        );
+        let message = AgentFrame::Message {
+            conversation_id: "c1".into(),
+            id: 5,
+            from: Sender::Shopper,
+            text: "hi".into(),
+            at: "2026-11-25T10:02:00.000Z".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&message).unwrap(),
+            golden(include_str!("../../tests/golden/agent_message.json"))
+        );
     }
 }

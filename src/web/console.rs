@@ -164,3 +164,66 @@ async fn products(
     let hits = engines.products.search(query, limit).map_err(ApiError::bad_request)?;
     Ok(Json(hits.iter().filter_map(|h| engines.product(&h.sku).cloned()).collect()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agents::protocol::tests::golden;
+    use crate::lang::Lang;
+    use crate::store::ConversationState;
+
+    /// What the console's REST answers are made of keeps the JSON web/agent.js reads, byte for
+    /// byte.
+    #[test]
+    fn answers_from_stored_rows_keep_their_json() {
+        let mine = vec![Conversation {
+            id: "c1".into(),
+            shopper_id: Some("u1".into()),
+            lang: Lang::En,
+            state: ConversationState::Agent,
+            started_at: "2026-11-25T10:00:00.000Z".into(),
+            ended_at: None,
+            escalation_reason: Some("asked_for_human".into()),
+        }];
+        assert_eq!(
+            serde_json::to_string(&mine).unwrap(),
+            golden(include_str!("../../tests/golden/console_mine.json"))
+        );
+        let found = vec![ConversationRow {
+            id: "c2".into(),
+            shopper_id: None,
+            lang: Lang::Zh,
+            state: ConversationState::Closed,
+            started_at: "2026-11-24T10:00:00.000Z".into(),
+            ended_at: Some("2026-11-24T10:05:00.000Z".into()),
+            escalation_reason: None,
+            rating: Some(4),
+            messages: 6,
+        }];
+        assert_eq!(
+            serde_json::to_string(&found).unwrap(),
+            golden(include_str!("../../tests/golden/console_search.json"))
+        );
+        let tickets = vec![Ticket {
+            id: "T0123456789".into(),
+            conversation_id: "c3".into(),
+            shopper_id: Some("u2".into()),
+            lang: Lang::Zh,
+            text: "请回电".into(),
+            contact: Some("13800001234".into()),
+            status: "closed".into(),
+            created_at: "2026-11-24T22:00:00.000Z".into(),
+            closed_by: Some("li".into()),
+            closed_at: Some("2026-11-25T09:00:00.000Z".into()),
+        }];
+        assert_eq!(
+            serde_json::to_string(&tickets).unwrap(),
+            golden(include_str!("../../tests/golden/console_tickets.json"))
+        );
+        let detail = crate::agents::protocol::tests::sample_context();
+        assert_eq!(
+            serde_json::to_string(&detail).unwrap(),
+            golden(include_str!("../../tests/golden/console_detail.json"))
+        );
+    }
+}
