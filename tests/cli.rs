@@ -2,21 +2,18 @@
 //! `--knowledge` that every command honours, over the config's `knowledge` — `check`, `kb`,
 //! `train` and `serve` (a child process answering over the WebSocket from a changed FAQ entry).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+mod common;
 
-use futures_util::{SinkExt, StreamExt};
-use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::process::{Cli, Kefu};
+use common::server::root;
+use common::ws::Client;
 
 /// The marker put into one FAQ answer of the copied knowledge base.
 const MARKER: &str = "【另一家店的知识库】";
 const QUESTION: &str = "运费险怎么理赔";
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -58,20 +55,9 @@ fn config_file(dir: &Path, name: &str, knowledge: &Path) -> PathBuf {
     path
 }
 
-/// `kefu ARGS…` in `dir`, with no `KEFU_*` settings from the test's own environment.
-fn kefu(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kefu"));
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("KEFU_") {
-            c.env_remove(k);
-        }
-    }
-    c.current_dir(dir).env("KEFU_LOG", "warn");
-    c
-}
-
+/// `kefu ARGS…` run in `dir`.
 fn run(dir: &Path, args: &[&str]) -> Output {
-    kefu(dir).args(args).stdin(Stdio::null()).output().unwrap()
+    Cli::new(args).current_dir(dir).run()
 }
 
 fn ok(dir: &Path, args: &[&str]) -> String {
@@ -88,18 +74,10 @@ fn s(p: &Path) -> &str {
 fn config_is_read_before_or_after_the_command_name() {
     let dir = tempfile::tempdir().unwrap();
     let config = config_file(dir.path(), "kefu.custom.toml", &root().join("knowledge"));
-    let out = kefu(dir.path())
-        .args(["user", "add", "li", "--role", "agent", "--config", s(&config)])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child.stdin.take().unwrap().write_all(b"li-password-1\n")?;
-            child.wait_with_output()
-        })
-        .unwrap();
+    let out = Cli::new(&["user", "add", "li", "--role", "agent", "--config", s(&config)])
+        .current_dir(dir.path())
+        .stdin("li-password-1\n")
+        .run();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(dir.path().join("db/kefu.db").exists(), "the config's database was used");
     for args in [
@@ -111,7 +89,7 @@ fn config_is_read_before_or_after_the_command_name() {
         assert!(listed.lines().any(|l| l.starts_with("li\t")), "{args:?}: {listed}");
     }
     // KEFU_CONFIG names it too
-    let out = kefu(dir.path()).args(["user", "list"]).env("KEFU_CONFIG", &config).output().unwrap();
+    let out = Cli::new(&["user", "list"]).current_dir(dir.path()).env("KEFU_CONFIG", &config).run();
     assert!(String::from_utf8_lossy(&out.stdout).contains("li\t"));
     // and a command that only reads the knowledge base reads the config file as well
     let missing = run(dir.path(), &["check", "--config", s(&dir.path().join("absent.toml"))]);
@@ -186,59 +164,17 @@ fn train_and_eval_default_to_the_command_line_folder() {
     assert!(!dir.path().join("m").exists());
 }
 
-/// One shopper question over `/ws/chat`: the bot's reply text.
-async fn ask_over_websocket(addr: &str, question: &str) -> String {
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws/chat")).await.unwrap();
-    let send = |v: Value| Message::Text(v.to_string().into());
-    ws.send(send(json!({"type": "hello", "lang": "zh"}))).await.unwrap();
-    ws.send(send(json!({"type": "message", "id": "m1", "text": question}))).await.unwrap();
-    let mut seen = Vec::new();
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(20), ws.next()).await.expect("a frame in time");
-        let Some(Ok(Message::Text(t))) = frame else {
-            match frame {
-                Some(Ok(_)) => continue,
-                _ => panic!("closed; saw {seen:#?}"),
-            }
-        };
-        let v: Value = serde_json::from_str(t.as_str()).unwrap();
-        if v["type"] == "reply" && v["from"] == "bot" {
-            return v["text"].as_str().unwrap().to_string();
-        }
-        seen.push(v);
-    }
-}
-
-/// A `kefu serve` child, killed when dropped.
-struct Serve(std::process::Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test]
 async fn serve_answers_from_the_command_line_folder() {
     let dir = tempfile::tempdir().unwrap();
     let changed = changed_knowledge(dir.path(), "changed");
     let config = config_file(dir.path(), "kefu.custom.toml", &root().join("knowledge"));
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut child = kefu(dir.path())
-        .args(["serve", "--config", s(&config), "--knowledge", s(&changed)])
-        .env("KEFU_LISTEN", &addr)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let server = Serve(child);
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
-    lines.by_ref().map_while(Result::ok).find(|l| l.contains("listening")).expect("kefu prints its address");
-    std::thread::spawn(move || lines.for_each(drop));
+    let server = Kefu::on(&dir.path().join("kefu.db"))
+        .args(&["--config", s(&config), "--knowledge", s(&changed)])
+        .start();
 
-    let reply = ask_over_websocket(&addr, QUESTION).await;
-    assert!(reply.contains(MARKER), "the service answered from the config's folder: {reply}");
-    drop(server);
+    let (mut shopper, _) = Client::shopper(server.addr, None).await;
+    let reply = shopper.ask(QUESTION).await;
+    let text = reply["text"].as_str().unwrap_or_default();
+    assert!(text.contains(MARKER), "the service answered from the command line's folder: {reply}");
 }

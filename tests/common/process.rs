@@ -26,6 +26,7 @@ pub struct Options {
     env: Vec<(String, String)>,
     fd_limit: Option<u32>,
     shared_limits: bool,
+    args: Vec<String>,
 }
 
 impl Options {
@@ -45,6 +46,12 @@ impl Options {
         self
     }
 
+    /// Extra arguments after `serve` (`--config FILE`, `--knowledge DIR`).
+    pub fn args(mut self, args: &[&str]) -> Options {
+        self.args.extend(args.iter().map(|a| a.to_string()));
+        self
+    }
+
     /// Keeps the default per-address and per-shopper limits (the tests lift them otherwise).
     pub fn shared_limits(mut self) -> Options {
         self.shared_limits = true;
@@ -59,13 +66,14 @@ impl Options {
             Some(n) => {
                 let mut c = Command::new("sh");
                 c.arg("-c")
-                    .arg(format!("ulimit -n {n} && exec \"$0\" serve"))
-                    .arg(env!("CARGO_BIN_EXE_kefu"));
+                    .arg(format!("ulimit -n {n} && exec \"$0\" serve \"$@\""))
+                    .arg(env!("CARGO_BIN_EXE_kefu"))
+                    .args(&self.args);
                 c
             }
             None => {
                 let mut c = Command::new(env!("CARGO_BIN_EXE_kefu"));
-                c.arg("serve");
+                c.arg("serve").args(&self.args);
                 c
             }
         };
@@ -100,7 +108,14 @@ impl Kefu {
     /// model, a fixed clock, the shopper token secret, the model store `db`'s folder/models and
     /// the shared limits lifted; changed by the [`Options`] before [`Options::start`].
     pub fn on(db: &Path) -> Options {
-        Options { db: db.to_path_buf(), dir: None, env: Vec::new(), fd_limit: None, shared_limits: false }
+        Options {
+            db: db.to_path_buf(),
+            dir: None,
+            env: Vec::new(),
+            fd_limit: None,
+            shared_limits: false,
+            args: Vec::new(),
+        }
     }
 
     /// [`Kefu::on`] a fresh database in a temporary folder that lives as long as the server.
@@ -172,9 +187,16 @@ pub struct Cli {
 }
 
 impl Cli {
+    /// `kefu ARGS…` in the repository, with none of the test's own `KEFU_*` settings and a
+    /// quiet log.
     pub fn new(args: &[&str]) -> Cli {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_kefu"));
-        cmd.args(args).current_dir(root());
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("KEFU_") {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.args(args).current_dir(root()).env("KEFU_LOG", "warn");
         Cli { cmd, stdin: String::new() }
     }
 
@@ -205,7 +227,7 @@ impl Cli {
 
 /// Runs `kefu ARGS…` against the database `db`, with `stdin` as its standard input.
 pub fn cli(db: &Path, args: &[&str], stdin: &str) -> Output {
-    Cli::new(args).env("KEFU_DATABASE", db).env("KEFU_LOG", "warn").stdin(stdin).run()
+    Cli::new(args).env("KEFU_DATABASE", db).stdin(stdin).run()
 }
 
 /// Runs `kefu ARGS…` as [`cli`] does and expects success: its standard output.
