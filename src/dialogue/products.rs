@@ -53,14 +53,20 @@ const COLOR_WORDS: [(&str, &[&str]); 17] = [
 
 const LETTER_SIZES: [&str; 9] = ["xs", "s", "m", "l", "xl", "xxl", "xxxl", "2xl", "3xl"];
 
-/// The words of a text: runs of ASCII letters, digits, '.', '-' and apostrophes (so "i'm" is one
-/// word and never the size M), with the character after each.
+/// Apostrophes as keyboards type them: the ASCII one, and the curly ones phones and word
+/// processors put in ("I’m"), which NFKC leaves alone.
+const APOSTROPHES: [char; 5] = ['\'', '\u{2019}', '\u{2018}', '\u{02bc}', '`'];
+
+/// The words of a text: runs of ASCII letters, digits, '.', '-' and apostrophes (so "i'm" and
+/// "i’m" are one word and never the size M; every apostrophe becomes '), with the character
+/// after each.
 fn words(t: &str) -> Vec<(String, Option<char>)> {
     let mut out = Vec::new();
     let mut cur = String::new();
     for c in t.chars().chain(std::iter::once(' ')) {
-        if c.is_ascii_alphanumeric() || ((c == '.' || c == '-' || c == '\'') && !cur.is_empty()) {
-            cur.push(c);
+        let apostrophe = APOSTROPHES.contains(&c);
+        if c.is_ascii_alphanumeric() || ((c == '.' || c == '-' || apostrophe) && !cur.is_empty()) {
+            cur.push(if apostrophe { '\'' } else { c });
         } else if !cur.is_empty() {
             let w = std::mem::take(&mut cur);
             out.push((w.trim_end_matches(['.', '-', '\'']).to_string(), Some(c)));
@@ -71,7 +77,7 @@ fn words(t: &str) -> Vec<(String, Option<char>)> {
 
 /// The size a shopper asks about, as written ("L", "38", "xl"), upper-cased. A size counts as a
 /// word of its own ("L码", "in XL", "有L的吗") or a number next to 码 / 号 / "size"; never
-/// inside a word ("I'm", "180cm").
+/// inside a word ("I'm", "I’m", "180cm"), nor the "m" of "I m", in English or Chinese text.
 pub fn size_asked(text: &str) -> Option<String> {
     let t = normalize(text);
     for phrase in ["extra large", "x-large", "xlarge"] {
@@ -82,6 +88,10 @@ pub fn size_asked(text: &str) -> Option<String> {
     let ws = words(&t);
     for (i, (w, next)) in ws.iter().enumerate() {
         let prev = i.checked_sub(1).map(|j| ws[j].0.as_str());
+        // "I m 180" is "I'm" with its apostrophe lost, not the size M
+        if prev == Some("i") && w.len() == 1 && !matches!(next, Some('码' | '号')) {
+            continue;
+        }
         if LETTER_SIZES.contains(&w.as_str()) {
             // a lone "s" or "m" in English needs a size word around it ("size m", "in m", "m码")
             let lone = w.len() == 1;
@@ -560,6 +570,32 @@ mod tests {
         assert_eq!(size_asked("xxl有吗").as_deref(), Some("XXL"));
         assert_eq!(size_asked("do you have a large").as_deref(), Some("L"));
         assert_eq!(size_asked("it's too big"), None);
+    }
+
+    /// Issue 17: "I'm" was read as the size M when typed with a curly apostrophe, or in a
+    /// Chinese message ("I’m 165cm 这条穿什么码"), where any lone letter counted.
+    #[test]
+    fn i_m_is_never_the_size_m() {
+        for text in [
+            "I’m wondering if the chinos come in black",
+            "I‘m 180cm 75kg",
+            "Iʼm 180cm 75kg, what size?",
+            "I`m 180cm",
+            "I m 180cm 75kg",
+            "I’m 165cm 这条穿什么码",
+            "I'm 165 这条裤子穿什么码",
+            "i m 165 穿哪个码",
+            "I’M LOOKING FOR THE CHINOS",
+            "it’s for my son, he’s 12",
+        ] {
+            assert_eq!(size_asked(text), None, "{text}");
+        }
+        // a size next to 码 / 号 / size, or a word of its own, still counts
+        assert_eq!(size_asked("I’m 165cm, M码有吗").as_deref(), Some("M"));
+        assert_eq!(size_asked("I'm after a size m").as_deref(), Some("M"));
+        assert_eq!(size_asked("I’m 165 穿M可以吗").as_deref(), Some("M"));
+        assert_eq!(size_asked("有m的吗").as_deref(), Some("M"));
+        assert_eq!(size_asked("do you have it in M? I’m 170").as_deref(), Some("M"));
     }
 
     #[test]
