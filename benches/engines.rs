@@ -118,7 +118,7 @@ fn message_path(c: &mut Criterion) {
         return;
     };
     let router = app.router.clone();
-    let conv = rt.block_on(router.store.open_conversation(Some("S1001".into()), Lang::Zh)).unwrap();
+    let conv = rt.block_on(app.store.open_conversation(Some("S1001".into()), Lang::Zh)).unwrap();
     let mut i = 0;
     c.bench_function("router decision (one message, fresh dialogue state)", |b| {
         b.iter(|| {
@@ -131,7 +131,7 @@ fn message_path(c: &mut Criterion) {
     c.bench_function("store a shopper message (committed, fsync)", |b| {
         b.iter(|| {
             n += 1;
-            let store = &router.store;
+            let store = &app.store;
             black_box(
                 rt.block_on(store.accept_shopper_message(
                     conv.id.clone(),
@@ -147,7 +147,7 @@ fn message_path(c: &mut Criterion) {
         b.iter(|| {
             let futs = (0..64).map(|_| {
                 n += 1;
-                router.store.accept_shopper_message(
+                app.store.accept_shopper_message(
                     conv.id.clone(),
                     format!("b{n}"),
                     "运费险怎么理赔".into(),

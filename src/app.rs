@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::dialogue::{Engines, Router};
 use crate::knowledge::KnowledgeBase;
 use crate::metrics::Metrics;
+use crate::orders::{Embedded, OrderSource, PhoneGuesses};
 use crate::search::Thresholds;
 use crate::store::Store;
 use crate::time::Clock;
@@ -21,7 +22,9 @@ use crate::time::Clock;
 pub struct AppState {
     /// Settings in force.
     pub config: Config,
-    /// The dialogue router (engines + store + clock).
+    /// kefu's own database (conversations, handoffs, accounts, the knowledge base as edited).
+    pub store: Store,
+    /// The dialogue router (engines, order source, clock).
     pub router: Router,
     /// The service desk: the human agents' queue and who owns which conversation.
     pub desk: Desk,
@@ -76,11 +79,16 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
         },
     )
     .await?;
-    let router = Router::new(engines, store.clone(), clock);
-    let curator = crate::trainer::Curator::new(store, router.clone());
+    // the demo store's orders in kefu's own database; the guess lockout is kefu's whatever the source
+    let orders: Arc<dyn OrderSource> = Arc::new(Embedded::new(store.clone()));
+    let guesses: Arc<dyn PhoneGuesses> = Arc::new(store.clone());
+    tracing::info!(source = orders.name(), "order source");
+    let router = Router::new(engines, orders, guesses, clock);
+    let curator = crate::trainer::Curator::new(store.clone(), router.clone());
     let metrics = Arc::new(Metrics::new());
-    let roster = Arc::new(crate::accounts::Roster::new(router.store.clone()));
+    let roster = Arc::new(crate::accounts::Roster::new(store.clone()));
     let chat = Arc::new(ChatService {
+        store: store.clone(),
         router: router.clone(),
         desk: desk.clone(),
         metrics: metrics.clone(),
@@ -100,6 +108,7 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
         chat,
         agents,
         config,
+        store,
         router,
         desk,
         metrics,

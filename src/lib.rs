@@ -9,6 +9,8 @@
 //! - [`intent`]: the candle intent classifier (tokenizer, features, model, training);
 //! - [`models`]: model versions on disk, background retraining, activation and rollback;
 //! - [`dialogue`]: the router that turns a shopper message into the bot's reply and flows;
+//! - [`orders`]: the order source the flows read orders and returns from (kefu's demo data,
+//!   or a store's own system), and the lockout on guests' phone-digit guesses;
 //! - [`chat`]: the shopper WebSocket protocol and sessions; [`web`]: the HTTP side;
 //! - [`agents`]: human agents: queue, assignment, the service desk and agent sessions;
 //! - [`analytics`]: for trainers: the review queue of unresolved questions, daily/weekly numbers;
@@ -32,6 +34,7 @@ pub mod knowledge;
 pub mod lang;
 pub mod metrics;
 pub mod models;
+pub mod orders;
 pub mod records;
 pub mod search;
 pub mod socket;

@@ -117,7 +117,7 @@ async fn one_shopper_two_agents_through_the_whole_escalation() {
     assert!(before.iter().any(|f| f["type"] == "status" && f["state"] == "closed"), "{before:#?}");
     shopper.send(json!({"type": "rating", "score": 5, "comment": "Amy很专业"})).await;
     shopper.until_type("reply").await;
-    let records = s.app.router.store.feedback_since(String::new()).await.unwrap();
+    let records = s.app.store.feedback_since(String::new()).await.unwrap();
     let r = common::server::record_of(&records, &conv);
     assert_eq!(r["resolution"], "agent_resolved");
     assert_eq!(r["agent_id"], "amy");
@@ -125,7 +125,7 @@ async fn one_shopper_two_agents_through_the_whole_escalation() {
     for k in ["queue_wait_secs", "first_response_secs", "handle_secs"] {
         assert!(r[k].as_f64().is_some_and(|v| v >= 0.0), "{k}: {r}");
     }
-    let stored = s.app.router.store.messages(conv.clone()).await.unwrap();
+    let stored = s.app.store.messages(conv.clone()).await.unwrap();
     assert!(stored.iter().all(|m| !m.text.contains("主管确认")), "notes are not messages");
 
     // the console: the conversation's detail and search
@@ -234,7 +234,7 @@ async fn two_agents_claiming_at_once_never_share_a_conversation() {
     assert_eq!(owners.len(), convs.len(), "every conversation has exactly one owner");
     // and the store agrees: one assigned handoff each
     for conv in &convs {
-        let ctx = s.app.router.store.conversation_context(conv.clone()).await.unwrap().unwrap();
+        let ctx = s.app.store.conversation_context(conv.clone()).await.unwrap().unwrap();
         let agents: Vec<_> = ctx.handoffs.iter().filter_map(|h| h.agent.clone()).collect();
         assert_eq!(agents, [owners[conv].to_string()], "{conv}");
     }

@@ -430,7 +430,7 @@ async fn a_shopper_escalates_an_agent_replies_and_resolves_and_the_shopper_rates
 
     let deadline = tokio::time::Instant::now() + PATIENCE;
     let record = loop {
-        let records = s.app.router.store.feedback_since(String::new()).await.unwrap();
+        let records = s.app.store.feedback_since(String::new()).await.unwrap();
         if let Some(r) =
             records.iter().map(|r| serde_json::to_value(r).unwrap()).find(|r| r["rating"] == json!(5))
         {

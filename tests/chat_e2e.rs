@@ -157,13 +157,13 @@ async fn returns_eligible_refused_and_created() {
     let text = all_text(&r);
     let id = text.split("退货单号 ").nth(1).expect("a return id").chars().take(11).collect::<String>();
     assert!(id.starts_with('R'), "{text}");
-    let stored = s.app.router.store.returns_for(eligible.order_no.clone()).await.unwrap();
+    let stored = s.app.store.returns_for(eligible.order_no.clone()).await.unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].id, id);
     // asking again reports the open return instead of opening another
     let r = say(&mut c, &format!("订单{}想退货", eligible.order_no)).await;
     assert!(all_text(&r).contains(&id), "{r:?}");
-    assert_eq!(s.app.router.store.returns_for(eligible.order_no.clone()).await.unwrap().len(), 1);
+    assert_eq!(s.app.store.returns_for(eligible.order_no.clone()).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -215,7 +215,7 @@ async fn rating_ends_in_an_exported_feedback_record() {
     assert_eq!(e["code"], "bad_rating");
     c.send(json!({"type": "rating", "score": 4, "comment": "回答很快 <b>赞</b>"})).await;
     c.until_type("reply").await;
-    let records = s.app.router.store.feedback_since(String::new()).await.unwrap();
+    let records = s.app.store.feedback_since(String::new()).await.unwrap();
     let r = common::server::record_of(&records, &conv);
     assert_eq!(r["rating"], 4);
     assert_eq!(r["comment"], "回答很快 <b>赞</b>");
@@ -247,7 +247,7 @@ async fn resume_replays_history_and_a_resent_message_is_stored_once() {
     c.send(json!({"type": "message", "id": "same-1", "text": "七天无理由怎么退"})).await;
     let (ack, _) = c.until_type("ack").await;
     assert_eq!(ack["id"], "same-1");
-    let msgs = s.app.router.store.messages(conv.clone()).await.unwrap();
+    let msgs = s.app.store.messages(conv.clone()).await.unwrap();
     assert_eq!(msgs.iter().filter(|m| m.client_msg_id.as_deref() == Some("same-1")).count(), 1);
 
     // someone else cannot resume it with a token
@@ -315,7 +315,7 @@ async fn complaints_escalate_and_are_flagged_in_the_feedback_record() {
     assert!(r.iter().any(|f| f["type"] == "status" && f["state"] == "waiting_agent"), "{r:?}");
     c.send(json!({"type": "end"})).await;
     c.until_type("rating_request").await;
-    let records = s.app.router.store.feedback_since(String::new()).await.unwrap();
+    let records = s.app.store.feedback_since(String::new()).await.unwrap();
     let r = common::server::record_of(&records, &conv);
     assert_eq!(r["complaint"], true);
     assert_eq!(r["resolution"], "escalated");
@@ -384,7 +384,7 @@ async fn a_rating_given_before_the_end_survives_it() {
     c.until_type("reply").await;
     c.send(json!({"type": "end"})).await;
     c.until_type("rating_request").await;
-    let records = s.app.router.store.feedback_since(String::new()).await.unwrap();
+    let records = s.app.store.feedback_since(String::new()).await.unwrap();
     let r = common::server::record_of(&records, &conv);
     assert_eq!(r["rating"], 5);
     assert!(r["faq_ids"].as_array().unwrap().iter().any(|f| f == "shipping-fee"));

@@ -17,7 +17,7 @@ async fn ansi_escape_sequences_from_a_shopper_are_stripped_from_the_csv_export()
     let comment = "\u{1b}[31mred\u{1b}[0m \u{1b}]0;pwned\u{7}title\u{7f}\u{85}\u{9b}1;1Hok\u{0}\r\nline\ttab";
     c.send(json!({"type": "rating", "score": 4, "comment": comment})).await;
     c.until_type("reply").await;
-    let records = s.app.router.store.feedback_since(String::new()).await.unwrap();
+    let records = s.app.store.feedback_since(String::new()).await.unwrap();
     let r = common::server::record_of(&records, &conv);
     assert_eq!(r["comment"], comment, "the stored record keeps what was sent");
 

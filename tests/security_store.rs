@@ -27,7 +27,7 @@ async fn first_start_creates_a_private_folder_and_private_files() {
     let db = dir.path().join("data/kefu.db");
     let app = build(config(&db)).await;
     // a write, so the WAL is in use
-    kefu::accounts::add(&app.router.store, "li", "", Role::Agent, "agent-password-1").await.unwrap();
+    kefu::accounts::add(&app.store, "li", "", Role::Agent, "agent-password-1").await.unwrap();
     assert_eq!(mode(db.parent().unwrap()), 0o700);
     assert_eq!(mode(&db), 0o600);
     for s in ["-wal", "-shm"] {
@@ -86,7 +86,7 @@ async fn the_staff_secret_from_the_config_signs_the_tokens_and_is_never_printed(
     let now = chrono::Utc::now().timestamp();
     assert_eq!(kefu::identity::verify_staff(STAFF, &token, now).unwrap().sub, "li");
     // and the one kept in the database is not the one in force
-    let stored = kefu::accounts::staff_secret(&app.router.store).await.unwrap();
+    let stored = kefu::accounts::staff_secret(&app.store).await.unwrap();
     assert!(kefu::identity::verify_staff(&stored, &token, now).is_err());
     let (status, _) = common::call(&app, "GET", "/api/me", Some(&token), None).await;
     assert_eq!(status, StatusCode::OK);

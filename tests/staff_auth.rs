@@ -29,7 +29,7 @@ async fn login(app: &Arc<AppState>, name: &str, password: &str) -> (StatusCode, 
 async fn login_gives_a_token_that_opens_the_api_for_its_role_only() {
     let dir = tempfile::tempdir().unwrap();
     let app = app(dir.path()).await;
-    let store = &app.router.store;
+    let store = &app.store;
     kefu::accounts::add(store, "li", "Li", Role::Agent, "agent-password-1").await.unwrap();
     kefu::accounts::add(store, "wang", "", Role::Trainer, "trainer-password-1").await.unwrap();
     assert!(matches!(
@@ -65,7 +65,7 @@ async fn login_gives_a_token_that_opens_the_api_for_its_role_only() {
 async fn bad_credentials_and_bad_tokens_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let app = app(dir.path()).await;
-    kefu::accounts::add(&app.router.store, "li", "Li", Role::Agent, "agent-password-1").await.unwrap();
+    kefu::accounts::add(&app.store, "li", "Li", Role::Agent, "agent-password-1").await.unwrap();
 
     // wrong password and unknown name: the same answer
     let (s1, b1) = login(&app, "li", "wrong-password").await;
@@ -105,7 +105,7 @@ async fn bad_credentials_and_bad_tokens_are_refused() {
 async fn repeated_wrong_passwords_lock_the_account() {
     let dir = tempfile::tempdir().unwrap();
     let app = app(dir.path()).await;
-    kefu::accounts::add(&app.router.store, "li", "Li", Role::Agent, "agent-password-1").await.unwrap();
+    kefu::accounts::add(&app.store, "li", "Li", Role::Agent, "agent-password-1").await.unwrap();
     for _ in 0..kefu::accounts::MAX_FAILURES {
         assert_eq!(login(&app, "li", "guess").await.0, StatusCode::UNAUTHORIZED);
     }

@@ -60,7 +60,7 @@ async fn unresolved_questions_are_grouped_dismissed_and_counted() {
     c.end(None).await;
 
     // the decision is stored with every bot reply
-    let stored = s.app.router.store.messages(b_conv.clone()).await.unwrap();
+    let stored = s.app.store.messages(b_conv.clone()).await.unwrap();
     let decisions: Vec<String> = stored
         .iter()
         .filter_map(|m| serde_json::to_value(m.meta.as_ref()?.decision?).ok()?.as_str().map(str::to_string))

@@ -15,7 +15,9 @@ use crate::metrics::Metrics;
 
 /// What a shopper session needs from the service: a narrow handle, not the whole application.
 pub struct ChatService {
-    /// The dialogue router (engines, store, clock).
+    /// kefu's database: the conversation, its messages, dialogue state and feedback record.
+    pub store: crate::store::Store,
+    /// The dialogue router (engines, order source, clock).
     pub router: Router,
     /// The service desk, for escalations and conversations with agents.
     pub desk: Desk,

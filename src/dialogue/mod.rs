@@ -18,6 +18,9 @@ pub mod state;
 pub mod texts;
 pub mod turn;
 
+#[cfg(test)]
+mod tests;
+
 pub use crate::records::{Page, ReplyDecision};
 pub use engines::Engines;
 pub use reply::{BotReply, Card, CardAction, Outcome};

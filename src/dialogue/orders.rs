@@ -12,8 +12,8 @@ use super::{Engines, Turn};
 use crate::knowledge::demo::{is_order_no, OrderStatus};
 use crate::knowledge::Order;
 use crate::lang::Lang;
+use crate::orders::{OrderError, PhoneCheck};
 use crate::search::FaqResult;
-use crate::store::{PhoneCheck, StoreError};
 
 /// Wrong phone-digit guesses an order tolerates before guests are refused.
 pub const MAX_PHONE_GUESSES: u32 = 5;
@@ -109,9 +109,9 @@ pub fn card(engines: &Engines, lang: Lang, o: &Order, verdict: &Verdict) -> Card
 }
 
 /// The card of an order with its return verdict (reads the order's stored returns).
-pub async fn card_for(turn: &Turn, lang: Lang, o: &Order) -> Result<Card, StoreError> {
+pub async fn card_for(turn: &Turn, lang: Lang, o: &Order) -> Result<Card, OrderError> {
     let engines = turn.engines.clone();
-    let stored = turn.store.returns_for(o.order_no.clone()).await?;
+    let stored = turn.orders.returns_for(&o.order_no).await?;
     let v = verdict(o, &stored, &engines, lang, turn.clock.now());
     Ok(card(&engines, lang, o, &v))
 }
@@ -140,8 +140,8 @@ pub(super) async fn accessible(
     turn: &Turn,
     st: &DialogueState,
     order_no: &str,
-) -> Result<Option<Order>, StoreError> {
-    let Some(order) = turn.store.order(order_no.to_string()).await? else { return Ok(None) };
+) -> Result<Option<Order>, OrderError> {
+    let Some(order) = turn.orders.order(order_no).await? else { return Ok(None) };
     let mine =
         st.shopper_id.as_deref() == Some(order.shopper_id.as_str()) || st.verified_orders.contains(order_no);
     Ok(mine.then_some(order))
@@ -161,7 +161,7 @@ pub async fn status(
     st: &mut DialogueState,
     order_no: String,
     purpose: Purpose,
-) -> Result<Outcome, StoreError> {
+) -> Result<Outcome, OrderError> {
     let lang = st.lang;
     DialogueState::note(&mut st.seen.flows, &"order_status".to_string());
     if st.shopper_id.is_none() && !st.verified_orders.contains(&order_no) {
@@ -192,12 +192,14 @@ pub async fn verify_guest(
     st: &mut DialogueState,
     order_no: &str,
     digits: &str,
-) -> Result<Option<Outcome>, StoreError> {
+) -> Result<Option<Outcome>, OrderError> {
     let lang = st.lang;
-    // check and count in one store job: concurrent guesses cannot slip past the lockout, and it
-    // survives a restart
-    let check =
-        turn.store.check_phone_digits(order_no.to_string(), digits.to_string(), MAX_PHONE_GUESSES).await?;
+    // the source says what the phone is (an unknown order matches nothing); kefu counts the
+    // guess and checks the lockout in one store job, so concurrent guesses cannot slip past it
+    // and it survives a restart
+    let order = turn.orders.order(order_no).await?;
+    let matched = order.is_some_and(|o| phone_matches(&o, digits));
+    let check = turn.guesses.guess(order_no, matched, MAX_PHONE_GUESSES).await?;
     match check {
         PhoneCheck::Locked => {
             return Ok(Some(Outcome::reply(BotReply::text(t(
@@ -225,7 +227,7 @@ pub async fn ask_which(
     st: &mut DialogueState,
     purpose: Purpose,
     faq: Option<&FaqResult>,
-) -> Result<Outcome, StoreError> {
+) -> Result<Outcome, OrderError> {
     let lang = st.lang;
     st.pending = Some(Pending::OrderNumber { purpose });
     let Some(shopper) = st.shopper_id.clone() else {
@@ -238,7 +240,7 @@ pub async fn ask_which(
         )));
         return Ok(Outcome { replies, escalate: None });
     };
-    let orders = turn.store.recent_orders_with_returns(shopper, 5).await?;
+    let orders = turn.orders.recent_orders(&shopper, 5).await?;
     if orders.is_empty() {
         st.pending = None;
         return Ok(Outcome::reply(BotReply::text(t(
@@ -248,12 +250,12 @@ pub async fn ask_which(
         ))));
     }
     st.unresolved = 0;
-    st.show(Listed::Orders(orders.iter().map(|(o, _)| o.order_no.clone()).collect()));
+    st.show(Listed::Orders(orders.iter().map(|o| o.order.order_no.clone()).collect()));
     let engines = turn.engines.clone();
     let now = turn.clock.now();
     let cards = orders
         .iter()
-        .map(|(o, returns)| card(&engines, lang, o, &verdict(o, returns, &engines, lang, now)))
+        .map(|o| card(&engines, lang, &o.order, &verdict(&o.order, &o.returns, &engines, lang, now)))
         .collect();
     Ok(Outcome::reply(BotReply {
         text: t(
@@ -264,6 +266,11 @@ pub async fn ask_which(
         cards,
         ..Default::default()
     }))
+}
+
+/// Whether a guest's digits are the end of the order's phone number.
+pub fn phone_matches(order: &Order, digits: &str) -> bool {
+    !digits.is_empty() && order.address.phone.ends_with(digits)
 }
 
 /// A sentence about an order's status, latest tracking and expected delivery.

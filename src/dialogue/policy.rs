@@ -9,7 +9,7 @@ use super::texts::t;
 use crate::knowledge::demo::OrderStatus;
 use crate::knowledge::Order;
 use crate::lang::Lang;
-use crate::store::ReturnRequest;
+use crate::orders::ReturnRequest;
 
 /// The no-reason return window after delivery.
 pub const RETURN_DAYS: i64 = 7;

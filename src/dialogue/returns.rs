@@ -10,8 +10,8 @@ use super::texts::t;
 use super::{Engines, Turn};
 use crate::knowledge::Order;
 use crate::lang::Lang;
+use crate::orders::{Created, NewReturn, OrderError};
 use crate::search::FaqResult;
-use crate::store::StoreError;
 
 /// Yes (true), no (false) or neither: whole answers only, so a question such as
 /// "是不是要我自己付运费？" or "可以换货吗" is never taken for a yes.
@@ -67,7 +67,7 @@ pub fn yes_or_no(text: &str) -> Option<bool> {
 }
 
 /// The shopper wants to return something from `order_no`.
-pub async fn start(turn: &Turn, st: &mut DialogueState, order_no: String) -> Result<Outcome, StoreError> {
+pub async fn start(turn: &Turn, st: &mut DialogueState, order_no: String) -> Result<Outcome, OrderError> {
     let lang = st.lang;
     DialogueState::note(&mut st.seen.flows, &"return".to_string());
     if st.shopper_id.is_none() && !st.verified_orders.contains(&order_no) {
@@ -84,7 +84,7 @@ pub async fn start(turn: &Turn, st: &mut DialogueState, order_no: String) -> Res
     DialogueState::note(&mut st.seen.orders_discussed, &order.order_no);
     st.focus.order = Some(order.order_no.clone());
     st.unresolved = 0;
-    let stored = turn.store.returns_for(order_no.clone()).await?;
+    let stored = turn.orders.returns_for(&order_no).await?;
     let engines = turn.engines.clone();
     let now = turn.clock.now();
     let v = verdict(&order, &stored, &engines, lang, now);
@@ -190,30 +190,34 @@ pub async fn start(turn: &Turn, st: &mut DialogueState, order_no: String) -> Res
 /// Opens the return after the shopper said yes: ownership and eligibility are checked again
 /// (the question may have waited in a stored conversation, another conversation may have
 /// opened a return meanwhile, the window may have closed), and the store opens at most one
-/// return per order.
+/// return per order. The idempotency key is the conversation and the order: one conversation
+/// opens at most one return per order, so a confirmation handled twice (a create retried after
+/// a timeout, a message sent again) is answered with the same return.
 pub async fn create(
     turn: &Turn,
     st: &mut DialogueState,
     order_no: &str,
     conversation_id: &str,
-) -> Result<Outcome, StoreError> {
+) -> Result<Outcome, OrderError> {
     let lang = st.lang;
     let Some(order) = super::orders::accessible(turn, st, order_no).await? else {
         return Ok(super::orders::not_found(lang, order_no));
     };
-    let stored = turn.store.returns_for(order_no.to_string()).await?;
+    let stored = turn.orders.returns_for(order_no).await?;
     let v = verdict(&order, &stored, &turn.engines, lang, turn.clock.now());
     if !matches!(v, Verdict::Returnable { .. }) {
         // things changed since the question: say how the order stands now
         return start(turn, st, order_no.to_string()).await;
     }
-    let r = match turn
-        .store
-        .create_return(order_no.to_string(), Some(conversation_id.to_string()), "no_reason".into())
-        .await?
-    {
-        Ok(r) => r,
-        Err(_) => return start(turn, st, order_no.to_string()).await,
+    let request = NewReturn {
+        order_no: order_no.to_string(),
+        conversation_id: Some(conversation_id.to_string()),
+        reason: "no_reason".into(),
+        idempotency_key: format!("{conversation_id}/{order_no}"),
+    };
+    let r = match turn.orders.create_return(request).await? {
+        Created::Opened(r) => r,
+        Created::Exists(_) => return start(turn, st, order_no.to_string()).await,
     };
     DialogueState::note(&mut st.seen.returns_created, &r.id);
     Ok(Outcome::reply(BotReply::text(t(
@@ -231,7 +235,7 @@ pub async fn ask_which(
     st: &mut DialogueState,
     faq: Option<&FaqResult>,
     text: &str,
-) -> Result<Outcome, StoreError> {
+) -> Result<Outcome, OrderError> {
     let lang = st.lang;
     let engines = turn.engines.clone();
     let Some(shopper) = st.shopper_id.clone() else {
@@ -253,11 +257,11 @@ pub async fn ask_which(
         replies.extend(faq_answer(&engines, st, faq));
     }
     DialogueState::note(&mut st.seen.flows, &"return".to_string());
-    let orders = turn.store.recent_orders_with_returns(shopper, RETURN_LIST).await?;
+    let orders = turn.orders.recent_orders(&shopper, RETURN_LIST).await?;
     let now = turn.clock.now();
     let mut returnable = Vec::new();
     let mut others = Vec::new();
-    for (o, stored) in &orders {
+    for crate::orders::OrderWithReturns { order: o, returns: stored } in &orders {
         let v = verdict(o, stored, &engines, lang, now);
         match why_not(lang, &v) {
             None => returnable.push(card(&engines, lang, o, &v)),

@@ -10,9 +10,10 @@ use super::texts::{self, t};
 use super::turn::Turn;
 use super::{orders, products, reference, returns};
 use crate::lang::{detect, Lang};
+use crate::orders::{OrderError, OrderSource, PhoneGuesses};
 use crate::records::{Page, ReplyDecision};
 use crate::search::Decision;
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use crate::time::Clock;
 
 /// Words that ask for a person, whatever the classifier says.
@@ -63,14 +64,22 @@ pub struct Router {
     /// The engines in force: swapped whole when a trainer changes the knowledge base or
     /// activates a model; a turn in progress keeps the engines it started with.
     pub engines: Arc<arc_swap::ArcSwap<Engines>>,
-    pub store: Store,
+    /// Where orders and returns come from (kefu's demo data, or a store's own system).
+    pub orders: Arc<dyn OrderSource>,
+    /// Guests' phone-digit guesses and their lockout (kefu's own state).
+    pub guesses: Arc<dyn PhoneGuesses>,
     pub clock: Clock,
 }
 
 impl Router {
-    pub fn new(engines: Arc<Engines>, store: Store, clock: Clock) -> Router {
+    pub fn new(
+        engines: Arc<Engines>,
+        orders: Arc<dyn OrderSource>,
+        guesses: Arc<dyn PhoneGuesses>,
+        clock: Clock,
+    ) -> Router {
         let engines = Arc::new(arc_swap::ArcSwap::new(engines));
-        Router { engines, store, clock }
+        Router { engines, orders, guesses, clock }
     }
 
     /// The engines in force now.
@@ -80,7 +89,12 @@ impl Router {
 
     /// What a turn starting now works with.
     pub fn turn(&self) -> Turn {
-        Turn { engines: self.engines(), store: self.store.clone(), clock: self.clock }
+        Turn {
+            engines: self.engines(),
+            orders: self.orders.clone(),
+            guesses: self.guesses.clone(),
+            clock: self.clock,
+        }
     }
 
     /// Puts new engines made from the current ones in force (read-copy-update: a concurrent
@@ -189,6 +203,11 @@ impl Router {
     /// Decides the bot's answer to one message of a conversation. `tapped` is what a tapped
     /// card identified (its order or product, checked by [`Router::checked_page`]), when the
     /// message came from a card.
+    ///
+    /// When the order source cannot answer, the shopper is told so and offered a person (never
+    /// a guess), and the dialogue state is left as it was before the message, so a question
+    /// pending then (a confirmation, the phone digits) can be answered again once the source is
+    /// back. Only kefu's own database failing is an error.
     pub async fn handle(
         &self,
         st: &mut DialogueState,
@@ -196,6 +215,24 @@ impl Router {
         text: &str,
         tapped: Option<&Page>,
     ) -> Result<Outcome, StoreError> {
+        let before = st.clone();
+        match self.route(st, conversation_id, text, tapped).await {
+            Ok(outcome) => Ok(outcome),
+            Err(OrderError::Store(e)) => Err(e),
+            Err(e) => {
+                tracing::warn!(source = self.orders.name(), error = %e, "orders could not be checked");
+                Ok(orders_unavailable(st, before))
+            }
+        }
+    }
+
+    async fn route(
+        &self,
+        st: &mut DialogueState,
+        conversation_id: &str,
+        text: &str,
+        tapped: Option<&Page>,
+    ) -> Result<Outcome, OrderError> {
         st.turn = st.turn.saturating_add(1);
         let lang = detect(text);
         let letters = text.chars().filter(|c| c.is_ascii_alphabetic()).count();
@@ -279,7 +316,7 @@ impl Router {
         text: &str,
         order_intent: bool,
         tapped: Option<String>,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<String>, OrderError> {
         if let Some(no) = orders::find_order_number(text).or(tapped) {
             return Ok(Some(no));
         }
@@ -321,14 +358,16 @@ impl Router {
         st: &DialogueState,
         engines: &Engines,
         text: &str,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<String>, OrderError> {
         let skus = orders::kinds_named(engines, text);
         if skus.is_empty() {
             return Ok(None);
         }
         let mine = match &st.shopper_id {
-            Some(id) => self.store.recent_orders(id.clone(), OWNED_ORDERS).await?,
-            None => self.store.orders(st.verified_orders.iter().cloned().collect()).await?,
+            Some(id) => {
+                self.orders.recent_orders(id, OWNED_ORDERS).await?.into_iter().map(|o| o.order).collect()
+            }
+            None => self.orders.orders(&st.verified_orders.iter().cloned().collect::<Vec<_>>()).await?,
         };
         Ok(orders::owned_order(&mine, &skus))
     }
@@ -338,7 +377,7 @@ impl Router {
         st: &mut DialogueState,
         cx: &Turn,
         reading: Reading<'_>,
-    ) -> Result<Outcome, StoreError> {
+    ) -> Result<Outcome, OrderError> {
         let engines: &Engines = &cx.engines;
         let Reading { text, intent, confidence, faq, tapped } = reading;
         let lang = st.lang;
@@ -418,12 +457,6 @@ impl Router {
                 (n, f) => n.or(f),
             };
             if let Some(p) = target.as_deref().and_then(|sku| engines.product(sku)) {
-                // "身高165 穿什么码": the size advice and this product's sizes
-                if let Some(fit) =
-                    products::asks_fit(text).then(|| products::fit_answer(engines, st, p, faq)).flatten()
-                {
-                    return Ok(flow_of(fit, "product_question"));
-                }
                 // "这件怎么洗": a policy question about the product in focus is the FAQ's, the
                 // product stays in focus; colours, sizes, stock and price are the catalog's
                 if !variant && !products::names_variant_of(p, text) {
@@ -464,7 +497,7 @@ impl Router {
         st: &mut DialogueState,
         no: String,
         returning: bool,
-    ) -> Result<Outcome, StoreError> {
+    ) -> Result<Outcome, OrderError> {
         Ok(if returning {
             flow_of(returns::start(cx, st, no).await?, "return_refund")
         } else {
@@ -586,7 +619,7 @@ impl Router {
         pending: Pending,
         text: &str,
         tapped_order: Option<String>,
-    ) -> Result<Option<Outcome>, StoreError> {
+    ) -> Result<Option<Outcome>, OrderError> {
         let lang = st.lang;
         let engines: &Engines = &cx.engines;
         match pending {
@@ -627,6 +660,20 @@ impl Router {
             }
         }
     }
+}
+
+/// The reply when the order source could not answer: the state as it was before the message
+/// (only the turn count and the language move on), and an honest "cannot check right now" with
+/// the offer of a person.
+fn orders_unavailable(st: &mut DialogueState, before: DialogueState) -> Outcome {
+    let (turn, lang) = (st.turn, st.lang);
+    *st = before;
+    st.turn = turn;
+    st.lang = lang;
+    Outcome::reply(BotReply {
+        decision: Some(ReplyDecision::Flow),
+        ..BotReply::text(texts::orders_unavailable(lang))
+    })
 }
 
 /// One message and what the engines made of it, for [`Router::decide`].

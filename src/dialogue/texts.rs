@@ -64,3 +64,12 @@ pub fn rating_scale(lang: Lang) -> Vec<String> {
     .map(|s| s.to_string())
     .collect()
 }
+
+/// The order source could not answer: say so, never guess, and offer a person.
+pub fn orders_unavailable(lang: Lang) -> String {
+    t(
+        lang,
+        "抱歉亲，订单系统暂时连接不上，我现在查不到订单和退货信息，不能给您准确答复。请稍后再问我一次，或者回复“转人工”，请人工客服为您处理。",
+        "Sorry, I can't reach the order system right now, so I can't check orders or returns, and I won't guess. Please ask me again in a little while, or say \"agent\" and a colleague will help.",
+    )
+}

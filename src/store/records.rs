@@ -333,25 +333,21 @@ impl Store {
         conversation_id: Option<String>,
         reason: String,
     ) -> Result<Result<ReturnRequest, ReturnRequest>, StoreError> {
-        self.call(move |conn| {
-            if let Some(existing) = returns_of(conn, &order_no)?.pop() {
-                return Ok(Err(existing));
-            }
-            let r = ReturnRequest {
-                id: new_id("R", 10),
-                order_no,
-                conversation_id,
-                reason,
-                status: "requested".into(),
-                created_at: now(),
-            };
-            conn.execute(
-                "INSERT INTO returns (id, order_no, conversation_id, reason, status, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![r.id, r.order_no, r.conversation_id, r.reason, r.status, r.created_at],
-            )?;
-            Ok(Ok(r))
-        })
-        .await
+        self.call(move |conn| insert_return(conn, order_no, conversation_id, reason, None)).await
+    }
+
+    /// [`Store::create_return`] with an idempotency key: when a return was already opened with
+    /// this key, that one is the answer (`Ok`, as if opened now) and nothing is written, so a
+    /// repeated create is never a second return nor reported as someone else's.
+    pub async fn create_return_once(
+        &self,
+        order_no: String,
+        conversation_id: Option<String>,
+        reason: String,
+        idempotency_key: String,
+    ) -> Result<Result<ReturnRequest, ReturnRequest>, StoreError> {
+        self.call(move |conn| insert_return(conn, order_no, conversation_id, reason, Some(idempotency_key)))
+            .await
     }
 
     /// Checks a guest's phone digits for an order in one job, so concurrent guesses cannot get
@@ -364,26 +360,27 @@ impl Store {
         max: u32,
     ) -> Result<PhoneCheck, StoreError> {
         self.call(move |conn| {
-            let wrong: u32 = conn
-                .prepare_cached("SELECT wrong FROM phone_guesses WHERE order_no = ?1")?
-                .query_row(params![order_no], |r| r.get(0))
-                .optional()?
-                .unwrap_or(0);
-            if wrong >= max {
+            if wrong_guesses(conn, &order_no)? >= max {
                 return Ok(PhoneCheck::Locked);
             }
             let order = order_row(conn, &order_no)?;
-            if order.is_some_and(|o| !digits.is_empty() && o.address.phone.ends_with(&digits)) {
-                return Ok(PhoneCheck::Match);
-            }
-            conn.prepare_cached(
-                "INSERT INTO phone_guesses (order_no, wrong, updated_at) VALUES (?1, 1, ?2)
-                 ON CONFLICT (order_no) DO UPDATE SET wrong = wrong + 1, updated_at = ?2",
-            )?
-            .execute(params![order_no, now()])?;
-            Ok(PhoneCheck::Mismatch)
+            let matched = order.is_some_and(|o| !digits.is_empty() && o.address.phone.ends_with(&digits));
+            count_guess(conn, &order_no, matched, max)
         })
         .await
+    }
+
+    /// Counts a guess at an order's phone digits that the caller has already compared (the
+    /// order may come from another system than this database), with the same lockout as
+    /// [`Store::check_phone_digits`] and in one job: `Locked` once the order has `max` wrong
+    /// guesses (a right guess too); otherwise `Match`, or `Mismatch` counted.
+    pub async fn count_phone_guess(
+        &self,
+        order_no: String,
+        matched: bool,
+        max: u32,
+    ) -> Result<PhoneCheck, StoreError> {
+        self.call(move |conn| count_guess(conn, &order_no, matched, max)).await
     }
 
     /// A shopper's newest orders, each with its return requests: one job for a list of cards.
@@ -550,6 +547,74 @@ pub(super) fn shopper_row(conn: &rusqlite::Connection, id: &str) -> Result<Optio
             })
         })
         .optional()?)
+}
+
+/// The lockout's step, inside a job: the lock check, then the count of a wrong guess.
+fn count_guess(
+    conn: &rusqlite::Connection,
+    order_no: &str,
+    matched: bool,
+    max: u32,
+) -> Result<PhoneCheck, Fail> {
+    if wrong_guesses(conn, order_no)? >= max {
+        return Ok(PhoneCheck::Locked);
+    }
+    if matched {
+        return Ok(PhoneCheck::Match);
+    }
+    conn.prepare_cached(
+        "INSERT INTO phone_guesses (order_no, wrong, updated_at) VALUES (?1, 1, ?2)
+         ON CONFLICT (order_no) DO UPDATE SET wrong = wrong + 1, updated_at = ?2",
+    )?
+    .execute(params![order_no, now()])?;
+    Ok(PhoneCheck::Mismatch)
+}
+
+fn wrong_guesses(conn: &rusqlite::Connection, order_no: &str) -> Result<u32, Fail> {
+    Ok(conn
+        .prepare_cached("SELECT wrong FROM phone_guesses WHERE order_no = ?1")?
+        .query_row(params![order_no], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// Opens a return inside a job: the one opened with the same idempotency key is `Ok` again;
+/// an order that already has another return gets `Err(existing)`; otherwise a new one.
+fn insert_return(
+    conn: &rusqlite::Connection,
+    order_no: String,
+    conversation_id: Option<String>,
+    reason: String,
+    key: Option<String>,
+) -> Result<Result<ReturnRequest, ReturnRequest>, Fail> {
+    let mut existing = returns_of(conn, &order_no)?;
+    if let Some(key) = &key {
+        let same: Option<String> = conn
+            .prepare_cached("SELECT id FROM returns WHERE idempotency_key = ?1")?
+            .query_row(params![key], |r| r.get(0))
+            .optional()?;
+        // (a key already used for another order's return makes the insert below break the
+        // key's unique index: a constraint error, never a second return)
+        if let Some(r) = same.and_then(|id| existing.iter().find(|r| r.id == id).cloned()) {
+            return Ok(Ok(r));
+        }
+    }
+    if let Some(existing) = existing.pop() {
+        return Ok(Err(existing));
+    }
+    let r = ReturnRequest {
+        id: new_id("R", 10),
+        order_no,
+        conversation_id,
+        reason,
+        status: "requested".into(),
+        created_at: now(),
+    };
+    conn.execute(
+        "INSERT INTO returns (id, order_no, conversation_id, reason, status, created_at, idempotency_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![r.id, r.order_no, r.conversation_id, r.reason, r.status, r.created_at, key],
+    )?;
+    Ok(Ok(r))
 }
 
 pub(super) fn returns_of(conn: &rusqlite::Connection, order_no: &str) -> Result<Vec<ReturnRequest>, Fail> {

@@ -43,11 +43,8 @@ async fn login(
 ) -> Result<Json<Login>, Response> {
     let Json(req) = body.map_err(|e| ApiError::from(e).into_response())?;
     let now = chrono::Utc::now().timestamp();
-    app.logins
-        .login(&app.router.store, &app.staff_secret, &req.name, &req.password, now)
-        .await
-        .map(Json)
-        .map_err(|e| match e {
+    app.logins.login(&app.store, &app.staff_secret, &req.name, &req.password, now).await.map(Json).map_err(
+        |e| match e {
             AccountError::BadCredentials => ApiError::unauthorized(e.to_string()).into_response(),
             AccountError::PasswordTooLong => ApiError::bad_request(e).into_response(),
             AccountError::LockedOut => {
@@ -59,11 +56,12 @@ async fn login(
             )
                 .into_response(),
             other => ApiError::internal(other).into_response(),
-        })
+        },
+    )
 }
 
 async fn me(State(app): State<Arc<AppState>>, staff: Staff) -> Result<Json<serde_json::Value>, ApiError> {
-    let account = app.router.store.account(staff.0.sub.clone()).await.map_err(ApiError::internal)?;
+    let account = app.store.account(staff.0.sub.clone()).await.map_err(ApiError::internal)?;
     let account = account.ok_or_else(|| ApiError::unauthorized("this account no longer exists"))?;
     Ok(Json(serde_json::json!({
         "name": account.name,
@@ -87,5 +85,5 @@ async fn feedback(
 ) -> Result<Json<Vec<crate::records::FeedbackRecord>>, ApiError> {
     staff.require(&[Role::Trainer, Role::Admin])?;
     let since = q.since.unwrap_or_default();
-    app.router.store.feedback_since(since).await.map(Json).map_err(ApiError::internal)
+    app.store.feedback_since(since).await.map(Json).map_err(ApiError::internal)
 }

@@ -78,7 +78,7 @@ async fn list(
 ) -> Result<Json<Vec<CannedResponse>>, ApiError> {
     staff.require(&EDITORS)?;
     let lang = q.lang.as_deref().map(check_lang).transpose().map_err(ApiError::bad_request)?;
-    app.router.store.canned(lang).await.map(Json).map_err(ApiError::internal)
+    app.store.canned(lang).await.map(Json).map_err(ApiError::internal)
 }
 
 #[derive(Deserialize)]
@@ -103,7 +103,6 @@ async fn create(
     }
     let (lang, title, text) = fields(&req.lang, &req.title, &req.text)?;
     let created = app
-        .router
         .store
         .create_canned(req.id.clone(), lang, title, text, staff.0.sub.clone())
         .await
@@ -137,7 +136,6 @@ async fn update(
     let req = body(req)?;
     let (lang, title, text) = fields(&req.lang, &req.title, &req.text)?;
     let change = app
-        .router
         .store
         .update_canned(id.clone(), req.version, lang, title, text, staff.0.sub.clone())
         .await
@@ -163,7 +161,6 @@ async fn remove(
     staff.require(&EDITORS)?;
     let Query(q) = q.map_err(|_| ApiError::bad_request("give the version being deleted: ?version=N"))?;
     match app
-        .router
         .store
         .delete_canned(id.clone(), q.version, staff.0.sub.clone())
         .await
@@ -182,5 +179,5 @@ async fn history(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<crate::store::Revision>>, ApiError> {
     staff.require(&EDITORS)?;
-    app.router.store.kb_history("canned", id).await.map(Json).map_err(ApiError::internal)
+    app.store.kb_history("canned", id).await.map(Json).map_err(ApiError::internal)
 }

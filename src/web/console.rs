@@ -53,7 +53,7 @@ async fn mine(State(app): State<Arc<AppState>>, staff: Staff) -> Result<Json<Vec
         .unwrap_or_default();
     let mut rows = Vec::new();
     for id in ids {
-        if let Some(c) = app.router.store.conversation(id).await.map_err(ApiError::internal)? {
+        if let Some(c) = app.store.conversation(id).await.map_err(ApiError::internal)? {
             rows.push(c);
         }
     }
@@ -88,7 +88,7 @@ async fn search(
         }
     }
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
-    let rows = app.router.store.search_conversations(q.shopper, q.order, q.from, q.to, limit).await;
+    let rows = app.store.search_conversations(q.shopper, q.order, q.from, q.to, limit).await;
     rows.map(Json).map_err(ApiError::internal)
 }
 
@@ -100,7 +100,7 @@ async fn detail(
     Path(id): Path<String>,
 ) -> Result<Json<ConversationContext>, ApiError> {
     staff.require(ANY)?;
-    let context = app.router.store.conversation_context(id.clone()).await.map_err(ApiError::internal)?;
+    let context = app.store.conversation_context(id.clone()).await.map_err(ApiError::internal)?;
     context
         .map(Json)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no conversation {id}")))
@@ -123,7 +123,7 @@ async fn tickets(
     if let Some(s) = q.status.as_deref().filter(|s| !matches!(*s, "open" | "closed")) {
         return Err(ApiError::bad_request(format!("status {s:?}: open or closed")));
     }
-    app.router.store.tickets(q.status).await.map(Json).map_err(ApiError::internal)
+    app.store.tickets(q.status).await.map(Json).map_err(ApiError::internal)
 }
 
 async fn close_ticket(
@@ -132,7 +132,7 @@ async fn close_ticket(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     staff.require(AGENTS)?;
-    match app.router.store.close_ticket(id.clone(), staff.0.sub.clone()).await {
+    match app.store.close_ticket(id.clone(), staff.0.sub.clone()).await {
         Ok(true) => Ok(StatusCode::NO_CONTENT),
         Ok(false) => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no open ticket {id}"))),
         Err(e) => Err(ApiError::internal(e)),

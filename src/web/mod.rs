@@ -64,7 +64,7 @@ async fn staff_metrics(
 async fn metrics_text(app: &AppState) -> impl IntoResponse {
     (
         [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(app.router.store.stats(), app.desk.snapshot().await.ok().as_ref()),
+        app.metrics.render(app.store.stats(), app.desk.snapshot().await.ok().as_ref()),
     )
 }
 

@@ -96,7 +96,7 @@ async fn review_queue(
     };
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
     let (from, to) = range.utc_bounds();
-    let store = &app.router.store;
+    let store = &app.store;
     let turns = store.review_turns(Some(from), Some(to)).await.map_err(ApiError::internal)?;
     let decisions = store.review_decisions().await.map_err(ApiError::internal)?;
     let mut items = review::exclude(review::unresolved(&turns), &decisions);
@@ -128,7 +128,7 @@ async fn decide(
     if key.len() != 16 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(not_found());
     }
-    let store = &app.router.store;
+    let store = &app.store;
     let turns = store.review_turns(None, None).await.map_err(ApiError::internal)?;
     let found = review::find(&review::unresolved(&turns), &key).ok_or_else(not_found)?;
     // the knowledge-base change first: the group is recorded as resolved only once it is made
@@ -223,7 +223,7 @@ async fn analytics_buckets(
     let period = Period::parse(q.period.as_deref().unwrap_or("day")).map_err(ApiError::bad_request)?;
     let range = range(&app, period, ("from", q.from.as_deref()), q.to.as_deref(), q.days)?;
     let (from, to) = range.utc_bounds();
-    let rows = app.router.store.analytics_rows(from, to).await.map_err(ApiError::internal)?;
+    let rows = app.store.analytics_rows(from, to).await.map_err(ApiError::internal)?;
     Ok(Json(json!({
         "period": period,
         "from": range.from,

@@ -87,7 +87,7 @@ pub async fn get_text(app: &Arc<AppState>, uri: &str, token: &str) -> String {
 /// `POST /api/login`: its token.
 pub async fn token(app: &Arc<AppState>, name: &str, role: Role) -> String {
     let password = format!("{name}-password-1");
-    kefu::accounts::add(&app.router.store, name, "", role, &password).await.unwrap();
+    kefu::accounts::add(&app.store, name, "", role, &password).await.unwrap();
     let (status, body) =
         call(app, "POST", "/api/login", None, Some(json!({"name": name, "password": password}))).await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -86,14 +86,14 @@ pub async fn serve(app: &Arc<AppState>) -> (SocketAddr, tokio::task::JoinHandle<
 /// Staff accounts: (name, display name, role), all with `password`.
 pub async fn add_staff(app: &Arc<AppState>, staff: &[(&str, &str, Role)], password: &str) {
     for (name, display, role) in staff {
-        kefu::accounts::add(&app.router.store, name, display, *role, password).await.unwrap();
+        kefu::accounts::add(&app.store, name, display, *role, password).await.unwrap();
     }
 }
 
 /// A staff token through the service's real login (argon2 check included).
 pub async fn login(app: &Arc<AppState>, name: &str, password: &str) -> String {
     let now = chrono::Utc::now().timestamp();
-    app.logins.login(&app.router.store, &app.staff_secret, name, password, now).await.unwrap().token
+    app.logins.login(&app.store, &app.staff_secret, name, password, now).await.unwrap().token
 }
 
 pub struct TestServer {

@@ -22,7 +22,7 @@ impl Session {
         if !self.take_token() {
             return self.error(ErrorCode::RateLimited, "too many messages; slow down and resend").await;
         }
-        let store = self.svc.router.store.clone();
+        let store = self.svc.store.clone();
         let rated = match store.rate(conv_id.clone(), score, comment.clone()).await {
             Ok(r) => r,
             Err(e) => return self.storage_error(e).await,
@@ -44,7 +44,7 @@ impl Session {
     /// The feedback record of the live conversation as it stands.
     pub(super) async fn record(&self, resolution: Resolution) -> Option<FeedbackRecord> {
         let live = self.live.as_ref()?;
-        let store = &self.svc.router.store;
+        let store = &self.svc.store;
         let msgs = store.messages(live.conv.id.clone()).await.ok()?;
         let agent = store.agent_summary(live.conv.id.clone()).await.ok()?;
         let count = |s: Sender| msgs.iter().filter(|m| m.sender == s).count();
@@ -65,7 +65,7 @@ impl Session {
             return;
         }
         if let Some(record) = self.record(resolution).await {
-            if let Err(e) = self.svc.router.store.save_feedback(record).await {
+            if let Err(e) = self.svc.store.save_feedback(record).await {
                 tracing::error!(error = %e, "could not store feedback record");
             }
         }
@@ -78,7 +78,7 @@ impl Session {
             return;
         }
         let conv_id = live.conv.id.clone();
-        let store = &self.svc.router.store;
+        let store = &self.svc.store;
         match self.record(resolution).await {
             Some(record) => {
                 if let Err(e) = store.save_feedback(record).await {

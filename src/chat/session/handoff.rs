@@ -71,9 +71,7 @@ impl Session {
             ),
         };
         let meta = MessageMeta::event("availability");
-        if let Err(e) =
-            self.svc.router.store.add_message(conv_id, Sender::Bot, text.clone(), Some(meta)).await
-        {
+        if let Err(e) = self.svc.store.add_message(conv_id, Sender::Bot, text.clone(), Some(meta)).await {
             return self.storage_error(e).await;
         }
         let mut reply = ServerMsg::text(Sender::Bot, text, None);
@@ -148,7 +146,7 @@ impl Session {
         if !self.take_token() {
             return self.error(ErrorCode::RateLimited, "too many messages; slow down and resend").await;
         }
-        let store = self.svc.router.store.clone();
+        let store = self.svc.store.clone();
         let ticket = match store.create_ticket(conv_id, shopper, lang, text, contact).await {
             Ok(t) => t,
             Err(e) => return self.storage_error(e).await,

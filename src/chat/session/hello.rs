@@ -37,7 +37,7 @@ impl Session {
             }
         };
         let lang = lang.as_deref().and_then(Lang::parse).unwrap_or(Lang::Zh);
-        let store = &self.svc.router.store;
+        let store = &self.svc.store;
         let conv = match resume {
             Some(id) => match store.conversation(id).await {
                 Ok(Some(c)) if c.shopper_id == shopper_id => c,

@@ -34,7 +34,6 @@ impl Session {
         let token = !closed && self.take_token();
         let accepted = match self
             .svc
-            .router
             .store
             .accept_shopper_message(conv_id.clone(), id.clone(), text.clone(), token)
             .await
@@ -110,7 +109,7 @@ impl Session {
     pub(super) async fn deliver(&mut self, outcome: Outcome, before: DialogueState) -> bool {
         let live = self.live.as_mut().expect("a live conversation");
         let conv_id = live.conv.id.clone();
-        let store = self.svc.router.store.clone();
+        let store = self.svc.store.clone();
         // the turn's replies and the dialogue memory after it are stored together (one commit)
         // before any is sent
         let dialogue = live.dialogue.to_json();
