@@ -247,6 +247,161 @@ pub fn asked<'p>(p: &'p Product, text: &str) -> Asked<'p> {
     Asked { colors, missing_color, size, missing_size, other_colors, other_sizes }
 }
 
+/// Sizes of things worn: what "which size fits me" can be about.
+const WORN: [&str; 4] = ["women", "men", "kids", "shoes"];
+
+/// The FAQ entries that advise on sizes, the first the general one (by height and weight) and
+/// the shoe one: a fit question about a product is answered with one of them.
+const FIT_FAQS: [&str; 4] = ["size-by-height-weight", "size-between-two", "size-chart", "shoe-size"];
+const FIT_FAQ: &str = FIT_FAQS[0];
+const SHOE_FIT_FAQ: &str = FIT_FAQS[3];
+
+/// A number in a text and the unit written after it ("165", "cm"; "110", "斤"): the units a
+/// shopper gives their height and weight in.
+fn measurements(t: &str) -> Vec<(f32, String)> {
+    let mut out = Vec::new();
+    let chars: Vec<char> = t.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
+            i += 1;
+        }
+        let number: String = chars[start..i].iter().collect();
+        let mut j = i;
+        while j < chars.len() && chars[j] == ' ' {
+            j += 1;
+        }
+        let unit: String =
+            chars[j..].iter().take_while(|c| c.is_ascii_alphabetic() || **c == '斤').take(6).collect();
+        let unit = if unit.starts_with('斤') { "斤".to_string() } else { unit };
+        let unit = if chars[j..].starts_with(&['公', '斤']) { "kg".to_string() } else { unit };
+        if let Ok(n) = number.parse::<f32>() {
+            out.push((n, unit));
+        }
+    }
+    out
+}
+
+/// The shopper asks which size fits them: they give their height or weight ("身高165 体重110斤",
+/// "I'm 180cm 75kg", "一米七") or ask which size to take ("穿什么码", "拍几码", "what size should
+/// I get"), not which sizes there are ("有什么码", "what sizes?").
+pub fn asks_fit(text: &str) -> bool {
+    let t = normalize(text).replace(APOSTROPHES, "'");
+    // whole English words: "lightweight" is no weight
+    let ws = words(&t);
+    let body = ["身高", "体重", "一米", "高1", "高 1"].iter().any(|w| t.contains(w))
+        || ws.iter().any(|(w, _)| ["height", "weight", "weigh", "tall"].contains(&w.as_str()))
+        || measurements(&t).iter().any(|(n, unit)| match unit.as_str() {
+            "cm" => (90.0..=220.0).contains(n),
+            "kg" | "kgs" => (15.0..=150.0).contains(n),
+            "斤" => (30.0..=300.0).contains(n),
+            "lb" | "lbs" | "pounds" => (40.0..=350.0).contains(n),
+            "ft" | "feet" => (3.0..=7.0).contains(n),
+            _ => false,
+        });
+    let which = [
+        "什么码",
+        "啥码",
+        "哪个码",
+        "哪码",
+        "几码",
+        "多大码",
+        "多大的",
+        "什么尺码",
+        "哪个尺码",
+        "多大号",
+        "几号",
+    ];
+    let verb = ["穿", "拍", "选", "买", "要", "适合", "该"];
+    let zh = verb.iter().any(|v| which.iter().any(|w| t.contains(&format!("{v}{w}"))))
+        || ["码合适", "号合适", "尺码怎么选", "码数怎么选", "怎么选码", "怎么选尺码", "选码"]
+            .iter()
+            .any(|w| t.contains(w));
+    let en = [
+        "what size should",
+        "which size should",
+        "what size do i",
+        "which size do i",
+        "what size would",
+        "which size would",
+        "what size will",
+        "which size will",
+        "what size fits",
+        "which size fits",
+        "what size to",
+        "which size to",
+        "size for me",
+        "my size",
+        "fit me",
+        "will it fit",
+        "would it fit",
+    ]
+    .iter()
+    .any(|w| t.contains(w));
+    body || zh || en
+}
+
+/// A size question about product `p` from the shopper's height and weight ("高腰直筒牛仔裤
+/// 身高165 体重110斤 穿什么码"), or another fit question: the store's size advice (the size entry
+/// the FAQ search found, else the one on sizes by height and weight, or on shoe sizes) and this
+/// product's sizes and which are in stock. `None` when `p` is not something worn: its sizes are
+/// not body sizes, so the question is not a fit question about it.
+pub fn fit_answer(
+    engines: &Engines,
+    st: &mut DialogueState,
+    p: &Product,
+    faq: Option<&crate::search::FaqResult>,
+) -> Option<Outcome> {
+    if !WORN.contains(&p.category.as_str()) {
+        return None;
+    }
+    let lang = st.lang;
+    DialogueState::note(&mut st.seen.flows, &"product".to_string());
+    st.unresolved = 0;
+    st.focus_product(&p.sku);
+    let found = faq
+        .filter(|r| r.decision != crate::search::Decision::NoMatch)
+        .and_then(|r| r.hits.iter().find(|h| FIT_FAQS.contains(&h.id.as_str())))
+        .map(|h| h.id.as_str());
+    let fallback = if p.category == "shoes" { SHOE_FIT_FAQ } else { FIT_FAQ };
+    let advice = found.or(Some(fallback)).and_then(|id| engines.faq.faq(id)).cloned();
+    let sizes: Vec<String> = p.sizes.clone();
+    let in_stock: Vec<String> =
+        p.sizes.iter().filter(|s| p.variants.iter().any(|v| &v.size == *s && v.stock > 0)).cloned().collect();
+    let in_stock: Vec<&str> = in_stock.iter().map(String::as_str).collect();
+    let text = if in_stock.len() == sizes.len() {
+        t(
+            lang,
+            &format!("{}的尺码有：{}，现在都有货。", p.name.zh, sizes.join("/")),
+            &format!("{} comes in {}, all in stock now.", p.name.en, sizes.join("/")),
+        )
+    } else {
+        t(
+            lang,
+            &format!(
+                "{}的尺码有：{}，现在有货的：{}。",
+                p.name.zh,
+                sizes.join("/"),
+                list_or_none(lang, &in_stock)
+            ),
+            &format!(
+                "{} comes in {}; in stock now: {}.",
+                p.name.en,
+                sizes.join("/"),
+                list_or_none(lang, &in_stock)
+            ),
+        )
+    };
+    let mut replies: Vec<BotReply> = advice.iter().map(|f| super::reply::faq_reply(st, f)).collect();
+    replies.push(BotReply { text, cards: vec![card(lang, p)], ..Default::default() });
+    Some(Outcome { replies, escalate: None })
+}
+
 /// The text names one of `p`'s own colours or sizes ("olive", "1.8m").
 pub fn names_variant_of(p: &Product, text: &str) -> bool {
     let a = asked(p, text);
@@ -280,6 +435,7 @@ pub fn names_kind(p: &Product, text: &str) -> bool {
 pub fn about_variant(text: &str) -> bool {
     let lower = normalize(text);
     size_asked(text).is_some()
+        || asks_fit(text)
         || !color_words(text).is_empty()
         || [
             "颜色",
@@ -596,6 +752,36 @@ mod tests {
         assert_eq!(size_asked("I’m 165 穿M可以吗").as_deref(), Some("M"));
         assert_eq!(size_asked("有m的吗").as_deref(), Some("M"));
         assert_eq!(size_asked("do you have it in M? I’m 170").as_deref(), Some("M"));
+    }
+
+    #[test]
+    fn fit_questions() {
+        for text in [
+            "高腰直筒牛仔裤 身高165 体重110斤 穿什么码",
+            "我一米七 120斤 拍哪个码",
+            "165 100斤 穿几码合适",
+            "这条裤子我该拍啥码",
+            "I'm 180cm 75kg",
+            "I’m 180 cm and 75 kg, which size?",
+            "what size should I get in the chinos",
+            "5 ft 6, 120 lbs, which size fits",
+            "will it fit me",
+        ] {
+            assert!(asks_fit(text), "{text}");
+            assert!(about_variant(text), "{text}");
+        }
+        for text in [
+            "lightweight down jacket in olive?",
+            "有什么码",
+            "what sizes?",
+            "这款有L码吗",
+            "1.8米的床单有货吗",
+            "24cm的锅多少钱",
+            "运费多少",
+            "2kg重吗",
+        ] {
+            assert!(!asks_fit(text), "{text}");
+        }
     }
 
     #[test]

@@ -457,6 +457,12 @@ impl Router {
                 (n, f) => n.or(f),
             };
             if let Some(p) = target.as_deref().and_then(|sku| engines.product(sku)) {
+                // "身高165 穿什么码": the size advice and this product's sizes
+                if let Some(fit) =
+                    products::asks_fit(text).then(|| products::fit_answer(engines, st, p, faq)).flatten()
+                {
+                    return Ok(flow_of(fit, "product_question"));
+                }
                 // "这件怎么洗": a policy question about the product in focus is the FAQ's, the
                 // product stays in focus; colours, sizes, stock and price are the catalog's
                 if !variant && !products::names_variant_of(p, text) {
