@@ -9,7 +9,7 @@ use kefu::lang::Lang;
 use kefu::records::{EscalationContext, FeedbackRecord, MessageMeta, ReplyDecision, Resolution, Seen};
 use kefu::store::{
     Accepted, Account, AccountStore, AnalyticsReads, CannedChange, ConversationState, ConversationStore,
-    Expect, HandoffStore, KbWrite, KnowledgeStore, LoginAttempt, LoginLimits, Outcome, PhoneCheck, Sender,
+    Expect, HandoffStore, KbWrite, KnowledgeStore, LoginAttempt, LoginLimits, HandoffOutcome, PhoneCheck, Sender,
     Store,
 };
 use serde_json::json;
@@ -272,7 +272,7 @@ async fn contract_handoffs<S: ConversationStore + HandoffStore + AccountStore>(s
     assert!(matches!(shopper_a1, Accepted::New(_)), "{shopper_a1:?}");
 
     let note = s.add_note(c.id.clone(), "alice".into(), "VIP, be quick".into()).await.unwrap();
-    s.end_handoff(h.id, c.id.clone(), Outcome::Resolved, ConversationState::Closed, Some("Thanks!".into()))
+    s.end_handoff(h.id, c.id.clone(), HandoffOutcome::Resolved, ConversationState::Closed, Some("Thanks!".into()))
         .await
         .unwrap();
     assert!(s.open_handoffs().await.unwrap().is_empty());
@@ -303,7 +303,7 @@ async fn contract_handoffs<S: ConversationStore + HandoffStore + AccountStore>(s
         .requeue_handoff(
             h2.id,
             c2.id.clone(),
-            Outcome::Requeued,
+            HandoffOutcome::Requeued,
             "requeued".into(),
             EscalationContext::default(),
             "Back in the queue".into(),
@@ -313,7 +313,7 @@ async fn contract_handoffs<S: ConversationStore + HandoffStore + AccountStore>(s
     assert_ne!(h3.id, h2.id);
     assert_eq!(s.open_handoffs().await.unwrap().iter().map(|o| o.handoff.id).collect::<Vec<_>>(), [h3.id]);
     assert_eq!(s.conversation(c2.id.clone()).await.unwrap().unwrap().state, ConversationState::WaitingAgent);
-    s.end_handoff(h3.id, c2.id.clone(), Outcome::ShopperEnded, ConversationState::Closed, None)
+    s.end_handoff(h3.id, c2.id.clone(), HandoffOutcome::ShopperEnded, ConversationState::Closed, None)
         .await
         .unwrap();
     let outcomes: Vec<_> = s

@@ -15,7 +15,7 @@ use crate::records::{EscalationContext, MessageMeta};
 /// How a handoff ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Outcome {
+pub enum HandoffOutcome {
     /// The agent resolved the conversation.
     Resolved,
     /// The agent gave the conversation back to the bot.
@@ -28,14 +28,14 @@ pub enum Outcome {
     ShopperEnded,
 }
 
-impl Outcome {
+impl HandoffOutcome {
     pub fn as_str(self) -> &'static str {
         match self {
-            Outcome::Resolved => "resolved",
-            Outcome::HandedBack => "handed_back",
-            Outcome::Transferred => "transferred",
-            Outcome::Requeued => "requeued",
-            Outcome::ShopperEnded => "shopper_ended",
+            HandoffOutcome::Resolved => "resolved",
+            HandoffOutcome::HandedBack => "handed_back",
+            HandoffOutcome::Transferred => "transferred",
+            HandoffOutcome::Requeued => "requeued",
+            HandoffOutcome::ShopperEnded => "shopper_ended",
         }
     }
 }
@@ -258,7 +258,7 @@ fn end_handoff(
     conn: &Connection,
     handoff: i64,
     conversation_id: &str,
-    outcome: Outcome,
+    outcome: HandoffOutcome,
     state: ConversationState,
     announcement: Option<String>,
 ) -> Result<(), Fail> {
@@ -291,7 +291,7 @@ impl Store {
         &self,
         handoff: i64,
         conversation_id: String,
-        outcome: Outcome,
+        outcome: HandoffOutcome,
         reason: String,
         context: EscalationContext,
         announcement: String,
@@ -346,7 +346,7 @@ impl Store {
         &self,
         handoff: i64,
         conversation_id: String,
-        outcome: Outcome,
+        outcome: HandoffOutcome,
         state: ConversationState,
         announcement: Option<String>,
     ) -> Result<(), StoreError> {

@@ -35,7 +35,8 @@ use tokio::sync::{mpsc, oneshot};
 pub use accounts::*;
 pub use canned::*;
 pub use handoffs::{
-    AgentSummary, ConversationContext, ConversationRow, Handoff, Note, OpenHandoff, Outcome, Profile, Ticket,
+    AgentSummary, ConversationContext, ConversationRow, Handoff, HandoffOutcome, Note, OpenHandoff, Profile,
+    Ticket,
 };
 pub use kb::{Expect, KbEntry, KbWrite, Revision};
 pub use records::*;
@@ -51,7 +52,6 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_6.sql"),
     include_str!("schema_7.sql"),
     include_str!("schema_8.sql"),
-    include_str!("schema_9.sql"),
 ];
 
 /// What went wrong in the store, in terms a caller can act on (no database library's types).

@@ -111,7 +111,7 @@ aggregate! {
             &self,
             handoff: i64,
             conversation_id: String,
-            outcome: Outcome,
+            outcome: HandoffOutcome,
             reason: String,
             context: EscalationContext,
             announcement: String,
@@ -127,7 +127,7 @@ aggregate! {
             &self,
             handoff: i64,
             conversation_id: String,
-            outcome: Outcome,
+            outcome: HandoffOutcome,
             state: ConversationState,
             announcement: Option<String>,
         ) -> ();

@@ -6,7 +6,7 @@ use super::ShopperEvent;
 use crate::agents::protocol::{AgentErrorCode, AgentFrame, AgentMsg, Presence};
 use crate::dialogue::texts::t;
 use crate::lang::Lang;
-use crate::store::{Accepted, ConversationState, Outcome, StoreError};
+use crate::store::{Accepted, ConversationState, HandoffOutcome, StoreError};
 
 /// How an agent ends a handoff: the conversation's state after it, and what the shopper is told
 /// (Chinese, English).
@@ -168,7 +168,7 @@ impl State {
             return;
         }
         let Some(to) = to else {
-            match self.requeue(conv, Outcome::Transferred, "transfer", Some(agent.to_string())).await {
+            match self.requeue(conv, HandoffOutcome::Transferred, "transfer", Some(agent.to_string())).await {
                 Ok(()) => self.done(agent, "transfer", conv),
                 Err(e) => self.storage_error(agent, e, conv),
             }
@@ -194,7 +194,7 @@ impl State {
             );
         }
         // through the queue (a new handoff, so each agent's timings stay their own), straight to `to`
-        if let Err(e) = self.requeue(conv, Outcome::Transferred, "transfer", None).await {
+        if let Err(e) = self.requeue(conv, HandoffOutcome::Transferred, "transfer", None).await {
             return self.storage_error(agent, e, conv);
         }
         match self.assign(conv, &to).await {
@@ -211,7 +211,7 @@ impl State {
         &mut self,
         agent: &str,
         conv: &str,
-        outcome: Outcome,
+        outcome: HandoffOutcome,
         (state, zh, en): Ending,
     ) -> Option<String> {
         let handoff = self.owned_by(agent, conv)?;
@@ -226,8 +226,8 @@ impl State {
     }
 
     pub(super) async fn resolve(&mut self, agent: &str, conv: &str) {
-        let Some(text) = self.end_owned(agent, conv, Outcome::Resolved, RESOLVED).await else { return };
-        if let Some(owned) = self.release(conv, Outcome::Resolved) {
+        let Some(text) = self.end_owned(agent, conv, HandoffOutcome::Resolved, RESOLVED).await else { return };
+        if let Some(owned) = self.release(conv, HandoffOutcome::Resolved) {
             self.observe_handle_time(&owned);
         }
         if self.shoppers.contains_key(conv) {
@@ -242,8 +242,8 @@ impl State {
     }
 
     pub(super) async fn hand_back(&mut self, agent: &str, conv: &str) {
-        let Some(text) = self.end_owned(agent, conv, Outcome::HandedBack, HANDED_BACK).await else { return };
-        self.release(conv, Outcome::HandedBack);
+        let Some(text) = self.end_owned(agent, conv, HandoffOutcome::HandedBack, HANDED_BACK).await else { return };
+        self.release(conv, HandoffOutcome::HandedBack);
         self.tell_shopper(conv, ShopperEvent::HandedBack { text });
         self.shoppers.remove(conv);
         self.done(agent, "handback", conv);

@@ -10,7 +10,7 @@ use crate::agents::protocol::{AgentErrorCode, AgentFrame, Presence};
 use crate::agents::queue::{self, Seat, Waiting};
 use crate::dialogue::texts::t;
 use crate::records::EscalationContext;
-use crate::store::{Outcome, StoreError};
+use crate::store::{HandoffOutcome, StoreError};
 
 impl State {
     pub(super) fn seats(&self) -> Vec<Seat<'_>> {
@@ -109,7 +109,7 @@ impl State {
     }
 
     /// Takes a conversation away from its agent (the handoff ends with `outcome`).
-    pub(super) fn release(&mut self, conv: &str, outcome: Outcome) -> Option<Owned> {
+    pub(super) fn release(&mut self, conv: &str, outcome: HandoffOutcome) -> Option<Owned> {
         let owned = self.owners.remove(conv)?;
         if let Some(a) = self.agents.get_mut(&owned.agent) {
             a.conversations.remove(conv);
@@ -123,7 +123,7 @@ impl State {
     pub(super) async fn requeue(
         &mut self,
         conv: &str,
-        outcome: Outcome,
+        outcome: HandoffOutcome,
         reason: &str,
         exclude: Option<String>,
     ) -> Result<(), StoreError> {

@@ -9,7 +9,7 @@ use super::state::{Agent, State};
 use super::AgentHello;
 use crate::agents::protocol::{AgentErrorCode, AgentFrame, Presence};
 use crate::lang::Lang;
-use crate::store::Outcome;
+use crate::store::HandoffOutcome;
 
 impl State {
     pub(super) async fn agent_hello(&mut self, h: AgentHello) {
@@ -83,7 +83,7 @@ impl State {
             tracing::info!(agent = %name, conversations = convs.len(), "agent did not come back; requeueing");
             let mut failed = false;
             for conv in convs {
-                if let Err(e) = self.requeue(&conv, Outcome::Requeued, "agent_disconnected", None).await {
+                if let Err(e) = self.requeue(&conv, HandoffOutcome::Requeued, "agent_disconnected", None).await {
                     tracing::error!(error = %e, "could not requeue");
                     failed = true;
                 }

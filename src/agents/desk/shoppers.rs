@@ -7,7 +7,7 @@ use super::state::State;
 use super::{Availability, Escalation, ShopperLink, MAX_QUEUE};
 use crate::agents::queue::{self, Waiting};
 use crate::lang::Lang;
-use crate::store::{ConversationState, Outcome, StoreError};
+use crate::store::{ConversationState, HandoffOutcome, StoreError};
 
 impl State {
     pub(super) async fn escalate(
@@ -75,12 +75,12 @@ impl State {
         self.shoppers.remove(conv);
         let end = self
             .store
-            .end_handoff(handoff, conv.to_string(), Outcome::ShopperEnded, ConversationState::Closed, None)
+            .end_handoff(handoff, conv.to_string(), HandoffOutcome::ShopperEnded, ConversationState::Closed, None)
             .await;
         if let Err(e) = end {
             tracing::error!(error = %e, "could not end handoff");
         }
-        self.release(conv, Outcome::ShopperEnded);
+        self.release(conv, HandoffOutcome::ShopperEnded);
         self.assign_waiting().await;
     }
 }
