@@ -220,7 +220,16 @@ impl Router {
             Ok(outcome) => Ok(outcome),
             Err(OrderError::Store(e)) => Err(e),
             Err(e) => {
-                tracing::warn!(source = self.orders.name(), error = %e, "orders could not be checked");
+                // a source that answers nonsense is a broken contract; one that does not answer is
+                // an outage: either way the shopper is told, never given a guess
+                match e {
+                    OrderError::Invalid(_) => {
+                        tracing::error!(source = self.orders.name(), error = %e, "orders could not be checked")
+                    }
+                    _ => {
+                        tracing::warn!(source = self.orders.name(), error = %e, "orders could not be checked")
+                    }
+                }
                 Ok(orders_unavailable(st, before))
             }
         }

@@ -54,14 +54,6 @@ pub enum OrderError {
     Store(#[from] crate::store::StoreError),
 }
 
-impl OrderError {
-    /// True when the shopper should be told the orders cannot be checked right now (rather
-    /// than the turn failing as a storage error).
-    pub fn is_unavailable(&self) -> bool {
-        matches!(self, OrderError::Unavailable(_) | OrderError::Invalid(_))
-    }
-}
-
 /// An order with the return requests opened for it, oldest first: what an order card and the
 /// return eligibility need.
 #[derive(Debug, Clone)]
