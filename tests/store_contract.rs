@@ -9,8 +9,8 @@ use kefu::lang::Lang;
 use kefu::records::{EscalationContext, FeedbackRecord, MessageMeta, ReplyDecision, Resolution, Seen};
 use kefu::store::{
     Accepted, Account, AccountStore, AnalyticsReads, CannedChange, ConversationState, ConversationStore,
-    Expect, HandoffStore, KbWrite, KnowledgeStore, LoginAttempt, LoginLimits, HandoffOutcome, PhoneCheck, Sender,
-    Store,
+    Expect, HandoffOutcome, HandoffStore, KbWrite, KnowledgeStore, LoginAttempt, LoginLimits, PhoneCheck,
+    Sender, Store,
 };
 use serde_json::json;
 
@@ -272,9 +272,15 @@ async fn contract_handoffs<S: ConversationStore + HandoffStore + AccountStore>(s
     assert!(matches!(shopper_a1, Accepted::New(_)), "{shopper_a1:?}");
 
     let note = s.add_note(c.id.clone(), "alice".into(), "VIP, be quick".into()).await.unwrap();
-    s.end_handoff(h.id, c.id.clone(), HandoffOutcome::Resolved, ConversationState::Closed, Some("Thanks!".into()))
-        .await
-        .unwrap();
+    s.end_handoff(
+        h.id,
+        c.id.clone(),
+        HandoffOutcome::Resolved,
+        ConversationState::Closed,
+        Some("Thanks!".into()),
+    )
+    .await
+    .unwrap();
     assert!(s.open_handoffs().await.unwrap().is_empty());
     let conv = s.conversation(c.id.clone()).await.unwrap().unwrap();
     assert_eq!(conv.state, ConversationState::Closed);

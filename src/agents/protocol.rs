@@ -1,11 +1,18 @@
 //! The agent wire protocol: JSON text frames on `/ws/agent` (documented in docs/protocol.md).
+//!
+//! What the server sends about a conversation is made of this module's own types
+//! ([`ConversationDetail`] and its parts), built from the store's rows field by field: a column
+//! added to a row reaches the agents' browsers only when a field is added here. The domain
+//! records they embed (`Order`, `EscalationContext`, `MessageMeta`) and the store's vocabulary
+//! enums (`Sender`, `ConversationState`) are sent as they are.
 
-use crate::records::EscalationContext;
+use crate::records::{EscalationContext, MessageMeta};
 use serde::{Deserialize, Serialize};
 
 use super::queue::QueueItem;
+use crate::knowledge::Order;
 use crate::lang::Lang;
-use crate::store::{ConversationContext, Note, Sender};
+use crate::store::{self, ConversationState, Sender};
 
 /// Agent → server.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -94,7 +101,7 @@ pub enum AgentFrame {
         reason: String,
         /// What the bot gathered: intents seen, FAQ answers given, flows, orders, returns.
         bot: EscalationContext,
-        context: Box<ConversationContext>,
+        context: Box<ConversationDetail>,
     },
     /// A new message in one of this agent's conversations.
     Message {
@@ -110,7 +117,7 @@ pub enum AgentFrame {
     },
     Note {
         conversation_id: String,
-        note: Note,
+        note: NoteInfo,
     },
     /// The shopper's connection came or went.
     Shopper {
@@ -137,6 +144,167 @@ pub enum AgentFrame {
         #[serde(skip_serializing_if = "Option::is_none")]
         conversation_id: Option<String>,
     },
+}
+
+/// Everything about a conversation an agent sees: `assigned`'s `context`, and the console's
+/// `GET /api/conversations/{id}` (the same shape, so web/agent.js reads both alike).
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationDetail {
+    pub conversation_id: String,
+    pub lang: Lang,
+    pub state: ConversationState,
+    pub started_at: String,
+    pub escalation_reason: Option<String>,
+    pub transcript: Vec<MessageInfo>,
+    pub notes: Vec<NoteInfo>,
+    pub handoffs: Vec<HandoffInfo>,
+    /// Orders the bot discussed (full details) and their returns.
+    pub orders: Vec<Order>,
+    pub returns: Vec<ReturnRequestInfo>,
+    pub shopper: Option<ShopperInfo>,
+}
+
+/// One line of a transcript. `id` is the stored message's (a `message` frame's `id`), so the
+/// console shows a message once; `client_msg_id` is what the sender's client named it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageInfo {
+    pub id: i64,
+    pub client_msg_id: Option<String>,
+    pub sender: Sender,
+    pub text: String,
+    pub meta: Option<MessageMeta>,
+    pub created_at: String,
+}
+
+/// An internal note (agents only; never sent to the shopper).
+#[derive(Debug, Clone, Serialize)]
+pub struct NoteInfo {
+    pub id: i64,
+    pub agent: String,
+    pub text: String,
+    pub created_at: String,
+}
+
+/// One hand-over of the conversation to the agents: why, what the bot knew, who took it and how
+/// it ended (`outcome`: resolved, handed_back, transferred, requeued, shopper_ended).
+#[derive(Debug, Clone, Serialize)]
+pub struct HandoffInfo {
+    pub id: i64,
+    pub conversation_id: String,
+    pub reason: String,
+    pub context: EscalationContext,
+    pub queued_at: String,
+    pub agent: Option<String>,
+    pub assigned_at: Option<String>,
+    pub first_response_at: Option<String>,
+    pub ended_at: Option<String>,
+    pub outcome: Option<String>,
+}
+
+/// A return request opened for one of the orders discussed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReturnRequestInfo {
+    pub id: String,
+    pub order_no: String,
+    pub conversation_id: Option<String>,
+    pub reason: String,
+    pub status: String,
+    pub created_at: String,
+}
+
+/// The shopper as an agent sees them: who they are, their recent orders and how they rated us.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShopperInfo {
+    pub id: String,
+    pub name: String,
+    pub tier: String,
+    pub vip: bool,
+    pub recent_orders: Vec<Order>,
+    pub past_ratings: Vec<u8>,
+    pub average_rating: Option<f64>,
+    pub conversations: u32,
+}
+
+impl From<store::ConversationContext> for ConversationDetail {
+    fn from(c: store::ConversationContext) -> ConversationDetail {
+        ConversationDetail {
+            conversation_id: c.conversation_id,
+            lang: c.lang,
+            state: c.state,
+            started_at: c.started_at,
+            escalation_reason: c.escalation_reason,
+            transcript: c.transcript.into_iter().map(MessageInfo::from).collect(),
+            notes: c.notes.into_iter().map(NoteInfo::from).collect(),
+            handoffs: c.handoffs.into_iter().map(HandoffInfo::from).collect(),
+            orders: c.orders,
+            returns: c.returns.into_iter().map(ReturnRequestInfo::from).collect(),
+            shopper: c.shopper.map(ShopperInfo::from),
+        }
+    }
+}
+
+impl From<store::StoredMessage> for MessageInfo {
+    fn from(m: store::StoredMessage) -> MessageInfo {
+        MessageInfo {
+            id: m.id,
+            client_msg_id: m.client_msg_id,
+            sender: m.sender,
+            text: m.text,
+            meta: m.meta,
+            created_at: m.created_at,
+        }
+    }
+}
+
+impl From<store::Note> for NoteInfo {
+    fn from(n: store::Note) -> NoteInfo {
+        NoteInfo { id: n.id, agent: n.agent, text: n.text, created_at: n.created_at }
+    }
+}
+
+impl From<store::Handoff> for HandoffInfo {
+    fn from(h: store::Handoff) -> HandoffInfo {
+        HandoffInfo {
+            id: h.id,
+            conversation_id: h.conversation_id,
+            reason: h.reason,
+            context: h.context,
+            queued_at: h.queued_at,
+            agent: h.agent,
+            assigned_at: h.assigned_at,
+            first_response_at: h.first_response_at,
+            ended_at: h.ended_at,
+            outcome: h.outcome,
+        }
+    }
+}
+
+impl From<store::ReturnRequest> for ReturnRequestInfo {
+    fn from(r: store::ReturnRequest) -> ReturnRequestInfo {
+        ReturnRequestInfo {
+            id: r.id,
+            order_no: r.order_no,
+            conversation_id: r.conversation_id,
+            reason: r.reason,
+            status: r.status,
+            created_at: r.created_at,
+        }
+    }
+}
+
+impl From<store::Profile> for ShopperInfo {
+    fn from(p: store::Profile) -> ShopperInfo {
+        ShopperInfo {
+            id: p.id,
+            name: p.name,
+            tier: p.tier,
+            vip: p.vip,
+            recent_orders: p.recent_orders,
+            past_ratings: p.past_ratings,
+            average_rating: p.average_rating,
+            conversations: p.conversations,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -209,7 +377,7 @@ pub(crate) mod tests {
     /// the wire shape of each part is pinned (the console's detail sends the same shape).
     pub(crate) fn sample_context() -> crate::store::ConversationContext {
         use crate::records::{MessageMeta, ReplyDecision, Seen};
-        use crate::store::{ConversationState, Handoff, Profile, ReturnRequest, StoredMessage};
+        use crate::store::{Handoff, Note, Profile, ReturnRequest, StoredMessage};
         let order: crate::knowledge::Order = serde_json::from_value(serde_json::json!({
             "order_no": "261101000000000001", "shopper_id": "u1", "created_at": "2026-11-01T10:00:00+08:00",
             "status": "delivered",
@@ -308,13 +476,13 @@ pub(crate) mod tests {
             conversation_id: "c1".into(),
             reason: "complaint".into(),
             bot: context.handoffs[0].context.clone(),
-            context: Box::new(context),
+            context: Box::new(context.into()),
         };
         assert_eq!(
             serde_json::to_string(&assigned).unwrap(),
             golden(include_str!("../../tests/golden/agent_assigned.json"))
         );
-        let note = AgentFrame::Note { conversation_id: "c1".into(), note };
+        let note = AgentFrame::Note { conversation_id: "c1".into(), note: note.into() };
         assert_eq!(
             serde_json::to_string(&note).unwrap(),
             golden(include_str!("../../tests/golden/agent_note.json"))

@@ -3,7 +3,6 @@
 //! console needs (a conversation's context, search).
 
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
 
 use super::records::{insert_message, query_messages};
 use super::{new_id, now, Accepted, ConversationState, Fail, Sender, StoreError, StoredMessage};
@@ -13,8 +12,7 @@ use crate::lang::Lang;
 use crate::records::{EscalationContext, MessageMeta};
 
 /// How a handoff ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HandoffOutcome {
     /// The agent resolved the conversation.
     Resolved,
@@ -41,7 +39,7 @@ impl HandoffOutcome {
 }
 
 /// A handoff row.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Handoff {
     pub id: i64,
     pub conversation_id: String,
@@ -66,7 +64,7 @@ pub struct OpenHandoff {
 }
 
 /// An internal note (agents only; never sent to the shopper).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Note {
     pub id: i64,
     pub agent: String,
@@ -74,7 +72,7 @@ pub struct Note {
     pub created_at: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Ticket {
     pub id: String,
     pub conversation_id: String,
@@ -89,7 +87,7 @@ pub struct Ticket {
 }
 
 /// A shopper as an agent sees them: who they are, their recent orders and how they rated us.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Profile {
     pub id: String,
     pub name: String,
@@ -102,7 +100,7 @@ pub struct Profile {
 }
 
 /// Everything stored about a conversation that an agent needs to take it over.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ConversationContext {
     pub conversation_id: String,
     pub lang: Lang,
@@ -119,7 +117,7 @@ pub struct ConversationContext {
 }
 
 /// The agent part of a feedback record: who handled it and how fast.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AgentSummary {
     pub agent_id: Option<String>,
     pub outcome: Option<String>,
@@ -129,7 +127,7 @@ pub struct AgentSummary {
 }
 
 /// A conversation found by search.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ConversationRow {
     pub id: String,
     pub shopper_id: Option<String>,

@@ -1,6 +1,11 @@
 //! The agent console's HTTP API (JSON, staff token): the queue and the roster, my
 //! conversations, a conversation's detail, search, tickets, and the product catalog. Live work
 //! (claim, reply, transfer, resolve) goes over `/ws/agent`.
+//!
+//! The answers are this API's own types ([`ConversationInfo`], [`ConversationHit`],
+//! [`TicketInfo`]; a conversation's detail is the agent protocol's [`ConversationDetail`], the
+//! shape `assigned` carries), built from the store's rows field by field, so a column added to a
+//! row is never sent by accident.
 
 use std::sync::Arc;
 
@@ -8,14 +13,16 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::auth::{ApiError, Staff};
 use super::AppState;
 use crate::agents::desk::Snapshot;
+use crate::agents::protocol::ConversationDetail;
 use crate::identity::Role;
 use crate::knowledge::catalog::Product;
-use crate::store::{Conversation, ConversationContext, ConversationRow, Ticket};
+use crate::lang::Lang;
+use crate::store::{self, ConversationState};
 
 const AGENTS: &[Role] = &[Role::Agent, Role::Admin];
 const ANY: &[Role] = &[Role::Agent, Role::Trainer, Role::Admin];
@@ -42,7 +49,10 @@ async fn queue(State(app): State<Arc<AppState>>, staff: Staff) -> Result<Json<Sn
 }
 
 /// The conversations the signed-in agent holds now.
-async fn mine(State(app): State<Arc<AppState>>, staff: Staff) -> Result<Json<Vec<Conversation>>, ApiError> {
+async fn mine(
+    State(app): State<Arc<AppState>>,
+    staff: Staff,
+) -> Result<Json<Vec<ConversationInfo>>, ApiError> {
     staff.require(AGENTS)?;
     let snapshot = app.desk.snapshot().await.map_err(desk_error)?;
     let ids = snapshot
@@ -54,7 +64,7 @@ async fn mine(State(app): State<Arc<AppState>>, staff: Staff) -> Result<Json<Vec
     let mut rows = Vec::new();
     for id in ids {
         if let Some(c) = app.store.conversation(id).await.map_err(ApiError::internal)? {
-            rows.push(c);
+            rows.push(ConversationInfo::from(c));
         }
     }
     Ok(Json(rows))
@@ -76,7 +86,7 @@ async fn search(
     State(app): State<Arc<AppState>>,
     staff: Staff,
     q: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Vec<ConversationRow>>, ApiError> {
+) -> Result<Json<Vec<ConversationHit>>, ApiError> {
     staff.require(ANY)?;
     let Query(q) = q?;
     for d in [&q.from, &q.to].into_iter().flatten() {
@@ -89,7 +99,8 @@ async fn search(
     }
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
     let rows = app.store.search_conversations(q.shopper, q.order, q.from, q.to, limit).await;
-    rows.map(Json).map_err(ApiError::internal)
+    let rows = rows.map_err(ApiError::internal)?;
+    Ok(Json(rows.into_iter().map(ConversationHit::from).collect()))
 }
 
 /// Everything about one conversation: transcript, notes, handoffs, orders discussed, the
@@ -98,11 +109,11 @@ async fn detail(
     State(app): State<Arc<AppState>>,
     staff: Staff,
     Path(id): Path<String>,
-) -> Result<Json<ConversationContext>, ApiError> {
+) -> Result<Json<ConversationDetail>, ApiError> {
     staff.require(ANY)?;
     let context = app.store.conversation_context(id.clone()).await.map_err(ApiError::internal)?;
     context
-        .map(Json)
+        .map(|c| Json(c.into()))
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no conversation {id}")))
 }
 
@@ -117,13 +128,14 @@ async fn tickets(
     State(app): State<Arc<AppState>>,
     staff: Staff,
     q: Result<Query<TicketQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Vec<Ticket>>, ApiError> {
+) -> Result<Json<Vec<TicketInfo>>, ApiError> {
     staff.require(AGENTS)?;
     let Query(q) = q?;
     if let Some(s) = q.status.as_deref().filter(|s| !matches!(*s, "open" | "closed")) {
         return Err(ApiError::bad_request(format!("status {s:?}: open or closed")));
     }
-    app.store.tickets(q.status).await.map(Json).map_err(ApiError::internal)
+    let tickets = app.store.tickets(q.status).await.map_err(ApiError::internal)?;
+    Ok(Json(tickets.into_iter().map(TicketInfo::from).collect()))
 }
 
 async fn close_ticket(
@@ -165,12 +177,100 @@ async fn products(
     Ok(Json(hits.iter().filter_map(|h| engines.product(&h.sku).cloned()).collect()))
 }
 
+/// A conversation an agent holds (`/api/conversations/mine`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationInfo {
+    pub id: String,
+    pub shopper_id: Option<String>,
+    pub lang: Lang,
+    pub state: ConversationState,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub escalation_reason: Option<String>,
+}
+
+/// A conversation found by search (`/api/conversations`): with its rating and how many messages.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationHit {
+    pub id: String,
+    pub shopper_id: Option<String>,
+    pub lang: Lang,
+    pub state: ConversationState,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub escalation_reason: Option<String>,
+    pub rating: Option<u8>,
+    pub messages: u32,
+}
+
+/// A message a shopper left when no agent was available (`/api/tickets`).
+#[derive(Debug, Clone, Serialize)]
+pub struct TicketInfo {
+    pub id: String,
+    pub conversation_id: String,
+    pub shopper_id: Option<String>,
+    pub lang: Lang,
+    pub text: String,
+    pub contact: Option<String>,
+    /// `open` or `closed`.
+    pub status: String,
+    pub created_at: String,
+    pub closed_by: Option<String>,
+    pub closed_at: Option<String>,
+}
+
+impl From<store::Conversation> for ConversationInfo {
+    fn from(c: store::Conversation) -> ConversationInfo {
+        ConversationInfo {
+            id: c.id,
+            shopper_id: c.shopper_id,
+            lang: c.lang,
+            state: c.state,
+            started_at: c.started_at,
+            ended_at: c.ended_at,
+            escalation_reason: c.escalation_reason,
+        }
+    }
+}
+
+impl From<store::ConversationRow> for ConversationHit {
+    fn from(c: store::ConversationRow) -> ConversationHit {
+        ConversationHit {
+            id: c.id,
+            shopper_id: c.shopper_id,
+            lang: c.lang,
+            state: c.state,
+            started_at: c.started_at,
+            ended_at: c.ended_at,
+            escalation_reason: c.escalation_reason,
+            rating: c.rating,
+            messages: c.messages,
+        }
+    }
+}
+
+impl From<store::Ticket> for TicketInfo {
+    fn from(t: store::Ticket) -> TicketInfo {
+        TicketInfo {
+            id: t.id,
+            conversation_id: t.conversation_id,
+            shopper_id: t.shopper_id,
+            lang: t.lang,
+            text: t.text,
+            contact: t.contact,
+            status: t.status,
+            created_at: t.created_at,
+            closed_by: t.closed_by,
+            closed_at: t.closed_at,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::agents::protocol::tests::golden;
-    use crate::lang::Lang;
-    use crate::store::ConversationState;
+    use crate::store::{Conversation, ConversationRow, Ticket};
 
     /// What the console's REST answers are made of keeps the JSON web/agent.js reads, byte for
     /// byte.
@@ -185,6 +285,7 @@ mod tests {
             ended_at: None,
             escalation_reason: Some("asked_for_human".into()),
         }];
+        let mine: Vec<ConversationInfo> = mine.into_iter().map(ConversationInfo::from).collect();
         assert_eq!(
             serde_json::to_string(&mine).unwrap(),
             golden(include_str!("../../tests/golden/console_mine.json"))
@@ -200,6 +301,7 @@ mod tests {
             rating: Some(4),
             messages: 6,
         }];
+        let found: Vec<ConversationHit> = found.into_iter().map(ConversationHit::from).collect();
         assert_eq!(
             serde_json::to_string(&found).unwrap(),
             golden(include_str!("../../tests/golden/console_search.json"))
@@ -216,11 +318,12 @@ mod tests {
             closed_by: Some("li".into()),
             closed_at: Some("2026-11-25T09:00:00.000Z".into()),
         }];
+        let tickets: Vec<TicketInfo> = tickets.into_iter().map(TicketInfo::from).collect();
         assert_eq!(
             serde_json::to_string(&tickets).unwrap(),
             golden(include_str!("../../tests/golden/console_tickets.json"))
         );
-        let detail = crate::agents::protocol::tests::sample_context();
+        let detail = ConversationDetail::from(crate::agents::protocol::tests::sample_context());
         assert_eq!(
             serde_json::to_string(&detail).unwrap(),
             golden(include_str!("../../tests/golden/console_detail.json"))

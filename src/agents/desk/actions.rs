@@ -65,7 +65,9 @@ impl State {
                     return self.error(agent, AgentErrorCode::BadRequest, problem, Some(&conv));
                 }
                 match self.store.add_note(conv.clone(), agent.to_string(), text).await {
-                    Ok(note) => self.tell_agent(agent, AgentFrame::Note { conversation_id: conv, note }),
+                    Ok(note) => {
+                        self.tell_agent(agent, AgentFrame::Note { conversation_id: conv, note: note.into() })
+                    }
                     Err(e) => self.storage_error(agent, e, &conv),
                 }
             }
@@ -226,7 +228,9 @@ impl State {
     }
 
     pub(super) async fn resolve(&mut self, agent: &str, conv: &str) {
-        let Some(text) = self.end_owned(agent, conv, HandoffOutcome::Resolved, RESOLVED).await else { return };
+        let Some(text) = self.end_owned(agent, conv, HandoffOutcome::Resolved, RESOLVED).await else {
+            return;
+        };
         if let Some(owned) = self.release(conv, HandoffOutcome::Resolved) {
             self.observe_handle_time(&owned);
         }
@@ -242,7 +246,9 @@ impl State {
     }
 
     pub(super) async fn hand_back(&mut self, agent: &str, conv: &str) {
-        let Some(text) = self.end_owned(agent, conv, HandoffOutcome::HandedBack, HANDED_BACK).await else { return };
+        let Some(text) = self.end_owned(agent, conv, HandoffOutcome::HandedBack, HANDED_BACK).await else {
+            return;
+        };
         self.release(conv, HandoffOutcome::HandedBack);
         self.tell_shopper(conv, ShopperEvent::HandedBack { text });
         self.shoppers.remove(conv);

@@ -95,7 +95,7 @@ impl State {
                     conversation_id: conv.to_string(),
                     reason,
                     bot,
-                    context: Box::new(context),
+                    context: Box::new(context.into()),
                 };
                 self.tell_agent(agent, frame);
             }

@@ -83,7 +83,9 @@ impl State {
             tracing::info!(agent = %name, conversations = convs.len(), "agent did not come back; requeueing");
             let mut failed = false;
             for conv in convs {
-                if let Err(e) = self.requeue(&conv, HandoffOutcome::Requeued, "agent_disconnected", None).await {
+                if let Err(e) =
+                    self.requeue(&conv, HandoffOutcome::Requeued, "agent_disconnected", None).await
+                {
                     tracing::error!(error = %e, "could not requeue");
                     failed = true;
                 }

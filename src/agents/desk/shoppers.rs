@@ -75,7 +75,13 @@ impl State {
         self.shoppers.remove(conv);
         let end = self
             .store
-            .end_handoff(handoff, conv.to_string(), HandoffOutcome::ShopperEnded, ConversationState::Closed, None)
+            .end_handoff(
+                handoff,
+                conv.to_string(),
+                HandoffOutcome::ShopperEnded,
+                ConversationState::Closed,
+                None,
+            )
             .await;
         if let Err(e) = end {
             tracing::error!(error = %e, "could not end handoff");
