@@ -134,12 +134,11 @@
       leaveText: "留言内容",
       leaveContact: "联系方式（选填）",
       leaveSend: "提交留言",
-      ticketDone: "留言已收到（编号 {id}），客服会尽快联系您。",
       rateTitle: "请为本次服务评分",
       rateComment: "想说的话（选填）",
       rateSend: "提交评价",
       rateStar: "{n} 星：{label}",
-      rateThanks: "感谢您的评价！",
+      rateGiven: "您的评分：{stars}（{label}）",
       orderNo: "订单号",
       status: "状态",
       items: "商品",
@@ -198,12 +197,11 @@
       leaveText: "Your message",
       leaveContact: "Contact (optional)",
       leaveSend: "Send message",
-      ticketDone: "Got it (ticket {id}). An agent will get back to you soon.",
       rateTitle: "How did we do?",
       rateComment: "Anything to add? (optional)",
       rateSend: "Send rating",
       rateStar: "{n} stars: {label}",
-      rateThanks: "Thank you for your rating!",
+      rateGiven: "Your rating: {stars} ({label})",
       orderNo: "Order",
       status: "Status",
       items: "Items",
@@ -568,7 +566,9 @@
       case "typing":
         return showTyping(m.agent);
       case "ticket":
-        return addNotice(t("ticketDone", { id: m.id }));
+        // the server's reply that follows confirms it, with the ticket number (one line, kept
+        // in the transcript)
+        return;
       case "rating_request":
         return showRating(m.scale || []);
       case "error":
@@ -1007,7 +1007,10 @@
           var frame = { type: "rating", score: score };
           if (comment.value.trim()) frame.comment = comment.value.trim();
           if (send(frame)) {
-            li.replaceChild(h("div", { class: "text", text: t("rateThanks") }), form);
+            // what was given stays in view; the thanks is the server's reply (one, in keeping
+            // with the score: a low one comes with the offer of an agent or a message)
+            var given = "★★★★★".slice(0, score) + "☆☆☆☆☆".slice(score);
+            li.replaceChild(h("div", { class: "text rated", i18n: ["rateGiven", { stars: given, label: scale[score - 1] || score }] }), form);
           } else addNotice(t("reconnecting"), true);
         },
       },

@@ -2,10 +2,37 @@
 //! closing it, and the shopper's rating.
 
 use super::Session;
-use crate::chat::protocol::{ErrorCode, ServerMsg};
-use crate::dialogue::texts;
+use crate::chat::protocol::{Action, ErrorCode, ServerMsg};
+use crate::dialogue::texts::t;
+use crate::lang::Lang;
 use crate::records::{FeedbackRecord, Resolution};
 use crate::store::{ConversationState, Sender};
+
+/// The one thanks for a rating, in keeping with it: a low score gets an apology and the offer of
+/// a person (a chip that asks for one) or a message for the agents, never "enjoy your shopping".
+pub(super) fn thanks(lang: Lang, score: u8) -> ServerMsg {
+    let (text, low) = match score {
+        4.. => (t(lang, "感谢您的评价，祝您购物愉快！", "Thank you for your rating. Happy shopping!"), false),
+        3 => (
+            t(lang, "感谢您的评价，我们会继续改进。", "Thank you for your rating; we'll keep working to do better."),
+            false,
+        ),
+        _ => (
+            t(
+                lang,
+                "抱歉这次没能让您满意，感谢您告诉我们。如果问题还没解决，可以转人工客服，或者给我们留言，客服会尽快联系您。",
+                "Sorry we didn't get it right this time, and thank you for telling us. If your problem isn't solved yet, you can talk to an agent or leave us a message and an agent will get back to you.",
+            ),
+            true,
+        ),
+    };
+    let mut reply = ServerMsg::text(Sender::Bot, text, None);
+    if let (ServerMsg::Reply { suggestions, actions, .. }, true) = (&mut reply, low) {
+        suggestions.push(t(lang, "转人工", "Talk to an agent"));
+        actions.push(Action::LeaveMessage);
+    }
+    reply
+}
 
 impl Session {
     pub(super) async fn rating(&mut self, score: u8, comment: Option<String>) -> bool {
@@ -36,8 +63,7 @@ impl Session {
                 return self.storage_error(e).await;
             }
         }
-        let thanks = texts::t(lang, "感谢您的评价，祝您购物愉快！", "Thank you for your feedback!");
-        self.send(ServerMsg::text(Sender::Bot, thanks, None)).await;
+        self.send(thanks(lang, score)).await;
         true
     }
 

@@ -5,14 +5,78 @@ use super::Session;
 use crate::agents::{Availability, Escalation, ShopperEvent, ShopperLink};
 use crate::chat::protocol::{Action, ErrorCode, ServerMsg};
 use crate::dialogue::texts::{self, t};
+use crate::lang::Lang;
 use crate::records::{MessageMeta, Resolution};
 use crate::store::{ConversationState, Sender};
 
+/// What the shopper is told about the hand-over, and what they are offered with it (the message
+/// form when nobody can come). `again`: the conversation was already waiting, so the shopper
+/// hears where they are in line, not that they are being transferred once more. `None` when an
+/// agent took it at once (the agent's "joined" notice follows).
+pub(super) fn availability_text(lang: Lang, a: &Availability, again: bool) -> Option<(String, Vec<Action>)> {
+    let (zh_lead, en_lead) = if again {
+        ("您已经在排队了", "You're already in line")
+    } else {
+        ("正在为您转接人工客服", "I'm transferring you to a human agent")
+    };
+    Some(match a {
+        Availability::Assigned => return None,
+        Availability::Queued { position, wait_secs } => {
+            let minutes = wait_secs.unwrap_or(60).div_ceil(60).max(1);
+            let ahead = position.saturating_sub(1);
+            let (zh_place, en_place) = match ahead {
+                0 => ("您是下一位".to_string(), "you're next".to_string()),
+                n => (format!("您前面还有 {n} 位"), format!("{n} ahead of you")),
+            };
+            let text = t(
+                lang,
+                &format!("{zh_lead}，{zh_place}，预计等待约 {minutes} 分钟，客服接入后会马上回复您。等待期间有问题也可以继续问我。"),
+                &format!("{en_lead}: {en_place}, about {minutes} min to wait. An agent will reply as soon as they join; meanwhile you can keep asking me."),
+            );
+            (text, vec![])
+        }
+        Availability::NoAgents => (
+            t(
+                lang,
+                &format!(
+                    "{}现在没有人工客服在线。您可以给我们留言，客服上线后会尽快联系您；等待期间我也会继续为您解答。",
+                    if again { "您已经在排队了，不过" } else { "抱歉，" }
+                ),
+                &format!(
+                    "{}no agent is online right now. You can leave a message and an agent will get back to you; meanwhile I'm still here to help.",
+                    if again { "You're already in line, but " } else { "Sorry, " }
+                ),
+            ),
+            vec![Action::LeaveMessage],
+        ),
+        Availability::Closed { hours } => (
+            t(
+                lang,
+                &format!(
+                    "{}现在是人工客服的休息时间（服务时间 {hours}）。您可以给我们留言，上班后客服会尽快联系您；我也会继续为您解答。",
+                    if again { "您已经在排队了，不过" } else { "" }
+                ),
+                &format!(
+                    "{} agents are off duty right now (hours {hours}). Leave a message and they'll get back to you; meanwhile I'm still here to help.",
+                    if again { "You're already in line, but our" } else { "Our" }
+                ),
+            ),
+            vec![Action::LeaveMessage],
+        ),
+    })
+}
+
 impl Session {
-    /// Hands the conversation to the service desk and tells the shopper how long it may take.
-    pub(super) async fn escalate(&mut self, reason: String) -> bool {
+    /// Hands the conversation to the service desk, or, when it already waits for an agent, asks
+    /// the desk again where it stands (the desk keeps its place in line and opens no second
+    /// handoff). The availability, and whether the conversation was already waiting; `Err` with
+    /// whether to keep the connection when the desk could not be reached (an error was sent).
+    pub(super) async fn hand_over(&mut self, reason: String) -> Result<(Availability, bool), bool> {
         let live = self.live.as_mut().expect("a live conversation");
-        self.svc.metrics.escalations.with_label_values(&[reason.as_str()]).inc();
+        let again = live.conv.state == ConversationState::WaitingAgent;
+        if !again {
+            self.svc.metrics.escalations.with_label_values(&[reason.as_str()]).inc();
+        }
         let d = &live.dialogue;
         let escalation = Escalation {
             conversation_id: live.conv.id.clone(),
@@ -21,65 +85,35 @@ impl Session {
             reason,
             bot: d.escalation_context(),
         };
-        let (conv_id, lang) = (live.conv.id.clone(), d.lang);
         let (link, rx) = ShopperLink::new();
-        self.link = link.id;
+        let link_id = link.id;
         let availability = match self.svc.desk.escalate(escalation, link).await {
             Ok(a) => a,
             Err(e) => {
                 tracing::error!(error = %e, "could not reach the service desk");
-                return self
+                return Err(self
                     .error(
                         ErrorCode::StorageUnavailable,
                         "could not reach an agent right now; please try again",
                     )
-                    .await;
+                    .await);
             }
         };
-        self.events = Some(rx);
-        if let Some(live) = self.live.as_mut() {
-            live.conv.state = ConversationState::WaitingAgent;
-        }
-        self.send(ServerMsg::Status { state: ConversationState::WaitingAgent, agent: None }).await;
-        let (text, actions) = match availability {
-            Availability::Assigned => return true,
-            Availability::Queued { position, wait_secs } => {
-                let minutes = wait_secs.unwrap_or(60).div_ceil(60).max(1);
-                let ahead = position.saturating_sub(1);
-                let text = t(
-                    lang,
-                    &format!("您前面还有 {ahead} 位，预计等待约 {minutes} 分钟。等待期间有问题也可以继续问我。"),
-                    &format!("{ahead} ahead of you; the expected wait is about {minutes} min. You can keep asking me while you wait."),
-                );
-                (text, vec![])
+        self.link = link_id;
+        // the desk now talks on the new line; what it said on the old one is still to be shown
+        let old = self.events.replace(rx);
+        if !again {
+            if let Some(live) = self.live.as_mut() {
+                live.conv.state = ConversationState::WaitingAgent;
             }
-            Availability::NoAgents => (
-                t(
-                    lang,
-                    "抱歉，现在没有人工客服在线。您可以给我们留言，客服上线后会尽快联系您；等待期间我也会继续为您解答。",
-                    "Sorry, no agent is online right now. You can leave a message and an agent will get back to you; meanwhile I'm still here to help.",
-                ),
-                vec![Action::LeaveMessage],
-            ),
-            Availability::Closed { hours } => (
-                t(
-                    lang,
-                    &format!("现在是人工客服的休息时间（服务时间 {hours}）。您可以给我们留言，上班后客服会尽快联系您；我也会继续为您解答。"),
-                    &format!("Our agents are off duty right now (hours {hours}). Leave a message and they'll get back to you; meanwhile I'm still here to help."),
-                ),
-                vec![Action::LeaveMessage],
-            ),
-        };
-        let meta = MessageMeta::event("availability");
-        if let Err(e) = self.svc.store.add_message(conv_id, Sender::Bot, text.clone(), Some(meta)).await {
-            return self.storage_error(e).await;
+            self.send(ServerMsg::Status { state: ConversationState::WaitingAgent, agent: None }).await;
         }
-        let mut reply = ServerMsg::text(Sender::Bot, text, None);
-        if let ServerMsg::Reply { actions: a, .. } = &mut reply {
-            *a = actions;
+        if let Some(mut old) = old {
+            while let Ok(event) = old.try_recv() {
+                self.on_desk(event).await;
+            }
         }
-        self.send(reply).await;
-        true
+        Ok((availability, again))
     }
 
     /// What the service desk says: already stored, so only shown here.
@@ -147,16 +181,23 @@ impl Session {
             return self.error(ErrorCode::RateLimited, "too many messages; slow down and resend").await;
         }
         let store = self.svc.store.clone();
+        let live_id = conv_id.clone();
         let ticket = match store.create_ticket(conv_id, shopper, lang, text, contact).await {
             Ok(t) => t,
             Err(e) => return self.storage_error(e).await,
         };
-        self.send(ServerMsg::Ticket { id: ticket.id.clone() }).await;
+        // the confirmation is the one line the shopper sees (the widget shows no other), and it
+        // stays in the transcript, so the ticket number is still there on their next visit
         let text = t(
             lang,
             &format!("已收到您的留言（编号 {}），客服会尽快联系您。", ticket.id),
             &format!("Got your message (ticket {}); an agent will get back to you soon.", ticket.id),
         );
+        let meta = MessageMeta::event("ticket");
+        if let Err(e) = store.add_message(live_id, Sender::Bot, text.clone(), Some(meta)).await {
+            tracing::error!(error = %e, ticket = %ticket.id, "could not store the ticket confirmation");
+        }
+        self.send(ServerMsg::Ticket { id: ticket.id.clone() }).await;
         self.send(ServerMsg::text(Sender::Bot, text, None)).await;
         true
     }

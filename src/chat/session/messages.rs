@@ -4,10 +4,10 @@
 
 use std::time::Instant;
 
-use super::Session;
+use super::{handoff, Session};
 use crate::chat::protocol::{context_problem, Context, ErrorCode, ServerMsg};
 use crate::dialogue::{DialogueState, Outcome};
-use crate::records::MessageMeta;
+use crate::records::{MessageMeta, ReplyDecision};
 use crate::store::{Accepted, ConversationState, Sender};
 
 impl Session {
@@ -105,8 +105,33 @@ impl Session {
     }
 
     /// Stores and sends a turn's replies; `before` is the dialogue state to go back to when
-    /// they cannot be stored.
-    pub(super) async fn deliver(&mut self, outcome: Outcome, before: DialogueState) -> bool {
+    /// they cannot be stored. A hand-over is made first, so that its reply says how it went
+    /// (the place in line, or that nobody can come and a message can be left) in one line, and
+    /// a shopper who asks again while waiting hears where they stand, not "transferring you"
+    /// once more.
+    pub(super) async fn deliver(&mut self, mut outcome: Outcome, before: DialogueState) -> bool {
+        let live = self.live.as_ref().expect("a live conversation");
+        let lang = live.dialogue.lang;
+        let mut offered = Vec::new();
+        let bot_or_waiting =
+            matches!(live.conv.state, ConversationState::Bot | ConversationState::WaitingAgent);
+        if let Some(reason) = outcome.escalate.clone().filter(|_| bot_or_waiting) {
+            let (availability, again) = match self.hand_over(reason).await {
+                Ok(a) => a,
+                Err(keep_going) => {
+                    if let Some(live) = self.live.as_mut() {
+                        live.dialogue = before;
+                    }
+                    return keep_going;
+                }
+            };
+            if let Some((text, actions)) = handoff::availability_text(lang, &availability, again) {
+                for r in outcome.replies.iter_mut().filter(|r| r.decision == Some(ReplyDecision::Escalate)) {
+                    r.text = text.clone();
+                }
+                offered = actions;
+            }
+        }
         let live = self.live.as_mut().expect("a live conversation");
         let conv_id = live.conv.id.clone();
         let store = self.svc.store.clone();
@@ -134,6 +159,7 @@ impl Session {
             return self.storage_error(e).await;
         }
         for r in outcome.replies {
+            let actions = if r.decision == Some(ReplyDecision::Escalate) { offered.clone() } else { vec![] };
             self.send(ServerMsg::Reply {
                 from: Sender::Bot,
                 text: r.text,
@@ -143,14 +169,9 @@ impl Session {
                 faq_id: r.faq_id,
                 suggestions: r.suggestions,
                 cards: r.cards,
-                actions: vec![],
+                actions,
             })
             .await;
-        }
-        if let Some(reason) = outcome.escalate {
-            if self.live.as_ref().is_some_and(|l| l.conv.state == ConversationState::Bot) {
-                return self.escalate(reason).await;
-            }
         }
         true
     }
