@@ -17,6 +17,7 @@
 //! - [`store`]: SQLite behind one thread, with group commit;
 //! - [`identity`] and [`accounts`]: shopper and staff tokens, staff accounts and login;
 //! - [`trainer`]: the knowledge base as trainers edit it while the service runs;
+//! - [`webhooks`]: signed event deliveries to the store's systems (outbox worker, signing);
 //! - [`eval`]: held-out measurements; [`lang`]: language detection and normalisation.
 
 pub mod accounts;
@@ -42,3 +43,4 @@ pub mod store;
 pub mod time;
 pub mod trainer;
 pub mod web;
+pub mod webhooks;
