@@ -30,7 +30,7 @@ fi
 shift $(($# > 0 ? 1 : 0))
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(protocol_decode kb_parse)
+    targets=(protocol_decode kb_parse webhook_verify)
 fi
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/fuzz-target}

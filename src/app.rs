@@ -45,6 +45,8 @@ pub struct AppState {
     pub chat: Arc<ChatService>,
     /// What an agent's WebSocket session needs (the desk, the roster).
     pub agents: Arc<AgentService>,
+    /// Outbound webhooks: the endpoints, the delivery log (the worker runs on its own).
+    pub webhooks: crate::webhooks::Webhooks,
 }
 
 /// Everything a running service needs, built from the config.
@@ -102,7 +104,11 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
         hello_timeout: Duration::from_secs(config.hello_timeout_secs),
         send_timeout: Duration::from_secs(config.send_timeout_secs.max(1)),
     });
+    let webhooks =
+        crate::webhooks::Webhooks::start(store.clone(), crate::webhooks::Settings::from_config(&config)?)
+            .await?;
     let app = Arc::new(AppState {
+        webhooks,
         logins: crate::accounts::Logins::new(config.max_concurrent_logins),
         roster,
         chat,

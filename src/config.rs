@@ -91,6 +91,90 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     /// Password checks (argon2, ~19 MB each) running at once; logins beyond it get 503 at once.
     pub max_concurrent_logins: usize,
+    /// Endpoints that receive signed event deliveries (`[[webhooks]]` tables: `url`, `secret`,
+    /// `events`). In `KEFU_WEBHOOKS`, comma-separated `URL secret=S events=a|b` items.
+    pub webhooks: Vec<WebhookEndpoint>,
+    /// One delivery attempt (connect, send, status line) gives up after this many seconds.
+    pub webhook_timeout_secs: u64,
+    /// Attempts per delivery before it is marked failed (an admin can replay it).
+    pub webhook_max_attempts: u32,
+    /// A delivery still failing this long (seconds) after its first attempt is marked failed.
+    pub webhook_max_age_secs: u64,
+    /// The first retry's delay (milliseconds); each further one doubles, with jitter.
+    pub webhook_retry_base_ms: u64,
+    /// The longest delay between two attempts (seconds).
+    pub webhook_retry_max_secs: u64,
+    /// How far a signed request's timestamp may be from now (seconds, either way): the replay
+    /// window of the signing scheme (`webhooks::signature`).
+    pub webhook_tolerance_secs: u64,
+}
+
+/// A webhook endpoint: where to POST, the shared secret deliveries are signed with, and the
+/// event types it wants (none: all). Written by hand for `Debug`, which never shows the secret.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "EndpointText")]
+pub struct WebhookEndpoint {
+    pub url: String,
+    pub secret: String,
+    #[serde(default)]
+    pub events: Vec<String>,
+}
+
+/// An endpoint as written: a TOML table, or (from `KEFU_WEBHOOKS`) one line of text.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum EndpointText {
+    Table {
+        url: String,
+        secret: String,
+        #[serde(default)]
+        events: Vec<String>,
+    },
+    Line(String),
+}
+
+impl TryFrom<EndpointText> for WebhookEndpoint {
+    type Error = String;
+
+    /// A line is `URL secret=S events=a|b` (the events optional), separated by spaces.
+    fn try_from(t: EndpointText) -> Result<WebhookEndpoint, String> {
+        match t {
+            EndpointText::Table { url, secret, events } => Ok(WebhookEndpoint { url, secret, events }),
+            EndpointText::Line(line) => {
+                let mut parts = line.split_whitespace();
+                let url = parts.next().unwrap_or_default().to_string();
+                let (mut secret, mut events) = (None, Vec::new());
+                for p in parts {
+                    match p.split_once('=') {
+                        Some(("secret", s)) => secret = Some(s.to_string()),
+                        Some(("events", e)) => {
+                            events = e.split('|').filter(|e| !e.is_empty()).map(String::from).collect()
+                        }
+                        _ => {
+                            return Err(format!(
+                                "webhook {url:?}: expected secret=… or events=…, found {p:?}"
+                            ))
+                        }
+                    }
+                }
+                let secret = secret.ok_or_else(|| format!("webhook {url:?}: no secret=…"))?;
+                if !url.starts_with("http://") && !url.starts_with("https://") {
+                    return Err(format!("webhook URL {url:?} is not http://…"));
+                }
+                Ok(WebhookEndpoint { url, secret, events })
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for WebhookEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookEndpoint")
+            .field("url", &self.url)
+            .field("secret", &"<redacted>")
+            .field("events", &self.events)
+            .finish()
+    }
 }
 
 impl Default for Config {
@@ -125,6 +209,13 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             metrics_listen: None,
             max_concurrent_logins: 4,
+            webhooks: Vec::new(),
+            webhook_timeout_secs: 10,
+            webhook_max_attempts: 12,
+            webhook_max_age_secs: 86_400,
+            webhook_retry_base_ms: 1000,
+            webhook_retry_max_secs: 3600,
+            webhook_tolerance_secs: 300,
         }
     }
 }
@@ -268,12 +359,35 @@ impl Config {
             ("shopper_conversations_per_minute", self.shopper_conversations_per_minute.into()),
             ("shopper_messages_per_minute", self.shopper_messages_per_minute.into()),
             ("max_concurrent_logins", self.max_concurrent_logins as u64),
+            ("webhook_timeout_secs", self.webhook_timeout_secs),
+            ("webhook_max_attempts", self.webhook_max_attempts.into()),
+            ("webhook_max_age_secs", self.webhook_max_age_secs),
+            ("webhook_retry_base_ms", self.webhook_retry_base_ms),
+            ("webhook_retry_max_secs", self.webhook_retry_max_secs),
         ];
         if let Some((name, _)) = at_least_one.iter().find(|(_, v)| *v == 0) {
             return Err(ConfigError::Invalid(format!("{name} must be at least 1")));
         }
         if self.metrics_listen.is_some_and(|m| m == self.listen) {
             return Err(ConfigError::Invalid("metrics_listen must differ from listen".into()));
+        }
+        for w in &self.webhooks {
+            // TLS for https endpoints is not built in: point kefu at a local TLS-terminating proxy
+            if !w.url.starts_with("http://") {
+                return Err(ConfigError::Invalid(format!(
+                    "webhook URL {:?}: only http:// is supported (for https, send through a local TLS proxy)",
+                    w.url
+                )));
+            }
+            if w.secret.len() < 16 {
+                return Err(ConfigError::Invalid(format!(
+                    "webhook {:?}: secret must be at least 16 bytes",
+                    w.url
+                )));
+            }
+        }
+        if self.webhooks.iter().enumerate().any(|(i, w)| self.webhooks[..i].iter().any(|o| o.url == w.url)) {
+            return Err(ConfigError::Invalid("two webhooks have the same URL".into()));
         }
         Ok(())
     }
@@ -424,6 +538,13 @@ impl std::fmt::Debug for Config {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("metrics_listen", &self.metrics_listen)
             .field("max_concurrent_logins", &self.max_concurrent_logins)
+            .field("webhooks", &self.webhooks)
+            .field("webhook_timeout_secs", &self.webhook_timeout_secs)
+            .field("webhook_max_attempts", &self.webhook_max_attempts)
+            .field("webhook_max_age_secs", &self.webhook_max_age_secs)
+            .field("webhook_retry_base_ms", &self.webhook_retry_base_ms)
+            .field("webhook_retry_max_secs", &self.webhook_retry_max_secs)
+            .field("webhook_tolerance_secs", &self.webhook_tolerance_secs)
             .finish()
     }
 }
@@ -474,6 +595,17 @@ mod tests {
         ("trusted_proxies", " 10.0.0.1, ::1,", r#"["10.0.0.1","::1"]"#),
         ("metrics_listen", "127.0.0.1:9090", r#""127.0.0.1:9090""#),
         ("max_concurrent_logins", "19", "19"),
+        (
+            "webhooks",
+            "http://127.0.0.1:9000/hook secret=0123456789abcdef events=ticket.created|feedback.written, http://[::1]/h secret=s",
+            r#"[{"url":"http://127.0.0.1:9000/hook","secret":"0123456789abcdef","events":["ticket.created","feedback.written"]},{"url":"http://[::1]/h","secret":"s","events":[]}]"#,
+        ),
+        ("webhook_timeout_secs", "20", "20"),
+        ("webhook_max_attempts", "21", "21"),
+        ("webhook_max_age_secs", "22", "22"),
+        ("webhook_retry_base_ms", "23", "23"),
+        ("webhook_retry_max_secs", "24", "24"),
+        ("webhook_tolerance_secs", "25", "25"),
     ];
 
     fn with_env(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
@@ -587,6 +719,34 @@ mod tests {
         }
         assert!(!debug.contains("secret-0123456789"), "{debug}");
         assert_eq!(debug.matches("<redacted>").count(), 2, "{debug}");
+    }
+
+    #[test]
+    fn webhooks_from_the_file_are_checked_and_their_secrets_hidden() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("kefu.toml");
+        let file = |url: &str, secret: &str| {
+            let text = format!(
+                "[[webhooks]]\nurl = \"{url}\"\nsecret = \"{secret}\"\nevents = [\"ticket.created\"]\n\n\
+                 [[webhooks]]\nurl = \"http://127.0.0.1:9/b\"\nsecret = \"another-secret-0123\"\n"
+            );
+            std::fs::write(&p, text).unwrap();
+            Config::load(Some(&p))
+        };
+        let c = file("http://127.0.0.1:9/a", "hook-secret-0123456789").unwrap();
+        assert_eq!(c.webhooks.len(), 2);
+        assert_eq!(
+            (c.webhooks[0].events.as_slice(), c.webhooks[1].events.len()),
+            (&["ticket.created".to_string()][..], 0)
+        );
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("hook-secret") && !debug.contains("another-secret"), "{debug}");
+        let e = file("https://shop.example/hook", "hook-secret-0123456789").unwrap_err().to_string();
+        assert!(e.contains("only http://"), "{e}");
+        let e = file("http://127.0.0.1:9/a", "short").unwrap_err().to_string();
+        assert!(e.contains("at least 16 bytes"), "{e}");
+        let e = file("http://127.0.0.1:9/b", "hook-secret-0123456789").unwrap_err().to_string();
+        assert!(e.contains("same URL"), "{e}");
     }
 
     #[test]

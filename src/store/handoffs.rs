@@ -5,6 +5,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::records::{insert_message, query_messages};
+use super::webhooks::{Assigned, EventData, TicketCreated};
 use super::{new_id, now, Accepted, ConversationState, Fail, Sender, StoreError, StoredMessage};
 use super::{ReturnRequest, Store};
 use crate::knowledge::{Order, Shopper};
@@ -260,10 +261,13 @@ fn end_handoff(
     state: ConversationState,
     announcement: Option<String>,
 ) -> Result<(), Fail> {
-    conn.execute(
+    let ended = conn.execute(
         "UPDATE handoffs SET ended_at = ?2, outcome = ?3 WHERE id = ?1 AND ended_at IS NULL",
         params![handoff, now(), outcome.as_str()],
     )?;
+    if ended > 0 && outcome == HandoffOutcome::Resolved {
+        super::webhooks::record_resolved(conn, handoff, conversation_id)?;
+    }
     set_state(conn, conversation_id, state)?;
     if let Some(text) = announcement {
         let meta = MessageMeta::event(outcome.as_str());
@@ -280,7 +284,12 @@ impl Store {
         reason: String,
         context: EscalationContext,
     ) -> Result<Handoff, StoreError> {
-        self.call(move |conn| open_handoff(conn, conversation_id, reason, context)).await
+        self.call(move |conn| {
+            let h = open_handoff(conn, conversation_id, reason, context)?;
+            super::webhooks::record_escalated(conn, &h)?;
+            Ok(h)
+        })
+        .await
     }
 
     /// Ends an agent's handoff and queues the conversation again (a new handoff), with the
@@ -326,6 +335,13 @@ impl Store {
             let meta = MessageMeta { agent: Some(agent.clone()), ..MessageMeta::event("joined") };
             let id =
                 insert_message(conn, &conversation_id, None, Sender::System, &announcement, Some(&meta))?;
+            let assigned = Assigned {
+                conversation_id: conversation_id.clone(),
+                handoff_id: handoff,
+                agent,
+                assigned_at: at.clone(),
+            };
+            super::webhooks::record_event(conn, EventData::ConversationAssigned(assigned))?;
             Ok(StoredMessage {
                 id,
                 client_msg_id: None,
@@ -544,6 +560,7 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![t.id, t.conversation_id, t.shopper_id, t.lang.code(), t.text, t.contact, t.status, t.created_at],
             )?;
+            super::webhooks::record_event(conn, EventData::TicketCreated(TicketCreated::from(&t)))?;
             Ok(t)
         })
         .await

@@ -24,6 +24,7 @@ pub mod kb;
 pub mod records;
 pub mod review;
 pub mod traits;
+pub mod webhooks;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -52,6 +53,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_6.sql"),
     include_str!("schema_7.sql"),
     include_str!("schema_8.sql"),
+    include_str!("schema_9.sql"),
+    include_str!("schema_10.sql"),
 ];
 
 /// What went wrong in the store, in terms a caller can act on (no database library's types).

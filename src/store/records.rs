@@ -434,6 +434,7 @@ impl Store {
                    comment = COALESCE(excluded.comment, feedback.comment), updated_at = excluded.updated_at",
                 params![conversation_id, json, rating, comment, now()],
             )?;
+            super::webhooks::record_feedback(conn, &record.conversation_id)?;
             Ok(())
         })
         .await
@@ -452,6 +453,9 @@ impl Store {
                    record = json_set(record, '$.rating', ?2, '$.comment', ?3) WHERE conversation_id = ?1",
                 params![conversation_id, rating, comment, now()],
             )?;
+            if n > 0 {
+                super::webhooks::record_feedback(conn, &conversation_id)?;
+            }
             Ok(n > 0)
         })
         .await
@@ -614,6 +618,7 @@ fn insert_return(
         "INSERT INTO returns (id, order_no, conversation_id, reason, status, created_at, idempotency_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![r.id, r.order_no, r.conversation_id, r.reason, r.status, r.created_at, key],
     )?;
+    super::webhooks::record_event(conn, super::webhooks::EventData::ReturnRequested(r.clone()))?;
     Ok(Ok(r))
 }
 

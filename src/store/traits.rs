@@ -260,3 +260,25 @@ aggregate! {
         fn feedback_since(&self, since: String) -> Vec<FeedbackRecord>;
     }
 }
+
+aggregate! {
+    /// The outbound webhooks' outbox and delivery log (the events themselves are written by the
+    /// other aggregates' operations, in the same transaction as their change).
+    pub trait WebhookStore {
+        /// The newest event's sequence number (0 for none).
+        fn webhook_head(&self) -> i64;
+        /// Registers endpoints and creates their deliveries for the events since the last call.
+        fn webhook_fan_out(&self, endpoints: Vec<webhooks::EndpointSpec>) -> usize;
+        /// Pending deliveries to these endpoints due at `now_ms`, soonest first.
+        fn webhook_due(&self, endpoints: Vec<String>, now_ms: i64, limit: usize) -> Vec<webhooks::DueDelivery>;
+        /// Attempts' results; a delivered delivery never changes again.
+        fn webhook_attempted(&self, attempts: Vec<webhooks::Attempt>) -> ();
+        /// The delivery log, newest first.
+        fn webhook_deliveries(&self, query: webhooks::DeliveryQuery) -> Vec<webhooks::DeliveryRow>;
+        fn webhook_endpoint_counts(&self) -> Vec<(String, webhooks::EndpointCounts)>;
+        /// Queues a pending or failed delivery at once; a delivered one is left alone.
+        fn webhook_replay(&self, id: i64) -> webhooks::Replay;
+        /// Forgets old events with nothing pending.
+        fn webhook_prune(&self, before: String) -> usize;
+    }
+}

@@ -11,6 +11,7 @@ pub mod knowledge;
 pub mod listener;
 pub mod models;
 pub mod trainer_api;
+pub mod webhooks_admin;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,6 +41,7 @@ pub fn routes(app: Arc<AppState>) -> axum::Router {
         .merge(knowledge::routes())
         .merge(trainer_api::routes())
         .merge(models::routes())
+        .merge(webhooks_admin::routes())
         .merge(assets::routes())
         .layer(axum::middleware::map_response(assets::default_headers))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(listener::BODY_TIMEOUT))
