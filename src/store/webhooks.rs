@@ -76,7 +76,7 @@ pub enum EventData {
     ReturnRequested(ReturnRequest),
     /// A conversation's feedback record was written (at its end; again when it changes).
     #[serde(rename = "feedback.written")]
-    FeedbackWritten(FeedbackRecord),
+    FeedbackWritten(Box<FeedbackRecord>),
 }
 
 impl EventData {
@@ -216,7 +216,9 @@ pub(super) fn record_feedback(conn: &Connection, conversation_id: &str) -> Resul
         .query_row(params![conversation_id], |r| r.get(0))
         .optional()?;
     match stored {
-        Some(json) => record_event(conn, EventData::FeedbackWritten(super::records::from_json(&json)?)),
+        Some(json) => {
+            record_event(conn, EventData::FeedbackWritten(Box::new(super::records::from_json(&json)?)))
+        }
         None => Ok(()),
     }
 }
