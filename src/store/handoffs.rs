@@ -528,6 +528,7 @@ impl Store {
                         s.handle_secs
                     ],
                 )?;
+                super::webhooks::record_feedback(conn, &conversation_id)?;
             }
             Ok(())
         })

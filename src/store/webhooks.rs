@@ -557,3 +557,146 @@ impl Store {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::EscalationContext;
+
+    fn open() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("kefu.db")).unwrap();
+        (dir, store)
+    }
+
+    fn spec(url: &str, kinds: &[EventKind]) -> EndpointSpec {
+        EndpointSpec { url: url.into(), kinds: kinds.to_vec() }
+    }
+
+    async fn due(store: &Store, url: &str) -> Vec<DueDelivery> {
+        store.webhook_due(vec![url.into()], i64::MAX, 100).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn events_fan_out_by_kind_and_a_delivered_one_is_never_due_again() {
+        let (_dir, store) = open();
+        let conv = store.open_conversation(Some("S1".into()), Lang::En).await.unwrap().id;
+        // before any endpoint: never delivered to endpoints configured later
+        store.open_handoff(conv.clone(), "requested".into(), EscalationContext::default()).await.unwrap();
+        let (all, tickets) = ("http://a/", "http://t/");
+        store
+            .webhook_fan_out(vec![spec(all, &[]), spec(tickets, &[EventKind::TicketCreated])])
+            .await
+            .unwrap();
+        assert!(due(&store, all).await.is_empty());
+
+        let h =
+            store.open_handoff(conv.clone(), "complaint".into(), EscalationContext::default()).await.unwrap();
+        store.create_ticket(conv.clone(), None, Lang::En, "call me".into(), None).await.unwrap();
+        assert_eq!(store.webhook_head().await.unwrap(), 3);
+        let n = store
+            .webhook_fan_out(vec![spec(all, &[]), spec(tickets, &[EventKind::TicketCreated])])
+            .await
+            .unwrap();
+        assert_eq!(n, 3);
+        // fanning out again adds nothing
+        assert_eq!(store.webhook_fan_out(vec![spec(all, &[])]).await.unwrap(), 0);
+
+        let to_all = due(&store, all).await;
+        assert_eq!(
+            to_all.iter().map(|d| d.kind.as_str()).collect::<Vec<_>>(),
+            ["conversation.escalated", "ticket.created"]
+        );
+        let event: Event = serde_json::from_str(&to_all[0].body).unwrap();
+        assert_eq!(event.id, to_all[0].event_id);
+        let EventData::ConversationEscalated(e) = event.data else { panic!("{event:?}") };
+        assert_eq!(
+            (e.handoff_id, e.shopper_id.as_deref(), e.lang, e.reason.as_str()),
+            (h.id, Some("S1"), Some(Lang::En), "complaint")
+        );
+        assert_eq!(due(&store, tickets).await.len(), 1);
+
+        // failed, retried later; then delivered: never due again, and a replay is refused
+        let first = to_all[0].id;
+        let retry = Attempt {
+            delivery: first,
+            end: AttemptEnd::Retry { at_ms: 5_000 },
+            http_status: Some(500),
+            error: Some("HTTP 500".into()),
+        };
+        store.webhook_attempted(vec![retry]).await.unwrap();
+        assert!(store.webhook_due(vec![all.into()], 4_999, 100).await.unwrap().iter().all(|d| d.id != first));
+        let again = store.webhook_due(vec![all.into()], 5_000, 100).await.unwrap();
+        assert_eq!(again.iter().find(|d| d.id == first).unwrap().attempts, 1);
+        let ok = Attempt { delivery: first, end: AttemptEnd::Delivered, http_status: Some(204), error: None };
+        store.webhook_attempted(vec![ok]).await.unwrap();
+        // a late failure report for it changes nothing
+        let late = Attempt {
+            delivery: first,
+            end: AttemptEnd::GiveUp,
+            http_status: None,
+            error: Some("timeout".into()),
+        };
+        store.webhook_attempted(vec![late]).await.unwrap();
+        assert!(due(&store, all).await.iter().all(|d| d.id != first));
+        assert!(matches!(store.webhook_replay(first).await.unwrap(), Replay::AlreadyDelivered(_)));
+        let log =
+            store.webhook_deliveries(DeliveryQuery { limit: 10, ..DeliveryQuery::default() }).await.unwrap();
+        let row = log.iter().find(|r| r.id == first).unwrap();
+        assert_eq!((row.status, row.attempts, row.last_status), (DeliveryStatus::Delivered, 2, Some(204)));
+
+        // given up, then replayed: due at once with a fresh count
+        let second = to_all[1].id;
+        let gave_up = Attempt {
+            delivery: second,
+            end: AttemptEnd::GiveUp,
+            http_status: None,
+            error: Some("refused".into()),
+        };
+        store.webhook_attempted(vec![gave_up]).await.unwrap();
+        assert!(due(&store, all).await.is_empty());
+        let Replay::Queued(row) = store.webhook_replay(second).await.unwrap() else { panic!() };
+        assert_eq!((row.status, row.attempts), (DeliveryStatus::Pending, 0));
+        assert_eq!(due(&store, all).await.len(), 1);
+        assert_eq!(store.webhook_replay(12345).await.unwrap(), Replay::NotFound);
+
+        let counts = store.webhook_endpoint_counts().await.unwrap();
+        assert_eq!(counts[0].0, all);
+        assert_eq!((counts[0].1.pending, counts[0].1.delivered, counts[0].1.failed), (1, 1, 0));
+        // a delivery whose endpoint is not asked for is not returned
+        assert!(store.webhook_due(vec!["http://other/".into()], i64::MAX, 100).await.unwrap().is_empty());
+
+        // pruning keeps events with a pending delivery
+        let pruned = store.webhook_prune("9999".into()).await.unwrap();
+        assert_eq!(pruned, 2, "the first escalation (no delivery) and the delivered one");
+        assert_eq!(due(&store, all).await.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn feedback_and_returns_are_events_with_the_stored_record() {
+        let (_dir, store) = open();
+        let url = "http://f/";
+        store
+            .webhook_fan_out(vec![spec(url, &[EventKind::FeedbackWritten, EventKind::ReturnRequested])])
+            .await
+            .unwrap();
+        let conv = store.open_conversation(None, Lang::Zh).await.unwrap().id;
+        let record: FeedbackRecord = serde_json::from_value(serde_json::json!({
+            "conversation_id": conv, "shopper_id": null, "lang": "zh", "started_at": "2026-11-25T09:00:00Z",
+            "ended_at": "2026-11-25T09:05:00Z", "shopper_messages": 1, "bot_messages": 1, "agent_messages": 0,
+            "resolution": "bot_resolved"
+        }))
+        .unwrap();
+        store.save_feedback(record).await.unwrap();
+        assert!(store.rate(conv.clone(), 5, Some("好".into())).await.unwrap());
+        store
+            .webhook_fan_out(vec![spec(url, &[EventKind::FeedbackWritten, EventKind::ReturnRequested])])
+            .await
+            .unwrap();
+        let sent = due(&store, url).await;
+        assert_eq!(sent.len(), 2);
+        let rated: Event = serde_json::from_str(&sent[1].body).unwrap();
+        let EventData::FeedbackWritten(r) = rated.data else { panic!("{rated:?}") };
+        assert_eq!((r.rating, r.comment.as_deref()), (Some(5), Some("好")));
+    }
+}
