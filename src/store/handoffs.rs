@@ -1,14 +1,13 @@
-//! Human-agent records in the store: handoffs (a conversation queued for a person, who took it,
-//! when they first answered, how it ended), internal notes, tickets, and the reads the agent
-//! console needs (a conversation's context, search).
+//! Handoffs in the store: a conversation queued for a person, who took it, when they first
+//! answered, how it ended; the agents' messages and internal notes; the agent part of the
+//! feedback record. Tickets are in `tickets.rs`, what agents read about a conversation in
+//! `agent_reads.rs`.
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::records::{insert_message, query_messages};
-use super::webhooks::{Assigned, EventData, TicketCreated};
-use super::{new_id, now, Accepted, ConversationState, Fail, Sender, StoreError, StoredMessage};
-use super::{ReturnRequest, Store};
-use crate::knowledge::{Order, Shopper};
+use super::records::insert_message;
+use super::webhooks::{Assigned, EventData};
+use super::{now, Accepted, ConversationState, Fail, Sender, Store, StoreError, StoredMessage};
 use crate::lang::Lang;
 use crate::records::{EscalationContext, MessageMeta};
 
@@ -73,50 +72,6 @@ pub struct Note {
     pub created_at: String,
 }
 
-#[derive(Debug, Clone)]
-pub struct Ticket {
-    pub id: String,
-    pub conversation_id: String,
-    pub shopper_id: Option<String>,
-    pub lang: Lang,
-    pub text: String,
-    pub contact: Option<String>,
-    pub status: String,
-    pub created_at: String,
-    pub closed_by: Option<String>,
-    pub closed_at: Option<String>,
-}
-
-/// A shopper as an agent sees them: who they are, their recent orders and how they rated us.
-#[derive(Debug, Clone)]
-pub struct Profile {
-    pub id: String,
-    pub name: String,
-    pub tier: String,
-    pub vip: bool,
-    pub recent_orders: Vec<Order>,
-    pub past_ratings: Vec<u8>,
-    pub average_rating: Option<f64>,
-    pub conversations: u32,
-}
-
-/// Everything stored about a conversation that an agent needs to take it over.
-#[derive(Debug, Clone)]
-pub struct ConversationContext {
-    pub conversation_id: String,
-    pub lang: Lang,
-    pub state: ConversationState,
-    pub started_at: String,
-    pub escalation_reason: Option<String>,
-    pub transcript: Vec<StoredMessage>,
-    pub notes: Vec<Note>,
-    pub handoffs: Vec<Handoff>,
-    /// Orders the bot discussed (full details) and their returns.
-    pub orders: Vec<Order>,
-    pub returns: Vec<ReturnRequest>,
-    pub shopper: Option<Profile>,
-}
-
 /// The agent part of a feedback record: who handled it and how fast.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgentSummary {
@@ -125,20 +80,6 @@ pub struct AgentSummary {
     pub queue_wait_secs: Option<f64>,
     pub first_response_secs: Option<f64>,
     pub handle_secs: Option<f64>,
-}
-
-/// A conversation found by search.
-#[derive(Debug, Clone)]
-pub struct ConversationRow {
-    pub id: String,
-    pub shopper_id: Option<String>,
-    pub lang: Lang,
-    pub state: ConversationState,
-    pub started_at: String,
-    pub ended_at: Option<String>,
-    pub escalation_reason: Option<String>,
-    pub rating: Option<u8>,
-    pub messages: u32,
 }
 
 fn secs_between(a: &str, b: &str) -> Option<f64> {
@@ -166,7 +107,7 @@ fn handoff_row(r: &rusqlite::Row) -> rusqlite::Result<Handoff> {
     })
 }
 
-fn handoffs_of(conn: &Connection, conversation_id: &str) -> Result<Vec<Handoff>, Fail> {
+pub(super) fn handoffs_of(conn: &Connection, conversation_id: &str) -> Result<Vec<Handoff>, Fail> {
     let mut st = conn.prepare_cached(&format!(
         "SELECT {HANDOFF_COLUMNS} FROM handoffs WHERE conversation_id = ?1 ORDER BY id"
     ))?;
@@ -183,7 +124,7 @@ fn set_state(conn: &Connection, id: &str, state: ConversationState) -> Result<()
     Ok(())
 }
 
-fn notes_of(conn: &Connection, conversation_id: &str) -> Result<Vec<Note>, Fail> {
+pub(super) fn notes_of(conn: &Connection, conversation_id: &str) -> Result<Vec<Note>, Fail> {
     let mut st = conn.prepare_cached(
         "SELECT id, agent, text, created_at FROM notes WHERE conversation_id = ?1 ORDER BY id",
     )?;
@@ -423,6 +364,7 @@ impl Store {
         .await
     }
 
+    /// Stores an agent's internal note on a conversation (shown to agents, never to the shopper).
     pub async fn add_note(
         &self,
         conversation_id: String,
@@ -436,64 +378,6 @@ impl Store {
                 params![conversation_id, agent, text, created_at],
             )?;
             Ok(Note { id: conn.last_insert_rowid(), agent, text, created_at })
-        })
-        .await
-    }
-
-    /// Everything an agent needs to take a conversation over (one read).
-    pub async fn conversation_context(
-        &self,
-        conversation_id: String,
-    ) -> Result<Option<ConversationContext>, StoreError> {
-        self.read(move |conn| {
-            let Some(conv) = super::records::conversation_row(conn, &conversation_id)? else {
-                return Ok(None);
-            };
-            let transcript = query_messages(conn, &conversation_id, usize::MAX)?;
-            let handoffs = handoffs_of(conn, &conversation_id)?;
-            // the orders the bot discussed, as the latest hand-over recorded them
-            let orders_discussed: Vec<String> =
-                handoffs.last().map(|h| h.context.seen.orders_discussed.clone()).unwrap_or_default();
-            let mut orders = Vec::new();
-            let mut returns = Vec::new();
-            for no in &orders_discussed {
-                let data: Option<String> = conn
-                    .query_row(
-                        "SELECT data FROM orders WHERE order_no = ?1 AND shopper_id IS ?2",
-                        params![no, conv.shopper_id],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                // a guest's orders were proved with the phone digits before the bot named them
-                let data = match data {
-                    Some(d) => Some(d),
-                    None if conv.shopper_id.is_none() => conn
-                        .query_row("SELECT data FROM orders WHERE order_no = ?1", params![no], |r| r.get(0))
-                        .optional()?,
-                    None => None,
-                };
-                if let Some(d) = data {
-                    orders.push(super::records::from_json::<Order>(&d)?);
-                    returns.extend(super::records::returns_of(conn, no)?);
-                }
-            }
-            let shopper = match &conv.shopper_id {
-                Some(id) => profile(conn, id)?,
-                None => None,
-            };
-            Ok(Some(ConversationContext {
-                conversation_id: conv.id.clone(),
-                lang: conv.lang,
-                state: conv.state,
-                started_at: conv.started_at,
-                escalation_reason: conv.escalation_reason,
-                transcript,
-                notes: notes_of(conn, &conversation_id)?,
-                handoffs,
-                orders,
-                returns,
-                shopper,
-            }))
         })
         .await
     }
@@ -534,154 +418,4 @@ impl Store {
         })
         .await
     }
-
-    pub async fn create_ticket(
-        &self,
-        conversation_id: String,
-        shopper_id: Option<String>,
-        lang: Lang,
-        text: String,
-        contact: Option<String>,
-    ) -> Result<Ticket, StoreError> {
-        self.call(move |conn| {
-            let t = Ticket {
-                id: new_id("T", 10),
-                conversation_id,
-                shopper_id,
-                lang,
-                text,
-                contact,
-                status: "open".into(),
-                created_at: now(),
-                closed_by: None,
-                closed_at: None,
-            };
-            conn.execute(
-                "INSERT INTO tickets (id, conversation_id, shopper_id, lang, text, contact, status, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![t.id, t.conversation_id, t.shopper_id, t.lang.code(), t.text, t.contact, t.status, t.created_at],
-            )?;
-            super::webhooks::record_event(conn, EventData::TicketCreated(TicketCreated::from(&t)))?;
-            Ok(t)
-        })
-        .await
-    }
-
-    /// Tickets with a status (`open`, `closed`), or all, oldest first.
-    pub async fn tickets(&self, status: Option<String>) -> Result<Vec<Ticket>, StoreError> {
-        self.read(move |conn| {
-            let mut st = conn.prepare(
-                "SELECT id, conversation_id, shopper_id, lang, text, contact, status, created_at, closed_by, closed_at
-                 FROM tickets WHERE ?1 IS NULL OR status = ?1 ORDER BY created_at, id",
-            )?;
-            let rows = st.query_map(params![status], |r| {
-                Ok(Ticket {
-                    id: r.get(0)?,
-                    conversation_id: r.get(1)?,
-                    shopper_id: r.get(2)?,
-                    lang: Lang::parse(&r.get::<_, String>(3)?).unwrap_or(Lang::Zh),
-                    text: r.get(4)?,
-                    contact: r.get(5)?,
-                    status: r.get(6)?,
-                    created_at: r.get(7)?,
-                    closed_by: r.get(8)?,
-                    closed_at: r.get(9)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-        .await
-    }
-
-    /// Closes an open ticket; false when there is no open ticket with that id.
-    pub async fn close_ticket(&self, id: String, by: String) -> Result<bool, StoreError> {
-        self.call(move |conn| {
-            let n = conn.execute(
-                "UPDATE tickets SET status = 'closed', closed_by = ?2, closed_at = ?3 WHERE id = ?1 AND status = 'open'",
-                params![id, by, now()],
-            )?;
-            Ok(n == 1)
-        })
-        .await
-    }
-
-    /// Conversations by shopper, by order discussed (its number in any message) and by start
-    /// date (`from`, `to`: RFC 3339 prefixes, inclusive), newest first.
-    pub async fn search_conversations(
-        &self,
-        shopper: Option<String>,
-        order: Option<String>,
-        from: Option<String>,
-        to: Option<String>,
-        limit: usize,
-    ) -> Result<Vec<ConversationRow>, StoreError> {
-        self.read(move |conn| {
-            // `to` is inclusive of the whole day or minute it names
-            let to = to.map(|t| format!("{t}\u{10FFFF}"));
-            let mut st = conn.prepare(
-                "SELECT c.id, c.shopper_id, c.lang, c.state, c.started_at, c.ended_at, c.escalation_reason, f.rating,
-                        (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)
-                 FROM conversations c LEFT JOIN feedback f ON f.conversation_id = c.id
-                 WHERE (?1 IS NULL OR c.shopper_id = ?1)
-                   AND (?2 IS NULL OR c.id IN (SELECT conversation_id FROM messages WHERE instr(text, ?2) > 0)
-                        OR c.id IN (SELECT conversation_id FROM returns WHERE order_no = ?2))
-                   AND (?3 IS NULL OR c.started_at >= ?3) AND (?4 IS NULL OR c.started_at <= ?4)
-                 ORDER BY c.started_at DESC LIMIT ?5",
-            )?;
-            let rows = st.query_map(params![shopper, order, from, to, limit as i64], |r| {
-                Ok(ConversationRow {
-                    id: r.get(0)?,
-                    shopper_id: r.get(1)?,
-                    lang: Lang::parse(&r.get::<_, String>(2)?).unwrap_or(Lang::Zh),
-                    state: ConversationState::parse(&r.get::<_, String>(3)?),
-                    started_at: r.get(4)?,
-                    ended_at: r.get(5)?,
-                    escalation_reason: r.get(6)?,
-                    rating: r.get(7)?,
-                    messages: r.get(8)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-        .await
-    }
-
-    /// A shopper's profile for the agent console.
-    pub async fn profile(&self, shopper_id: String) -> Result<Option<Profile>, StoreError> {
-        self.read(move |conn| profile(conn, &shopper_id)).await
-    }
-}
-
-fn profile(conn: &Connection, shopper_id: &str) -> Result<Option<Profile>, Fail> {
-    let shopper: Option<Shopper> = super::records::shopper_row(conn, shopper_id)?;
-    let Some(s) = shopper else { return Ok(None) };
-    let mut st = conn
-        .prepare_cached("SELECT data FROM orders WHERE shopper_id = ?1 ORDER BY created_at DESC LIMIT 5")?;
-    let recent_orders = st
-        .query_map(params![shopper_id], |r| r.get::<_, String>(0))?
-        .map(|d| super::records::from_json::<Order>(&d?))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut st = conn.prepare_cached(
-        "SELECT f.rating FROM feedback f JOIN conversations c ON c.id = f.conversation_id
-         WHERE c.shopper_id = ?1 AND f.rating IS NOT NULL ORDER BY f.updated_at DESC LIMIT 20",
-    )?;
-    let past_ratings =
-        st.query_map(params![shopper_id], |r| r.get::<_, u8>(0))?.collect::<Result<Vec<_>, _>>()?;
-    let average_rating = (!past_ratings.is_empty())
-        .then(|| past_ratings.iter().map(|&r| r as f64).sum::<f64>() / past_ratings.len() as f64);
-    let conversations: u32 = conn.query_row(
-        "SELECT COUNT(*) FROM conversations WHERE shopper_id = ?1",
-        params![shopper_id],
-        |r| r.get(0),
-    )?;
-    Ok(Some(Profile {
-        id: s.id,
-        name: s.name,
-        tier: s.tier,
-        vip: s.vip,
-        recent_orders,
-        past_ratings,
-        average_rating,
-        conversations,
-    }))
 }

@@ -16,6 +16,7 @@
 //! Migrations are numbered SQL scripts applied in order, recorded in `PRAGMA user_version`.
 
 pub mod accounts;
+pub mod agent_reads;
 pub mod analytics;
 pub mod canned;
 pub mod export;
@@ -23,6 +24,7 @@ pub mod handoffs;
 pub mod kb;
 pub mod records;
 pub mod review;
+pub mod tickets;
 pub mod traits;
 pub mod webhooks;
 
@@ -34,13 +36,12 @@ use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 pub use accounts::*;
+pub use agent_reads::{ConversationContext, ConversationRow, Profile};
 pub use canned::*;
-pub use handoffs::{
-    AgentSummary, ConversationContext, ConversationRow, Handoff, HandoffOutcome, Note, OpenHandoff, Profile,
-    Ticket,
-};
+pub use handoffs::{AgentSummary, Handoff, HandoffOutcome, Note, OpenHandoff};
 pub use kb::{Expect, KbEntry, KbWrite, Revision};
 pub use records::*;
+pub use tickets::Ticket;
 pub use traits::{AccountStore, AnalyticsReads, ConversationStore, HandoffStore, KnowledgeStore};
 
 /// Schema migrations, in order. Never edit one that has shipped: add the next.

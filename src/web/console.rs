@@ -189,16 +189,12 @@ pub struct ConversationInfo {
     pub escalation_reason: Option<String>,
 }
 
-/// A conversation found by search (`/api/conversations`): with its rating and how many messages.
+/// A conversation found by search (`/api/conversations`): the conversation, its rating and how
+/// many messages it has.
 #[derive(Debug, Clone, Serialize)]
 pub struct ConversationHit {
-    pub id: String,
-    pub shopper_id: Option<String>,
-    pub lang: Lang,
-    pub state: ConversationState,
-    pub started_at: String,
-    pub ended_at: Option<String>,
-    pub escalation_reason: Option<String>,
+    #[serde(flatten)]
+    pub conversation: ConversationInfo,
     pub rating: Option<u8>,
     pub messages: u32,
 }
@@ -235,7 +231,7 @@ impl From<store::Conversation> for ConversationInfo {
 
 impl From<store::ConversationRow> for ConversationHit {
     fn from(c: store::ConversationRow) -> ConversationHit {
-        ConversationHit {
+        let conversation = ConversationInfo {
             id: c.id,
             shopper_id: c.shopper_id,
             lang: c.lang,
@@ -243,9 +239,8 @@ impl From<store::ConversationRow> for ConversationHit {
             started_at: c.started_at,
             ended_at: c.ended_at,
             escalation_reason: c.escalation_reason,
-            rating: c.rating,
-            messages: c.messages,
-        }
+        };
+        ConversationHit { conversation, rating: c.rating, messages: c.messages }
     }
 }
 
