@@ -226,3 +226,36 @@ async fn tickets_and_ratings_are_confirmed_once_and_a_low_rating_offers_help() {
         );
     }
 }
+
+/// Item 4: cards carry what the widget needs to show times in the shopper's language and the
+/// store's timezone (`welcome`'s `timezone`, the tracking time apart from its text), and size
+/// names in the shopper's language ("one-size" is 均码 / One size).
+#[tokio::test]
+async fn cards_carry_times_apart_and_sizes_by_name() {
+    let s = TestServer::start().await;
+    let mut c = Client::connect(s.addr, "/ws/chat").await;
+    let w = c.hello(json!({"token": common::ws::shopper_token("S1001")})).await;
+    assert_eq!(w["timezone"], "+08:00");
+    let r = say(&mut c, "我的快递到哪了").await;
+    let cards: Vec<&Value> = r.iter().flat_map(|r| r["cards"].as_array().into_iter().flatten()).collect();
+    let tracked = cards.iter().find(|c| c["latest_tracking_at"].is_string()).expect("an order with tracking");
+    let at = tracked["latest_tracking_at"].as_str().unwrap();
+    assert!(chrono::DateTime::parse_from_rfc3339(at).is_ok(), "{at}");
+    let text = tracked["latest_tracking"].as_str().unwrap();
+    assert!(!text.starts_with("20"), "the text alone, no raw time: {text}");
+
+    for (lang, q, name) in
+        [("zh", "帆布托特包有货吗", "均码"), ("en", "is the canvas tote bag in stock", "One size")]
+    {
+        let mut c = guest(&s, None).await;
+        let _ = lang;
+        let r = say(&mut c, q).await;
+        let sizes: Vec<&Value> = r
+            .iter()
+            .flat_map(|r| r["cards"].as_array().into_iter().flatten())
+            .flat_map(|c| c["sizes"].as_array().unwrap())
+            .collect();
+        assert!(sizes.iter().any(|s| s == &name), "{q}: {sizes:?}");
+        assert!(!sizes.iter().any(|s| s == &"one-size"), "{q}: {sizes:?}");
+    }
+}

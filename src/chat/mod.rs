@@ -37,6 +37,8 @@ pub struct ChatSettings {
     pub idle_timeout_secs: u64,
     pub send_timeout_secs: u64,
     pub hello_timeout_secs: u64,
+    /// The store's timezone, told to the widget in `welcome`.
+    pub timezone: String,
 }
 
 impl From<&Config> for ChatSettings {
@@ -49,6 +51,7 @@ impl From<&Config> for ChatSettings {
             idle_timeout_secs: c.idle_timeout_secs,
             send_timeout_secs: c.send_timeout_secs,
             hello_timeout_secs: c.hello_timeout_secs,
+            timezone: c.business_timezone.clone(),
         }
     }
 }

@@ -92,6 +92,9 @@ pub enum ServerMsg {
     Welcome {
         conversation_id: String,
         history: Vec<HistoryItem>,
+        /// The store's timezone (`business_timezone`, a UTC offset such as "+08:00"): the times
+        /// on cards are shown in it, wherever the shopper is.
+        timezone: String,
     },
     Ack {
         id: String,

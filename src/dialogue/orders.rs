@@ -87,7 +87,7 @@ pub fn card(engines: &Engines, lang: Lang, o: &Order, verdict: &Verdict) -> Card
             let name = p.map(|p| p.name.get(lang).to_string()).unwrap_or_else(|| it.sku.clone());
             let color =
                 p.and_then(|p| p.color(&it.color)).map(|c| c.name(lang).to_string()).unwrap_or_default();
-            format!("{name} {color} {} ×{}", it.size, it.qty)
+            format!("{name} {color} {} ×{}", super::products::size_name(lang, &it.size), it.qty)
         })
         .collect();
     Card::Order {
@@ -100,10 +100,8 @@ pub fn card(engines: &Engines, lang: Lang, o: &Order, verdict: &Verdict) -> Card
         created_at: o.created_at.clone(),
         total: o.total,
         items,
-        latest_tracking: o
-            .tracking
-            .last()
-            .map(|e| format!("{} {}", &e.time[..16.min(e.time.len())], e.text(lang))),
+        latest_tracking: o.tracking.last().map(|e| e.text(lang).to_string()),
+        latest_tracking_at: o.tracking.last().map(|e| e.time.clone()),
         actions,
     }
 }

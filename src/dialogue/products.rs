@@ -19,6 +19,36 @@ pub const MIN_PRODUCT_SCORE: f32 = 12.0;
 /// Product suggestions offered when the shopper did not say which product.
 const SUGGESTIONS: usize = 3;
 
+/// A size as the shopper reads it: the catalog's "one-size", "custom" and "3-drawer" in their
+/// language; letter sizes, numbers and measurements ("XL", "38", "1.8m", "150x200cm") as written.
+pub fn size_name(lang: Lang, size: &str) -> String {
+    match size {
+        "one-size" => t(lang, "均码", "One size"),
+        "custom" => t(lang, "定制尺寸", "Custom size"),
+        _ => match size.strip_suffix("-drawer").and_then(|n| n.parse::<u32>().ok()) {
+            Some(n) => t(lang, &format!("{n}层抽屉"), &format!("{n} drawers")),
+            None => size.to_string(),
+        },
+    }
+}
+
+/// A size in a sentence: "L码" / "size L" for letter and number sizes, the size's name for the
+/// others ("均码", "One size").
+fn size_phrase(lang: Lang, size: &str) -> String {
+    let name = size_name(lang, size);
+    let plain = size.len() <= 4 && size.chars().all(|c| c.is_ascii_alphanumeric());
+    match (plain, lang) {
+        (true, Lang::Zh) => format!("{name}码"),
+        (true, Lang::En) => format!("size {name}"),
+        (false, _) => name,
+    }
+}
+
+/// All of a product's sizes, by name, as "S/M/L".
+fn size_list(lang: Lang, p: &Product) -> String {
+    p.sizes.iter().map(|s| size_name(lang, s)).collect::<Vec<_>>().join("/")
+}
+
 pub fn card(lang: Lang, p: &Product) -> Card {
     Card::Product {
         sku: p.sku.clone(),
@@ -26,7 +56,7 @@ pub fn card(lang: Lang, p: &Product) -> Card {
         price: p.price,
         in_stock: p.total_stock() > 0,
         colors: p.colors.iter().map(|c| c.name(lang).to_string()).collect(),
-        sizes: p.sizes.clone(),
+        sizes: p.sizes.iter().map(|s| size_name(lang, s)).collect(),
     }
 }
 
@@ -370,10 +400,13 @@ pub fn fit_answer(
         .map(|h| h.id.as_str());
     let fallback = if p.category == "shoes" { SHOE_FIT_FAQ } else { FIT_FAQ };
     let advice = found.or(Some(fallback)).and_then(|id| engines.faq.faq(id)).cloned();
-    let sizes: Vec<String> = p.sizes.clone();
-    let in_stock: Vec<String> =
-        p.sizes.iter().filter(|s| p.variants.iter().any(|v| &v.size == *s && v.stock > 0)).cloned().collect();
-    let in_stock: Vec<&str> = in_stock.iter().map(String::as_str).collect();
+    let sizes: Vec<String> = p.sizes.iter().map(|s| size_name(lang, s)).collect();
+    let in_stock: Vec<String> = p
+        .sizes
+        .iter()
+        .filter(|s| p.variants.iter().any(|v| &v.size == *s && v.stock > 0))
+        .map(|s| size_name(lang, s))
+        .collect();
     let text = if in_stock.len() == sizes.len() {
         t(
             lang,
@@ -545,7 +578,7 @@ pub fn answer(st: &mut DialogueState, p: &Product, text: &str) -> Outcome {
             .map(|c| c.name(lang))
             .collect()
     };
-    let in_stock_sizes = |color: Option<&Color>| -> Vec<&str> {
+    let in_stock_sizes = |color: Option<&Color>| -> Vec<String> {
         p.sizes
             .iter()
             .filter(|s| {
@@ -553,7 +586,7 @@ pub fn answer(st: &mut DialogueState, p: &Product, text: &str) -> Outcome {
                     .iter()
                     .any(|v| &v.size == *s && v.stock > 0 && color.is_none_or(|c| v.color == c.id))
             })
-            .map(|s| s.as_str())
+            .map(|s| size_name(lang, s))
             .collect()
     };
     if let Some(c) = &a.missing_color {
@@ -567,8 +600,8 @@ pub fn answer(st: &mut DialogueState, p: &Product, text: &str) -> Outcome {
     if let Some(s) = &a.missing_size {
         reply += &t(
             lang,
-            &format!("这款没有{s}码，尺码有：{}。", p.sizes.join("/")),
-            &format!(" It doesn't come in {s}; the sizes are: {}.", p.sizes.join("/")),
+            &format!("这款没有{s}码，尺码有：{}。", size_list(lang, p)),
+            &format!(" It doesn't come in {s}; the sizes are: {}.", size_list(lang, p)),
         );
     }
     if a.colors.len() > 1 && size.is_none() {
@@ -597,8 +630,16 @@ pub fn answer(st: &mut DialogueState, p: &Product, text: &str) -> Outcome {
             (None, Some(s)) => {
                 reply += &t(
                     lang,
-                    &format!("{s}码有货的颜色：{}。", list_or_none(lang, &in_stock_colors(Some(s)))),
-                    &format!(" Size {s} is in stock in: {}.", list_or_none(lang, &in_stock_colors(Some(s)))),
+                    &format!(
+                        "{}有货的颜色：{}。",
+                        size_phrase(lang, s),
+                        list_or_none(lang, &in_stock_colors(Some(s)))
+                    ),
+                    &format!(
+                        " {} is in stock in: {}.",
+                        upper_first(&size_phrase(lang, s)),
+                        list_or_none(lang, &in_stock_colors(Some(s)))
+                    ),
                 );
             }
             (None, None) if a.other_colors || a.missing_color.is_some() => {
@@ -622,13 +663,13 @@ pub fn answer(st: &mut DialogueState, p: &Product, text: &str) -> Outcome {
                     &format!(
                         "颜色：{}；尺码：{}。{}",
                         colors.join("、"),
-                        p.sizes.join("/"),
+                        size_list(lang, p),
                         p.description.zh
                     ),
                     &format!(
                         " Colours: {}; sizes: {}. {}",
                         colors.join(", "),
-                        p.sizes.join("/"),
+                        size_list(lang, p),
                         p.description.en
                     ),
                 );
@@ -648,14 +689,14 @@ fn stock_line(lang: Lang, p: &Product, c: &Color, s: &str) -> String {
     if n > 0 {
         t(
             lang,
-            &format!("{}{s}码有货（库存{n}件）。", c.zh),
-            &format!(" {} in {s}: in stock ({n} left).", c.en),
+            &format!("{}{}有货（库存{n}件）。", c.zh, size_phrase(lang, s)),
+            &format!(" {} in {}: in stock ({n} left).", c.en, size_name(lang, s)),
         )
     } else {
         t(
             lang,
-            &format!("{}{s}码暂时缺货，可以在商品页点“到货通知”，一般7–15天补货。", c.zh),
-            &format!(" {} in {s} is out of stock; tap \"notify me\" on the product page, restocks usually take 7–15 days.", c.en),
+            &format!("{}{}暂时缺货，可以在商品页点“到货通知”，一般7–15天补货。", c.zh, size_phrase(lang, s)),
+            &format!(" {} in {} is out of stock; tap \"notify me\" on the product page, restocks usually take 7–15 days.", c.en, size_name(lang, s)),
         )
     }
 }
@@ -699,12 +740,18 @@ pub fn ask_which(engines: &Engines, st: &mut DialogueState, text: &str) -> Outco
     })
 }
 
-fn list_or_none(lang: Lang, items: &[&str]) -> String {
+fn list_or_none(lang: Lang, items: &[impl AsRef<str>]) -> String {
     if items.is_empty() {
         t(lang, "暂时都缺货", "none right now")
     } else {
-        items.join(if lang == Lang::Zh { "、" } else { ", " })
+        items.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(if lang == Lang::Zh { "、" } else { ", " })
     }
+}
+
+/// "size L" → "Size L" at the start of a sentence.
+fn upper_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
 #[cfg(test)]

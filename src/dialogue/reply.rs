@@ -19,7 +19,12 @@ pub enum Card {
         created_at: String,
         total: f64,
         items: Vec<String>,
+        /// The latest tracking event, in the shopper's language.
         latest_tracking: Option<String>,
+        /// When it happened (RFC 3339): the widget shows it in the shopper's language and the
+        /// store's timezone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        latest_tracking_at: Option<String>,
         /// What the shopper can do with the order from its card.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         actions: Vec<CardAction>,

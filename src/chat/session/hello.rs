@@ -91,7 +91,8 @@ impl Session {
                 at: m.created_at,
             })
             .collect();
-        self.send(ServerMsg::Welcome { conversation_id: conv.id.clone(), history }).await;
+        let timezone = self.svc.settings.timezone.clone();
+        self.send(ServerMsg::Welcome { conversation_id: conv.id.clone(), history, timezone }).await;
         self.send(ServerMsg::Status { state: conv.state, agent: None }).await;
         let ended = conv.state == ConversationState::Closed;
         let conv_id = conv.id.clone();
