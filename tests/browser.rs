@@ -836,3 +836,82 @@ async fn a_signed_in_shopper_taps_track_on_an_order_card() {
     shopper.shot("widget-order-tracked").await;
     shopper.close().await;
 }
+
+/// Issue 17 (shopper items 4, 5, 6), against a stand-in server: a refused `data-token` leaves a
+/// notice the welcome does not wipe and the header says 访客 (signed in: 已登录), with a console
+/// warning for the store's developer; `window.kefu.open()` / `close()` (also queued before the
+/// widget loads); card times in the panel's language and the store's timezone, redrawn when the
+/// language changes; a ticket and a rating confirmed once.
+#[tokio::test]
+async fn the_widget_says_who_the_shopper_is_and_the_page_can_open_it() {
+    let Some(driver) = driver().await else { return };
+    let s = server().await;
+    let base = s.http();
+    let shopper = Browser::open(&driver, "shopper", 1280, 860).await;
+    shopper.goto(&base).await;
+    shopper.find("#kefu-widget").await;
+    // the real server first: a good token is 已登录, a bad one 访客 with the notice kept
+    shopper.js(&format!("{REEMBED} reembed({{token: {}}});", json!(shopper_token("S1001")))).await;
+    let w = Widget::open_panel(&shopper).await;
+    w.text(".identity", "已登录").await;
+    shopper.js(&format!("{REEMBED} reembed({{token: 'not-a-token'}});")).await;
+    let w = Widget::open_panel(&shopper).await;
+    w.text(".msg.system.error", "登录信息无效").await;
+    w.text(".msg.system", "您好，欢迎光临").await;
+    w.text(".identity", "访客").await;
+    assert_eq!(w.texts(".msg.system.error").await.len(), 1, "said once, kept after the welcome");
+    shopper.shot("widget-bad-token").await;
+
+    // the page's API: close and open; queued before the widget loads
+    assert_eq!(
+        shopper.js("return typeof window.kefu.open + typeof window.kefu.close").await,
+        json!("functionfunction")
+    );
+    shopper.js("window.kefu.close()").await;
+    let hidden = "return document.getElementById('kefu-widget').shadowRoot.querySelector('.panel').hidden";
+    assert_eq!(shopper.js(hidden).await, json!(true));
+    shopper.js("window.kefu.open()").await;
+    assert_eq!(shopper.js(hidden).await, json!(false));
+    shopper
+        .js(&format!("{FAKE_SERVER} {REEMBED} window.kefu = []; window.kefu.push(['open']); reembed({{}});"))
+        .await;
+    let root = shopper.find("#kefu-widget").await.shadow_root().await.unwrap();
+    let w = Widget { page: &shopper, root };
+    w.find("#kefu-input").await;
+    assert_eq!(shopper.js(hidden).await, json!(false), "a queued open() opens the panel");
+
+    // card times: the store's timezone, the panel's language
+    sent(&shopper, 1).await;
+    server_says(
+        &shopper,
+        json!({"type": "welcome", "conversation_id": "c1", "history": [], "timezone": "+08:00"}),
+    )
+    .await;
+    let mut card = order_card("261108350912746031", None);
+    card["latest_tracking"] = json!("运输中，已到达【上海转运中心】");
+    card["latest_tracking_at"] = json!("2026-11-09T02:21:00Z");
+    server_says(&shopper, json!({"type": "reply", "from": "bot", "text": "这是您的订单", "cards": [card]}))
+        .await;
+    w.text(".card.order", "11月9日 10:21 运输中").await;
+    w.text(".card.order", "11月8日 14:03").await;
+    w.click_in("header button").await; // English
+    w.text(".card.order", "9 Nov 10:21").await;
+    let raw = w.texts(".card.order").await;
+    assert!(raw.iter().all(|t| !t.contains("T10:21") && !t.contains("2026-11")), "{raw:?}");
+    shopper.shot("widget-card-times").await;
+
+    // a ticket: the server's one line, no second notice; a rating: the stars given, one thanks
+    server_says(&shopper, json!({"type": "ticket", "id": "T1"})).await;
+    server_says(&shopper, json!({"type": "reply", "from": "bot", "text": "Got your message (ticket T1)"}))
+        .await;
+    w.text(".msg.bot .text", "ticket T1").await;
+    let all = w.texts(".msg .text").await;
+    assert_eq!(all.iter().filter(|t| t.contains("T1")).count(), 1, "{all:?}");
+    server_says(&shopper, json!({"type": "rating_request", "scale": ["1", "2", "3", "4", "5"]})).await;
+    w.click_in(".stars button:nth-child(2)").await;
+    w.click_in("form.rating button[type=submit]").await;
+    w.text(".msg .rated", "★★☆☆☆").await;
+    let all = w.texts(".msg .text").await;
+    assert!(all.iter().all(|t| !t.contains("Thank")), "the thanks is the server's: {all:?}");
+    shopper.close().await;
+}

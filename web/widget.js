@@ -9,10 +9,11 @@
  * data-product the sku of the product on this page (a product page), so "这件" means it
  * data-order   the order number of the order on this page (an order page)
  *
- * Pages that change without a reload (single-page stores) say where the shopper is now with
+ * The page's API (docs/widget.md):
+ *   window.kefu.open() / window.kefu.close()             // the store's own "chat with us" button
  *   window.kefu.setContext({product: "QM-WO-004"})      // or {order: "…"}, {} for neither
- * and before this file has loaded (it is async) with
- *   (window.kefu = window.kefu || []).push(["setContext", {product: "QM-WO-004"}]);
+ * and before this file has loaded (it is async) the same calls queued with
+ *   (window.kefu = window.kefu || []).push(["setContext", {product: "QM-WO-004"}]);  // or ["open"]
  *
  * It speaks the shopper protocol of docs/protocol.md over /ws/chat. Everything is drawn inside a
  * Shadow DOM, so the store's CSS cannot reach it and its CSS cannot reach the store. Text that
@@ -162,7 +163,10 @@
       errStorage: "消息暂时没能保存，稍后会自动重发。",
       errTooLong: "消息太长了，请分几次发送。",
       errEmpty: "不能发送空消息。",
-      errToken: "登录状态已失效，将以访客身份继续。",
+      errToken: "登录信息无效，您现在以访客身份咨询（查订单需提供订单号和手机号后4位）。",
+      signedIn: "已登录",
+      guest: "访客",
+      created: "下单时间",
       errRating: "评分没有成功，请选择 1–5 星。",
       errOther: "出了点问题，请稍后再试。",
     },
@@ -225,7 +229,10 @@
       errStorage: "Your message couldn't be saved just now; we'll resend it shortly.",
       errTooLong: "That message is too long. Please split it up.",
       errEmpty: "Empty messages can't be sent.",
-      errToken: "Your sign-in has expired; continuing as a guest.",
+      errToken: "Your sign-in wasn't accepted, so you're chatting as a guest (for an order, give its number and the last 4 digits of its phone number).",
+      signedIn: "Signed in",
+      guest: "Guest",
+      created: "Ordered",
       errRating: "The rating didn't go through; please pick 1 to 5 stars.",
       errOther: "Something went wrong. Please try again later.",
     },
@@ -269,6 +276,33 @@
     });
     return el;
   }
+  // The store's timezone (welcome's `timezone`, "+08:00"): card times are shown in it, in the
+  // panel's language, wherever the shopper is ("11月9日 10:21" / "9 Nov 10:21"; with the year
+  // when it is not this year's).
+  var storeTz = "+08:00";
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  function tzMinutes(tz) {
+    var m = /^([+-])(\d{2}):?(\d{2})$/.exec(tz || "");
+    return m ? (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
+  }
+  function when(iso) {
+    var ms = Date.parse(iso);
+    if (!isFinite(ms)) return String(iso || "");
+    var off = tzMinutes(storeTz) * 60000;
+    var d = new Date(ms + off);
+    var now = new Date(Date.now() + off);
+    var hm = ("0" + d.getUTCHours()).slice(-2) + ":" + ("0" + d.getUTCMinutes()).slice(-2);
+    var thisYear = d.getUTCFullYear() === now.getUTCFullYear();
+    if (lang === "zh") return (thisYear ? "" : d.getUTCFullYear() + "年") + (d.getUTCMonth() + 1) + "月" + d.getUTCDate() + "日 " + hm;
+    return d.getUTCDate() + " " + MONTHS[d.getUTCMonth()] + (thisYear ? "" : " " + d.getUTCFullYear()) + " " + hm;
+  }
+  // elements showing a time, redrawn when the language changes: [element, iso, text after it]
+  var timed = [];
+  function timeText(iso, after) {
+    var el = h("span", { class: "when", "data-at": String(iso), text: when(iso) + (after ? " " + after : "") });
+    timed.push([el, iso, after]);
+    return el;
+  }
   function money(n) {
     var v = Number(n);
     return isFinite(v) ? "¥" + v.toFixed(2) : String(n);
@@ -299,6 +333,7 @@
     "header .sub{font-size:12px;opacity:.9;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}",
     "header button{background:transparent;color:#fff;border:1px solid rgba(255,255,255,.6);border-radius:6px;padding:4px 8px;font-size:12px;cursor:pointer}",
     "header .x{border:0;font-size:20px;line-height:1;padding:2px 8px}",
+    ".identity{display:inline-block;margin-left:6px;padding:0 6px;border:1px solid rgba(255,255,255,.7);border-radius:8px;font-size:11px;vertical-align:middle}",
     ".conn{padding:4px 12px;font-size:12px;background:#fff4d6;color:#6b4e00}",
     ".conn[hidden]{display:none}",
     ".log{flex:1;overflow-y:auto;margin:0;padding:12px;list-style:none;background:#f5f6f4}",
@@ -380,8 +415,18 @@
   var endBtn = h("button", { type: "button", i18n: "end", onclick: endChat });
   var closeBtn = h("button", { type: "button", class: "x", "i18n-aria-label": "close", text: "×", onclick: closePanel });
   var titleEl = h("h2", { id: "kefu-title", i18n: "title" });
+  // 已登录 / 访客: who the shopper is to kefu (a refused token makes them a guest)
+  var who_ = h("span", { class: "identity", i18n: token ? "signedIn" : "guest" });
+  function showIdentity() {
+    var key = token ? "signedIn" : "guest";
+    who_.textContent = t(key);
+    who_.setAttribute("data-identity", token ? "signed-in" : "guest");
+    i18n.forEach(function (r) {
+      if (r[0] === who_) r[1] = key;
+    });
+  }
   var panel = h("div", { class: "panel", id: "kefu-panel", role: "dialog", "aria-labelledby": "kefu-title", hidden: true }, [
-    h("header", null, [h("div", { class: "titles" }, [titleEl, sub]), langBtn, endBtn, closeBtn]),
+    h("header", null, [h("div", { class: "titles" }, [h("div", null, [titleEl, who_]), sub]), langBtn, endBtn, closeBtn]),
     conn,
     log,
     typingLine,
@@ -430,6 +475,9 @@
       if (r[2]) r[0].setAttribute(r[2], t(r[1], r[3]));
       else r[0].textContent = t(r[1], r[3]);
     });
+    timed.forEach(function (r) {
+      r[0].textContent = when(r[1]) + (r[2] ? " " + r[2] : "");
+    });
     showState();
   }
   // The newest bot reply when it carries cards: while it is the last thing in the log, the log
@@ -455,6 +503,7 @@
   var convState = null;
   var agentName = null;
   var pending = []; // [{id, text, context, li}] sent but not acknowledged, in order
+  var tokenRefused = false; // the server refused data-token (bad_token): a guest now
   var noContext = false; // the server refused a frame with a context: send none from now on
   var typingTimer = null;
   var lastTyping = 0;
@@ -572,12 +621,14 @@
       case "rating_request":
         return showRating(m.scale || []);
       case "error":
-        return onError(m.code);
+        return onError(m.code, m.message);
     }
   }
 
   function onWelcome(m) {
     welcomed = true;
+    if (typeof m.timezone === "string" && /^[+-]\d{2}:?\d{2}$/.test(m.timezone)) storeTz = m.timezone;
+    showIdentity();
     attempt = 0;
     showConn(null);
     convId = m.conversation_id;
@@ -595,6 +646,9 @@
     // (the others' messages have no ids: the list is replaced by the history, not merged)
     while (log.firstChild) log.removeChild(log.firstChild);
     readFrom = null;
+    // a refused data-token stays said (the welcome rebuilds the log), so the shopper knows why
+    // their orders are not found
+    if (tokenRefused) addNotice(t("errToken"), true).classList.add("token");
     if (history.length === 0) addNotice(t("greeting"));
     history.forEach(function (item) {
       if (item.from === "shopper") addShopper(item.text, item.client_id, false);
@@ -633,7 +687,7 @@
     resendTimer = setTimeout(flushPending, ms);
   }
 
-  function onError(code) {
+  function onError(code, msg) {
     switch (code) {
       case "rate_limited":
         addNotice(t("errRate"), true);
@@ -650,8 +704,11 @@
         forgetConversation();
         return restart();
       case "bad_token":
-        addNotice(t("errToken"), true);
+        // the store's developer sees why in the console; the shopper sees it in the panel
+        if (window.console) console.warn("kefu widget: data-token refused (" + (msg || "bad_token") + "); the shopper continues as a guest");
+        tokenRefused = true;
         token = null;
+        showIdentity();
         convId = store(convKey()) || null;
         return hello();
       case "too_long":
@@ -844,8 +901,11 @@
           [].concat(
             row(t("status"), c.status_text || c.status),
             items.length ? [h("dt", { text: t("items") }), h("dd", null, [h("ul", null, items)])] : [],
+            c.created_at ? [h("dt", { i18n: "created" }), h("dd", null, [timeText(c.created_at)])] : [],
             row(t("total"), c.total !== undefined ? money(c.total) : null),
-            row(t("tracking"), c.latest_tracking)
+            c.latest_tracking_at
+              ? [h("dt", { i18n: "tracking" }), h("dd", null, [timeText(c.latest_tracking_at, String(c.latest_tracking || ""))])]
+              : row(t("tracking"), c.latest_tracking)
           )
         ),
         orderActions(c),
@@ -1035,11 +1095,21 @@
   // (window.kefu = window.kefu || []).push(["setContext", {...}]), are carried out now, and
   // push keeps working afterwards.
   var api = {
+    // opens the chat panel (and connects); for a store's own "chat with us" button
+    open: function () {
+      if (panel.hidden) openPanel();
+    },
+    close: function () {
+      if (!panel.hidden) closePanel();
+    },
     setContext: function (c) {
       setContext(c);
     },
     push: function (call) {
-      if (call && call[0] === "setContext") setContext(call[1]);
+      if (!Array.isArray(call)) return;
+      if (call[0] === "setContext") setContext(call[1]);
+      else if (call[0] === "open") api.open();
+      else if (call[0] === "close") api.close();
     },
   };
   var queued = window.kefu;
