@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::dialogue::{Engines, Router};
 use crate::knowledge::KnowledgeBase;
 use crate::metrics::Metrics;
-use crate::orders::{Embedded, OrderSource, PhoneGuesses};
+use crate::orders::{OrderSource, PhoneGuesses};
 use crate::search::Thresholds;
 use crate::store::Store;
 use crate::time::Clock;
@@ -81,8 +81,10 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
         },
     )
     .await?;
-    // the demo store's orders in kefu's own database; the guess lockout is kefu's whatever the source
-    let orders: Arc<dyn OrderSource> = Arc::new(Embedded::new(store.clone()));
+    // the demo store's orders in kefu's own database, or the store's API (`orders_source`);
+    // the guess lockout is kefu's whatever the source
+    let orders: Arc<dyn OrderSource> =
+        crate::orders::from_config(&config, store.clone()).map_err(anyhow::Error::msg)?;
     let guesses: Arc<dyn PhoneGuesses> = Arc::new(store.clone());
     tracing::info!(source = orders.name(), "order source");
     let router = Router::new(engines, orders, guesses, clock);

@@ -14,6 +14,16 @@ use serde::{Deserialize, Deserializer, Serialize};
 /// Most conversations one agent may hold at once.
 pub const MAX_AGENT_CAPACITY: usize = 20;
 
+/// Where the dialogue's orders and returns come from (see `orders`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrderSourceKind {
+    /// The demo store's orders, seeded into kefu's own database from `knowledge/demo`.
+    Embedded,
+    /// The store's own API (docs/store-api.yaml).
+    Http,
+}
+
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -47,6 +57,31 @@ pub struct Config {
     /// A client that accepts no data for this long (seconds) while replies wait for it is
     /// disconnected; what it sent is stored, and it can resume.
     pub send_timeout_secs: u64,
+    /// Where orders and returns come from: `embedded` (the demo store's orders in kefu's own
+    /// database, the default) or `http` (the store's API at `orders_url`, docs/store-api.yaml).
+    pub orders_source: OrderSourceKind,
+    /// The store API's base URL for `orders_source = "http"` (plain `http://`; for https, a
+    /// local TLS-terminating proxy), e.g. `http://127.0.0.1:9000/api/v1`.
+    pub orders_url: Option<String>,
+    /// Sent to the store API as `Authorization: Bearer …`.
+    pub orders_api_key: Option<String>,
+    /// One call to the store API gives up after this many milliseconds.
+    pub orders_timeout_ms: u64,
+    /// Extra attempts for a read (GET) that found the store unavailable; creating a return is
+    /// never retried (its idempotency key makes the shopper's next confirmation safe).
+    pub orders_retries: u32,
+    /// The first retry's delay (milliseconds); each further one doubles, with jitter.
+    pub orders_retry_base_ms: u64,
+    /// How long an answer from the store API is reused (milliseconds; 0: never). An expired
+    /// answer is never shown while the store is down.
+    pub orders_cache_ttl_ms: u64,
+    /// Failures in a row after which kefu stops calling the store (the circuit breaker opens).
+    pub orders_breaker_failures: u32,
+    /// How long the open breaker refuses calls (milliseconds) before it lets one probe through.
+    pub orders_breaker_open_ms: u64,
+    /// The shared secret the store signs the events it posts to `/api/store/events` with (at
+    /// least 16 bytes). None (the default): the endpoint answers 404.
+    pub store_events_secret: Option<String>,
     /// A fixed "now" (RFC 3339) instead of the system clock, for demos and tests: the demo
     /// orders' delivery dates and 7-day return windows are relative to 2026-11-25.
     pub fixed_time: Option<String>,
@@ -192,6 +227,16 @@ impl Default for Config {
             messages_per_minute: 30,
             idle_timeout_secs: 1800,
             send_timeout_secs: 10,
+            orders_source: OrderSourceKind::Embedded,
+            orders_url: None,
+            orders_api_key: None,
+            orders_timeout_ms: 2000,
+            orders_retries: 1,
+            orders_retry_base_ms: 100,
+            orders_cache_ttl_ms: 5000,
+            orders_breaker_failures: 5,
+            orders_breaker_open_ms: 10_000,
+            store_events_secret: None,
             fixed_time: None,
             agent_grace_secs: 120,
             agent_capacity: 5,
@@ -316,6 +361,22 @@ impl Config {
             .map_err(|e| ConfigError::Invalid(e.to_string()))
     }
 
+    /// The order source's settings: `http` needs a URL; its limits are at least 1.
+    fn validate_orders(&self) -> Result<(), ConfigError> {
+        if self.orders_source == OrderSourceKind::Http && self.orders_url.as_deref().is_none_or(str::is_empty) {
+            return Err(ConfigError::Invalid("orders_source = \"http\" needs orders_url".into()));
+        }
+        if self.orders_timeout_ms == 0 || self.orders_breaker_failures == 0 || self.orders_breaker_open_ms == 0 {
+            return Err(ConfigError::Invalid(
+                "orders_timeout_ms, orders_breaker_failures and orders_breaker_open_ms must be at least 1".into(),
+            ));
+        }
+        if self.store_events_secret.as_ref().is_some_and(|s| s.len() < 16) {
+            return Err(ConfigError::Invalid("store_events_secret must be at least 16 bytes".into()));
+        }
+        Ok(())
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.hours()?;
         if self.agent_capacity == 0 || self.agent_capacity > MAX_AGENT_CAPACITY {
@@ -329,6 +390,7 @@ impl Config {
         if self.messages_per_minute == 0 {
             return Err(ConfigError::Invalid("messages_per_minute must be at least 1".into()));
         }
+        self.validate_orders()?;
         if let Some(t) = &self.fixed_time {
             chrono::DateTime::parse_from_rfc3339(t)
                 .map_err(|e| ConfigError::Invalid(format!("fixed_time {t:?} is not RFC 3339: {e}")))?;
@@ -521,6 +583,16 @@ impl std::fmt::Debug for Config {
             .field("messages_per_minute", &self.messages_per_minute)
             .field("idle_timeout_secs", &self.idle_timeout_secs)
             .field("send_timeout_secs", &self.send_timeout_secs)
+            .field("orders_source", &self.orders_source)
+            .field("orders_url", &self.orders_url)
+            .field("orders_api_key", &redact(&self.orders_api_key))
+            .field("orders_timeout_ms", &self.orders_timeout_ms)
+            .field("orders_retries", &self.orders_retries)
+            .field("orders_retry_base_ms", &self.orders_retry_base_ms)
+            .field("orders_cache_ttl_ms", &self.orders_cache_ttl_ms)
+            .field("orders_breaker_failures", &self.orders_breaker_failures)
+            .field("orders_breaker_open_ms", &self.orders_breaker_open_ms)
+            .field("store_events_secret", &redact(&self.store_events_secret))
             .field("fixed_time", &self.fixed_time)
             .field("agent_grace_secs", &self.agent_grace_secs)
             .field("agent_capacity", &self.agent_capacity)
@@ -578,6 +650,16 @@ mod tests {
         ("messages_per_minute", "7", "7"),
         ("idle_timeout_secs", "60", "60"),
         ("send_timeout_secs", "3", "3"),
+        ("orders_source", "http", r#""http""#),
+        ("orders_url", "http://127.0.0.1:9000/api/v1", r#""http://127.0.0.1:9000/api/v1""#),
+        ("orders_api_key", "key", r#""key""#),
+        ("orders_timeout_ms", "31", "31"),
+        ("orders_retries", "32", "32"),
+        ("orders_retry_base_ms", "33", "33"),
+        ("orders_cache_ttl_ms", "34", "34"),
+        ("orders_breaker_failures", "35", "35"),
+        ("orders_breaker_open_ms", "36", "36"),
+        ("store_events_secret", "0123456789abcdef", r#""0123456789abcdef""#),
         ("fixed_time", "2026-11-25T09:00:00+08:00", r#""2026-11-25T09:00:00+08:00""#),
         ("agent_grace_secs", "5", "5"),
         ("agent_capacity", "2", "2"),

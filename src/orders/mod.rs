@@ -5,8 +5,10 @@
 //!
 //! - [`embedded`]: today's source, the demo store's orders seeded into kefu's own SQLite
 //!   database from `knowledge/demo` (the default).
-//! - An `http` source (issue 18) calls a store's own API behind the same trait, so the dialogue
-//!   does not change when a real store is connected.
+//! - [`http`]: the store's own API (docs/store-api.yaml, bodies in [`contract`]) behind the
+//!   same trait, so the dialogue does not change when a real store is connected: timeouts,
+//!   retried reads, an idempotency key on return creation, a circuit breaker ([`breaker`]) and
+//!   a short read cache ([`cache`]) that never serves an expired answer.
 //!
 //! The trait is dyn-compatible (methods return boxed `Send` futures), so the application picks
 //! the source at run time and hands the router an `Arc<dyn OrderSource>`.
@@ -19,13 +21,39 @@
 use std::future::Future;
 use std::pin::Pin;
 
+pub mod breaker;
+pub mod cache;
+pub mod contract;
 pub mod embedded;
 pub mod guesses;
+pub mod http;
 
 pub use crate::knowledge::Order;
 pub use crate::store::{PhoneCheck, ReturnRequest};
 pub use embedded::Embedded;
 pub use guesses::PhoneGuesses;
+pub use http::Http;
+
+/// The source `config` names (`orders_source`), over kefu's own database for `embedded`.
+pub fn from_config(
+    config: &crate::config::Config,
+    store: crate::store::Store,
+) -> Result<std::sync::Arc<dyn OrderSource>, String> {
+    use std::time::Duration;
+    Ok(match config.orders_source {
+        crate::config::OrderSourceKind::Embedded => std::sync::Arc::new(Embedded::new(store)),
+        crate::config::OrderSourceKind::Http => std::sync::Arc::new(Http::new(http::Settings {
+            base_url: config.orders_url.clone().unwrap_or_default(),
+            api_key: config.orders_api_key.clone(),
+            timeout: Duration::from_millis(config.orders_timeout_ms),
+            retries: config.orders_retries,
+            retry_base: Duration::from_millis(config.orders_retry_base_ms),
+            cache_ttl: Duration::from_millis(config.orders_cache_ttl_ms),
+            breaker_failures: config.orders_breaker_failures,
+            breaker_open: Duration::from_millis(config.orders_breaker_open_ms),
+        })?),
+    })
+}
 
 /// What an order source's operations return: a boxed future, so the trait can be used as
 /// `dyn OrderSource`.
