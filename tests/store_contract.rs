@@ -592,7 +592,7 @@ where
     );
 
     // review decisions come back oldest first
-    use kefu::store::review::{ReviewAction, ReviewKey};
+    use kefu::store::review_rows::{ReviewAction, ReviewKey};
     let key = ReviewKey { key: "00000000deadbeef".into(), text: "发票怎么开".into(), lang: Lang::Zh };
     let d = s.resolve_review(key, ReviewAction::Faq, Some("invoice".into()), "tina".into()).await.unwrap();
     assert_eq!(s.review_decisions().await.unwrap(), vec![d]);

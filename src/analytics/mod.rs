@@ -1,4 +1,4 @@
-//! What trainers measure (pure: stored rows in, numbers out). [`review`] finds and groups the
+//! What trainers measure (pure: stored rows in, numbers out). [`review_queue`] finds and groups the
 //! shopper questions the bot did not resolve; this module turns a date range into day or
 //! ISO-week buckets (days in the store's timezone) and computes each bucket's numbers:
 //! conversations, bot resolution and escalation rates, ratings, top intents, FAQ hits, the top
@@ -6,9 +6,10 @@
 //!
 //! Which bucket a row falls in: a conversation (and its feedback record) by when it started, a
 //! shopper message by when it was sent, a handoff by when an agent was assigned. The numbers
-//! are history: trainers' review decisions (dismissed, resolved) do not change them.
+//! are history: trainers' review decisions (dismissed, resolved) do not change them, but the
+//! unresolved questions say how many of them were dismissed or resolved since.
 
-pub mod review;
+pub mod review_queue;
 
 use std::collections::BTreeMap;
 
@@ -16,7 +17,8 @@ use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, SecondsFormat
 use serde::Serialize;
 
 use crate::store::analytics::{AnalyticsRows, HandoffTimes};
-use review::Group;
+use crate::store::review_rows::{ReviewAction, ReviewDecision};
+use review_queue::Group;
 
 /// Longest range asked for at once, in days.
 pub const MAX_DAYS: i64 = 366;
@@ -151,6 +153,22 @@ pub struct Ratings {
     pub average: Option<f64>,
     /// How many conversations were rated 1, 2, 3, 4 and 5.
     pub distribution: [usize; 5],
+    /// Of those rated 1 or 2, how many an agent wrote in (the rating is about the agent then,
+    /// not the bot).
+    pub low_after_agent: usize,
+}
+
+/// The messages the bot did not resolve (see [`review_queue::unresolved`]), and what trainers
+/// decided about them since.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Unresolved {
+    pub total: usize,
+    /// Still in the review queue.
+    pub open: usize,
+    /// Dismissed as not worth acting on.
+    pub dismissed: usize,
+    /// Resolved by a knowledge-base change.
+    pub resolved: usize,
 }
 
 /// A duration's average and 90th percentile (nearest rank), in seconds, over `count` handoffs.
@@ -207,7 +225,10 @@ pub struct Bucket {
     pub top_intents: Vec<Count>,
     /// Shopper messages answered from each FAQ entry, most first.
     pub faq_hits: Vec<Count>,
-    /// The most asked questions the bot did not resolve (review groups of the bucket).
+    /// Messages the bot did not resolve, and what became of them in the review queue.
+    pub unresolved: Unresolved,
+    /// The most asked questions the bot did not resolve (review groups of the bucket, each
+    /// with how many of its messages were dismissed or resolved since).
     pub top_unresolved: Vec<Group>,
     pub agents: AgentTimes,
     pub per_agent: Vec<AgentRow>,
@@ -265,31 +286,50 @@ fn agent_times(handoffs: &[&HandoffTimes]) -> AgentTimes {
     }
 }
 
-/// Every bucket's numbers from the range's rows (as `Store::analytics_rows` reads them).
-pub fn compute(range: &Range, rows: &AnalyticsRows) -> Vec<Bucket> {
-    let buckets = range.buckets();
+/// Every bucket's numbers from the range's rows (as `Store::analytics_rows` reads them) and the
+/// trainers' review decisions (which mark unresolved questions, never hide them).
+pub fn compute(range: &Range, rows: &AnalyticsRows, decisions: &[ReviewDecision]) -> Vec<Bucket> {
+    split(range.buckets(), |at| range.bucket_of(at), rows, decisions)
+}
+
+/// The whole range as one bucket (labelled `from..to`): what the range's per-bucket numbers
+/// cannot give by adding up (averages, 90th percentiles, rates, the most asked questions).
+pub fn total(range: &Range, rows: &AnalyticsRows, decisions: &[ReviewDecision]) -> Bucket {
+    let label = format!("{}..{}", range.from, range.to);
+    let mut one =
+        split(vec![(label, range.from, range.to)], |at| range.bucket_of(at).map(|_| 0), rows, decisions);
+    one.pop().expect("one bucket")
+}
+
+/// The numbers of `buckets`, each row put in the one `bucket_of` names (none: left out).
+fn split(
+    buckets: Vec<(String, NaiveDate, NaiveDate)>,
+    bucket_of: impl Fn(&str) -> Option<usize>,
+    rows: &AnalyticsRows,
+    decisions: &[ReviewDecision],
+) -> Vec<Bucket> {
     let n = buckets.len();
     let mut conversations = vec![Vec::new(); n];
     for c in &rows.conversations {
-        if let Some(i) = range.bucket_of(&c.started_at) {
+        if let Some(i) = bucket_of(&c.started_at) {
             conversations[i].push(c);
         }
     }
     let mut turns = vec![Vec::new(); n];
     for t in &rows.turns {
-        if let Some(i) = range.bucket_of(&t.at) {
+        if let Some(i) = bucket_of(&t.at) {
             turns[i].push(t);
         }
     }
     let mut unresolved = vec![Vec::new(); n];
-    for item in review::unresolved(&rows.turns) {
-        if let Some(i) = range.bucket_of(&item.at) {
+    for item in review_queue::mark(review_queue::unresolved(&rows.turns), decisions) {
+        if let Some(i) = bucket_of(&item.at) {
             unresolved[i].push(item);
         }
     }
     let mut handoffs = vec![Vec::new(); n];
     for h in &rows.handoffs {
-        if let Some(i) = range.bucket_of(&h.assigned_at) {
+        if let Some(i) = bucket_of(&h.assigned_at) {
             handoffs[i].push(h);
         }
     }
@@ -311,6 +351,18 @@ pub fn compute(range: &Range, rows: &AnalyticsRows) -> Vec<Bucket> {
                 distribution[r as usize - 1] += 1;
             }
             let rated: usize = distribution.iter().sum();
+            let low_after_agent = convs
+                .iter()
+                .filter(|c| c.agent_replied && c.rating.is_some_and(|r| (1..=2).contains(&r)))
+                .count();
+            let items = &unresolved[i];
+            let count = |f: fn(Option<ReviewAction>) -> bool| items.iter().filter(|it| f(it.decided)).count();
+            let unresolved_counts = Unresolved {
+                total: items.len(),
+                open: count(|d| d.is_none()),
+                dismissed: count(|d| d == Some(ReviewAction::Dismiss)),
+                resolved: count(|d| d.is_some_and(|a| a != ReviewAction::Dismiss)),
+            };
             let sum: usize = distribution.iter().enumerate().map(|(i, n)| (i + 1) * n).sum();
             let mut intents: BTreeMap<String, usize> = BTreeMap::new();
             let mut faqs: BTreeMap<String, usize> = BTreeMap::new();
@@ -325,7 +377,7 @@ pub fn compute(range: &Range, rows: &AnalyticsRows) -> Vec<Bucket> {
                     *faqs.entry(f.to_string()).or_default() += 1;
                 }
             }
-            let mut top_unresolved = review::group(&unresolved[i]);
+            let mut top_unresolved = review_queue::group(&unresolved[i]);
             top_unresolved.truncate(TOP_UNRESOLVED);
             let mut by_agent: BTreeMap<&str, Vec<&HandoffTimes>> = BTreeMap::new();
             for h in &handoffs[i] {
@@ -346,9 +398,11 @@ pub fn compute(range: &Range, rows: &AnalyticsRows) -> Vec<Bucket> {
                     count: rated,
                     average: (rated > 0).then(|| round(sum as f64 / rated as f64)),
                     distribution,
+                    low_after_agent,
                 },
                 top_intents: top(intents, TOP),
                 faq_hits: top(faqs, TOP),
+                unresolved: unresolved_counts,
                 top_unresolved,
                 agents: agent_times(&handoffs[i]),
                 per_agent: by_agent
@@ -364,7 +418,7 @@ pub fn compute(range: &Range, rows: &AnalyticsRows) -> Vec<Bucket> {
 mod tests {
     use super::*;
     use crate::store::analytics::ConversationStats;
-    use crate::store::review::{ReplyMeta, Turn};
+    use crate::store::review_rows::{ReplyMeta, ReviewTurn};
 
     fn beijing() -> FixedOffset {
         parse_offset("+08:00").unwrap()
@@ -433,16 +487,18 @@ mod tests {
             resolution: Some(resolution.into()),
             has_record: true,
             rating,
+            agent_replied: false,
         }
     }
 
-    fn turn(id: i64, at: &str, text: &str, decision: &str, intent: &str, faq_id: Option<&str>) -> Turn {
-        Turn {
+    fn turn(id: i64, at: &str, text: &str, decision: &str, intent: &str, faq_id: Option<&str>) -> ReviewTurn {
+        ReviewTurn {
             message_id: id,
             conversation_id: format!("c{id}"),
             text: text.into(),
             at: at.into(),
             rating: None,
+            agent_replied: false,
             escalation: None,
             replies: vec![ReplyMeta {
                 decision: Some(decision.into()),
@@ -491,7 +547,7 @@ mod tests {
             ],
         };
         let r = Range::new(Period::Day, date("2026-11-25"), date("2026-11-26"), beijing()).unwrap();
-        let b = compute(&r, &rows);
+        let b = compute(&r, &rows, &[]);
         assert_eq!(b.len(), 2);
         let d = &b[0];
         assert_eq!(d.label, "2026-11-25");
@@ -499,7 +555,11 @@ mod tests {
         assert_eq!(d.bot_resolution_rate, Some(0.5));
         assert_eq!((d.escalations, d.escalation_rate), (2, Some(0.5)));
         assert_eq!(d.escalation_reasons, BTreeMap::from([("complaint".into(), 1), ("requested".into(), 1)]));
-        assert_eq!(d.ratings, Ratings { count: 3, average: Some(3.3333), distribution: [1, 0, 0, 1, 1] });
+        assert_eq!(
+            d.ratings,
+            Ratings { count: 3, average: Some(3.3333), distribution: [1, 0, 0, 1, 1], low_after_agent: 0 }
+        );
+        assert_eq!(d.unresolved, Unresolved { total: 1, open: 1, dismissed: 0, resolved: 0 });
         assert_eq!(d.top_intents[0], Count { name: "invoice".into(), count: 2 });
         assert_eq!(d.faq_hits, [Count { name: "invoice-electronic".into(), count: 2 }]);
         assert_eq!(d.top_unresolved.len(), 1);
@@ -514,5 +574,31 @@ mod tests {
         assert_eq!(b[1].conversations, 0);
         assert_eq!(b[1].bot_resolution_rate, None);
         assert_eq!(b[1].top_unresolved[0].count, 1);
+
+        // a trainer dismisses the weather question on the 26th: both days still count it,
+        // marked dismissed; a low rating in a conversation an agent wrote in is the agent's
+        let dismissed = ReviewDecision {
+            id: 1,
+            key: review_queue::key("今天北京天气怎么样"),
+            text: "今天北京天气怎么样".into(),
+            lang: crate::lang::Lang::Zh,
+            action: ReviewAction::Dismiss,
+            target: None,
+            by: "wang".into(),
+            at: "2026-11-26T03:00:00.000Z".into(),
+        };
+        let mut rows = rows;
+        rows.conversations[1].agent_replied = true;
+        let b = compute(&r, &rows, &[dismissed]);
+        assert_eq!(b[0].unresolved, Unresolved { total: 1, open: 0, dismissed: 1, resolved: 0 });
+        assert_eq!((b[0].top_unresolved[0].count, b[0].top_unresolved[0].dismissed), (1, 1));
+        assert_eq!(b[1].unresolved.dismissed, 1);
+        assert_eq!(b[0].ratings.low_after_agent, 1);
+        // the whole range at once: sums, and the averages and percentiles over everything
+        let all = total(&r, &rows, &[]);
+        assert_eq!(all.label, "2026-11-25..2026-11-26");
+        assert_eq!((all.conversations, all.unresolved.total), (4, 2));
+        assert_eq!(all.top_unresolved[0].count, 2);
+        assert_eq!(all.agents.first_response_secs.average, Some(20.0));
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use crate::eval::intents::{LabelScore, IntentReport};
+use crate::eval::intents::{IntentReport, LabelScore};
 use crate::lang::Lang;
 
 /// How much worse a candidate may be and still count as "not worse", in absolute points of
@@ -76,8 +76,19 @@ pub struct Comparison {
     pub tolerance: f64,
     /// Candidate macro-F1 ≥ active − tolerance and candidate accuracy ≥ active − tolerance.
     pub not_worse: bool,
-    /// Why it is worse (empty when it is not).
+    /// Why it is worse (empty when it is not), in English for the command line.
     pub reasons: Vec<String>,
+    /// The same reasons as numbers, for a page to say in its own language.
+    pub shortfalls: Vec<Shortfall>,
+}
+
+/// A headline number on which the candidate is more than [`TOLERANCE`] below the active model.
+#[derive(Debug, Clone, Serialize)]
+pub struct Shortfall {
+    /// `macro_f1` or `accuracy` (the [`Side`] field's name).
+    pub metric: &'static str,
+    pub active: f64,
+    pub candidate: f64,
 }
 
 fn side(version: &str, r: &IntentReport) -> Side {
@@ -146,9 +157,11 @@ pub fn compare(
         })
         .collect();
     let mut reasons = Vec::new();
-    for (what, new, old) in
-        [("macro-F1", candidate.macro_f1, active.macro_f1), ("accuracy", candidate.accuracy, active.accuracy)]
-    {
+    let mut shortfalls = Vec::new();
+    for (metric, what, new, old) in [
+        ("macro_f1", "macro-F1", candidate.macro_f1, active.macro_f1),
+        ("accuracy", "accuracy", candidate.accuracy, active.accuracy),
+    ] {
         // the small epsilon keeps a model identical to the active one "not worse" whatever the
         // rounding
         if new + 1e-9 < old - TOLERANCE {
@@ -156,6 +169,7 @@ pub fn compare(
                 "{what} {new:.3} is {:.3} below the active model's {old:.3} (tolerance {TOLERANCE})",
                 old - new
             ));
+            shortfalls.push(Shortfall { metric, active: old, candidate: new });
         }
     }
     Comparison {
@@ -174,6 +188,7 @@ pub fn compare(
         tolerance: TOLERANCE,
         not_worse: reasons.is_empty(),
         reasons,
+        shortfalls,
     }
 }
 

@@ -5,7 +5,7 @@
 use rusqlite::params;
 use serde::Serialize;
 
-use super::review::{turns, Turn};
+use super::review_rows::{turns, ReviewTurn};
 use super::{Store, StoreError};
 
 /// A conversation started in the range, with what its feedback record says.
@@ -20,6 +20,8 @@ pub struct ConversationStats {
     pub resolution: Option<String>,
     pub has_record: bool,
     pub rating: Option<u8>,
+    /// An agent wrote in it.
+    pub agent_replied: bool,
 }
 
 /// A handoff an agent took in the range, with its timestamps.
@@ -35,7 +37,7 @@ pub struct HandoffTimes {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct AnalyticsRows {
     pub conversations: Vec<ConversationStats>,
-    pub turns: Vec<Turn>,
+    pub turns: Vec<ReviewTurn>,
     pub handoffs: Vec<HandoffTimes>,
 }
 
@@ -46,7 +48,8 @@ impl Store {
         self.read(move |conn| {
             let mut st = conn.prepare_cached(
                 "SELECT c.id, c.started_at, c.escalation_reason, json_extract(f.record, '$.resolution'),
-                        f.conversation_id IS NOT NULL, f.rating
+                        f.conversation_id IS NOT NULL, f.rating,
+                        EXISTS (SELECT 1 FROM messages a WHERE a.conversation_id = c.id AND a.sender = 'agent')
                  FROM conversations c LEFT JOIN feedback f ON f.conversation_id = c.id
                  WHERE c.started_at >= ?1 AND c.started_at < ?2 ORDER BY c.started_at, c.id",
             )?;
@@ -59,6 +62,7 @@ impl Store {
                         resolution: r.get(3)?,
                         has_record: r.get(4)?,
                         rating: r.get(5)?,
+                        agent_replied: r.get(6)?,
                     })
                 })?
                 .collect::<Result<_, _>>()?;

@@ -247,6 +247,19 @@ impl Store {
         .await
     }
 
+    /// Every revision of every entry of a kind, by entry then oldest first (for what is derived
+    /// from whole histories, such as whether an FAQ's two answers were edited together).
+    pub async fn kb_revisions(&self, kind: &'static str) -> Result<Vec<Revision>, StoreError> {
+        self.read(move |conn| {
+            let mut st = conn.prepare_cached(&format!(
+                "SELECT {REVISION_COLUMNS} FROM kb_revisions WHERE kind = ?1 ORDER BY entry_id, id"
+            ))?;
+            let rows = st.query_map(params![kind], revision_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
     pub async fn kb_revision(&self, id: i64) -> Result<Option<Revision>, StoreError> {
         self.read(move |conn| {
             Ok(conn

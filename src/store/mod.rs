@@ -23,7 +23,7 @@ pub mod export;
 pub mod handoffs;
 pub mod kb;
 pub mod records;
-pub mod review;
+pub mod review_rows;
 pub mod tickets;
 pub mod traits;
 pub mod webhooks;

@@ -9,7 +9,7 @@
 use std::future::Future;
 
 use super::analytics::AnalyticsRows;
-use super::review::{ReviewAction, ReviewDecision, ReviewKey, Turn};
+use super::review_rows::{ReviewAction, ReviewDecision, ReviewKey, ReviewTurn};
 use super::*;
 use crate::identity::Role;
 use crate::knowledge::{Canned, Order, Shopper};
@@ -256,7 +256,7 @@ aggregate! {
     /// apart from the writes and never delay a shopper's commit.
     pub trait AnalyticsReads {
         fn analytics_rows(&self, from: String, to: String) -> AnalyticsRows;
-        fn review_turns(&self, from: Option<String>, to: Option<String>) -> Vec<Turn>;
+        fn review_turns(&self, from: Option<String>, to: Option<String>) -> Vec<ReviewTurn>;
         fn feedback_since(&self, since: String) -> Vec<FeedbackRecord>;
     }
 }

@@ -4,6 +4,7 @@
 //! swaps it in whole: conversations in progress keep going, the next message sees the new answer.
 //! `kefu kb export` writes it back as files, so it can live in git.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use crate::knowledge::{Faq, KnowledgeBase};
 use crate::lang::Lang;
 use crate::search::FaqIndex;
 use crate::store::{Expect, KbEntry, KbWrite, Revision, Store, StoreError};
+use crate::trainer::answer_sync::{answer_sync, AnswerSync};
 
 /// What can be edited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -254,6 +256,24 @@ impl Curator {
 
     pub async fn history(&self, kind: Kind, id: &str) -> Result<Vec<Revision>, CurateError> {
         Ok(self.store.kb_history(kind.as_str(), id.to_string()).await?)
+    }
+
+    /// Every FAQ entry's answers: when each language's was last changed, and which is behind
+    /// (see [`crate::trainer::answer_sync`]), by entry id.
+    pub async fn answer_syncs(&self) -> Result<BTreeMap<String, AnswerSync>, CurateError> {
+        let revisions = self.store.kb_revisions(Kind::Faq.as_str()).await?;
+        let mut out = BTreeMap::new();
+        for chunk in revisions.chunk_by(|a, b| a.entry_id == b.entry_id) {
+            out.insert(chunk[0].entry_id.clone(), answer_sync(chunk));
+        }
+        Ok(out)
+    }
+
+    /// One FAQ entry's answers (see [`Curator::answer_syncs`]).
+    pub async fn answer_sync(&self, id: &str) -> Result<AnswerSync, CurateError> {
+        let mut revisions = self.store.kb_history(Kind::Faq.as_str(), id.to_string()).await?;
+        revisions.reverse();
+        Ok(answer_sync(&revisions))
     }
 
     async fn write(

@@ -3,6 +3,10 @@
 //! entry when it is stale), is validated with `kefu check`'s messages (400 `invalid` with
 //! `problems`), becomes a revision with history and revert, and is live when the answer comes.
 //!
+//! An FAQ entry comes with `answers`: when its Chinese and its English answer were last changed
+//! and which one is behind the other (see [`crate::trainer::answer_sync`]), so the console can
+//! warn that one was edited and the other not.
+//!
 //! `/api/kb/faqs[/{id}]`, `/api/kb/intents[/{id}]`, `…/{id}/history`,
 //! `POST /api/kb/revisions/{revision}/revert`.
 
@@ -13,13 +17,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::auth::{ApiError, Staff};
 use super::AppState;
 use crate::identity::Role;
 use crate::store::{KbEntry, Revision};
-use crate::trainer::{CurateError, Kind};
+use crate::trainer::{AnswerSync, CurateError, Curator, Kind};
 
 const TRAINERS: &[Role] = &[Role::Trainer, Role::Admin];
 
@@ -63,23 +67,47 @@ fn refused(e: CurateError) -> Response {
 
 type Answer<T> = Result<Json<T>, Response>;
 
+/// An entry as the API gives it: the stored entry and, for an FAQ entry, its answers' sync.
+#[derive(Serialize)]
+struct Listed {
+    #[serde(flatten)]
+    entry: KbEntry,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    answers: Option<AnswerSync>,
+}
+
+/// `entry` with its answers' sync when it is an FAQ entry.
+async fn listed(curator: &Curator, kind: Kind, entry: KbEntry) -> Result<Listed, Response> {
+    let answers = match kind {
+        Kind::Faq => Some(curator.answer_sync(&entry.id).await.map_err(refused)?),
+        Kind::Intent => None,
+    };
+    Ok(Listed { entry, answers })
+}
+
 fn guard(staff: &Staff, k: &str) -> Result<Kind, Response> {
     staff.require(TRAINERS).map_err(IntoResponse::into_response)?;
     kind(k).map_err(IntoResponse::into_response)
 }
 
-async fn list(State(app): State<Arc<AppState>>, staff: Staff, Path(k): Path<String>) -> Answer<Vec<KbEntry>> {
+async fn list(State(app): State<Arc<AppState>>, staff: Staff, Path(k): Path<String>) -> Answer<Vec<Listed>> {
     let k = guard(&staff, &k)?;
-    app.curator.list(k).await.map(Json).map_err(refused)
+    let entries = app.curator.list(k).await.map_err(refused)?;
+    let mut syncs = match k {
+        Kind::Faq => app.curator.answer_syncs().await.map_err(refused)?,
+        Kind::Intent => Default::default(),
+    };
+    Ok(Json(entries.into_iter().map(|entry| Listed { answers: syncs.remove(&entry.id), entry }).collect()))
 }
 
 async fn one(
     State(app): State<Arc<AppState>>,
     staff: Staff,
     Path((k, id)): Path<(String, String)>,
-) -> Answer<KbEntry> {
+) -> Answer<Listed> {
     let k = guard(&staff, &k)?;
-    app.curator.get(k, &id).await.map(Json).map_err(refused)
+    let entry = app.curator.get(k, &id).await.map_err(refused)?;
+    listed(&app.curator, k, entry).await.map(Json)
 }
 
 fn body<T>(b: Result<Json<T>, axum::extract::rejection::JsonRejection>) -> Result<T, Response> {
@@ -91,11 +119,11 @@ async fn create(
     staff: Staff,
     Path(k): Path<String>,
     b: Result<Json<serde_json::Value>, axum::extract::rejection::JsonRejection>,
-) -> Result<(StatusCode, Json<KbEntry>), Response> {
+) -> Result<(StatusCode, Json<Listed>), Response> {
     let k = guard(&staff, &k)?;
     let value = body(b)?;
     let entry = app.curator.create(k, value, &staff.0.sub).await.map_err(refused)?;
-    Ok((StatusCode::CREATED, Json(entry)))
+    Ok((StatusCode::CREATED, Json(listed(&app.curator, k, entry).await?)))
 }
 
 #[derive(Deserialize)]
@@ -111,10 +139,12 @@ async fn update(
     staff: Staff,
     Path((k, id)): Path<(String, String)>,
     b: Result<Json<Change>, axum::extract::rejection::JsonRejection>,
-) -> Answer<KbEntry> {
+) -> Answer<Listed> {
     let k = guard(&staff, &k)?;
     let change = body(b)?;
-    app.curator.update(k, &id, change.version, change.entry, &staff.0.sub).await.map(Json).map_err(refused)
+    let entry =
+        app.curator.update(k, &id, change.version, change.entry, &staff.0.sub).await.map_err(refused)?;
+    listed(&app.curator, k, entry).await.map(Json)
 }
 
 #[derive(Deserialize)]

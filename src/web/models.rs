@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::auth::{ApiError, Staff};
@@ -21,7 +21,8 @@ use crate::intent::data::Example;
 use crate::intent::train::TrainOptions;
 use crate::intent::IntentModel;
 use crate::models::jobs::{self, TrainRequest};
-use crate::models::{ActivateError, ModelsError};
+use crate::models::registry::HistoryEntry;
+use crate::models::{ActivateError, Listing, ModelsError};
 
 const TRAINERS: &[Role] = &[Role::Trainer, Role::Admin];
 /// Most epochs a request may ask for (the shipped model uses 25).
@@ -87,12 +88,28 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
     tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)
 }
 
+/// The versions and the last activation or rollback.
+#[derive(Serialize)]
+struct ModelsPage {
+    #[serde(flatten)]
+    listing: Listing,
+    /// The last line of `HISTORY` (None: nothing was ever activated), so the page can say "rolled
+    /// back to shipped by wang" rather than "nothing was ever activated".
+    last_change: Option<HistoryEntry>,
+}
+
 /// Every version (newest first, then `shipped`) with who trained it, when, its held-out
-/// metrics, and which one is in force.
+/// metrics, which one is in force, and the last activation or rollback.
 async fn list(State(app): State<Arc<AppState>>, staff: Staff) -> Result<Response, ApiError> {
     staff.require(TRAINERS)?;
-    let listing = blocking(move || app.models.list()).await?.map_err(models_error)?;
-    Ok(Json(listing).into_response())
+    let page = blocking(move || {
+        let listing = app.models.list()?;
+        let last_change = app.models.registry.history()?.pop();
+        Ok::<_, ModelsError>(ModelsPage { listing, last_change })
+    })
+    .await?
+    .map_err(models_error)?;
+    Ok(Json(page).into_response())
 }
 
 #[derive(Deserialize, Default)]

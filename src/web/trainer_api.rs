@@ -1,6 +1,7 @@
 //! The trainers' HTTP API (JSON, staff token with role trainer or admin): the review queue of
-//! questions the bot did not resolve (dismiss a group, or record how it was resolved) and the
-//! analytics by day or ISO week. Dates are days in the store's timezone (`business_timezone`).
+//! questions the bot did not resolve (dismiss a group, or record how it was resolved), the
+//! analytics by day or ISO week, and "try it" (a question through the FAQ search and two intent
+//! models side by side). Dates are days in the store's timezone (`business_timezone`).
 
 use std::sync::Arc;
 
@@ -10,15 +11,16 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Json;
 use chrono::{Duration, FixedOffset, NaiveDate};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 use super::auth::{ApiError, Staff};
 use super::AppState;
-use crate::analytics::{self, parse_date, review, Period, Range};
+use crate::analytics::review_queue::{self, Group};
+use crate::analytics::{self, parse_date, Bucket, Period, Range};
 use crate::identity::Role;
 use crate::lang::Lang;
-use crate::store::review::{ReviewAction, ReviewDecision};
+use crate::store::review_rows::{ReviewAction, ReviewDecision};
+use crate::trainer::try_it::{self, Tried, TryError};
 
 const TRAINERS: &[Role] = &[Role::Trainer, Role::Admin];
 /// Days shown when no start is given (today and the 29 before).
@@ -32,6 +34,7 @@ pub fn routes() -> axum::Router<Arc<AppState>> {
         .route("/api/review/{key}/dismiss", post(dismiss))
         .route("/api/review/{key}/resolve", post(resolve))
         .route("/api/analytics", get(analytics_buckets))
+        .route("/api/try", post(try_question))
 }
 
 /// The store's timezone (validated at start-up; UTC if it somehow is not an offset).
@@ -78,13 +81,27 @@ struct ReviewQuery {
     limit: Option<usize>,
 }
 
+/// The review queue as the API gives it.
+#[derive(Serialize)]
+struct ReviewPage {
+    since: NaiveDate,
+    to: NaiveDate,
+    timezone: String,
+    lang: Option<Lang>,
+    /// Open groups in the range (before `limit`).
+    total: usize,
+    /// Open messages in those groups.
+    messages: usize,
+    groups: Vec<Group>,
+}
+
 /// Unresolved shopper questions from `since` to `to` (days, inclusive), grouped, the most asked
 /// first; groups trainers dismissed or resolved are left out.
 async fn review_queue(
     State(app): State<Arc<AppState>>,
     staff: Staff,
     q: Result<Query<ReviewQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ReviewPage>, ApiError> {
     staff.require(TRAINERS)?;
     let Query(q) = q?;
     let range = range(&app, Period::Day, ("since", q.since.as_deref()), q.to.as_deref(), q.days)?;
@@ -99,19 +116,20 @@ async fn review_queue(
     let store = &app.store;
     let turns = store.review_turns(Some(from), Some(to)).await.map_err(ApiError::internal)?;
     let decisions = store.review_decisions().await.map_err(ApiError::internal)?;
-    let mut items = review::exclude(review::unresolved(&turns), &decisions);
+    let mut items = review_queue::open(review_queue::unresolved(&turns), &decisions);
     items.retain(|i| lang.is_none_or(|l| i.lang == l));
-    let mut groups = review::group(&items);
+    let mut groups = review_queue::group(&items);
     let total = groups.len();
     groups.truncate(limit);
-    Ok(Json(json!({
-        "since": range.from,
-        "to": range.to,
-        "timezone": app.config.business_timezone,
-        "lang": lang,
-        "total": total,
-        "groups": groups,
-    })))
+    Ok(Json(ReviewPage {
+        since: range.from,
+        to: range.to,
+        timezone: app.config.business_timezone.clone(),
+        lang,
+        total,
+        messages: items.len(),
+        groups,
+    }))
 }
 
 /// Records a decision about the review group `key`: the group is found among everything the
@@ -130,7 +148,7 @@ async fn decide(
     }
     let store = &app.store;
     let turns = store.review_turns(None, None).await.map_err(ApiError::internal)?;
-    let found = review::find(&review::unresolved(&turns), &key).ok_or_else(not_found)?;
+    let found = review_queue::find(&review_queue::unresolved(&turns), &key).ok_or_else(not_found)?;
     // the knowledge-base change first: the group is recorded as resolved only once it is made
     if let Some(target) = &target {
         let text = text.unwrap_or_else(|| found.text.clone());
@@ -212,23 +230,88 @@ struct AnalyticsQuery {
     days: Option<i64>,
 }
 
-/// One bucket per day or ISO week from `from` to `to` (inclusive; at most 366 days).
+/// The analytics as the API gives them.
+#[derive(Serialize)]
+struct AnalyticsPage {
+    period: Period,
+    from: NaiveDate,
+    to: NaiveDate,
+    timezone: String,
+    /// The whole range as one bucket (averages and percentiles over all of it).
+    total: Bucket,
+    buckets: Vec<Bucket>,
+}
+
+/// One bucket per day or ISO week from `from` to `to` (inclusive; at most 366 days). Unresolved
+/// questions trainers dismissed or resolved since still count (what happened), marked.
 async fn analytics_buckets(
     State(app): State<Arc<AppState>>,
     staff: Staff,
     q: Result<Query<AnalyticsQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AnalyticsPage>, ApiError> {
     staff.require(TRAINERS)?;
     let Query(q) = q?;
     let period = Period::parse(q.period.as_deref().unwrap_or("day")).map_err(ApiError::bad_request)?;
     let range = range(&app, period, ("from", q.from.as_deref()), q.to.as_deref(), q.days)?;
     let (from, to) = range.utc_bounds();
     let rows = app.store.analytics_rows(from, to).await.map_err(ApiError::internal)?;
-    Ok(Json(json!({
-        "period": period,
-        "from": range.from,
-        "to": range.to,
-        "timezone": app.config.business_timezone,
-        "buckets": analytics::compute(&range, &rows),
-    })))
+    let decisions = app.store.review_decisions().await.map_err(ApiError::internal)?;
+    Ok(Json(AnalyticsPage {
+        period,
+        from: range.from,
+        to: range.to,
+        timezone: app.config.business_timezone.clone(),
+        total: analytics::total(&range, &rows, &decisions),
+        buckets: analytics::compute(&range, &rows, &decisions),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TryRequest {
+    text: String,
+    /// A model version to compare with the one in force (none: the model in force only).
+    #[serde(default)]
+    candidate: Option<String>,
+}
+
+/// "Try it": what the FAQ search decides about `text` with the knowledge base as it is live,
+/// and the top intents of the model in force and of `candidate`, side by side. Nothing is
+/// stored; no conversation sees it.
+async fn try_question(
+    State(app): State<Arc<AppState>>,
+    staff: Staff,
+    body: Result<Json<TryRequest>, JsonRejection>,
+) -> Result<Json<Tried>, ApiError> {
+    staff.require(TRAINERS)?;
+    let Json(req) = body?;
+    try_it::question(&req.text).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let app2 = app.clone();
+    let tried = tokio::task::spawn_blocking(move || {
+        let engines = app2.router.engines();
+        let (version, active) = app2.models.serving();
+        // the candidate is loaded from disk for this question (a few milliseconds; nothing
+        // is kept, so a new version is seen at once)
+        let candidate = match req.candidate.as_deref().filter(|c| *c != version) {
+            Some(c) => Some((c.to_string(), app2.models.registry.load(c)?)),
+            None => None,
+        };
+        Ok::<_, crate::models::ModelsError>(try_it::try_question(
+            &req.text,
+            &engines.faq,
+            (&version, &active),
+            candidate.as_ref().map(|(v, m)| (v.as_str(), m)),
+        ))
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    match tried {
+        Ok(Ok(t)) => Ok(Json(t)),
+        Ok(Err(e @ (TryError::Empty | TryError::TooLong))) => Err(ApiError::bad_request(e.to_string())),
+        Ok(Err(e)) => Err(ApiError::internal(e)),
+        Err(e @ crate::models::ModelsError::UnknownVersion(_)) => {
+            Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string()))
+        }
+        Err(e) => Err(ApiError::internal(e)),
+    }
 }

@@ -5,6 +5,8 @@
 #[allow(dead_code)]
 pub mod http;
 #[allow(dead_code)]
+pub mod models;
+#[allow(dead_code)]
 pub mod process;
 #[allow(dead_code)]
 pub mod server;

@@ -14,7 +14,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::lang::{detect, is_cjk, Lang};
-use crate::store::review::{ReviewAction, ReviewDecision, ReviewKey, Turn};
+use crate::store::review_rows::{ReviewAction, ReviewDecision, ReviewKey, ReviewTurn};
 
 /// Two questions whose normalised texts share this much (Dice coefficient over character
 /// bigrams) are the same question. Chosen on the pairs in this module's tests: the same
@@ -49,19 +49,29 @@ pub struct Item {
     pub norm: String,
     pub lang: Lang,
     pub conversation_id: String,
+    /// The stored shopper message (to find it in the conversation's transcript).
+    pub message_id: i64,
     pub at: String,
     pub reasons: Vec<Reason>,
     /// The FAQ entry the bot answered with, if it did.
     pub faq_id: Option<String>,
+    /// The later message of the same conversation whose reply handed the shopper to a person
+    /// ("转人工"), when that is not this message itself.
+    pub escalated_by: Option<String>,
+    /// What trainers decided about this message's group since (see [`mark`]); None: still open.
+    pub decided: Option<ReviewAction>,
     grams: Vec<(char, char)>,
 }
 
 /// One phrasing of a group, where and when it was said.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Example {
+pub struct ReviewExample {
     pub text: String,
     pub conversation_id: String,
+    pub message_id: i64,
     pub at: String,
+    /// The shopper's later message that asked for a person, when that is what escalated.
+    pub escalated_by: Option<String>,
 }
 
 /// Near-identical unresolved questions.
@@ -73,12 +83,17 @@ pub struct Group {
     pub lang: Lang,
     pub count: usize,
     /// Up to [`EXAMPLES`] distinct texts, newest first.
-    pub examples: Vec<Example>,
+    pub examples: Vec<ReviewExample>,
     /// Messages per reason (one message may have several).
     pub reasons: BTreeMap<Reason, usize>,
     pub last_seen: String,
     /// The FAQ entry the bot most often answered these with, if any.
     pub faq_id: Option<String>,
+    /// Messages of the group trainers dismissed since (counted in analytics, which are
+    /// history; never in the review queue, which shows open ones only).
+    pub dismissed: usize,
+    /// Messages of the group trainers resolved by a knowledge-base change since.
+    pub resolved: usize,
 }
 
 /// English words that carry no topic: left out before comparing English questions, so that
@@ -160,74 +175,141 @@ pub fn key(norm: &str) -> String {
     Sha256::digest(norm.as_bytes())[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A message that only points at something (an order number, a phone number's last digits,
+/// a tracking code): a run of at least 4 digits and at most 6 other letters ("订单 2611…",
+/// "order 2611…", "尾号 5678"). Not a question for the knowledge base, whatever the bot made
+/// of it. Measurements ("身高165体重110斤", "180cm 75kg") have shorter runs and stay questions.
+pub fn is_bare_reference(norm: &str) -> bool {
+    let (mut run, mut longest) = (0, 0);
+    for c in norm.chars() {
+        run = if c.is_ascii_digit() { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let rest = norm.chars().filter(|c| !c.is_ascii_digit() && !c.is_whitespace()).count();
+    longest >= 4 && rest <= 6
+}
+
+/// How a turn counts for the review queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// A question or statement the bot had to understand: it can be a failure.
+    Question,
+    /// A step of a flow or a greeting (an order number asked for, "yes", "hello").
+    Step,
+    /// A plain request for a person ("转人工"): the failure, if any, was the question before.
+    HumanRequest,
+}
+
+fn role(t: &ReviewTurn, norm: &str) -> Role {
+    let decision = t.replies.first().and_then(|r| r.decision.as_deref());
+    // every escalation reply names the intent human_agent: the handoff's reason tells a
+    // request for a person from a complaint or a conversation going nowhere
+    if decision == Some("escalate") && t.escalation.as_deref() == Some("requested") {
+        Role::HumanRequest
+    } else if matches!(decision, Some("greeting" | "flow")) || is_bare_reference(norm) {
+        Role::Step
+    } else {
+        Role::Question
+    }
+}
+
 /// The shopper messages among `turns` (oldest first) the bot did not resolve, with why:
-/// the first reply was a no-match, a suggestion or out of scope; the message led to an
-/// escalation; or its conversation was rated 1–2 (then any message but greetings and flow
-/// steps, such as an order number). A bare request for a person ("转人工") is not a question
-/// for the knowledge base: the escalation counts against the shopper's message before it.
-/// Turns whose replies carry no decision (stored before decisions were) are skipped.
-pub fn unresolved(turns: &[Turn]) -> Vec<Item> {
+/// - its first reply was a no-match, a suggestion or out of scope;
+/// - its reply handed the shopper to a person (a complaint, two turns unresolved): the message
+///   that actually escalated is the item;
+/// - a plain request for a person ("转人工") is not a question for the knowledge base: the
+///   escalation counts against the conversation's last question before it (not a flow step
+///   such as an order number, not a greeting), and the item says which message asked for the
+///   person; with no question before it, nothing is listed;
+/// - its conversation was rated 1–2 *and no agent wrote in it*: a low rating after an agent
+///   took over is about the agent, not the bot.
+///
+/// Flow steps, greetings and bare references (an order number) are never items. Turns whose
+/// replies carry no decision (stored before decisions were) are skipped.
+pub fn unresolved(turns: &[ReviewTurn]) -> Vec<Item> {
+    let norms: Vec<String> = turns.iter().map(|t| normalize(&t.text)).collect();
+    let roles: Vec<Role> = turns.iter().zip(&norms).map(|(t, n)| role(t, n)).collect();
     let mut reasons: Vec<Vec<Reason>> = vec![Vec::new(); turns.len()];
-    let mut previous: HashMap<&str, usize> = HashMap::new();
+    let mut escalated_by: Vec<Option<String>> = vec![None; turns.len()];
+    // per conversation, the last question seen
+    let mut last_question: HashMap<&str, usize> = HashMap::new();
     for (i, t) in turns.iter().enumerate() {
-        let before = previous.insert(t.conversation_id.as_str(), i);
         let Some(decision) = t.replies.first().and_then(|r| r.decision.as_deref()) else { continue };
-        match decision {
-            "no_match" => reasons[i].push(Reason::NoMatch),
-            "suggest" => reasons[i].push(Reason::Suggest),
-            "out_of_scope" => reasons[i].push(Reason::OutOfScope),
-            "escalate" => match (t.escalation.as_deref(), before) {
-                (Some("requested"), Some(b)) => {
-                    reasons[b].push(Reason::Escalated);
-                    continue;
+        let conv = t.conversation_id.as_str();
+        match roles[i] {
+            Role::HumanRequest => {
+                if decision == "escalate" {
+                    if let Some(&q) = last_question.get(conv) {
+                        reasons[q].push(Reason::Escalated);
+                        escalated_by[q].get_or_insert_with(|| t.text.clone());
+                    }
                 }
-                _ => reasons[i].push(Reason::Escalated),
-            },
-            _ => {}
-        }
-        let step = matches!(decision, "greeting" | "flow");
-        if !step && t.rating.is_some_and(|r| (1..=2).contains(&r)) {
-            reasons[i].push(Reason::LowRating);
+            }
+            Role::Step => {}
+            Role::Question => {
+                last_question.insert(conv, i);
+                match decision {
+                    "no_match" => reasons[i].push(Reason::NoMatch),
+                    "suggest" => reasons[i].push(Reason::Suggest),
+                    "out_of_scope" => reasons[i].push(Reason::OutOfScope),
+                    "escalate" => reasons[i].push(Reason::Escalated),
+                    _ => {}
+                }
+                if !t.agent_replied && t.rating.is_some_and(|r| (1..=2).contains(&r)) {
+                    reasons[i].push(Reason::LowRating);
+                }
+            }
         }
     }
     turns
         .iter()
-        .zip(reasons)
-        .filter(|(_, r)| !r.is_empty())
-        .map(|(t, mut reasons)| {
+        .zip(norms)
+        .zip(reasons.into_iter().zip(escalated_by))
+        .filter(|(_, (r, _))| !r.is_empty())
+        .map(|((t, norm), (mut reasons, escalated_by))| {
             reasons.sort();
             reasons.dedup();
-            let norm = normalize(&t.text);
             Item {
                 grams: bigrams(&norm),
                 norm,
                 lang: detect(&t.text),
                 text: t.text.clone(),
                 conversation_id: t.conversation_id.clone(),
+                message_id: t.message_id,
                 at: t.at.clone(),
                 reasons,
                 faq_id: t.replies.iter().find_map(|r| r.faq_id.clone()),
+                escalated_by,
+                decided: None,
             }
         })
         .collect()
 }
 
-/// Leaves out messages of groups trainers decided about: a dismissal hides the group's
-/// question and its near-duplicates for good; a resolution hides those asked up to it (asked
-/// again after a fix, they come back: the fix did not work).
-pub fn exclude(items: Vec<Item>, decisions: &[ReviewDecision]) -> Vec<Item> {
+/// Marks the messages of groups trainers decided about: a dismissal covers the group's
+/// question and its near-duplicates for good; a resolution covers those asked up to it (asked
+/// again after a fix, they are open again: the fix did not work). When several decisions cover
+/// a message, the latest counts.
+pub fn mark(mut items: Vec<Item>, decisions: &[ReviewDecision]) -> Vec<Item> {
     let decided: Vec<(&ReviewDecision, Vec<(char, char)>)> =
         decisions.iter().map(|d| (d, bigrams(&d.text))).collect();
-    items
-        .into_iter()
-        .filter(|item| {
-            !decided.iter().any(|(d, grams)| {
+    for item in &mut items {
+        item.decided = decided
+            .iter()
+            .rev()
+            .find(|(d, grams)| {
                 d.lang == item.lang
                     && (d.action == ReviewAction::Dismiss || item.at <= d.at)
                     && (d.text == item.norm || dice(grams, &item.grams) >= SIMILARITY)
             })
-        })
-        .collect()
+            .map(|(d, _)| d.action);
+    }
+    items
+}
+
+/// The review queue's messages: those no decision covers (see [`mark`]).
+pub fn open(items: Vec<Item>, decisions: &[ReviewDecision]) -> Vec<Item> {
+    mark(items, decisions).into_iter().filter(|i| i.decided.is_none()).collect()
 }
 
 /// The group key of a message among `items`, as a decision stores it.
@@ -284,14 +366,16 @@ fn summarise(items: &[Item], rep: usize, mut members: Vec<usize>) -> Group {
         .map(|&i| &items[i])
         .find(|i| &i.norm == rep_norm)
         .map_or_else(|| items[rep].text.clone(), |i| i.text.clone());
-    let mut examples: Vec<Example> = Vec::new();
+    let mut examples: Vec<ReviewExample> = Vec::new();
     for &i in &members {
         let it = &items[i];
         if examples.len() < EXAMPLES && !examples.iter().any(|e| e.text == it.text) {
-            examples.push(Example {
+            examples.push(ReviewExample {
                 text: it.text.clone(),
                 conversation_id: it.conversation_id.clone(),
+                message_id: it.message_id,
                 at: it.at.clone(),
+                escalated_by: it.escalated_by.clone(),
             });
         }
     }
@@ -316,13 +400,18 @@ fn summarise(items: &[Item], rep: usize, mut members: Vec<usize>) -> Group {
         examples,
         reasons,
         faq_id,
+        dismissed: members.iter().filter(|&&i| items[i].decided == Some(ReviewAction::Dismiss)).count(),
+        resolved: members
+            .iter()
+            .filter(|&&i| items[i].decided.is_some_and(|a| a != ReviewAction::Dismiss))
+            .count(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::review::ReplyMeta;
+    use crate::store::review_rows::ReplyMeta;
 
     /// Pairs the threshold was chosen on: the same question reworded, and different questions
     /// that share a frame.
@@ -374,13 +463,14 @@ mod tests {
         assert_eq!(key("x").len(), 16);
     }
 
-    fn turn(id: i64, conv: &str, text: &str, decision: &str) -> Turn {
-        Turn {
+    fn turn(id: i64, conv: &str, text: &str, decision: &str) -> ReviewTurn {
+        ReviewTurn {
             message_id: id,
             conversation_id: conv.into(),
             text: text.into(),
             at: format!("2026-11-25T08:00:{id:02}.000Z"),
             rating: None,
+            agent_replied: false,
             escalation: None,
             replies: vec![ReplyMeta {
                 decision: Some(decision.into()),
@@ -416,16 +506,88 @@ mod tests {
             [
                 ("今天北京天气怎么样", &[Reason::OutOfScope, Reason::Escalated][..]),
                 ("发票怎么开", &[Reason::LowRating][..]),
-                ("转人工", &[Reason::Escalated][..]),
                 ("asdf qwer", &[Reason::NoMatch][..]),
                 ("zxcv uiop", &[Reason::Escalated][..]),
             ]
         );
+        assert_eq!(items[0].escalated_by.as_deref(), Some("转人工"));
+        assert_eq!((items[0].conversation_id.as_str(), items[0].message_id), ("c1", 1));
+        // the message that escalated by itself names no other
+        assert_eq!(items[3].escalated_by, None);
         assert_eq!(items[1].faq_id.as_deref(), Some("invoice-electronic"));
         // replies stored before decisions were recorded are not guessed at
         let mut old = turn(9, "c5", "随便问问", "no_match");
         old.replies[0].decision = None;
         assert!(unresolved(&[old]).is_empty());
+    }
+
+    #[test]
+    fn order_numbers_and_plain_requests_for_a_person_are_not_listed() {
+        // a question, an order number for the order flow, then a person asked for: the
+        // escalation is the question's, said by "转人工"; the order number is never an item
+        let mut turns = vec![
+            turn(1, "c1", "你们的衣服会不会缩水", "suggest"),
+            turn(2, "c1", "261101219383734421", "flow"),
+            turn(3, "c1", "人工客服", "escalate"),
+            // a bare number the bot did not understand: still not a question
+            turn(4, "c2", "订单 2611012193", "no_match"),
+            turn(5, "c2", "转人工", "escalate"),
+            // only a request for a person: nothing to learn
+            turn(6, "c3", "我要找真人", "escalate"),
+            // a complaint escalates by itself: that sentence is listed
+            turn(7, "c4", "你们发的货是坏的，我要投诉", "escalate"),
+        ];
+        turns[2].escalation = Some("requested".into());
+        turns[4].escalation = Some("requested".into());
+        turns[5].escalation = Some("requested".into());
+        turns[6].escalation = Some("complaint".into());
+        // as the router stores them, every escalation reply names the intent human_agent
+        for t in &mut turns {
+            if t.replies[0].decision.as_deref() == Some("escalate") {
+                t.replies[0].intent = Some("human_agent".into());
+            }
+        }
+        let items = unresolved(&turns);
+        let got: Vec<(&str, &[Reason], Option<&str>)> = items
+            .iter()
+            .map(|i| (i.text.as_str(), i.reasons.as_slice(), i.escalated_by.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("你们的衣服会不会缩水", &[Reason::Suggest, Reason::Escalated][..], Some("人工客服")),
+                ("你们发的货是坏的，我要投诉", &[Reason::Escalated][..], None),
+            ]
+        );
+        assert!(is_bare_reference(&normalize("261101219383734421")));
+        assert!(is_bare_reference(&normalize("Order #2611 0121 9383")));
+        assert!(is_bare_reference(&normalize("尾号 5678")));
+        assert!(!is_bare_reference(&normalize("2611012193 这个订单什么时候发货")));
+        assert!(!is_bare_reference(&normalize("运费多少")));
+        assert!(!is_bare_reference(&normalize("身高165体重110斤")));
+        assert!(!is_bare_reference(&normalize("I'm 180cm 75kg")));
+    }
+
+    #[test]
+    fn a_low_rating_after_an_agent_is_not_the_bots() {
+        let mut turns = vec![
+            turn(1, "bot-only", "这个能机洗吗", "answer"),
+            turn(2, "with-agent", "这个能机洗吗", "answer"),
+            turn(3, "with-agent", "转人工", "escalate"),
+        ];
+        turns[2].escalation = Some("requested".into());
+        for t in &mut turns {
+            t.rating = Some(1);
+        }
+        turns[1].agent_replied = true;
+        turns[2].agent_replied = true;
+        let items = unresolved(&turns);
+        let got: Vec<(&str, &[Reason])> =
+            items.iter().map(|i| (i.conversation_id.as_str(), i.reasons.as_slice())).collect();
+        // the bot's answer was rated 1 with nobody else involved: the bot's failure; with an
+        // agent, the shopper still asked for a person after the answer (the bot's), but the
+        // rating is the agent's
+        assert_eq!(got, [("bot-only", &[Reason::LowRating][..]), ("with-agent", &[Reason::Escalated][..])]);
     }
 
     #[test]
@@ -437,7 +599,7 @@ mod tests {
             ("你们老板是谁", "c4"),
             ("what's the weather in beijing", "c5"),
         ];
-        let turns: Vec<Turn> =
+        let turns: Vec<ReviewTurn> =
             texts.iter().enumerate().map(|(i, (t, c))| turn(i as i64 + 1, c, t, "out_of_scope")).collect();
         let items = unresolved(&turns);
         let groups = group(&items);
@@ -464,7 +626,7 @@ mod tests {
 
     #[test]
     fn dismissed_groups_stay_out_and_resolved_ones_come_back_when_asked_again() {
-        let turns: Vec<Turn> =
+        let turns: Vec<ReviewTurn> =
             [("今天北京天气怎么样", "c1"), ("今天上海天气怎么样", "c2"), ("你们老板是谁", "c3")]
                 .iter()
                 .enumerate()
@@ -484,14 +646,22 @@ mod tests {
             by: "wang".into(),
             at: at.into(),
         };
-        let left = exclude(items.clone(), &[decision(ReviewAction::Dismiss, "2026-11-25T08:00:00.000Z")]);
+        let dismissed = [decision(ReviewAction::Dismiss, "2026-11-25T08:00:00.000Z")];
+        let left = open(items.clone(), &dismissed);
         assert_eq!(left.iter().map(|i| i.text.as_str()).collect::<Vec<_>>(), ["你们老板是谁"]);
         // resolved between the first and the second message: the second is still a failure
-        let left = exclude(items.clone(), &[decision(ReviewAction::Phrasing, "2026-11-25T08:00:01.500Z")]);
+        let resolved = [decision(ReviewAction::Phrasing, "2026-11-25T08:00:01.500Z")];
+        let left = open(items.clone(), &resolved);
         assert_eq!(
             left.iter().map(|i| i.text.as_str()).collect::<Vec<_>>(),
             ["今天上海天气怎么样", "你们老板是谁"]
         );
+        // analytics keep them all, marked: the group says how many were dismissed or resolved
+        let groups = group(&mark(items.clone(), &dismissed));
+        assert_eq!((groups[0].count, groups[0].dismissed, groups[0].resolved), (2, 2, 0));
+        assert_eq!((groups[1].count, groups[1].dismissed), (1, 0));
+        let groups = group(&mark(items.clone(), &resolved));
+        assert_eq!((groups[0].count, groups[0].dismissed, groups[0].resolved), (2, 0, 1));
         assert!(find(&items, "0000000000000000").is_none());
     }
 }

@@ -1,7 +1,7 @@
 //! The trainers' review queue in the store: shopper messages with the bot's replies to them
 //! (read back from the messages' `meta`), and the trainers' decisions about groups of them
 //! (dismissed, or resolved by a knowledge-base change). Grouping is not done here: see
-//! `crate::analytics::review`.
+//! `crate::analytics::review_queue`.
 
 use rusqlite::params;
 use serde::Serialize;
@@ -22,7 +22,7 @@ pub struct ReplyMeta {
 /// A shopper message and the bot's replies to it (the bot messages after it, up to the
 /// shopper's next message in the same conversation).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Turn {
+pub struct ReviewTurn {
     pub message_id: i64,
     pub conversation_id: String,
     pub text: String,
@@ -30,6 +30,8 @@ pub struct Turn {
     pub at: String,
     /// The conversation's rating, if it has one.
     pub rating: Option<u8>,
+    /// An agent wrote in the conversation (then a low rating is about the agent, not the bot).
+    pub agent_replied: bool,
     /// The reason of the handoff a reply of this turn started (`requested`, `complaint`,
     /// `unresolved`, …), when one did.
     pub escalation: Option<String>,
@@ -100,13 +102,14 @@ pub(super) fn turns(
     conn: &rusqlite::Connection,
     from: Option<&str>,
     to: Option<&str>,
-) -> Result<Vec<Turn>, Fail> {
+) -> Result<Vec<ReviewTurn>, Fail> {
     let mut st = conn.prepare_cached(
         "SELECT s.id, s.conversation_id, s.text, s.created_at, f.rating,
                 json_extract(b.meta, '$.decision'), json_extract(b.meta, '$.intent'), json_extract(b.meta, '$.faq_id'),
                 CASE WHEN json_extract(b.meta, '$.decision') = 'escalate' THEN
                   (SELECT h.reason FROM handoffs h WHERE h.conversation_id = s.conversation_id
-                     AND h.queued_at >= b.created_at ORDER BY h.id LIMIT 1) END
+                     AND h.queued_at >= s.created_at ORDER BY h.id LIMIT 1) END,
+                EXISTS (SELECT 1 FROM messages a WHERE a.conversation_id = s.conversation_id AND a.sender = 'agent')
          FROM messages s
          JOIN messages b ON b.conversation_id = s.conversation_id AND b.sender = 'bot' AND b.id > s.id
            AND b.id < COALESCE((SELECT MIN(n.id) FROM messages n WHERE n.conversation_id = s.conversation_id
@@ -117,11 +120,12 @@ pub(super) fn turns(
          ORDER BY s.id, b.id",
     )?;
     let mut rows = st.query(params![from, to])?;
-    let mut turns: Vec<Turn> = Vec::new();
+    let mut turns: Vec<ReviewTurn> = Vec::new();
     while let Some(r) = rows.next()? {
         let id: i64 = r.get(0)?;
         let reply = ReplyMeta { decision: r.get(5)?, intent: r.get(6)?, faq_id: r.get(7)? };
         let escalation: Option<String> = r.get(8)?;
+        let agent_replied: bool = r.get(9)?;
         match turns.last_mut().filter(|t| t.message_id == id) {
             Some(t) => {
                 t.replies.push(reply);
@@ -129,12 +133,13 @@ pub(super) fn turns(
                     t.escalation = escalation;
                 }
             }
-            None => turns.push(Turn {
+            None => turns.push(ReviewTurn {
                 message_id: id,
                 conversation_id: r.get(1)?,
                 text: r.get(2)?,
                 at: r.get(3)?,
                 rating: r.get(4)?,
+                agent_replied,
                 escalation,
                 replies: vec![reply],
             }),
@@ -144,12 +149,12 @@ pub(super) fn turns(
 }
 
 impl Store {
-    /// Shopper messages in `[from, to)` with the bot's replies (see [`Turn`]).
+    /// Shopper messages in `[from, to)` with the bot's replies (see [`ReviewTurn`]).
     pub async fn review_turns(
         &self,
         from: Option<String>,
         to: Option<String>,
-    ) -> Result<Vec<Turn>, StoreError> {
+    ) -> Result<Vec<ReviewTurn>, StoreError> {
         self.read(move |conn| turns(conn, from.as_deref(), to.as_deref())).await
     }
 
