@@ -241,3 +241,66 @@ pub fn cli_ok(db: &Path, args: &[&str], stdin: &str) -> String {
 pub fn add_user(db: &Path, name: &str, role: &str, password: &str) {
     cli_ok(db, &["user", "add", name, "--role", role], &format!("{password}\n"));
 }
+
+/// The reference store (`examples/store`, docs/store-api.yaml over the demo data) as a process
+/// on a free port, killed when dropped.
+pub struct RefStore {
+    pub child: Child,
+    pub addr: SocketAddr,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl RefStore {
+    /// Starts it (with `STORE_API_KEY` = `api_key`); returns once it listens. The example is
+    /// built by `cargo test`; a test run alone (`--test …`) builds it first when missing.
+    pub fn start(api_key: &str) -> RefStore {
+        let exe = Self::exe();
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("store.log");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(&exe)
+            .arg(format!("127.0.0.1:{port}"))
+            .arg(root().join("knowledge"))
+            .env("STORE_API_KEY", api_key)
+            .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
+            .stderr(Stdio::from(std::fs::File::options().append(true).open(&log).unwrap()))
+            .spawn()
+            .expect("the reference store starts");
+        let store = RefStore { child, addr: format!("127.0.0.1:{port}").parse().unwrap(), log, _dir: dir };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !std::fs::read_to_string(&store.log).unwrap_or_default().contains("listening on") {
+            assert!(Instant::now() < deadline, "the reference store did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        store
+    }
+
+    /// `target/<profile>/examples/store`, beside this test's `deps/` folder.
+    fn exe() -> PathBuf {
+        let deps = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
+        let exe = deps.parent().unwrap().join("examples").join("store");
+        if !exe.exists() {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let ok = Command::new(cargo)
+                .args(["build", "--example", "store"])
+                .current_dir(root())
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok && exe.exists(), "build the reference store: cargo build --example store");
+        }
+        exe
+    }
+
+    /// The API's base URL, for `KEFU_ORDERS_URL`.
+    pub fn url(&self) -> String {
+        format!("http://{}/api/v1", self.addr)
+    }
+}
+
+impl Drop for RefStore {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

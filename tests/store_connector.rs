@@ -1,0 +1,143 @@
+//! kefu with `orders_source = "http"` against the reference store (`examples/store`) as a real
+//! process, over the real `/ws/chat`: order status and a return that lands in the store; the
+//! store answering 503, 500 and too slowly, the circuit breaker opening (no more calls reach
+//! the store) and closing again once the store recovers.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::http::http;
+use common::process::{Kefu, RefStore};
+use common::ws::Client;
+use serde_json::{json, Value};
+
+const KEY: &str = "store-api-key-0123456789";
+/// S1001's order in transit, and the wool coat delivered the day before the demo's "now".
+const SHIPPED: &str = "261123115788241675";
+const COAT: &str = "261122958843983379";
+
+fn kefu_on(store: &RefStore, extra: &[(&str, &str)]) -> Kefu {
+    let url = store.url();
+    Kefu::fresh()
+        .envs(&[
+            ("KEFU_ORDERS_SOURCE", "http"),
+            ("KEFU_ORDERS_URL", &url),
+            ("KEFU_ORDERS_API_KEY", KEY),
+            ("KEFU_ORDERS_TIMEOUT_MS", "500"),
+            ("KEFU_ORDERS_RETRIES", "1"),
+            ("KEFU_ORDERS_RETRY_BASE_MS", "20"),
+        ])
+        .envs(extra)
+        .start()
+}
+
+async fn ask(c: &mut Client, text: &str, context: Option<Value>) -> String {
+    let (_, turn) = c.turn(text, context).await;
+    let replies: Vec<&Value> = turn.iter().filter(|v| v["type"] == "reply").collect();
+    assert!(!replies.is_empty(), "{turn:#?}");
+    replies.iter().map(|r| r["text"].as_str().unwrap_or("")).collect::<Vec<_>>().join("\n")
+}
+
+async fn fault(store: &RefStore, mode: &str, delay_ms: u64) {
+    let body = json!({"mode": mode, "delay_ms": delay_ms}).to_string();
+    let a = http(store.addr, "POST", "/admin/fault", None, Some(&body)).await.unwrap();
+    assert_eq!(a.status_code().as_u16(), 204);
+}
+
+async fn calls(store: &RefStore) -> u64 {
+    let a = http(store.addr, "GET", "/admin/calls", None, None).await.unwrap();
+    a.body.trim().parse().unwrap()
+}
+
+const UNAVAILABLE_ZH: &str = "订单系统暂时连接不上";
+
+#[tokio::test]
+async fn order_status_and_a_return_come_from_the_store() {
+    let store = RefStore::start(KEY);
+    let kefu = kefu_on(&store, &[]);
+    let (mut zh, conv) = Client::shopper(kefu.addr, Some("S1001")).await;
+    let t = ask(&mut zh, &format!("查物流 {SHIPPED}"), Some(json!({"order": SHIPPED}))).await;
+    assert!(t.contains("运输中"), "{t}");
+    let t = ask(&mut zh, "退货", Some(json!({"order": COAT}))).await;
+    assert!(t.contains("符合七天无理由退货"), "{t}");
+    let t = ask(&mut zh, "确认", None).await;
+    assert!(t.contains("退货申请已提交"), "{t}");
+    // the return is the store's: opened there once, for this conversation
+    let path = format!("/api/v1/orders/{COAT}/returns");
+    let a = http(store.addr, "GET", &path, Some(KEY), None).await.unwrap();
+    let returns = a.json()["returns"].as_array().unwrap().clone();
+    assert_eq!(returns.len(), 1, "{returns:#?}");
+    assert_eq!(returns[0]["conversation_id"], conv.as_str());
+    assert!(returns[0]["id"].as_str().unwrap().starts_with("RS"), "{returns:#?}");
+    // the API refuses a caller without the key
+    let a = http(store.addr, "GET", &path, None, None).await.unwrap();
+    assert_eq!(a.status_code().as_u16(), 401);
+    // in English too
+    let (mut en, _) = Client::shopper(kefu.addr, Some("S1001")).await;
+    let t = ask(&mut en, &format!("where is my order {SHIPPED}"), None).await;
+    assert!(t.to_lowercase().contains("transit"), "{t}");
+}
+
+#[tokio::test]
+async fn a_failing_store_is_said_so_and_the_breaker_opens_and_closes() {
+    let store = RefStore::start(KEY);
+    // no cache, so every turn asks the store; the breaker opens after 3 failures, for 1 s
+    let kefu = kefu_on(
+        &store,
+        &[
+            ("KEFU_ORDERS_CACHE_TTL_MS", "0"),
+            ("KEFU_ORDERS_BREAKER_FAILURES", "3"),
+            ("KEFU_ORDERS_BREAKER_OPEN_MS", "1000"),
+        ],
+    );
+    let (mut zh, _) = Client::shopper(kefu.addr, Some("S1001")).await;
+    let status = format!("查物流 {SHIPPED}");
+    let t = ask(&mut zh, &status, None).await;
+    assert!(t.contains("运输中"), "{t}");
+
+    // 500: the bot says it cannot check now and offers a person, never a guess (two failures:
+    // the read and its one retry)
+    fault(&store, "error", 0).await;
+    let t = ask(&mut zh, &status, None).await;
+    assert!(t.contains(UNAVAILABLE_ZH) && t.contains("转人工") && !t.contains("运输中"), "{t}");
+    // down (503): the third failure opens the breaker
+    fault(&store, "down", 0).await;
+    let t = ask(&mut zh, &status, None).await;
+    assert!(t.contains(UNAVAILABLE_ZH), "{t}");
+    // open: the store is not called at all, the answer is at once
+    let before = calls(&store).await;
+    let t = ask(&mut zh, &status, None).await;
+    assert!(t.contains(UNAVAILABLE_ZH), "{t}");
+    assert_eq!(calls(&store).await, before, "an open breaker calls nobody");
+
+    // slow (longer than the 500 ms timeout): still unavailable once the breaker lets a probe by
+    fault(&store, "slow", 2000).await;
+    let (mut en, _) = Client::shopper(kefu.addr, Some("S1001")).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let before = calls(&store).await;
+        let t = ask(&mut en, &format!("where is my order {SHIPPED}"), None).await;
+        assert!(t.contains("can't reach the order system") && t.contains("agent"), "{t}");
+        if calls(&store).await > before {
+            break; // the half-open probe reached the store and timed out
+        }
+        assert!(Instant::now() < deadline, "the breaker never let a probe through");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // recovered: once the breaker's probe succeeds, orders are answered again
+    fault(&store, "ok", 0).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let t = ask(&mut zh, &status, None).await;
+        if t.contains("运输中") {
+            break;
+        }
+        assert!(t.contains(UNAVAILABLE_ZH), "{t}");
+        assert!(Instant::now() < deadline, "never answered again after the store recovered");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let t = ask(&mut zh, &status, None).await;
+    assert!(t.contains("运输中"), "{t}");
+}
