@@ -506,8 +506,9 @@ async fn a_trainer_edits_an_answer_and_the_widget_shows_the_new_one() {
     let candidate = trainer.text("#comparison", "Macro F1").await;
     trainer.text("#comparison .compare-intents", "order_status").await;
     trainer.shot("trainer-models").await;
+    let worse = trainer.find("#activate").await.attr("data-worse").await.unwrap().is_some();
     trainer.click("#activate").await;
-    if verdict.contains("Worse") {
+    if worse {
         trainer.click("#activate-override").await;
     }
     let activated = wait_for_text("trainer", "#active-version", "", || async {
@@ -835,6 +836,130 @@ async fn a_signed_in_shopper_taps_track_on_an_order_card() {
     assert!(reply.contains(&status), "the order's status ({status}): {reply}");
     shopper.shot("widget-order-tracked").await;
     shopper.close().await;
+}
+
+// ---- the trainer console: try it, the review queue's counts, analytics, model buttons --------
+// (issue 17, trainer items; kept apart from the widget's tests above)
+
+/// The smallest rendered size of the analytics charts' text, in CSS pixels (font size × the
+/// SVG's scale on screen).
+const CHART_TEXT_PX: &str = "return Math.min(...[...document.querySelectorAll('#analytics svg.chart')]      .filter(s => s.querySelector('text') && s.getBoundingClientRect().width > 0)      .map(s => parseFloat(getComputedStyle(s.querySelector('text')).fontSize)        * s.getBoundingClientRect().width / s.viewBox.baseVal.width));";
+
+#[tokio::test]
+async fn a_trainer_tries_a_question_clears_the_review_queue_and_checks_a_worse_model() {
+    let Some(driver) = driver().await else { return };
+    let s = server().await;
+    let base = s.http();
+    // shoppers: a question, an order number, then a person asked for; another question nobody
+    // could answer; a person asked for with nothing before it
+    let (mut a, _) = Ws::shopper_with(s.addr, json!({"lang": "zh"})).await;
+    a.ask("你们的衣服会不会缩水").await;
+    a.ask("261101219383734421").await;
+    a.say("转人工").await;
+    let (mut b, _) = Ws::shopper_with(s.addr, json!({"lang": "zh"})).await;
+    b.ask("你们老板是谁").await;
+    b.end(None).await;
+    let (mut c, _) = Ws::shopper_with(s.addr, json!({"lang": "zh"})).await;
+    c.say("转人工").await;
+    let worse = common::models::save_tiny_version(&s.dir.path().join("models"));
+
+    let trainer = Browser::open(&driver, "trainer-console", 1280, 900).await;
+    trainer.sign_in(&base, "/trainer?lang=zh", "wang").await;
+
+    // try it: the FAQ decision, and the model in force beside the newest other version
+    trainer.click("#tab-try").await;
+    trainer.text("#try-candidate option:checked", &worse).await;
+    trainer.type_into("#try-text", "发票怎么开").await;
+    trainer.click("#try-run").await;
+    trainer.text("#try-decision", "直接回答").await;
+    trainer.text("#try-faq [data-faq]", "invoice-electronic").await;
+    trainer.text("#try-active", "invoice").await;
+    trainer.text("#try-candidate-result", &worse).await;
+    let top = trainer.js("return document.querySelectorAll('#try-active .try-top li').length").await;
+    assert_eq!(top, json!(3));
+    trainer.shot("trainer-try-it").await;
+
+    // the review queue: no order number, no bare "转人工"; the count follows a dismissal
+    trainer.click("#tab-review").await;
+    let summary = trainer.text("#review-summary", "共 2 组").await;
+    assert!(summary.contains("2 条消息"), "{summary}");
+    let list = trainer.text("#review-list", "你们的衣服会不会缩水").await;
+    assert!(!list.contains("261101219383734421"), "{list}");
+    trainer.text("#review-list .escalated-by", "转人工").await;
+    // each example opens its conversation, the message marked
+    trainer.click("[data-review] .review-conversation").await;
+    trainer.text("#review-conversation .marked", "").await;
+    trainer.shot("trainer-review-conversation").await;
+    trainer.click("#review-conversation-close").await;
+    trainer.click("[data-review] .review-dismiss").await;
+    trainer.text("#review-summary", "共 1 组").await;
+    trainer.shot("trainer-review-queue").await;
+
+    // analytics: the dismissed question marked; FAQ hits, escalation reasons, agents' times;
+    // chart text readable at this width and at a narrow one
+    trainer.click("#tab-analytics").await;
+    trainer.text("#top-unresolved .mark-dismissed", "已忽略").await;
+    trainer.find("#chart-escalation-reasons svg").await;
+    trainer.text("#chart-escalation-reasons", "顾客要求转人工").await;
+    trainer.find("#chart-faq-hits").await;
+    trainer.find("#agent-times").await;
+    trainer.find("#kpi-first-response").await;
+    let px = trainer.js(CHART_TEXT_PX).await.as_f64().unwrap();
+    assert!(px >= 11.5, "chart text is {px:.1} px on screen");
+    trainer.shot("trainer-analytics-charts").await;
+    trainer.client.set_window_size(700, 900).await.unwrap();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let px = trainer.js(CHART_TEXT_PX).await.as_f64().unwrap();
+        if px >= 11.5 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "chart text is {px:.1} px on a narrow window");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    trainer.client.set_window_size(1280, 900).await.unwrap();
+
+    // models: a worse version has no primary 启用 button, says why in Chinese, asks first
+    trainer.click("#tab-models").await;
+    trainer.click(&format!("#versions-table tr[data-version=\"{worse}\"] button")).await;
+    trainer.text("#comparison .verdict", "比当前差").await;
+    let reasons = trainer.text("#comparison-reasons", "比当前模型的").await;
+    assert!(!reasons.contains("below"), "{reasons}");
+    let class = trainer.find("#activate").await.attr("class").await.unwrap().unwrap_or_default();
+    assert!(class.contains("danger") && !class.contains("primary"), "{class}");
+    trainer.text("#activate", "仍要启用").await;
+    trainer.click("#activate").await;
+    trainer.click("#activate-override").await;
+    trainer.text("#active-version", &worse).await;
+    trainer.click("#rollback").await;
+    trainer.text("#active-version", "shipped").await;
+    let note = trainer.text("#rollback-note", "回滚到了 shipped").await;
+    assert!(!note.contains("还没有启用过"), "{note}");
+    trainer.shot("trainer-models-after-rollback").await;
+
+    // an FAQ answer changed in Chinese only: the entry says the English one is behind
+    trainer.click("#tab-faq").await;
+    trainer.click("#faq-list [data-faq=\"invoice-electronic\"]").await;
+    trainer.find("#faq-answer-zh").await.send_keys("（可开专票）").await.unwrap();
+    trainer.text("#faq-draft-note", "只改了中文答案").await;
+    trainer.click("#faq-save").await;
+    trainer.text("#faq-answers-warning", "英文答案可能需要同步更新").await;
+    trainer.text("#faq-list [data-faq=\"invoice-electronic\"] .entry-warn", "英文").await;
+    trainer.shot("trainer-faq-answers-behind").await;
+
+    // the same console in English
+    trainer.goto(&format!("{base}/trainer?lang=en#try")).await;
+    trainer.type_into("#try-text", "where is my order").await;
+    trainer.click("#try-run").await;
+    trainer.text("#try-active", "order_status").await;
+    trainer.text("#try-faq h3", "FAQ search").await;
+    trainer.click("#tab-review").await;
+    trainer.text("#review-summary", "1 group (").await;
+    trainer.click("#tab-faq").await;
+    trainer.click("#faq-list [data-faq=\"invoice-electronic\"]").await;
+    trainer.text("#faq-answers-warning", "The English answer may be out of date").await;
+    trainer.close().await;
+    let _ = (a, c);
 }
 
 /// Issue 17 (shopper items 4, 5, 6), against a stand-in server: a refused `data-token` leaves a

@@ -18,7 +18,12 @@
     "thanks_goodbye", "out_of_scope"];
   const REASONS = {
     no_match: ["无匹配", "No match"], suggest: ["不确定", "Unsure"], out_of_scope: ["超出范围", "Out of scope"],
-    escalated: ["转人工", "Escalated"], low_rating: ["差评", "Low rating"],
+    escalated: ["转人工", "Escalated"], low_rating: ["差评（仅机器人接待）", "Low rating (bot only)"],
+  };
+  const ESCALATION_REASONS = {
+    requested: ["顾客要求转人工", "Shopper asked for a person"], complaint: ["投诉", "Complaint"],
+    unresolved: ["机器人两次未能解决", "Bot could not resolve it twice"], transfer: ["同事转接", "Transferred"],
+    agent_disconnected: ["上一位客服掉线", "Previous agent disconnected"],
   };
   const ACTIONS = {
     import: ["导入", "import"], create: ["新建", "create"], update: ["修改", "update"],
@@ -43,6 +48,7 @@
   const TABS = [
     { id: "faq", label: ["FAQ 知识库", "FAQ"], make: () => faqTab() },
     { id: "intents", label: ["意图样例", "Intents"], make: () => intentTab() },
+    { id: "try", label: ["试一试", "Try it"], make: () => tryTab() },
     { id: "review", label: ["待处理问题", "Review"], make: () => reviewTab() },
     { id: "models", label: ["模型", "Models"], make: () => modelsTab() },
     { id: "analytics", label: ["数据分析", "Analytics"], make: () => analyticsTab() },
@@ -184,7 +190,8 @@
       if (e.key === "Escape") { closeHistory(); historyButton.focus(); }
     });
     const dirtyNote = el("span.dirty-note", { hidden: true }, t("有未保存的修改", "Unsaved changes"));
-    form.append(errors, rows,
+    const draftNote = el("p.banner.warn.draft-note", { id: P + "-draft-note", hidden: true, role: "status" });
+    form.append(errors, rows, draftNote,
       el("div.form-actions", save, historyButton, dirtyNote, el("span.spacer"), del));
     form.addEventListener("submit", (e) => { e.preventDefault(); submit(); });
     form.addEventListener("keydown", (e) => {
@@ -214,7 +221,12 @@
     }
     const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
     function isDirty() { return current && pristine && !same(values(), pristine); }
-    function markDirty() { dirtyNote.hidden = !isDirty(); }
+    function markDirty() {
+      dirtyNote.hidden = !isDirty();
+      const note = spec.draftNote && current && pristine ? spec.draftNote(values(), pristine) : null;
+      draftNote.hidden = !note;
+      draftNote.textContent = note || "";
+    }
 
     function clearErrors() {
       errors.replaceChildren();
@@ -252,6 +264,14 @@
       if (first) first.focus(); else errors.focus();
     }
 
+    /** The entry's standing warning (an FAQ whose two answers were not edited together). */
+    function showWarning(entry) {
+      const old = document.getElementById(P + "-answers-warning");
+      if (old) old.remove();
+      const w = spec.warning && spec.warning(entry);
+      if (w) banner.appendChild(el("div.banner.warn", { id: P + "-answers-warning", role: "status" }, w.long));
+    }
+
     function showStatus(entry) {
       status.dataset.version = String(entry.version);
       fill(status,
@@ -285,7 +305,8 @@
           onclick: () => open(e.id),
         }, el("span.entry-id", e.id, drafts.has(e.id) ? el("span.draft-dot", { title: t("有未保存的修改", "Unsaved changes") }, " •") : null),
         meta ? el("span.entry-meta", meta) : null,
-        el("span.entry-title", title), sub ? el("span.entry-sub.muted", sub) : null));
+        el("span.entry-title", title), sub ? el("span.entry-sub.muted", sub) : null,
+        spec.warning && spec.warning(e) ? el("span.entry-warn", { "data-warning": "answers" }, "⚠ ", spec.warning(e).short) : null));
       }));
       if (!shown.length) list.appendChild(el("li.muted.list-empty", t("没有匹配的条目", "Nothing matches")));
     }
@@ -325,6 +346,7 @@
       pristine = values();
       baseVersion = entry.version;
       showStatus(entry);
+      showWarning(entry);
       const draft = drafts.get(id);
       if (draft && !opts.discardDraft) {
         setValues(draft.values);
@@ -445,6 +467,7 @@
         pristine = values();
         banner.replaceChildren();
         showStatus(entry);
+        showWarning(entry);
         markDirty();
         const i = entries.findIndex((e) => e.id === entry.id);
         if (i >= 0) entries[i] = entry; else entries.push(entry);
@@ -679,9 +702,36 @@
         [t("中文答案", "zh answer"), (d) => d.zh.answer], [t("英文答案", "en answer"), (d) => d.en.answer],
       ]),
       onEntries: (list) => { faqIndex = list; },
+      warning: answersWarning,
+      draftNote: (v, before) => {
+        const zh = v["answer-zh"].trim() !== before["answer-zh"].trim();
+        const en = v["answer-en"].trim() !== before["answer-en"].trim();
+        if (zh === en) return null;
+        return zh ? t("你只改了中文答案：英文答案也需要一起改吗？", "You changed the Chinese answer only: does the English one need the same change?")
+          : t("你只改了英文答案：中文答案也需要一起改吗？", "You changed the English answer only: does the Chinese one need the same change?");
+      },
     };
     return kbTab(spec);
   }
+  /**
+   * An FAQ entry whose answers were not edited together (the server's `answers.behind`, from its
+   * revisions): a short mark for the list and a sentence for the editor.
+   */
+  function answersWarning(e) {
+    const a = e && e.answers;
+    if (!a || !a.behind) return null;
+    const ahead = a.behind === "zh" ? a.en : a.zh, behind = a.behind === "zh" ? a.zh : a.en;
+    const [aheadZh, behindZh, aheadEn, behindEn] = a.behind === "zh" ? ["英文", "中文", "English", "Chinese"] : ["中文", "英文", "Chinese", "English"];
+    const since = behind ? t(`${behindZh}答案最后修改于版本 ${behind.version}`, `the ${behindEn} one was last changed in v${behind.version}`)
+      : t(`${behindZh}答案之后没有改过`, `the ${behindEn} one has not changed since`);
+    return {
+      short: t(`${behindZh}答案待同步`, `${behindEn} answer behind`),
+      long: ahead ? t(`${behindZh}答案可能需要同步更新：${aheadZh}答案在版本 ${ahead.version}（${ahead.by}，${Kefu.time(ahead.at)}）改过，${since}。修改并保存${behindZh}答案后，这条提醒会消失。`,
+        `The ${behindEn} answer may be out of date: the ${aheadEn} answer changed in v${ahead.version} (${ahead.by}, ${Kefu.time(ahead.at)}); ${since}. Saving a change to the ${behindEn} answer clears this.`)
+        : t(`${behindZh}答案可能需要同步更新。`, `The ${behindEn} answer may be out of date.`),
+    };
+  }
+
   /** The FAQ entries as last loaded (the review queue offers them as targets). */
   let faqIndex = [];
 
@@ -724,7 +774,101 @@
     return tab;
   }
 
-  // placeholders filled below
+  // ---- try it ------------------------------------------------------------------------------------
+  const DECISIONS = {
+    answer: ["直接回答", "Answers"], suggest: ["给出建议", "Suggests"], no_match: ["无匹配", "No match"],
+  };
+  const prob = (x) => (x * 100).toFixed(1) + "%";
+
+  /** A question through the FAQ search and two intent models side by side (POST /api/try). */
+  function tryTab() {
+    const text = el("textarea", { id: "try-text", rows: 2, placeholder: t("输入顾客可能会问的问题，例如：发票怎么开", "Type what a shopper might ask, e.g. where is my order"),
+      "aria-label": t("要试的问题", "Question to try") });
+    const candidate = el("select", { id: "try-candidate", "aria-label": t("对比的模型版本", "Model version to compare") });
+    const run = el("button.primary", { type: "submit", id: "try-run" }, t("试一试", "Try it"));
+    const status = el("p.muted.small", { id: "try-status", "aria-live": "polite" });
+    const results = el("div.try-results", { id: "try-results" });
+    const form = el("form.try-form", { id: "try-form" },
+      el("label.try-label", { for: "try-text" }, t("问题", "Question")), text,
+      el("div.toolbar", el("label", { for: "try-candidate" }, t("对比模型", "Compare with"), candidate), run));
+    form.addEventListener("submit", (e) => { e.preventDefault(); go(); });
+    text.addEventListener("keydown", (e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); go(); } });
+    const panel = el("div.page", { id: "try" },
+      el("div.section-title", el("h2", t("试一试", "Try it")), el("span.muted", t("看看一个问题会得到哪个 FAQ 答案，以及当前模型和候选模型分别认为它是什么意图。不会保存，也不影响顾客。",
+        "See which FAQ answer a question gets, and which intents the model in force and a candidate see in it. Nothing is stored; shoppers are not affected."))),
+      form, status, results);
+
+    async function loadVersions() {
+      let listing;
+      try { listing = await api("GET", "/api/models"); } catch (_) { return; }
+      const keep = candidate.value;
+      const others = listing.versions.filter((v) => !v.active);
+      fill(candidate, el("option", { value: "" }, t("（不对比）", "(none)")),
+        others.map((v) => el("option", { value: v.id }, v.id === "shipped" ? t("shipped（随代码发布）", "shipped (in the repository)") : v.id)));
+      // the newest other version by default: usually the one just trained
+      candidate.value = others.some((v) => v.id === keep) ? keep : (others[0] ? others[0].id : "");
+    }
+
+    async function go() {
+      const q = text.value.trim();
+      if (!q) { text.focus(); status.textContent = t("请输入一个问题", "Type a question"); return; }
+      run.disabled = true;
+      status.textContent = t("查询中…", "Looking…");
+      try {
+        const body = { text: q };
+        if (candidate.value) body.candidate = candidate.value;
+        render(await api("POST", "/api/try", body));
+        status.textContent = "";
+      } catch (err) {
+        status.textContent = t("失败：", "Failed: ") + errText(err);
+      } finally {
+        run.disabled = false;
+      }
+    }
+
+    /** A probability as a bar (its width set through the CSSOM: the CSP allows no style attributes). */
+    function bar(p) {
+      const fillBar = el("span");
+      fillBar.style.width = Math.round(p * 100) + "%";
+      return el("span.try-bar", { "aria-hidden": "true" }, fillBar);
+    }
+
+    function modelCard(m, id, other) {
+      if (!m) {
+        return el("section.card.try-model", { id }, el("h3", t("候选模型", "Candidate")),
+          el("p.muted.small", t("在上方选择一个版本进行对比。", "Choose a version above to compare.")));
+      }
+      const differs = other && other.intent !== m.intent;
+      return el("section.card.try-model", { id, "data-intent": m.intent },
+        el("h3", id === "try-active" ? t("当前模型", "Model in force") : t("候选模型", "Candidate"), " ", el("span.mono.muted", m.version)),
+        el("p.try-intent", t("判定意图：", "Intent: "), el("strong.mono", m.intent), " ", el("span.muted", prob(m.confidence)),
+          differs ? el("span.badge.warn", t("与另一模型不同", "differs")) : null),
+        el("ol.try-top", m.top.map((x) => el("li", { "data-intent": x.intent },
+          el("span.mono", x.intent),
+          bar(x.probability),
+          el("span.num", prob(x.probability))))));
+    }
+
+    function render(r) {
+      const f = r.faq;
+      const faqCard = el("section.card.try-faq", { id: "try-faq", "data-decision": f.decision },
+        el("h3", t("FAQ 检索", "FAQ search")),
+        el("p", el("span.badge" + (f.decision === "answer" ? "" : f.decision === "suggest" ? ".warn" : ".bad"), { id: "try-decision" }, tt(DECISIONS[f.decision]) || f.decision), " ",
+          el("span.muted.small", t(`置信度 ${f.confidence.toFixed(2)}（回答 ≥ ${f.answer_threshold}，建议 ≥ ${f.suggest_threshold}，${r.lang === "zh" ? "中文" : "英文"}）`,
+            `confidence ${f.confidence.toFixed(2)} (answer ≥ ${f.answer_threshold}, suggest ≥ ${f.suggest_threshold}, ${r.lang})`))),
+        f.hits.length ? el("ol.try-hits", f.hits.map((h, i) => el("li", { "data-faq": h.id },
+          el("div", el("button.link.mono", { type: "button", onclick: () => app.show("faq").open(h.id) }, h.id), " ",
+            el("span.muted.small", h.score.toFixed(2)), i === 0 && f.decision === "answer" ? el("span.badge", t("会用这个回答", "answered with")) : null),
+          el("div.small", h.question),
+          el("div.muted.small.try-answer", h.answer))))
+          : el("p.muted.small", t("没有找到任何 FAQ 条目。", "No FAQ entry found.")));
+      fill(results, faqCard, el("div.try-models", modelCard(r.active, "try-active", r.candidate),
+        modelCard(r.candidate, "try-candidate-result", r.active)));
+    }
+
+    return { panel, shown: () => { loadVersions(); text.focus(); } };
+  }
+
   // ---- review queue ------------------------------------------------------------------------------
   function reviewTab() {
     const since = el("select", { id: "review-since", onchange: () => load() },
@@ -762,14 +906,31 @@
       }
     }
 
+    /** What the summary counts: kept up to date as groups leave the queue. */
+    let counts = null;
+    function renderSummary() {
+      if (!counts) return;
+      const { total, messages, shown, since, to } = counts;
+      summary.dataset.total = String(total);
+      summary.textContent = total
+        ? t(`${since} 至 ${to} 共 ${total} 组（${messages} 条消息）${shown < total ? `，显示前 ${shown} 组` : ""}`,
+          `${total} group${total === 1 ? "" : "s"} (${messages} message${messages === 1 ? "" : "s"}) from ${since} to ${to}${shown < total ? `, the first ${shown} shown` : ""}`)
+        : t(`${since} 至 ${to} 没有待处理的问题`, `Nothing to review from ${since} to ${to}`);
+    }
+    /** A group left the queue (dismissed or resolved here or in another tab). */
+    function left(g) {
+      if (!counts) return;
+      counts.total = Math.max(0, counts.total - 1);
+      counts.messages = Math.max(0, counts.messages - g.count);
+      counts.shown = Math.max(0, counts.shown - 1);
+      renderSummary();
+    }
+
     function render(data) {
-      const shown = data.groups.length;
-      summary.textContent = data.total
-        ? t(`${data.since} 至 ${data.to} 共 ${data.total} 组${shown < data.total ? `，显示前 ${shown} 组` : ""}`,
-          `${data.total} group${data.total === 1 ? "" : "s"} from ${data.since} to ${data.to}${shown < data.total ? `, the first ${shown} shown` : ""}`)
-        : "";
+      counts = { total: data.total, messages: data.messages, shown: data.groups.length, since: data.since, to: data.to };
+      renderSummary();
       fill(list, data.groups.map(item));
-      if (!shown) list.appendChild(el("li.empty-state.muted", t("没有待处理的问题 🎉", "Nothing to review 🎉")));
+      if (!data.groups.length) list.appendChild(el("li.empty-state.muted", t("没有待处理的问题 🎉", "Nothing to review 🎉")));
     }
 
     function faqOptions(selected) {
@@ -815,8 +976,9 @@
       const dismiss = el("button.review-dismiss", { type: "button", onclick: () =>
         act(dismiss, undefined, t("已忽略", "Dismissed")) }, t("忽略", "Dismiss"));
       buttons.push(addPhrasing, addExample, newFaq, dismiss);
-      const others = g.examples.filter((e) => e.text !== g.representative);
       function remove() {
+        if (li.classList.contains("leaving")) return;
+        left(g);
         li.classList.add("leaving");
         const next = li.nextElementSibling || li.previousElementSibling;
         setTimeout(() => {
@@ -837,12 +999,55 @@
           el("time.muted.small", { datetime: g.last_seen }, t("最近：", "Last: ") + Kefu.time(g.last_seen))),
         g.faq_id ? el("p.muted.small", t("机器人用了 FAQ：", "The bot answered with FAQ: "),
           el("button.link", { type: "button", onclick: () => { app.show("faq").open(g.faq_id); } }, g.faq_id)) : null,
-        others.length ? el("ul.review-examples", { "aria-label": t("其他问法", "Other phrasings") }, others.map((e) => el("li", e.text))) : null,
+        el("ul.review-examples", { "aria-label": t("顾客的原话", "What shoppers wrote") }, g.examples.map((e) => el("li",
+          el("span.example-text", { lang: g.lang === "zh" ? "zh-CN" : "en" }, e.text),
+          e.escalated_by ? el("span.escalated-by", t(`，随后说“${e.escalated_by}”转了人工`, ` — then "${e.escalated_by}" handed it to a person`)) : null,
+          " ", el("button.link.review-conversation", { type: "button", "data-conversation": e.conversation_id, "data-message": e.message_id,
+            onclick: (ev) => showConversation(e.conversation_id, e.message_id, ev.currentTarget) },
+          t("查看对话", "Open the conversation")),
+          el("time.muted.small", { datetime: e.at }, " ", Kefu.time(e.at))))),
         el("div.review-actions",
           el("label", { for: textId }, t("问法", "Phrasing"), phrase),
           el("div.group", faqSel, addPhrasing),
           el("div.group", intentSel, addExample),
           newFaq, el("span.spacer"), dismiss));
+    }
+
+    // one conversation's transcript, the message in question marked (GET /api/conversations/{id})
+    const SENDER = { shopper: ["顾客", "Shopper"], bot: ["机器人", "Bot"], agent: ["客服", "Agent"], system: ["系统", "System"] };
+    const convTitle = el("h2", { id: "review-conversation-title" });
+    const convBody = el("div.conversation-body");
+    const convDialog = el("dialog.conversation", { id: "review-conversation", "aria-labelledby": "review-conversation-title" },
+      el("div.section-title", convTitle, el("span.spacer"),
+        el("button", { type: "button", id: "review-conversation-close", onclick: () => convDialog.close() }, t("关闭", "Close"))),
+      convBody);
+    panel.appendChild(convDialog);
+    let opener = null;
+    convDialog.addEventListener("close", () => { if (opener) opener.focus(); });
+    async function showConversation(id, messageId, from) {
+      opener = from;
+      convTitle.textContent = t(`对话 ${id}`, `Conversation ${id}`);
+      fill(convBody, el("p.muted", t("加载中…", "Loading…")));
+      if (!convDialog.open) convDialog.showModal();
+      let c;
+      try {
+        c = await api("GET", `/api/conversations/${encodeURIComponent(id)}`);
+      } catch (err) {
+        fill(convBody, el("p.form-error", errText(err)));
+        return;
+      }
+      const marked = [];
+      fill(convBody,
+        el("p.muted.small", Kefu.time(c.started_at), c.escalation_reason ? t(` · 转人工原因：${tt(ESCALATION_REASONS[c.escalation_reason]) || c.escalation_reason}`,
+          ` · escalated: ${tt(ESCALATION_REASONS[c.escalation_reason]) || c.escalation_reason}`) : ""),
+        el("ol.transcript", c.transcript.map((m) => {
+          const li = el("li.msg.from-" + m.sender + (m.id === messageId ? ".marked" : ""), { "data-message": m.id },
+            el("span.who", tt(SENDER[m.sender]) || m.sender, m.meta && m.meta.decision ? el("span.badge", m.meta.decision) : null),
+            el("span.what", m.text), el("time.muted.small", { datetime: m.created_at }, Kefu.time(m.created_at)));
+          if (m.id === messageId) marked.push(li);
+          return li;
+        })));
+      if (marked[0]) marked[0].scrollIntoView({ block: "center" });
     }
 
     return {
@@ -923,8 +1128,20 @@
         el("div.comparison-actions",
           el("button", { type: "button", id: "rollback", disabled: !target, onclick: () => rollback() },
             target ? t(`回滚到 ${target}`, `Roll back to ${target}`) : t("回滚", "Roll back")),
-          el("span.muted.small", target ? t("回到上一次启用之前的模型", "Back to the model in force before the last activation")
-            : t("还没有启用过其他模型，无可回滚", "No other model has been activated: nothing to roll back to"))));
+          el("span.muted.small", { id: "rollback-note" }, rollbackNote(target, listing.last_change))));
+    }
+
+    /** Why the rollback button does what it does, from the last line of the model history. */
+    function rollbackNote(target, last) {
+      if (target) return t("回到上一次启用之前的模型", "Back to the model in force before the last activation");
+      if (!last) return t("还没有启用过其他模型，无可回滚", "No other model has been activated: nothing to roll back to");
+      const when = Kefu.time(last.time);
+      if (last.kind === "rollback") {
+        return t(`${last.who} 于 ${when} 回滚到了 ${last.version}，没有更早的版本可回滚`,
+          `${last.who} rolled back to ${last.version} (${when}); there is nothing earlier to roll back to`);
+      }
+      return t(`${last.who} 于 ${when} 启用了 ${last.version}，没有更早的版本可回滚`,
+        `${last.who} activated ${last.version} (${when}); there is nothing earlier to roll back to`);
     }
 
     function renderVersions() {
@@ -944,10 +1161,23 @@
               t("对比并启用…", "Compare & activate…")))))))));
     }
 
+    const METRIC_NAMES = { macro_f1: ["Macro F1", "Macro F1"], accuracy: ["准确率", "Accuracy"] };
+    /** Why a candidate is worse, in the console's language, from the comparison's numbers. */
+    function shortfallText(f, tolerance) {
+      const name = tt(METRIC_NAMES[f.metric]) || f.metric;
+      const pts = ((f.active - f.candidate) * 100).toFixed(1), tol = (tolerance * 100).toFixed(1);
+      return t(`${name} ${fmt(f.candidate)}，比当前模型的 ${fmt(f.active)} 低 ${pts} 个百分点（容差 ${tol}）`,
+        `${name} ${fmt(f.candidate)} is ${pts} points below the model in force (${fmt(f.active)}; tolerance ${tol})`);
+    }
+
     function renderComparison(c, version, note) {
       compared = c ? version : null;
-      const activate = el("button.primary", { type: "button", id: "activate", disabled: !c || (listing && version === listing.active),
-        onclick: () => activateVersion(version, false) }, c ? t(`启用 ${version}`, `Activate ${version}`) : t("启用", "Activate"));
+      const worse = !!c && !c.not_worse;
+      // a worse model is not the obvious next step: no primary button; it asks first
+      const activate = el(worse ? "button.danger" : "button.primary", { type: "button", id: "activate",
+        disabled: !c || (listing && version === listing.active), "data-worse": worse ? "true" : null,
+        onclick: () => (worse ? confirmOverride(version) : activateVersion(version, false)) },
+      !c ? t("启用", "Activate") : worse ? t(`仍要启用 ${version}…`, `Activate ${version} anyway…`) : t(`启用 ${version}`, `Activate ${version}`));
       if (!c) {
         fill(comparison, el("h2", { id: "comparison-title" }, t("新旧模型对比", "Old vs new")),
           el("p.muted", note || t("训练完成后，或在下方版本列表中选择一个版本，这里会显示它与当前模型的对比。",
@@ -963,7 +1193,7 @@
           el("span.verdict" + (c.not_worse ? ".ok" : ".worse"), c.not_worse ? t("不比当前差", "Not worse") : t("比当前差", "Worse")),
           activate,
           el("span.muted.small", t(`容差 ${(c.tolerance * 100).toFixed(1)} 个百分点`, `tolerance ${(c.tolerance * 100).toFixed(1)} points`))),
-        c.reasons && c.reasons.length ? el("ul.form-error", c.reasons.map((r) => el("li", r))) : null,
+        c.shortfalls && c.shortfalls.length ? el("ul.form-error", { id: "comparison-reasons" }, c.shortfalls.map((f) => el("li", shortfallText(f, c.tolerance)))) : null,
         overrideBox,
         el("div.table-wrap", el("table.compare-overall",
           el("thead", el("tr", el("th", t("指标", "Metric")), el("th.num", t("当前", "Active")), el("th.num", t("候选", "Candidate")),
@@ -1008,20 +1238,28 @@
       } catch (err) {
         if (button) button.disabled = false;
         if (err.status === 409 && err.code === "worse_than_active") {
-          const box = document.getElementById("activate-override-box");
-          fill(box, el("div.banner.bad", { role: "alertdialog", "aria-labelledby": "override-title" },
-            el("p", { id: "override-title" }, el("strong", t("这个模型比当前模型差，未启用。", "This model is worse than the one in force; not activated."))),
-            el("p", t("仍要启用吗？顾客的下一条消息就会用它。", "Activate it anyway? Shoppers' next messages will use it.")),
-            el("div.banner-actions",
-              el("button.danger", { type: "button", id: "activate-override", onclick: () => activateVersion(version, true) },
-                t("仍然启用", "Activate anyway")),
-              el("button", { type: "button", onclick: () => { box.replaceChildren(); document.getElementById("activate").focus(); } },
-                t("取消", "Cancel")))));
-          document.getElementById("activate-override").focus();
+          // measured again at activation (the model in force may have changed): show why
+          if (err.body && err.body.comparison) renderComparison(err.body.comparison, version);
+          confirmOverride(version);
         } else {
           Kefu.toast(errText(err), "error");
         }
       }
+    }
+
+    /** Activating a worse model needs a second, explicit decision. */
+    function confirmOverride(version) {
+      const box = document.getElementById("activate-override-box");
+      if (!box) return;
+      fill(box, el("div.banner.bad", { role: "alertdialog", "aria-labelledby": "override-title" },
+        el("p", { id: "override-title" }, el("strong", t("这个模型比当前模型差。", "This model is worse than the one in force."))),
+        el("p", t("仍要启用吗？顾客的下一条消息就会用它。", "Activate it anyway? Shoppers' next messages will use it.")),
+        el("div.banner-actions",
+          el("button.danger", { type: "button", id: "activate-override", onclick: () => activateVersion(version, true) },
+            t("仍然启用", "Activate anyway")),
+          el("button", { type: "button", onclick: () => { box.replaceChildren(); const a = document.getElementById("activate"); if (a) a.focus(); } },
+            t("取消", "Cancel")))));
+      document.getElementById("activate-override").focus();
     }
 
     async function rollback() {
@@ -1129,7 +1367,10 @@
     return node;
   }
   const tip = (text) => svg("title", { text });
-  const W = 640, H = 240, M = { l: 44, r: 12, t: 14, b: 30 };
+  // Charts are drawn at the pixel width of their slot (one SVG unit = one CSS pixel), so their
+  // text is the size the stylesheet says at any window width, never scaled down.
+  const H = 240, M = { l: 48, r: 12, t: 14, b: 32 };
+  const CHAR_PX = 7.5; // about the width of a 12 px character, for fitting labels
 
   /** Rounds a maximum up to 1, 2 or 5 × 10^n. */
   function niceMax(x) {
@@ -1139,28 +1380,30 @@
     return 10 * e;
   }
   const shortLabel = (l) => (/^\d{4}-\d\d-\d\d$/.test(l) ? l.slice(5) : l.replace(/^\d{4}-/, ""));
+  function chartRoot(w, h, label) {
+    return svg("svg", { class: "chart", width: w, height: h, viewBox: `0 0 ${w} ${h}`, role: "img", "aria-label": label }, tip(label));
+  }
 
-  /** The frame of a chart over `labels`: the svg, its plot group, x(i), y(v). */
-  function frame(labels, max, yFmt, label) {
+  /** The frame of a chart over `labels`, `w` pixels wide: the svg, x(i), y(v), the step. */
+  function frame(labels, max, yFmt, label, w) {
     const n = Math.max(labels.length, 1);
-    const pw = W - M.l - M.r, ph = H - M.t - M.b;
+    const pw = w - M.l - M.r, ph = H - M.t - M.b;
     const step = pw / n;
     const x = (i) => M.l + step * (i + 0.5);
     const y = (v) => M.t + ph - (v / max) * ph;
-    const root = svg("svg", { class: "chart", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": label, preserveAspectRatio: "xMidYMid meet" },
-      tip(label));
+    const root = chartRoot(w, H, label);
     for (let k = 0; k <= 4; k++) {
       const v = (max * k) / 4;
-      root.appendChild(svg("line", { class: "grid", x1: M.l, x2: W - M.r, y1: y(v), y2: y(v) }));
+      root.appendChild(svg("line", { class: "grid", x1: M.l, x2: w - M.r, y1: y(v), y2: y(v) }));
       root.appendChild(svg("text", { x: M.l - 6, y: y(v) + 4, "text-anchor": "end", text: yFmt(v) }));
     }
-    const every = Math.ceil(labels.length / 10);
+    // as many x labels as fit (a label is about 5 characters wide)
+    const fit = Math.max(1, Math.floor(pw / (6 * CHAR_PX)));
+    const every = Math.ceil(labels.length / fit);
     labels.forEach((l, i) => {
-      if (i % every === 0 || i === labels.length - 1 && labels.length < 20) {
-        root.appendChild(svg("text", { x: x(i), y: H - M.b + 16, "text-anchor": "middle", text: shortLabel(l) }));
-      }
+      if (i % every === 0) root.appendChild(svg("text", { class: "x-label", x: x(i), y: H - M.b + 18, "text-anchor": "middle", text: shortLabel(l) }));
     });
-    root.appendChild(svg("line", { class: "axis", x1: M.l, x2: W - M.r, y1: y(0), y2: y(0) }));
+    root.appendChild(svg("line", { class: "axis", x1: M.l, x2: w - M.r, y1: y(0), y2: y(0) }));
     return { root, x, y, step };
   }
 
@@ -1169,8 +1412,8 @@
   }
 
   /** Lines for rates (0..1); a null value leaves a gap. */
-  function lineChart(labels, series, label) {
-    const f = frame(labels, 1, (v) => Math.round(v * 100) + "%", label);
+  function lineChart(labels, series, label, w) {
+    const f = frame(labels, 1, (v) => Math.round(v * 100) + "%", label, w);
     series.forEach((s, si) => {
       let d = "";
       let pen = false;
@@ -1190,11 +1433,11 @@
   }
 
   /** Stacked bars of counts. */
-  function barChart(labels, series, label) {
+  function barChart(labels, series, label, w) {
     const totals = labels.map((_, i) => series.reduce((a, s) => a + (s.values[i] || 0), 0));
     let max = niceMax(Math.max(0, ...totals));
     if (max >= 4 && max % 4) max = Math.ceil(max / 4) * 4; // whole-number ticks for counts
-    const f = frame(labels, max, (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1)), label);
+    const f = frame(labels, max, (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1)), label, w);
     const bw = Math.max(2, Math.min(28, f.step * 0.7));
     labels.forEach((l, i) => {
       let base = 0;
@@ -1209,20 +1452,38 @@
     return f.root;
   }
 
-  /** Horizontal bars: [{name, value, cls}]. */
-  function hbarChart(rows, label, fmtValue) {
+  /** Horizontal bars: [{name, value, cls, title}], `w` pixels wide; names get the room they need. */
+  function hbarChart(rows, label, fmtValue, w) {
     const h = 28 * rows.length + 10;
     const max = Math.max(1, ...rows.map((r) => r.value));
-    const lw = 110, pw = W - lw - 70;
-    const root = svg("svg", { class: "chart", viewBox: `0 0 ${W} ${h}`, role: "img", "aria-label": label }, tip(label));
+    const longest = Math.max(3, ...rows.map((r) => [...r.name].reduce((n, ch) => n + (ch.charCodeAt(0) > 0x2e80 ? 2 : 1), 0)));
+    const lw = Math.min(Math.round(w * 0.45), Math.round(longest * CHAR_PX * 0.9) + 12);
+    const pw = Math.max(40, w - lw - 80);
+    const root = chartRoot(w, h, label);
     rows.forEach((r, i) => {
       const y = 6 + i * 28;
-      root.appendChild(svg("text", { x: lw - 8, y: y + 15, "text-anchor": "end", text: r.name }));
+      const value = fmtValue ? fmtValue(r) : String(r.value);
+      root.appendChild(svg("text", { class: "bar-name", x: lw - 8, y: y + 15, "text-anchor": "end", text: r.name }, tip(r.title || r.name)));
       root.appendChild(svg("rect", { class: r.cls || "s0", x: lw, y, width: Math.max(r.value ? 2 : 0, (r.value / max) * pw), height: 20, rx: 3 },
-        tip(`${r.name}: ${fmtValue ? fmtValue(r) : r.value}`)));
-      root.appendChild(svg("text", { class: "bar-value", x: lw + (r.value / max) * pw + 6, y: y + 15, text: fmtValue ? fmtValue(r) : String(r.value) }));
+        tip(`${r.title || r.name}: ${value}`)));
+      root.appendChild(svg("text", { class: "bar-value", x: lw + (r.value / max) * pw + 6, y: y + 15, text: value }));
     });
     return root;
+  }
+
+  /** A place for a chart, drawn (again) at the slot's width by `draw`. */
+  function chartSlot(build) {
+    const slot = el("div.chart-slot");
+    slot._build = build;
+    return slot;
+  }
+  function drawCharts(root) {
+    for (const slot of root.querySelectorAll(".chart-slot")) {
+      const w = Math.max(260, Math.floor(slot.clientWidth || 600));
+      if (slot._drawn === w) continue;
+      slot._drawn = w;
+      fill(slot, slot._build(w));
+    }
   }
 
   // ---- analytics ---------------------------------------------------------------------------------
@@ -1241,12 +1502,15 @@
     const status = el("p.muted", { "aria-live": "polite" });
     const body = el("div.analytics-body");
     const panel = el("div.page", { id: "analytics" },
-      el("div.section-title", el("h2", t("数据分析", "Analytics")), el("span.muted", t("机器人解决率、转人工率、评分、意图和未解决问题的趋势。",
-        "How the bot resolves, escalates, is rated, and what shoppers ask, over time."))),
+      el("div.section-title", el("h2", t("数据分析", "Analytics")), el("span.muted", t("机器人解决率、转人工率、评分、意图、FAQ 命中、未解决问题和人工客服时长。",
+        "How the bot resolves, escalates, is rated, what shoppers ask, which FAQ entries answer, and how fast agents are."))),
       el("div.toolbar", el("label", { for: "analytics-period" }, t("粒度", "Buckets"), period),
         el("label", { for: "analytics-range" }, t("时间范围", "Range"), range), custom,
         el("button", { type: "button", id: "analytics-refresh", onclick: () => load() }, t("刷新", "Refresh"))),
       status, body);
+    // redraw the charts at their new width when the window (or the layout) changes
+    let resizeTimer = null;
+    new ResizeObserver(() => { clearTimeout(resizeTimer); resizeTimer = setTimeout(() => drawCharts(body), 120); }).observe(body);
 
     async function load() {
       const q = new URLSearchParams({ period: period.value });
@@ -1259,7 +1523,10 @@
       }
       status.textContent = t("加载中…", "Loading…");
       try {
-        const data = await api("GET", "/api/analytics?" + q);
+        const [data] = await Promise.all([
+          api("GET", "/api/analytics?" + q),
+          faqIndex.length ? null : api("GET", "/api/kb/faqs").then((l) => { faqIndex = l; }).catch(() => {}),
+        ]);
         status.textContent = t(`${data.from} 至 ${data.to}（时区 ${data.timezone}）`, `${data.from} to ${data.to} (timezone ${data.timezone})`);
         render(data);
       } catch (err) {
@@ -1267,83 +1534,102 @@
       }
     }
 
-    function card(title, ...children) {
-      return el("section.chart-card", { "aria-label": title }, el("h3", title), children);
+    function card(title, id, ...children) {
+      return el("section.chart-card", { "aria-label": title, id }, el("h3", title), children);
     }
+    const secs = (x) => (x === null || x === undefined ? "—" : Kefu.duration(x));
 
     function render(data) {
       const B = data.buckets;
+      const T = data.total;
       const labels = B.map((b) => b.label);
-      const sum = (f) => B.reduce((a, b) => a + (f(b) || 0), 0);
-      const conversations = sum((b) => b.conversations);
-      const records = sum((b) => b.feedback_records);
-      const resolved = sum((b) => b.bot_resolved);
-      const escalations = sum((b) => b.escalations);
-      const dist = [0, 1, 2, 3, 4].map((i) => sum((b) => b.ratings.distribution[i]));
-      const rated = dist.reduce((a, b) => a + b, 0);
-      const avg = rated ? dist.reduce((a, n, i) => a + n * (i + 1), 0) / rated : null;
+      const dist = T.ratings.distribution;
+      const rated = T.ratings.count;
 
       // top intents over the whole range, then per bucket
-      const intentTotals = new Map();
-      B.forEach((b) => b.top_intents.forEach((c) => intentTotals.set(c.name, (intentTotals.get(c.name) || 0) + c.count)));
-      const topIntents = [...intentTotals.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([n]) => n);
+      const topIntents = T.top_intents.slice(0, 5).map((c) => c.name);
       const intentSeries = topIntents.map((name, i) => ({ name, cls: "s" + i,
         values: B.map((b) => (b.top_intents.find((c) => c.name === name) || { count: 0 }).count) }));
       const otherVals = B.map((b) => b.top_intents.filter((c) => !topIntents.includes(c.name)).reduce((a, c) => a + c.count, 0));
       if (otherVals.some((v) => v)) intentSeries.push({ name: t("其他", "other"), cls: "s5", values: otherVals });
 
-      // unresolved: per bucket, and the most asked over the range
-      const unresolvedVals = B.map((b) => b.top_unresolved.reduce((a, g) => a + g.count, 0));
-      const groups = new Map();
-      B.forEach((b) => b.top_unresolved.forEach((g) => {
-        const cur = groups.get(g.key) || { key: g.key, text: g.representative, lang: g.lang, count: 0, last: g.last_seen };
-        cur.count += g.count;
-        if (g.last_seen > cur.last) cur.last = g.last_seen;
-        groups.set(g.key, cur);
-      }));
-      const topGroups = [...groups.values()].sort((a, b) => b.count - a.count).slice(0, 10);
+      // unresolved per bucket: still open, dismissed, resolved since
+      const U = (k) => B.map((b) => b.unresolved[k]);
+      const unresolvedSeries = [
+        { name: t("待处理", "Open"), values: U("open"), cls: "s1" },
+        { name: t("已忽略", "Dismissed"), values: U("dismissed"), cls: "s5" },
+        { name: t("已解决", "Resolved"), values: U("resolved"), cls: "s0" },
+      ];
 
       const kpi = (value, label, id) => el("div.kpi.card", { id }, el("span.value", value), el("span.label", label));
       const noData = (n) => (n ? null : el("p.muted.small", t("这段时间没有数据。", "No data in this period.")));
-      const resolution = B.map((b) => b.bot_resolution_rate);
-      const escalation = B.map((b) => b.escalation_rate);
       const starNames = ["1★", "2★", "3★", "4★", "5★"];
+      const faqTitle = (id) => { const f = faqIndex.find((x) => x.id === id); return f ? `${id} · ${f.entry.zh.questions[0] || ""}` : id; };
+      const reasons = Object.entries(T.escalation_reasons).sort((a, b) => b[1] - a[1]);
+      const A = T.agents;
+      const agentRow = (name, a, cls) => el("tr" + (cls || ""), el("td", name), el("td.num", String(a.handoffs)),
+        el("td.num", secs(a.first_response_secs.average)), el("td.num", secs(a.first_response_secs.p90)),
+        el("td.num", secs(a.handle_secs.average)), el("td.num", secs(a.handle_secs.p90)));
       fill(body,
         el("div.kpis.analytics-kpis",
-          kpi(String(conversations), t("会话数", "Conversations"), "kpi-conversations"),
-          kpi(pct(records ? resolved / records : null), t(`机器人解决率（${records} 条反馈）`, `Bot resolution (of ${records} with feedback)`), "kpi-resolution"),
-          kpi(pct(conversations ? escalations / conversations : null), t(`转人工率（${escalations} 次）`, `Escalation rate (${escalations})`), "kpi-escalation"),
-          kpi(avg === null ? "—" : avg.toFixed(2) + " ★", t(`平均评分（${rated} 次评分）`, `Average rating (${rated} ratings)`), "kpi-rating")),
+          kpi(String(T.conversations), t("会话数", "Conversations"), "kpi-conversations"),
+          kpi(pct(T.bot_resolution_rate), t(`机器人解决率（${T.feedback_records} 条反馈）`, `Bot resolution (of ${T.feedback_records} with feedback)`), "kpi-resolution"),
+          kpi(pct(T.escalation_rate), t(`转人工率（${T.escalations} 次）`, `Escalation rate (${T.escalations})`), "kpi-escalation"),
+          kpi(T.ratings.average === null ? "—" : T.ratings.average.toFixed(2) + " ★", t(`平均评分（${rated} 次评分）`, `Average rating (${rated} ratings)`), "kpi-rating"),
+          kpi(secs(A.first_response_secs.average), t(`人工首次响应（平均，P90 ${secs(A.first_response_secs.p90)}）`, `Agents' first response (average; p90 ${secs(A.first_response_secs.p90)})`), "kpi-first-response"),
+          kpi(secs(A.handle_secs.average), t(`人工处理时长（平均，P90 ${secs(A.handle_secs.p90)}）`, `Agents' handle time (average; p90 ${secs(A.handle_secs.p90)})`), "kpi-handle")),
         el("div.chart-grid",
-          card(t("解决率与转人工率", "Resolution and escalation rates"),
-            lineChart(labels, [
-              { name: t("机器人解决率", "Bot resolution rate"), values: resolution, cls: "s0" },
-              { name: t("转人工率", "Escalation rate"), values: escalation, cls: "s1" },
-            ], t("机器人解决率与转人工率趋势", "Bot resolution and escalation rates over time")),
+          card(t("解决率与转人工率", "Resolution and escalation rates"), "chart-rates",
+            chartSlot((w) => lineChart(labels, [
+              { name: t("机器人解决率", "Bot resolution rate"), values: B.map((b) => b.bot_resolution_rate), cls: "s0" },
+              { name: t("转人工率", "Escalation rate"), values: B.map((b) => b.escalation_rate), cls: "s1" },
+            ], t("机器人解决率与转人工率趋势", "Bot resolution and escalation rates over time"), w)),
             legend([{ name: t("机器人解决率", "Bot resolution rate"), cls: "s0" }, { name: t("转人工率", "Escalation rate"), cls: "s1" }]),
-            noData(conversations)),
-          card(t("评分分布", "Rating distribution"),
-            hbarChart(dist.map((n, i) => ({ name: starNames[i], value: n, cls: "r" + (i + 1) })),
+            noData(T.conversations)),
+          card(t("转人工原因", "Why shoppers were handed to a person"), "chart-escalation-reasons",
+            reasons.length ? chartSlot((w) => hbarChart(reasons.map(([r, n], i) => ({ name: tt(ESCALATION_REASONS[r]) || r, value: n, cls: r === "complaint" ? "s1" : "s" + (i % 5) })),
+              t("转人工原因", "Escalation reasons"), (r) => (T.escalations ? `${r.value} (${Math.round((r.value / T.escalations) * 100)}%)` : String(r.value)), w)) : null,
+            noData(reasons.length)),
+          card(t("评分分布", "Rating distribution"), "chart-ratings",
+            chartSlot((w) => hbarChart(dist.map((n, i) => ({ name: starNames[i], value: n, cls: "r" + (i + 1) })),
               t(`评分分布：${dist.map((n, i) => `${i + 1}星 ${n}`).join("，")}`, `Ratings: ${dist.map((n, i) => `${i + 1} star ${n}`).join(", ")}`),
-              (r) => (rated ? `${r.value} (${Math.round((r.value / rated) * 100)}%)` : "0")),
+              (r) => (rated ? `${r.value} (${Math.round((r.value / rated) * 100)}%)` : "0"), w)),
+            T.ratings.low_after_agent ? el("p.muted.small", { id: "low-after-agent" }, t(`其中 ${T.ratings.low_after_agent} 个 1–2 星的会话有人工客服参与（不计入机器人的待处理问题）。`,
+              `${T.ratings.low_after_agent} of the 1–2 star conversations had an agent in them (not counted against the bot in the review queue).`)) : null,
             noData(rated)),
-          card(t("热门意图趋势", "Top intents over time"),
-            barChart(labels, intentSeries, t("每个时间段里各意图的消息数", "Shopper messages per intent over time")),
-            legend(intentSeries), noData(intentTotals.size)),
-          card(t("未解决问题趋势", "Unresolved questions over time"),
-            barChart(labels, [{ name: t("未解决问题", "Unresolved questions"), values: unresolvedVals, cls: "s1" }],
-              t("每个时间段里机器人未解决的问题数", "Questions the bot did not resolve, over time")),
-            noData(unresolvedVals.some((v) => v))),
-          card(t("会话数", "Conversations"),
-            barChart(labels, [{ name: t("会话", "Conversations"), values: B.map((b) => b.conversations), cls: "s2" },],
-              t("每个时间段的会话数", "Conversations over time")), noData(conversations)),
-          card(t("问得最多的未解决问题", "Most asked unresolved questions"),
-            topGroups.length ? el("table.top-unresolved",
-              el("thead", el("tr", el("th", t("问题", "Question")), el("th.num", t("次数", "Times")), el("th", t("最近", "Last")))),
-              el("tbody", topGroups.map((g) => el("tr", el("td", el("span", { lang: g.lang === "zh" ? "zh-CN" : "en" }, g.text)),
-                el("td.num", String(g.count)), el("td.muted", Kefu.time(g.last))))))
+          card(t("FAQ 命中", "FAQ hits"), "chart-faq-hits",
+            T.faq_hits.length ? chartSlot((w) => hbarChart(T.faq_hits.map((c) => ({ name: c.name, value: c.count, cls: "s2", title: faqTitle(c.name) })),
+              t("被用来回答顾客的 FAQ 条目", "FAQ entries the bot answered with"), null, w)) : null,
+            noData(T.faq_hits.length)),
+          card(t("热门意图趋势", "Top intents over time"), "chart-intents",
+            chartSlot((w) => barChart(labels, intentSeries, t("每个时间段里各意图的消息数", "Shopper messages per intent over time"), w)),
+            legend(intentSeries), noData(T.top_intents.length)),
+          card(t("未解决问题趋势", "Unresolved questions over time"), "chart-unresolved",
+            chartSlot((w) => barChart(labels, unresolvedSeries, t("每个时间段里机器人未解决的问题数", "Questions the bot did not resolve, over time"), w)),
+            legend(unresolvedSeries), noData(T.unresolved.total)),
+          card(t("会话数", "Conversations"), "chart-conversations",
+            chartSlot((w) => barChart(labels, [{ name: t("会话", "Conversations"), values: B.map((b) => b.conversations), cls: "s2" }],
+              t("每个时间段的会话数", "Conversations over time"), w)), noData(T.conversations)),
+          card(t("人工客服响应与处理时长", "Agents' response and handle times"), "agent-times",
+            A.handoffs ? el("div.table-wrap", el("table.agent-times",
+              el("thead", el("tr", el("th", t("客服", "Agent")), el("th.num", t("接待", "Handoffs")),
+                el("th.num", t("首次响应·平均", "First response · avg")), el("th.num", "P90"),
+                el("th.num", t("处理时长·平均", "Handle time · avg")), el("th.num", "P90"))),
+              el("tbody", T.per_agent.map((r) => agentRow(r.agent, r)), agentRow(t("全部", "All"), A, ".total-row"))))
+              : el("p.muted.small", t("这段时间没有人工接待。", "No agent took a conversation in this period."))),
+          card(t("问得最多的未解决问题", "Most asked unresolved questions"), "top-unresolved",
+            T.top_unresolved.length ? el("table.top-unresolved",
+              el("thead", el("tr", el("th", t("问题", "Question")), el("th.num", t("次数", "Times")), el("th", t("处理", "Review")), el("th", t("最近", "Last")))),
+              el("tbody", T.top_unresolved.map((g) => el("tr", { "data-review": g.key },
+                el("td", el("span", { lang: g.lang === "zh" ? "zh-CN" : "en" }, g.representative)),
+                el("td.num", String(g.count)),
+                el("td", g.dismissed ? el("span.badge.mark-dismissed", t(`已忽略 ${g.dismissed}`, `dismissed ${g.dismissed}`)) : null,
+                  g.resolved ? el("span.badge.mark-resolved", t(`已解决 ${g.resolved}`, `resolved ${g.resolved}`)) : null,
+                  g.count - g.dismissed - g.resolved > 0 ? el("span.badge.warn", t(`待处理 ${g.count - g.dismissed - g.resolved}`, `open ${g.count - g.dismissed - g.resolved}`)) : null),
+                el("td.muted", Kefu.time(g.last_seen))))))
               : el("p.muted.small", t("这段时间没有未解决的问题。", "No unresolved questions in this period.")),
-            topGroups.length ? el("button.link", { type: "button", onclick: () => app.show("review") }, t("去处理 →", "Review them →")) : null)));
+            T.unresolved.open ? el("button.link", { type: "button", onclick: () => app.show("review") }, t("去处理 →", "Review them →")) : null)));
+      drawCharts(body);
     }
 
     return { panel: el("div", panel), shown: () => load() };
