@@ -141,3 +141,35 @@ async fn a_failing_store_is_said_so_and_the_breaker_opens_and_closes() {
     let t = ask(&mut zh, &status, None).await;
     assert!(t.contains("运输中"), "{t}");
 }
+
+/// Not a check, a measurement (`cargo test --release --test store_connector -- --ignored
+/// --nocapture`): a shopper's order-status turn, embedded vs. through the reference store on
+/// loopback with no cache, p50 and p99 of the time from sending to the first reply.
+#[tokio::test]
+#[ignore]
+async fn turn_latency_through_the_store() {
+    let store = RefStore::start(KEY);
+    let lifted = ("KEFU_MESSAGES_PER_MINUTE", "100000");
+    let http_kefu = kefu_on(&store, &[("KEFU_ORDERS_CACHE_TTL_MS", "0"), lifted]);
+    let embedded = Kefu::fresh().envs(&[lifted]).start();
+    for (name, kefu) in [("embedded", &embedded), ("http", &http_kefu)] {
+        let (mut c, _) = Client::shopper(kefu.addr, Some("S1001")).await;
+        let status = format!("查物流 {SHIPPED}");
+        let mut times = Vec::new();
+        for i in 0..220 {
+            let id = format!("lat{i}");
+            let t0 = Instant::now();
+            c.send(json!({"type": "message", "id": id, "text": status})).await;
+            // the frames of the turn before are all in front of this ack
+            c.until(|v| v["type"] == "ack" && v["id"] == id).await;
+            let (reply, _) = c.until_type("reply").await;
+            if i >= 20 {
+                times.push(t0.elapsed());
+            }
+            assert!(reply["text"].as_str().unwrap().contains("运输中"), "{reply}");
+        }
+        times.sort();
+        let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
+        println!("{name}: p50 {:?} p99 {:?} ({} turns)", at(0.5), at(0.99), times.len());
+    }
+}
