@@ -47,6 +47,8 @@ pub struct AppState {
     pub agents: Arc<AgentService>,
     /// Outbound webhooks: the endpoints, the delivery log (the worker runs on its own).
     pub webhooks: crate::webhooks::Webhooks,
+    /// The ids of the store's events already taken (`/api/store/events`), bounded.
+    pub store_events: std::sync::Mutex<crate::orders::events::SeenIds>,
 }
 
 /// Everything a running service needs, built from the config.
@@ -111,6 +113,7 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
             .await?;
     let app = Arc::new(AppState {
         webhooks,
+        store_events: std::sync::Mutex::new(crate::orders::events::SeenIds::new(10_000)),
         logins: crate::accounts::Logins::new(config.max_concurrent_logins),
         roster,
         chat,

@@ -173,3 +173,39 @@ async fn turn_latency_through_the_store() {
         println!("{name}: p50 {:?} p99 {:?} ({} turns)", at(0.5), at(0.99), times.len());
     }
 }
+
+const EVENTS_SECRET: &str = "store-events-secret-0123456789";
+
+/// A store event signed with the shared scheme at `ts` (Unix seconds).
+async fn post_event(kefu: &Kefu, body: &str, ts: i64, secret: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let sig = kefu::webhooks::signature::sign(secret.as_bytes(), ts, body.as_bytes());
+    let mut s = tokio::net::TcpStream::connect(kefu.addr).await.unwrap();
+    let head = format!(
+        "POST /api/store/events HTTP/1.1\r\nHost: kefu\r\nConnection: close\r\nContent-Type: application/json\r\nKefu-Timestamp: {ts}\r\nKefu-Signature: {sig}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).await.unwrap();
+    raw[9..12].parse().unwrap()
+}
+
+#[tokio::test]
+async fn signed_store_events_are_taken_once_and_forged_ones_refused() {
+    let store = RefStore::start(KEY);
+    let kefu = kefu_on(&store, &[("KEFU_STORE_EVENTS_SECRET", EVENTS_SECRET)]);
+    let now = chrono::Utc::now().timestamp();
+    let event = json!({"id": "ev-1", "type": "order.updated", "order_no": SHIPPED, "status": "delivered"})
+        .to_string();
+    assert_eq!(post_event(&kefu, &event, now, "another-secret-0123456789").await, 401, "wrong secret");
+    assert_eq!(post_event(&kefu, &event, now - 3600, EVENTS_SECRET).await, 401, "stale timestamp");
+    assert_eq!(post_event(&kefu, &event, now, EVENTS_SECRET).await, 204);
+    assert_eq!(post_event(&kefu, &event, now, EVENTS_SECRET).await, 409, "replayed id");
+    let unknown = json!({"id": "ev-2", "type": "order.deleted"}).to_string();
+    assert_eq!(post_event(&kefu, &unknown, now, EVENTS_SECRET).await, 400);
+    // the shopper is still answered from the store after the change was announced
+    let (mut zh, _) = Client::shopper(kefu.addr, Some("S1001")).await;
+    let t = ask(&mut zh, &format!("查物流 {SHIPPED}"), None).await;
+    assert!(t.contains("运输中"), "{t}");
+}

@@ -369,6 +369,10 @@ impl OrderSource for Http {
         })
     }
 
+    fn changed(&self, order_no: &str) {
+        self.forget(order_no);
+    }
+
     fn returns_for<'a>(&'a self, order_no: &'a str) -> SourceFuture<'a, Vec<ReturnRequest>> {
         Box::pin(async move {
             if let Some(r) = lock(&self.returns).fresh(order_no, Instant::now()) {

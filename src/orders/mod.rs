@@ -25,6 +25,7 @@ pub mod breaker;
 pub mod cache;
 pub mod contract;
 pub mod embedded;
+pub mod events;
 pub mod guesses;
 pub mod http;
 
@@ -140,4 +141,7 @@ pub trait OrderSource: Send + Sync {
 
     /// Opens a return: at most one per order, and one per idempotency key (see [`Created`]).
     fn create_return(&self, request: NewReturn) -> SourceFuture<'_, Created>;
+
+    /// The store said this order changed (an inbound event): forget anything kept about it.
+    fn changed(&self, _order_no: &str) {}
 }

@@ -10,6 +10,7 @@ pub mod console;
 pub mod knowledge;
 pub mod listener;
 pub mod models;
+pub mod store_events;
 pub mod trainer_api;
 pub mod webhooks_admin;
 
@@ -42,6 +43,7 @@ pub fn routes(app: Arc<AppState>) -> axum::Router {
         .merge(trainer_api::routes())
         .merge(models::routes())
         .merge(webhooks_admin::routes())
+        .merge(store_events::routes())
         .merge(assets::routes())
         .layer(axum::middleware::map_response(assets::default_headers))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(listener::BODY_TIMEOUT))
