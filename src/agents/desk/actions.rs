@@ -1,12 +1,19 @@
 //! Agent actions, each checked against who owns the conversation: claim, message, typing, note,
-//! transfer, resolve, hand back; presence and capacity.
+//! transfer, resolve, hand back; presence and capacity. Decided at once; what must be stored
+//! goes to the persister, and the agent hears `ack`, `done` or the note once it is stored
+//! (see [`super::stored`]).
 
+use super::persist::{EndBy, Op};
 use super::state::State;
 use super::ShopperEvent;
 use crate::agents::protocol::{AgentErrorCode, AgentFrame, AgentMsg, Presence};
 use crate::dialogue::texts::t;
 use crate::lang::Lang;
-use crate::store::{Accepted, ConversationState, HandoffOutcome, StoreError};
+use crate::store::{ConversationState, HandoffOutcome, StoreError};
+
+/// Writes handed to the persister and not yet stored, at most; beyond this an agent's message
+/// or note is refused at once (storage unavailable) instead of queueing without limit.
+pub(crate) const MAX_PENDING: usize = 20_000;
 
 /// How an agent ends a handoff: the conversation's state after it, and what the shopper is told
 /// (Chinese, English).
@@ -25,7 +32,7 @@ const HANDED_BACK: Ending = (
 );
 
 impl State {
-    pub(super) async fn agent_request(&mut self, agent: &str, msg: AgentMsg) {
+    pub(crate) fn agent_request(&mut self, agent: &str, msg: AgentMsg) {
         match msg {
             AgentMsg::Hello { .. } => {
                 self.error(agent, AgentErrorCode::AlreadyStarted, "already signed in", None);
@@ -36,7 +43,7 @@ impl State {
                 }
                 self.done(agent, "presence", "");
                 if state == Presence::Online {
-                    self.assign_waiting().await;
+                    self.assign_waiting();
                 }
             }
             AgentMsg::Capacity { max } => {
@@ -45,15 +52,13 @@ impl State {
                     a.capacity = max;
                 }
                 self.done(agent, "capacity", "");
-                self.assign_waiting().await;
+                self.assign_waiting();
             }
-            AgentMsg::Claim { conversation_id: conv } => self.claim(agent, &conv).await,
-            AgentMsg::Message { conversation_id: conv, id, text } => {
-                self.agent_says(agent, &conv, id, text).await
-            }
+            AgentMsg::Claim { conversation_id: conv } => self.claim(agent, &conv),
+            AgentMsg::Message { conversation_id: conv, id, text } => self.agent_says(agent, &conv, id, text),
             AgentMsg::Typing { conversation_id: conv } => {
                 if self.owners.get(&conv).is_some_and(|o| o.agent == agent) {
-                    let display = self.agents.get(agent).map(|a| a.display_name.clone()).unwrap_or_default();
+                    let display = self.display_name(agent);
                     self.tell_shopper(&conv, ShopperEvent::Typing { agent: display });
                 }
             }
@@ -64,21 +69,23 @@ impl State {
                 if let Some(problem) = self.check_text(&text) {
                     return self.error(agent, AgentErrorCode::BadRequest, problem, Some(&conv));
                 }
-                match self.store.add_note(conv.clone(), agent.to_string(), text).await {
-                    Ok(note) => {
-                        self.tell_agent(agent, AgentFrame::Note { conversation_id: conv, note: note.into() })
-                    }
-                    Err(e) => self.storage_error(agent, e, &conv),
+                if self.too_busy(agent, &conv) {
+                    return;
                 }
+                self.write(&conv, Op::Note { agent: agent.to_string(), text });
             }
-            AgentMsg::Transfer { conversation_id: conv, to } => self.transfer(agent, &conv, to).await,
-            AgentMsg::Resolve { conversation_id: conv } => self.resolve(agent, &conv).await,
-            AgentMsg::Handback { conversation_id: conv } => self.hand_back(agent, &conv).await,
+            AgentMsg::Transfer { conversation_id: conv, to } => self.transfer(agent, &conv, to),
+            AgentMsg::Resolve { conversation_id: conv } => self.end_owned(agent, &conv, "resolve"),
+            AgentMsg::Handback { conversation_id: conv } => self.end_owned(agent, &conv, "handback"),
         }
     }
 
-    /// The conversation if `agent` owns it; otherwise tells them why not.
-    pub(super) fn owned_by(&mut self, agent: &str, conv: &str) -> Option<i64> {
+    pub(crate) fn display_name(&self, agent: &str) -> String {
+        self.agents.get(agent).map(|a| a.display_name.clone()).unwrap_or_default()
+    }
+
+    /// The handoff if `agent` owns the conversation; otherwise tells them why not.
+    pub(crate) fn owned_by(&mut self, agent: &str, conv: &str) -> Option<i64> {
         match self.owners.get(conv) {
             Some(o) if o.agent == agent => Some(o.waiting.handoff),
             _ => {
@@ -93,11 +100,11 @@ impl State {
         }
     }
 
-    pub(super) fn done(&mut self, agent: &str, op: &str, conv: &str) {
+    pub(crate) fn done(&mut self, agent: &str, op: &str, conv: &str) {
         self.tell_agent(agent, AgentFrame::Done { op: op.into(), conversation_id: conv.into() });
     }
 
-    pub(super) fn check_text(&self, text: &str) -> Option<String> {
+    pub(crate) fn check_text(&self, text: &str) -> Option<String> {
         let chars = text.chars().count();
         if text.trim().is_empty() {
             Some("text is empty".into())
@@ -108,13 +115,24 @@ impl State {
         }
     }
 
-    pub(super) fn storage_error(&mut self, agent: &str, e: StoreError, conv: &str) {
-        tracing::error!(error = %e, "store failed");
+    /// Whether the persister is too far behind to take another message (the agent is told).
+    fn too_busy(&mut self, agent: &str, conv: &str) -> bool {
+        if self.pending < MAX_PENDING {
+            return false;
+        }
+        tracing::warn!(pending = self.pending, "the desk's writes are behind; refusing an agent's write");
+        let m = "could not save right now; please resend in a moment";
+        self.error(agent, AgentErrorCode::StorageUnavailable, m, Some(conv));
+        true
+    }
+
+    pub(crate) fn storage_error(&mut self, agent: &str, e: StoreError, conv: &str) {
+        tracing::error!(error = %e, agent = %agent, conversation = %conv, "store failed");
         let m = "could not save right now; please resend in a moment";
         self.error(agent, AgentErrorCode::StorageUnavailable, m, Some(conv));
     }
 
-    pub(super) async fn claim(&mut self, agent: &str, conv: &str) {
+    pub(crate) fn claim(&mut self, agent: &str, conv: &str) {
         if let Some(o) = self.owners.get(conv) {
             if o.agent == agent {
                 return self.done(agent, "claim", conv);
@@ -130,14 +148,14 @@ impl State {
                 Some(conv),
             );
         }
-        match self.assign(conv, agent).await {
-            Ok(()) => self.done(agent, "claim", conv),
-            Err(e) => self.storage_error(agent, e, conv),
-        }
+        self.assign(conv, agent, Some((agent.to_string(), "claim")));
         self.broadcast_queue();
     }
 
-    pub(super) async fn agent_says(&mut self, agent: &str, conv: &str, id: String, text: String) {
+    /// An agent's message: checked now, stored by the persister; once stored the agent gets
+    /// `ack` and the shopper the message (never before: a crash cannot show the shopper what
+    /// the transcript lacks, nor tell the agent "sent" for what was lost).
+    pub(crate) fn agent_says(&mut self, agent: &str, conv: &str, id: String, text: String) {
         let Some(handoff) = self.owned_by(agent, conv) else { return };
         if let Some(problem) = self.check_text(&text) {
             return self.error(agent, AgentErrorCode::BadRequest, problem, Some(conv));
@@ -150,31 +168,27 @@ impl State {
                 Some(conv),
             );
         }
-        match self
-            .store
-            .accept_agent_message(handoff, conv.to_string(), agent.to_string(), id.clone(), text.clone())
-            .await
-        {
-            Ok(Accepted::New(_)) => {
-                self.tell_agent(agent, AgentFrame::Ack { id });
-                let display = self.agents.get(agent).map(|a| a.display_name.clone()).unwrap_or_default();
-                self.tell_shopper(conv, ShopperEvent::Message { agent: display, text });
-            }
-            Ok(_) => self.tell_agent(agent, AgentFrame::Ack { id }),
-            Err(e) => self.storage_error(agent, e, conv),
+        if self.too_busy(agent, conv) {
+            return;
         }
+        let display = self.display_name(agent);
+        self.write(conv, Op::Message { handoff, agent: agent.to_string(), display, id, text });
     }
 
-    pub(super) async fn transfer(&mut self, agent: &str, conv: &str, to: Option<String>) {
+    pub(crate) fn transfer(&mut self, agent: &str, conv: &str, to: Option<String>) {
         if self.owned_by(agent, conv).is_none() {
             return;
         }
+        let done = Some((agent.to_string(), "transfer"));
         let Some(to) = to else {
-            match self.requeue(conv, HandoffOutcome::Transferred, "transfer", Some(agent.to_string())).await {
-                Ok(()) => self.done(agent, "transfer", conv),
-                Err(e) => self.storage_error(agent, e, conv),
-            }
-            return self.assign_waiting().await;
+            return self.requeue(
+                conv,
+                HandoffOutcome::Transferred,
+                "transfer",
+                Some(agent.to_string()),
+                None,
+                done,
+            );
         };
         let lang = self.owners.get(conv).map(|o| o.waiting.lang).unwrap_or(Lang::Zh);
         let problem = match self.agents.get(&to) {
@@ -196,63 +210,28 @@ impl State {
             );
         }
         // through the queue (a new handoff, so each agent's timings stay their own), straight to `to`
-        if let Err(e) = self.requeue(conv, HandoffOutcome::Transferred, "transfer", None).await {
-            return self.storage_error(agent, e, conv);
-        }
-        match self.assign(conv, &to).await {
-            Ok(()) => self.done(agent, "transfer", conv),
-            Err(e) => self.storage_error(agent, e, conv),
-        }
-        self.broadcast_queue();
+        self.requeue(conv, HandoffOutcome::Transferred, "transfer", None, Some(to), done);
     }
 
-    /// Ends the handoff of a conversation `agent` owns with `outcome`, leaving the conversation in
-    /// the ending's state and telling the shopper (stored) its text: that text, or None when the
-    /// agent does not own it or it could not be stored (they were told why).
-    async fn end_owned(
-        &mut self,
-        agent: &str,
-        conv: &str,
-        outcome: HandoffOutcome,
-        (state, zh, en): Ending,
-    ) -> Option<String> {
-        let handoff = self.owned_by(agent, conv)?;
-        let lang = self.owners.get(conv).map(|o| o.waiting.lang).unwrap_or(Lang::Zh);
-        let text = t(lang, zh, en);
-        let end = self.store.end_handoff(handoff, conv.to_string(), outcome, state, Some(text.clone())).await;
-        if let Err(e) = end {
-            self.storage_error(agent, e, conv);
-            return None;
-        }
-        Some(text)
-    }
-
-    pub(super) async fn resolve(&mut self, agent: &str, conv: &str) {
-        let Some(text) = self.end_owned(agent, conv, HandoffOutcome::Resolved, RESOLVED).await else {
-            return;
+    /// Resolves (`op` "resolve") or hands back ("handback") a conversation `agent` owns: it is
+    /// released now; once the end is stored the shopper is told and the agent gets `ended` and
+    /// `done` (see [`super::stored`]).
+    pub(crate) fn end_owned(&mut self, agent: &str, conv: &str, op: &'static str) {
+        let Some(handoff) = self.owned_by(agent, conv) else { return };
+        let (outcome, (state, zh, en)) = if op == "resolve" {
+            (HandoffOutcome::Resolved, RESOLVED)
+        } else {
+            (HandoffOutcome::HandedBack, HANDED_BACK)
         };
-        if let Some(owned) = self.release(conv, HandoffOutcome::Resolved) {
-            self.observe_handle_time(&owned);
-        }
-        if self.shoppers.contains_key(conv) {
-            // the shopper's session writes the feedback record and asks for the rating
-            self.tell_shopper(conv, ShopperEvent::Resolved { text });
-            self.shoppers.remove(conv);
-        } else if let Err(e) = self.store.close_with_agent(conv.to_string(), "agent_resolved".into()).await {
-            tracing::error!(error = %e, "could not complete the feedback record");
-        }
-        self.done(agent, "resolve", conv);
-        self.assign_waiting().await;
-    }
-
-    pub(super) async fn hand_back(&mut self, agent: &str, conv: &str) {
-        let Some(text) = self.end_owned(agent, conv, HandoffOutcome::HandedBack, HANDED_BACK).await else {
-            return;
+        let owned = self.release(conv).expect("owned above");
+        let text = t(owned.waiting.lang, zh, en);
+        let why = EndBy::Agent {
+            agent: agent.to_string(),
+            op,
+            waiting: Box::new(owned.waiting),
+            since: owned.since,
         };
-        self.release(conv, HandoffOutcome::HandedBack);
-        self.tell_shopper(conv, ShopperEvent::HandedBack { text });
-        self.shoppers.remove(conv);
-        self.done(agent, "handback", conv);
-        self.assign_waiting().await;
+        self.write(conv, Op::End { handoff, outcome, state, text: Some(text), why });
+        self.assign_waiting();
     }
 }

@@ -1,19 +1,19 @@
-//! Assignment: waiting conversations to available agents (stored, then the agent gets the
-//! context and the shopper is told), and back: released from an agent, requeued with a new
-//! handoff; the average handle time behind wait estimates.
+//! Assignment: waiting conversations to available agents (the conversation is theirs at once;
+//! once stored, the agent gets the context and the shopper is told), and back: released from
+//! an agent, requeued with a new handoff; the average handle time behind wait estimates.
 
 use std::time::Instant;
 
-use super::state::{Owned, State};
+use super::persist::{DoneFor, Op, Requeue};
+use super::state::{Moving, Owned, State};
 use super::ShopperEvent;
 use crate::agents::protocol::{AgentErrorCode, AgentFrame, Presence};
 use crate::agents::queue::{self, Seat, Waiting};
 use crate::dialogue::texts::t;
-use crate::records::EscalationContext;
-use crate::store::{HandoffOutcome, StoreError};
+use crate::store::{ConversationContext, HandoffOutcome, StoreError};
 
 impl State {
-    pub(super) fn seats(&self) -> Vec<Seat<'_>> {
+    pub(crate) fn seats(&self) -> Vec<Seat<'_>> {
         self.agents
             .iter()
             .map(|(name, a)| Seat {
@@ -27,7 +27,7 @@ impl State {
     }
 
     /// Gives waiting conversations to available agents, in queue order, while any fits.
-    pub(super) async fn assign_waiting(&mut self) {
+    pub(crate) fn assign_waiting(&mut self) {
         let mut changed = false;
         loop {
             let next = {
@@ -40,19 +40,18 @@ impl State {
             };
             let Some((conv, agent)) = next else { break };
             changed = true;
-            if self.assign(&conv, &agent).await.is_err() {
-                break;
-            }
+            self.assign(&conv, &agent, None);
         }
         if changed {
             self.broadcast_queue();
         }
     }
 
-    /// Gives a waiting conversation to an agent: stored (with the shopper's announcement), then
-    /// the agent gets the full context and the shopper is told.
-    pub(super) async fn assign(&mut self, conv: &str, agent: &str) -> Result<(), StoreError> {
-        let Some(waiting) = self.queue.remove(conv) else { return Ok(()) };
+    /// Gives a waiting conversation to an agent: theirs from now on; the persister stores it
+    /// (with the shopper's announcement) and reads its context, and on completion the agent
+    /// gets the context, the shopper is told, and `done` gets `done`.
+    pub(crate) fn assign(&mut self, conv: &str, agent: &str, done: DoneFor) {
+        let Some(waiting) = self.queue.remove(conv) else { return };
         let display =
             self.agents.get(agent).map(|a| a.display_name.clone()).unwrap_or_else(|| agent.to_string());
         let text = t(
@@ -60,36 +59,93 @@ impl State {
             &format!("已为您转接人工客服「{display}」，请问有什么可以帮您？"),
             &format!("You're now chatting with {display}. How can I help?"),
         );
-        if let Err(e) = self
-            .store
-            .assign_handoff(waiting.handoff, conv.to_string(), agent.to_string(), text.clone())
-            .await
-        {
-            tracing::error!(error = %e, conversation = %conv, "could not assign");
-            self.queue.push(waiting);
-            return Err(e);
-        }
-        let bot = waiting.bot.clone();
-        let reason = waiting.reason.clone();
         if let Some(a) = self.agents.get_mut(agent) {
             a.conversations.insert(conv.to_string());
         }
-        self.owners
-            .insert(conv.to_string(), Owned { agent: agent.to_string(), waiting, since: Instant::now() });
-        tracing::info!(conversation = %conv, agent = %agent, "assigned");
-        self.send_context(agent, conv, reason, bot).await;
-        self.tell_shopper(conv, ShopperEvent::Joined { agent: display, text });
-        Ok(())
+        let load = self.next_load();
+        let handoff = waiting.handoff;
+        let owned =
+            Owned { agent: agent.to_string(), waiting, since: self.now, loading: Some((load, vec![])) };
+        self.owners.insert(conv.to_string(), owned);
+        let op = Op::Assign { handoff, agent: agent.to_string(), display, text, load, done };
+        self.write(conv, op);
     }
 
-    pub(super) async fn send_context(
+    pub(crate) fn next_load(&mut self) -> u64 {
+        self.loads += 1;
+        self.loads
+    }
+
+    /// An assignment is stored (its context read): the agent gets the context, then what was
+    /// held for them; the shopper is told who joined. On a failure the conversation goes back
+    /// to the queue (the agent never saw it).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn assigned(
         &mut self,
-        agent: &str,
         conv: &str,
-        reason: String,
-        bot: EscalationContext,
+        agent: &str,
+        display: String,
+        text: String,
+        load: u64,
+        done: DoneFor,
+        result: Result<Result<Option<ConversationContext>, StoreError>, StoreError>,
     ) {
-        match self.store.conversation_context(conv.to_string()).await {
+        match result {
+            Ok(context) => {
+                tracing::info!(conversation = %conv, agent = %agent, "assigned");
+                self.loaded(conv, agent, load, context);
+                self.tell_shopper(conv, ShopperEvent::Joined { agent: display, text });
+                if let Some((who, op)) = done {
+                    self.done(&who, op, conv);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, conversation = %conv, "could not assign");
+                let ours = self
+                    .owners
+                    .get(conv)
+                    .is_some_and(|o| o.agent == agent && o.loading.as_ref().is_some_and(|(l, _)| *l == load));
+                if ours {
+                    let owned = self.owners.remove(conv).expect("checked above");
+                    if let Some(a) = self.agents.get_mut(agent) {
+                        a.conversations.remove(conv);
+                    }
+                    self.queue.push(owned.waiting);
+                    self.broadcast_queue();
+                }
+                if let Some((who, _)) = done {
+                    self.storage_error(&who, e, conv);
+                }
+            }
+        }
+    }
+
+    /// Reads the context of a conversation `agent` owns again (they reconnected): frames about
+    /// it wait until it is sent.
+    pub(crate) fn reload(&mut self, agent: &str, conv: &str) {
+        let load = self.next_load();
+        let Some(o) = self.owners.get_mut(conv) else { return };
+        // frames held for an older read are in the transcript this one reads
+        o.loading = Some((load, vec![]));
+        self.write(conv, Op::Context { agent: agent.to_string(), load });
+    }
+
+    /// A context read for `agent` finished: sent, then the frames held meanwhile, unless a
+    /// newer read replaced it or the conversation is no longer theirs.
+    pub(crate) fn loaded(
+        &mut self,
+        conv: &str,
+        agent: &str,
+        load: u64,
+        context: Result<Option<ConversationContext>, StoreError>,
+    ) {
+        let Some(o) = self.owners.get_mut(conv) else { return };
+        if o.agent != agent || o.loading.as_ref().is_none_or(|(l, _)| *l != load) {
+            return;
+        }
+        let (_, held) = o.loading.take().expect("checked above");
+        let (reason, bot) = (o.waiting.reason.clone(), o.waiting.bot.clone());
+        match context {
             Ok(Some(context)) => {
                 let frame = AgentFrame::Assigned {
                     conversation_id: conv.to_string(),
@@ -106,62 +162,73 @@ impl State {
                 self.error(agent, AgentErrorCode::StorageUnavailable, m, Some(conv));
             }
         }
+        for frame in held {
+            self.tell_agent(agent, frame);
+        }
     }
 
-    /// Takes a conversation away from its agent (the handoff ends with `outcome`).
-    pub(super) fn release(&mut self, conv: &str, outcome: HandoffOutcome) -> Option<Owned> {
+    /// Takes a conversation away from its agent: no longer theirs from now on (the seat is
+    /// free); they are told it ended once that is stored.
+    pub(crate) fn release(&mut self, conv: &str) -> Option<Owned> {
         let owned = self.owners.remove(conv)?;
         if let Some(a) = self.agents.get_mut(&owned.agent) {
             a.conversations.remove(conv);
         }
-        let frame = AgentFrame::Ended { conversation_id: conv.to_string(), outcome: outcome.as_str().into() };
-        self.tell_agent(&owned.agent.clone(), frame);
         Some(owned)
     }
 
-    /// Puts a conversation back in the queue with a new handoff (`exclude`: not back to them).
-    pub(super) async fn requeue(
+    /// Gives a conversation back to `agent` as it was, after ending or requeueing it failed to
+    /// be stored; only if nobody has it meanwhile.
+    pub(crate) fn give_back(&mut self, conv: &str, agent: String, waiting: Waiting, since: Instant) {
+        if self.owners.contains_key(conv) || self.queue.contains(conv) || self.moving.contains_key(conv) {
+            return;
+        }
+        if let Some(a) = self.agents.get_mut(&agent) {
+            a.conversations.insert(conv.to_string());
+        }
+        self.owners.insert(conv.to_string(), Owned { agent, waiting, since, loading: None });
+    }
+
+    pub(crate) fn ended(&mut self, agent: &str, conv: &str, outcome: HandoffOutcome) {
+        let frame = AgentFrame::Ended { conversation_id: conv.to_string(), outcome: outcome.as_str().into() };
+        self.tell_agent(agent, frame);
+    }
+
+    /// Puts a conversation an agent owns back in the queue with a new handoff (`exclude`: not
+    /// back to them; `to`: straight to that agent instead). Released now; queued once stored.
+    pub(crate) fn requeue(
         &mut self,
         conv: &str,
         outcome: HandoffOutcome,
         reason: &str,
         exclude: Option<String>,
-    ) -> Result<(), StoreError> {
-        let Some(owned) = self.owners.get(conv) else { return Ok(()) };
-        let (handoff, lang) = (owned.waiting.handoff, owned.waiting.lang);
+        to: Option<String>,
+        done: DoneFor,
+    ) {
+        let Some(owned) = self.release(conv) else { return };
+        let lang = owned.waiting.lang;
         let text = t(
             lang,
             "正在为您转接其他客服，请稍候，您的聊天记录会一并转交。",
             "Transferring you to another agent; they'll see everything so far. One moment please.",
         );
-        let bot = owned.waiting.bot.clone();
-        let new = self
-            .store
-            .requeue_handoff(
-                handoff,
-                conv.to_string(),
-                outcome,
-                reason.to_string(),
-                bot.clone(),
-                text.clone(),
-            )
-            .await?;
-        let owned = self.release(conv, outcome).expect("owned above");
-        self.queue.push(Waiting {
-            handoff: new.id,
+        self.moving.insert(conv.to_string(), Moving { replies: vec![], ended: None });
+        let q = Requeue {
+            agent: owned.agent,
+            from: owned.waiting,
+            since: owned.since,
+            outcome,
             reason: reason.to_string(),
-            queued_at: new.queued_at,
-            bot,
             exclude,
-            ..owned.waiting
-        });
-        self.tell_shopper(conv, ShopperEvent::Requeued { text });
-        self.broadcast_queue();
-        Ok(())
+            to,
+            done,
+            text,
+        };
+        self.write(conv, Op::Requeue(Box::new(q)));
     }
 
-    pub(super) fn observe_handle_time(&mut self, owned: &Owned) {
-        let secs = owned.since.elapsed().as_secs_f64().max(1.0);
+    pub(crate) fn observe_handle_time(&mut self, since: Instant) {
+        let secs = self.now.saturating_duration_since(since).as_secs_f64().max(1.0);
         self.resolved += 1;
         let n = self.resolved.min(50) as f64;
         self.average_handle_secs += (secs - self.average_handle_secs) / n;

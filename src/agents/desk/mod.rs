@@ -3,21 +3,32 @@
 //! channel, so every decision (claim, assignment, transfer) is taken in order by one owner:
 //! two agents can never own the same conversation.
 //!
-//! Everything said is stored before it is relayed (the desk writes agent messages and the
-//! system announcements itself), so a side that is offline reads it from the transcript later.
+//! Decisions apart from I/O: the desk is a state machine ([`state`]) that takes one event at a
+//! time and decides at once, never awaiting the store; what must be stored goes to a persister
+//! task ([`persist`]) that stores it and sends back a completion, on which the desk tells the
+//! agents and shoppers. So the desk's loop never waits on the disk, and everything said is
+//! stored before it is relayed or acknowledged (the desk writes agent messages and the system
+//! announcements itself): a side that is offline reads it from the transcript later.
 //!
-//! Here: the handle ([`Desk`]) and what it carries. The task by job: [`state`] (what it owns, the
-//! loop), [`restore`] (start-up), [`outbox`] (frames to agents, events to shoppers), [`assign`]
-//! (queue to agent and back), [`shoppers`] (escalations, a shopper ending), [`roster`] (agents
-//! connecting, disconnecting, the grace period), [`actions`] (what an agent asks for).
+//! Here: the handle ([`Desk`]) and what it carries. By job: [`state`] (what the desk owns, the
+//! events it takes), [`driver`] (the task: events in, effects out), [`persist`] (the writes and
+//! their lanes), [`stored`] (what follows a stored write), [`restore`] (start-up), [`outbox`]
+//! (the effects: frames to agents, events to shoppers, writes), [`assign`] (queue to agent and
+//! back), [`shoppers`] (escalations, a shopper ending), [`roster`] (agents connecting,
+//! disconnecting, the grace period), [`actions`] (what an agent asks for).
 
 mod actions;
 mod assign;
+mod driver;
 mod outbox;
+mod persist;
 mod restore;
 mod roster;
 mod shoppers;
 mod state;
+mod stored;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -198,9 +209,10 @@ impl Desk {
     /// to an agent when the service last stopped (their agents get the grace period to return).
     pub async fn start(store: Store, config: DeskConfig) -> Result<Desk, StoreError> {
         let (tx, rx) = mpsc::channel(4096);
-        let mut state = State::new(store, config);
-        state.restore().await?;
-        tokio::spawn(state.run(rx));
+        let mut state = State::new(config);
+        state.restore(restore::read(&store).await?);
+        let (writes, completions) = persist::spawn(store);
+        tokio::spawn(driver::run(state, rx, writes, completions));
         Ok(Desk { tx })
     }
 

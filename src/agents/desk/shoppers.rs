@@ -1,52 +1,46 @@
-//! What shopper sessions ask of the desk: an escalation (queued, and what the shopper is told
-//! about the wait) and the end of a conversation with or waiting for agents.
+//! What shopper sessions ask of the desk: an escalation (queued once its handoff is stored, and
+//! what the shopper is told about the wait) and the end of a conversation with or waiting for
+//! agents.
 
-use std::time::Instant;
+use tokio::sync::oneshot;
 
-use super::state::State;
+use super::persist::{EndBy, Op};
+use super::state::{Moving, State};
 use super::{Availability, Escalation, ShopperLink, MAX_QUEUE};
-use crate::agents::queue::{self, Waiting};
+use crate::agents::queue;
 use crate::lang::Lang;
 use crate::store::{ConversationState, HandoffOutcome, StoreError};
 
 impl State {
-    pub(super) async fn escalate(
+    /// An escalation: the persister stores a new handoff, and the conversation joins the queue
+    /// once it is stored; `reply` hears the availability then (see [`super::stored`]).
+    pub(crate) fn escalate(
         &mut self,
         e: Escalation,
         link: ShopperLink,
-    ) -> Result<Availability, StoreError> {
+        reply: oneshot::Sender<Result<Availability, StoreError>>,
+    ) {
         let conv = e.conversation_id.clone();
         self.shoppers.insert(conv.clone(), link);
-        if self.queue.len() >= MAX_QUEUE && !self.queue.contains(&conv) && !self.owners.contains_key(&conv) {
+        if let Some(m) = self.moving.get_mut(&conv) {
+            m.replies.push(reply);
+            return;
+        }
+        let known = self.queue.contains(&conv) || self.owners.contains_key(&conv);
+        if !known && self.queue.len() >= MAX_QUEUE {
             tracing::warn!(waiting = self.queue.len(), "agent queue full; not queueing");
-            return Ok(Availability::NoAgents);
+            let _ = reply.send(Ok(Availability::NoAgents));
+            return;
         }
-        if !self.owners.contains_key(&conv) && !self.queue.contains(&conv) {
-            let shopper = match &e.shopper_id {
-                Some(id) => self.store.shopper(id.clone()).await?,
-                None => None,
-            };
-            let handoff = self.store.open_handoff(conv.clone(), e.reason.clone(), e.bot.clone()).await?;
-            self.queue.push(Waiting {
-                conversation_id: conv.clone(),
-                handoff: handoff.id,
-                lang: e.lang,
-                vip: shopper.as_ref().is_some_and(|s| s.vip),
-                reason: e.reason,
-                shopper_id: e.shopper_id,
-                shopper_name: shopper.map(|s| s.name),
-                queued_at: handoff.queued_at,
-                since: Instant::now(),
-                bot: e.bot,
-                exclude: None,
-            });
-            self.broadcast_queue();
-            self.assign_waiting().await;
+        if known {
+            let _ = reply.send(Ok(self.availability(&conv, e.lang)));
+            return;
         }
-        Ok(self.availability(&conv, e.lang))
+        self.moving.insert(conv.clone(), Moving { replies: vec![reply], ended: None });
+        self.write(&conv, Op::Open { escalation: Box::new(e) });
     }
 
-    pub(super) fn availability(&self, conv: &str, lang: Lang) -> Availability {
+    pub(crate) fn availability(&self, conv: &str, lang: Lang) -> Availability {
         if self.owners.contains_key(conv) {
             return Availability::Assigned;
         }
@@ -63,30 +57,52 @@ impl State {
         }
     }
 
-    pub(super) async fn shopper_ended(&mut self, conv: &str) {
-        let handoff = match (self.owners.get(conv), self.queue.remove(conv)) {
-            (Some(o), _) => o.waiting.handoff,
-            (None, Some(w)) => {
-                self.broadcast_queue();
-                w.handoff
-            }
-            (None, None) => return,
-        };
+    /// The shopper ended a conversation with or waiting for agents: let go of now; `reply` is
+    /// answered once the handoff's end is stored.
+    pub(crate) fn shopper_ended(&mut self, conv: &str, reply: oneshot::Sender<()>) {
         self.shoppers.remove(conv);
-        let end = self
-            .store
-            .end_handoff(
-                handoff,
-                conv.to_string(),
-                HandoffOutcome::ShopperEnded,
-                ConversationState::Closed,
-                None,
-            )
-            .await;
-        if let Err(e) = end {
-            tracing::error!(error = %e, "could not end handoff");
+        if let Some(m) = self.moving.get_mut(conv) {
+            // its new handoff is ended as soon as it is stored
+            m.ended = Some(reply);
+            return;
         }
-        self.release(conv, HandoffOutcome::ShopperEnded);
-        self.assign_waiting().await;
+        let (handoff, agent) = if let Some(o) = self.release(conv) {
+            (o.waiting.handoff, Some(o.agent))
+        } else if let Some(w) = self.queue.remove(conv) {
+            self.broadcast_queue();
+            (w.handoff, None)
+        } else {
+            let _ = reply.send(());
+            return;
+        };
+        let why = EndBy::Shopper { agent, reply: Some(reply) };
+        let op = Op::End {
+            handoff,
+            outcome: HandoffOutcome::ShopperEnded,
+            state: ConversationState::Closed,
+            text: None,
+            why,
+        };
+        self.write(conv, op);
+        self.assign_waiting();
+    }
+
+    /// Ends a handoff that was being stored when the shopper ended the conversation.
+    pub(crate) fn end_for_shopper(
+        &mut self,
+        conv: &str,
+        handoff: i64,
+        agent: Option<String>,
+        reply: oneshot::Sender<()>,
+    ) {
+        let why = EndBy::Shopper { agent, reply: Some(reply) };
+        let op = Op::End {
+            handoff,
+            outcome: HandoffOutcome::ShopperEnded,
+            state: ConversationState::Closed,
+            text: None,
+            why,
+        };
+        self.write(conv, op);
     }
 }

@@ -1,33 +1,39 @@
-//! The desk task and what it owns: the queue, the roster of agents (presence, capacity,
-//! languages, connection, grace deadline), who owns which conversation, the connected shopper
-//! sessions; the loop that takes the handle's messages one at a time and ticks the grace period.
+//! The desk's state machine and what it owns: the queue, the roster of agents (presence,
+//! capacity, languages, connection, grace deadline), who owns which conversation, the
+//! conversations whose handoff is being stored, the connected shopper sessions.
+//!
+//! It takes one event at a time ([`State::handle`] for the handle's messages,
+//! [`State::persisted`] for the persister's completions, [`State::tick`] for the clock) and
+//! decides at once, without awaiting anything: ownership changes when decided (so claims are
+//! settled in order), and what must be told or stored is collected as [`Effect`]s for the
+//! driver. Replies to a caller waiting on a oneshot are sent directly (that never blocks).
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use tokio::sync::mpsc;
+use tokio::sync::oneshot;
 
-use super::{DeskConfig, DeskMsg, ShopperLink, Snapshot};
+use super::outbox::{AgentLine, Effect};
+use super::{Availability, DeskConfig, DeskMsg, ShopperLink, Snapshot};
 use crate::agents::protocol::{AgentFrame, AgentInfo, Presence};
 use crate::agents::queue::{Queue, Waiting};
 use crate::lang::Lang;
-use crate::store::{Sender, Store};
+use crate::store::{Sender, StoreError};
 
-pub(super) struct Agent {
-    pub(super) display_name: String,
-    pub(super) presence: Presence,
-    pub(super) capacity: usize,
-    pub(super) langs: Vec<Lang>,
-    /// The live connection (id, frames, its close signal); None while disconnected.
-    pub(super) conn: Option<(u64, mpsc::Sender<AgentFrame>, Arc<tokio::sync::Notify>)>,
+pub(crate) struct Agent {
+    pub(crate) display_name: String,
+    pub(crate) presence: Presence,
+    pub(crate) capacity: usize,
+    pub(crate) langs: Vec<Lang>,
+    /// The live connection; None while disconnected.
+    pub(crate) conn: Option<AgentLine>,
     /// Disconnected with conversations: they go back to the queue at this instant.
-    pub(super) grace_until: Option<Instant>,
-    pub(super) conversations: BTreeSet<String>,
+    pub(crate) grace_until: Option<Instant>,
+    pub(crate) conversations: BTreeSet<String>,
 }
 
 impl Agent {
-    pub(super) fn info(&self, name: &str) -> AgentInfo {
+    pub(crate) fn info(&self, name: &str) -> AgentInfo {
         AgentInfo {
             name: name.to_string(),
             display_name: self.display_name.clone(),
@@ -41,60 +47,67 @@ impl Agent {
 }
 
 /// A conversation an agent owns, with what is needed to queue it again.
-pub(super) struct Owned {
-    pub(super) agent: String,
-    pub(super) waiting: Waiting,
+pub(crate) struct Owned {
+    pub(crate) agent: String,
+    pub(crate) waiting: Waiting,
     /// When this agent got it (for the average handle time behind wait estimates).
-    pub(super) since: Instant,
+    pub(crate) since: Instant,
+    /// While the agent's copy of the context is being read: that read's number, and the frames
+    /// about the conversation held until it is sent.
+    pub(crate) loading: Option<(u64, Vec<AgentFrame>)>,
 }
 
-/// Everything the desk task owns.
-pub(super) struct State {
-    pub(super) store: Store,
-    pub(super) config: DeskConfig,
-    pub(super) queue: Queue,
-    pub(super) agents: HashMap<String, Agent>,
-    pub(super) owners: HashMap<String, Owned>,
+/// A conversation whose new handoff is being stored (an escalation, or a requeue): it joins the
+/// queue once the handoff exists, so the desk only ever hands out stored handoffs.
+pub(crate) struct Moving {
+    /// Escalations waiting to hear the availability.
+    pub(crate) replies: Vec<oneshot::Sender<Result<Availability, StoreError>>>,
+    /// The shopper ended the conversation meanwhile: end the new handoff, then answer this.
+    pub(crate) ended: Option<oneshot::Sender<()>>,
+}
+
+/// Everything the desk owns.
+pub(crate) struct State {
+    pub(crate) config: DeskConfig,
+    pub(crate) queue: Queue,
+    pub(crate) agents: HashMap<String, Agent>,
+    pub(crate) owners: HashMap<String, Owned>,
+    pub(crate) moving: HashMap<String, Moving>,
     /// Connected shopper sessions whose conversation is with (or waiting for) agents.
-    pub(super) shoppers: HashMap<String, ShopperLink>,
-    pub(super) average_handle_secs: f64,
-    pub(super) resolved: u64,
+    pub(crate) shoppers: HashMap<String, ShopperLink>,
+    pub(crate) average_handle_secs: f64,
+    pub(crate) resolved: u64,
+    /// The time of the event being decided (set by the driver; tests set their own).
+    pub(crate) now: Instant,
+    /// Writes handed to the persister and not yet completed.
+    pub(crate) pending: usize,
+    /// Numbers context reads, so a stale one is recognised.
+    pub(crate) loads: u64,
+    /// What the decisions so far produced (see [`State::take_effects`]).
+    pub(crate) out: Vec<Effect>,
 }
 
 impl State {
-    pub(super) fn new(store: Store, config: DeskConfig) -> State {
+    pub(crate) fn new(config: DeskConfig) -> State {
         State {
-            store,
             config,
             queue: Queue::default(),
             agents: HashMap::new(),
             owners: HashMap::new(),
+            moving: HashMap::new(),
             shoppers: HashMap::new(),
             average_handle_secs: 300.0,
             resolved: 0,
+            now: Instant::now(),
+            pending: 0,
+            loads: 0,
+            out: Vec::new(),
         }
     }
 
-    pub(super) async fn run(mut self, mut rx: mpsc::Receiver<DeskMsg>) {
-        let mut tick = tokio::time::interval(Duration::from_millis(500));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                m = rx.recv() => match m {
-                    Some(m) => self.handle(m).await,
-                    None => break,
-                },
-                _ = tick.tick() => self.expire_grace().await,
-            }
-        }
-    }
-
-    pub(super) async fn handle(&mut self, m: DeskMsg) {
+    pub(crate) fn handle(&mut self, m: DeskMsg) {
         match m {
-            DeskMsg::Escalate { e, link, reply } => {
-                let r = self.escalate(*e, link).await;
-                let _ = reply.send(r);
-            }
+            DeskMsg::Escalate { e, link, reply } => self.escalate(*e, link, reply),
             DeskMsg::ShopperOnline { conv, link } => {
                 self.shoppers.insert(conv.clone(), link);
                 self.tell_owner(&conv, AgentFrame::Shopper { conversation_id: conv.clone(), online: true });
@@ -121,24 +134,32 @@ impl State {
             DeskMsg::ShopperTyping { conv } => {
                 self.tell_owner(&conv, AgentFrame::Typing { conversation_id: conv.clone() });
             }
-            DeskMsg::ShopperEnded { conv, reply } => {
-                self.shopper_ended(&conv).await;
-                let _ = reply.send(());
-            }
-            DeskMsg::AgentHello(h) => self.agent_hello(h).await,
+            DeskMsg::ShopperEnded { conv, reply } => self.shopper_ended(&conv, reply),
+            DeskMsg::AgentHello(h) => self.agent_hello(h),
             DeskMsg::AgentGone { name, conn } => self.agent_gone(&name, conn),
             DeskMsg::Agent { name, conn, msg } => {
                 let current =
-                    self.agents.get(&name).and_then(|a| a.conn.as_ref()).is_some_and(|(c, _, _)| *c == conn);
+                    self.agents.get(&name).and_then(|a| a.conn.as_ref()).is_some_and(|l| l.conn == conn);
                 if current {
-                    self.agent_request(&name, msg).await;
+                    self.agent_request(&name, msg);
                 }
             }
             DeskMsg::Snapshot { reply } => {
-                let mut agents: Vec<AgentInfo> = self.agents.iter().map(|(n, a)| a.info(n)).collect();
-                agents.sort_by(|a, b| a.name.cmp(&b.name));
-                let _ = reply.send(Snapshot { queue: self.queue.items(Instant::now()), agents });
+                let _ = reply.send(self.snapshot());
             }
         }
+    }
+
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        let mut agents: Vec<AgentInfo> = self.agents.iter().map(|(n, a)| a.info(n)).collect();
+        agents.sort_by(|a, b| a.name.cmp(&b.name));
+        Snapshot { queue: self.queue.items(self.now), agents }
+    }
+
+    /// The clock moved on: agents gone past the grace period lose their conversations to the
+    /// queue, and anything waiting that fits an agent is assigned.
+    pub(crate) fn tick(&mut self) {
+        self.expire_grace();
+        self.assign_waiting();
     }
 }
