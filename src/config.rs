@@ -363,12 +363,17 @@ impl Config {
 
     /// The order source's settings: `http` needs a URL; its limits are at least 1.
     fn validate_orders(&self) -> Result<(), ConfigError> {
-        if self.orders_source == OrderSourceKind::Http && self.orders_url.as_deref().is_none_or(str::is_empty) {
+        if self.orders_source == OrderSourceKind::Http && self.orders_url.as_deref().is_none_or(str::is_empty)
+        {
             return Err(ConfigError::Invalid("orders_source = \"http\" needs orders_url".into()));
         }
-        if self.orders_timeout_ms == 0 || self.orders_breaker_failures == 0 || self.orders_breaker_open_ms == 0 {
+        if self.orders_timeout_ms == 0
+            || self.orders_breaker_failures == 0
+            || self.orders_breaker_open_ms == 0
+        {
             return Err(ConfigError::Invalid(
-                "orders_timeout_ms, orders_breaker_failures and orders_breaker_open_ms must be at least 1".into(),
+                "orders_timeout_ms, orders_breaker_failures and orders_breaker_open_ms must be at least 1"
+                    .into(),
             ));
         }
         if self.store_events_secret.as_ref().is_some_and(|s| s.len() < 16) {
