@@ -17,10 +17,14 @@
 //!   order's status; against a stand-in server, the exact frames the widget sends about the page
 //!   and the tapped cards (hello, `context`, resend, a server that refuses a context).
 //!
+//! Tests of one screen's newer features live in modules beside this file (`tests/browser/*.rs`,
+//! declared below); they use this file's harness through `super::*`.
+//!
 //! Screenshots of every screen go to `target/tmp/screenshots/` (the path is printed).
 //! `scripts/install-browser` installs chromium and chromium-driver (the README's test command
 //! runs it); `KEFU_SKIP_BROWSER=1` skips these tests on a machine without them.
 
+#[path = "../common/mod.rs"]
 mod common;
 
 use std::path::{Path, PathBuf};
