@@ -9,16 +9,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
+use common::models::{tiny, tiny_opts, tiny_version};
 use common::process::Cli;
 use common::server::{build, config, root};
 use common::{call, token};
 use kefu::app::AppState;
 use kefu::config::Config;
 use kefu::identity::Role;
-use kefu::intent::data::Example;
-use kefu::intent::train::{train, train_with_progress, Progress, TrainOptions};
+use kefu::intent::train::{train, train_with_progress, Progress};
 use kefu::intent::IntentModel;
-use kefu::models::registry::{Meta, Registry};
+use kefu::models::registry::Meta;
 use serde_json::{json, Value};
 
 async fn app(dir: &Path) -> Arc<AppState> {
@@ -245,33 +245,6 @@ async fn the_model_api_needs_a_trainer_or_an_admin() {
     assert!(!dir.path().join("models").exists(), "nothing was written");
 }
 
-fn tiny() -> Vec<Example> {
-    let mut ex = Vec::new();
-    for (label, texts) in [
-        (
-            "order_status",
-            ["我的快递到哪了", "where is my order", "订单发货了吗", "has my parcel shipped", "查一下物流"],
-        ),
-        (
-            "return_refund",
-            ["我要退货", "i want a refund", "七天无理由退货", "how do i return this", "退款什么时候到"],
-        ),
-        (
-            "out_of_scope",
-            ["今天天气怎么样", "tell me a joke", "1+1等于几", "who won the football", "推荐个电影"],
-        ),
-    ] {
-        for t in texts {
-            ex.push(Example::new(t, label));
-        }
-    }
-    ex
-}
-
-fn tiny_opts() -> TrainOptions {
-    TrainOptions { epochs: 5, dim: 16, buckets: 256, dev_fraction: 0.2, ..TrainOptions::default() }
-}
-
 /// Reporting progress changes nothing: the files are byte-identical to plain `train`'s.
 #[test]
 fn progress_reports_every_epoch_and_changes_nothing() {
@@ -295,26 +268,11 @@ fn progress_reports_every_epoch_and_changes_nothing() {
     assert!(matches!(stopped, Err(kefu::intent::IntentError::Cancelled)));
 }
 
-/// Saves a tiny (poor) model as a version, as a training job would.
+/// Saves a tiny (poor) model as a version, as a training job would; a second save under the
+/// same time gets a new name.
 fn save_tiny_version(store: &Path) -> String {
-    let (model, _) = train(&tiny(), &tiny_opts()).unwrap();
-    let test = kefu::models::load_held_out(&root().join("knowledge/eval/intents")).unwrap();
-    let report = kefu::eval::intents::evaluate(&model, &test).unwrap();
-    let mut meta = Meta {
-        version: String::new(),
-        created: "2026-11-25T01:02:03Z".into(),
-        who: "test".into(),
-        parent: "shipped".into(),
-        seed: 42,
-        epochs: 5,
-        examples: 15,
-        examples_zh: 8,
-        examples_en: 7,
-        labels: 3,
-        held_out_examples: test.len(),
-        training_seconds: 0.0,
-    };
-    let registry = Registry::new(store, root().join("models/intent"));
+    let (model, mut meta, report) = tiny_version();
+    let registry = common::models::registry(store);
     let id = registry.save(&model, &mut meta, &report).unwrap();
     assert_eq!(id, "20261125-010203");
     assert_eq!(

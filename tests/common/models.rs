@@ -2,13 +2,16 @@
 
 use std::path::Path;
 
+use kefu::eval::intents::IntentReport;
 use kefu::intent::data::Example;
 use kefu::intent::train::{train, TrainOptions};
+use kefu::intent::IntentModel;
 use kefu::models::registry::{Meta, Registry};
 
 use super::server::root;
 
-fn tiny() -> Vec<Example> {
+/// Fifteen examples of three intents: enough to train a (poor) model in a moment.
+pub fn tiny() -> Vec<Example> {
     let mut ex = Vec::new();
     for (label, texts) in [
         (
@@ -31,14 +34,17 @@ fn tiny() -> Vec<Example> {
     ex
 }
 
-/// A tiny (poor) model saved as a version of the server's model store, as a training job would.
-pub fn save_tiny_version(store: &Path) -> String {
-    let opts =
-        TrainOptions { epochs: 5, dim: 16, buckets: 256, dev_fraction: 0.2, ..TrainOptions::default() };
-    let (model, _) = train(&tiny(), &opts).unwrap();
+/// Small training options for [`tiny`].
+pub fn tiny_opts() -> TrainOptions {
+    TrainOptions { epochs: 5, dim: 16, buckets: 256, dev_fraction: 0.2, ..TrainOptions::default() }
+}
+
+/// A tiny (poor) model with the metadata and held-out report a training job would save.
+pub fn tiny_version() -> (IntentModel, Meta, IntentReport) {
+    let (model, _) = train(&tiny(), &tiny_opts()).unwrap();
     let test = kefu::models::load_held_out(&root().join("knowledge/eval/intents")).unwrap();
     let report = kefu::eval::intents::evaluate(&model, &test).unwrap();
-    let mut meta = Meta {
+    let meta = Meta {
         version: String::new(),
         created: "2026-11-25T01:02:03Z".into(),
         who: "test".into(),
@@ -52,5 +58,16 @@ pub fn save_tiny_version(store: &Path) -> String {
         held_out_examples: test.len(),
         training_seconds: 0.0,
     };
-    Registry::new(store, root().join("models/intent")).save(&model, &mut meta, &report).unwrap()
+    (model, meta, report)
+}
+
+/// The registry of model versions under `store`, beside the shipped model.
+pub fn registry(store: &Path) -> Registry {
+    Registry::new(store, root().join("models/intent"))
+}
+
+/// A tiny (poor) model saved as a version of the server's model store, as a training job would.
+pub fn save_tiny_version(store: &Path) -> String {
+    let (model, mut meta, report) = tiny_version();
+    registry(store).save(&model, &mut meta, &report).unwrap()
 }
