@@ -249,13 +249,13 @@ async fn edits_survive_restarts_export_to_valid_files_and_changed_files_win() {
 
     // exporting somewhere else (a review copy) does not make the next start forget the edit
     let elsewhere = dir.path().join("copy");
-    kefu::trainer::kb::export(&again.store, &elsewhere, false).await.unwrap();
+    kefu::trainer::curator::export(&again.store, &elsewhere, false).await.unwrap();
     let again = build(config(&db, &knowledge)).await;
     let f = again.router.engines().faq.faq("register-login").unwrap().clone();
     assert!(f.en.answer.starts_with("Sign up with your phone number"), "{}", f.en.answer);
 
     // export writes files the knowledge base loads, with the edit in them
-    let files = kefu::trainer::kb::export(&again.store, &knowledge, true).await.unwrap();
+    let files = kefu::trainer::curator::export(&again.store, &knowledge, true).await.unwrap();
     assert!(files.iter().any(|f| f.ends_with("faq/account.toml")));
     let kb = kefu::knowledge::KnowledgeBase::load(&knowledge).unwrap();
     assert!(kb

@@ -97,6 +97,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Eval { what } => evaluate(config, what),
         Command::Model { action } => model(config, action),
+        Command::Backup { dest } => backup(config, &dest),
+        Command::Restore { src, force } => restore(config, &src, force),
     }
 }
 
@@ -153,13 +155,13 @@ fn kb(config: Config, action: KbAction) -> Result<ExitCode> {
                 // only the service's own folder counts as "what the store holds"
                 let remember = out.is_none();
                 let root = out.unwrap_or(config.knowledge.clone());
-                let files = kefu::trainer::kb::export(&store, &root, remember).await?;
+                let files = kefu::trainer::curator::export(&store, &root, remember).await?;
                 println!("wrote {} files under {}", files.len(), root.display());
             }
             KbAction::Import => {
                 let kb = load_kb(&config.knowledge)?;
                 let store = kefu::store::Store::open(&config.database)?;
-                let n = kefu::trainer::kb::import(&store, &kb, &config.knowledge, "import").await?;
+                let n = kefu::trainer::curator::import(&store, &kb, &config.knowledge, "import").await?;
                 println!("{n} entries changed (a running service picks them up on restart)");
             }
         }
@@ -391,4 +393,17 @@ fn model(config: Config, action: ModelAction) -> Result<ExitCode> {
         }
         ModelAction::Rollback => Ok(activated(models.rollback(&who, |_| {})?)),
     }
+}
+
+fn backup(config: Config, dest: &Path) -> Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let (path, manifest) = kefu::store::backup::backup(&config.database, dest)?;
+    output::backed_up(&path, &manifest, started.elapsed().as_secs_f64());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn restore(config: Config, src: &Path, force: bool) -> Result<ExitCode> {
+    let manifest = kefu::store::backup::restore(src, &config.database, force)?;
+    output::restored(&config.database, &manifest);
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,10 +1,10 @@
-//! AI trainers' tools: the live, revisioned knowledge base ([`kb`]), whether an FAQ entry's two
+//! AI trainers' tools: the live, revisioned knowledge base ([`curator`]), whether an FAQ entry's two
 //! answers were edited together ([`answer_sync`]), and trying a question on the FAQ search and
 //! two intent models side by side ([`try_it`]).
 
 pub mod answer_sync;
-pub mod kb;
+pub mod curator;
 pub mod try_it;
 
 pub use answer_sync::{answer_sync, AnswerSync};
-pub use kb::{CurateError, Curator, Kind};
+pub use curator::{CurateError, Curator, Kind};
