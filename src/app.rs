@@ -49,8 +49,6 @@ pub struct AppState {
     pub webhooks: crate::webhooks::Webhooks,
     /// The ids of the store's events already taken (`/api/store/events`), bounded.
     pub store_events: std::sync::Mutex<crate::orders::events::SeenIds>,
-    /// Catalog sync: the store's products and stock into the product index.
-    pub catalog: crate::catalog_sync::CatalogSync,
 }
 
 /// Everything a running service needs, built from the config.
@@ -77,7 +75,6 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
         store.clone(),
         DeskConfig {
             grace: Duration::from_secs(config.agent_grace_secs),
-            recall_window: Duration::from_secs(config.recall_window_secs),
             default_capacity: config.agent_capacity,
             max_capacity: crate::config::MAX_AGENT_CAPACITY,
             max_message_chars: config.max_message_chars,
@@ -102,7 +99,6 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
         desk: desk.clone(),
         metrics: metrics.clone(),
         rates: crate::chat::rates::Rates::new(&config),
-        live: Arc::new(crate::chat::live::LiveSessions::new()),
         settings: ChatSettings::from(&config),
     });
     let agents = Arc::new(AgentService {
@@ -115,11 +111,8 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
     let webhooks =
         crate::webhooks::Webhooks::start(store.clone(), crate::webhooks::Settings::from_config(&config)?)
             .await?;
-    let every = (config.catalog_sync_secs > 0).then(|| Duration::from_secs(config.catalog_sync_secs));
-    let catalog = crate::catalog_sync::CatalogSync::start(router.clone(), router.orders.clone(), every);
     let app = Arc::new(AppState {
         webhooks,
-        catalog,
         store_events: std::sync::Mutex::new(crate::orders::events::SeenIds::new(10_000)),
         logins: crate::accounts::Logins::new(config.max_concurrent_logins),
         roster,

@@ -97,8 +97,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Eval { what } => evaluate(config, what),
         Command::Model { action } => model(config, action),
-        Command::Backup { dest } => backup(config, &dest),
-        Command::Restore { src, force } => restore(config, &src, force),
     }
 }
 
@@ -393,17 +391,4 @@ fn model(config: Config, action: ModelAction) -> Result<ExitCode> {
         }
         ModelAction::Rollback => Ok(activated(models.rollback(&who, |_| {})?)),
     }
-}
-
-fn backup(config: Config, dest: &Path) -> Result<ExitCode> {
-    let started = std::time::Instant::now();
-    let (path, manifest) = kefu::store::backup::backup(&config.database, dest)?;
-    output::backed_up(&path, &manifest, started.elapsed().as_secs_f64());
-    Ok(ExitCode::SUCCESS)
-}
-
-fn restore(config: Config, src: &Path, force: bool) -> Result<ExitCode> {
-    let manifest = kefu::store::backup::restore(src, &config.database, force)?;
-    output::restored(&config.database, &manifest);
-    Ok(ExitCode::SUCCESS)
 }
