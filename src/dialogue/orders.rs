@@ -271,6 +271,16 @@ pub fn phone_matches(order: &Order, digits: &str) -> bool {
     !digits.is_empty() && order.address.phone.ends_with(digits)
 }
 
+/// A stored time (RFC 3339) as people write it, in the store's timezone (`offset`): 11月9日 10:21
+/// / 9 Nov 10:21. A time that does not parse is given as it is.
+pub fn local_time(lang: Lang, time: &str, offset: &FixedOffset) -> String {
+    match parse_time(time).map(|d| d.with_timezone(offset)) {
+        Some(d) if lang == Lang::Zh => d.format("%-m月%-d日 %H:%M").to_string(),
+        Some(d) => d.format("%-d %b %H:%M").to_string(),
+        None => time.to_string(),
+    }
+}
+
 /// A sentence about an order's status, latest tracking and expected delivery.
 pub fn describe(lang: Lang, o: &Order, now: DateTime<FixedOffset>) -> String {
     let status = status_text(lang, o.status);
@@ -280,10 +290,11 @@ pub fn describe(lang: Lang, o: &Order, now: DateTime<FixedOffset>) -> String {
         &format!("Order {} is {status}.", o.order_no),
     );
     if let Some(e) = o.tracking.last() {
+        let when = local_time(lang, &e.time, now.offset());
         s += &t(
             lang,
-            &format!("最新物流（{}）：{}。", &e.time[..16.min(e.time.len())], e.zh),
-            &format!(" Latest tracking ({}): {}.", &e.time[..16.min(e.time.len())], e.en),
+            &format!("最新物流（{when}）：{}。", e.zh),
+            &format!(" Latest tracking ({when}): {}.", e.en),
         );
     }
     match o.status {
@@ -348,6 +359,14 @@ pub fn describe(lang: Lang, o: &Order, now: DateTime<FixedOffset>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_said_in_the_store_s_timezone_as_people_write_them() {
+        let east8 = FixedOffset::east_opt(8 * 3600).unwrap();
+        assert_eq!(local_time(Lang::Zh, "2026-11-09T10:21:00+08:00", &east8), "11月9日 10:21");
+        assert_eq!(local_time(Lang::En, "2026-11-09T02:21:00Z", &east8), "9 Nov 10:21");
+        assert_eq!(local_time(Lang::En, "yesterday", &east8), "yesterday");
+    }
 
     #[test]
     fn finds_numbers_in_text() {
