@@ -31,10 +31,23 @@
     returned: ["已退货", "Returned"],
   };
   const SENDERS = { shopper: ["顾客", "Shopper"], bot: ["机器人", "Bot"], agent: ["客服", "Agent"], system: ["系统", "System"] };
+  const INTENTS = {
+    order_status: ["查询订单", "Order status"], return_refund: ["退货退款", "Returns and refunds"],
+    product_question: ["商品咨询", "Product question"], shipping_delivery: ["配送物流", "Shipping and delivery"],
+    payment: ["支付", "Payment"], promotion_coupon: ["优惠活动", "Promotions and coupons"],
+    account_membership: ["账户会员", "Account and membership"], invoice: ["发票", "Invoice"], complaint: ["投诉", "Complaint"],
+    human_agent: ["要求人工", "Asked for a person"], greeting: ["问候", "Greeting"], thanks_goodbye: ["感谢告别", "Thanks and goodbye"],
+    out_of_scope: ["超出范围", "Out of scope"],
+  };
+  const TIERS = { regular: ["普通会员", "Regular"], silver: ["银卡会员", "Silver"], gold: ["金卡会员", "Gold"], diamond: ["钻石会员", "Diamond"] };
+  const FLOWS = { order_status: ["查订单", "Order lookup"], product: ["商品问答", "Product answers"], return: ["退货", "Return"] };
   const tt = (pair, fallback) => (pair ? t(pair[0], pair[1]) : fallback || "");
   const reasonText = (r) => tt(REASONS[r], r || "");
   const money = (x) => "¥" + Number(x || 0).toFixed(2);
   const langName = (l) => (l === "en" ? "EN" : "中");
+  /** Staff login → display name ("li" → "Li"): notes, messages and handoffs all sign with it. */
+  const staffNames = new Map();
+  const staffName = (login) => (!login ? "" : me && login === me.name ? me.display_name || me.name : staffNames.get(login) || login);
 
   // ---- state ------------------------------------------------------------------------------------
   /** conversation id → { id, lang, reason, bot, ctx, messages: [], seen: Set(stored ids), unread,
@@ -107,6 +120,10 @@
     renderContext();
     connect();
     loadTickets();
+    api("GET", "/api/queue").then((snap) => {
+      for (const a of snap.agents) staffNames.set(a.name, a.display_name || a.name);
+      if (selected) { renderTranscript(); renderContext(); }
+    }).catch(() => { /* colleagues' notes show their login names */ });
     api("GET", "/api/products").then((list) => {
       for (const p of list) catalog.set(p.sku, p);
       renderContext();
@@ -229,6 +246,18 @@
         }
         break;
       }
+      case "page": {
+        const c = convs.get(f.conversation_id);
+        if (c) {
+          c.bot = Object.assign({}, c.bot, { page: f.page });
+          // only the texts: the header's buttons keep the keyboard focus
+          const line = f.conversation_id === selected && document.getElementById("conv-page");
+          if (line) line.textContent = pageLine(c);
+          const dd = f.conversation_id === selected && document.getElementById("ctx-page");
+          if (dd) dd.textContent = pageText(f.page) || t("未知", "unknown");
+        }
+        break;
+      }
       case "shopper": {
         const c = convs.get(f.conversation_id);
         if (c) {
@@ -262,7 +291,9 @@
         break;
       }
       case "done":
-        if (f.op === "transfer") Kefu.toast(t("已转接", "Transferred"), "ok");
+        if (f.op === "transfer" && f.warning === "no_agents") {
+          Kefu.toast(t("已退回排队。现在没有其他同事在线，已请顾客留言", "Back in the queue. No colleague is online, so the shopper was offered the message form"), "warn");
+        } else if (f.op === "transfer") Kefu.toast(t("已转接", "Transferred"), "ok");
         if (f.op === "claim") Kefu.toast(t("已接入", "Claimed"), "ok");
         break;
       case "error":
@@ -439,6 +470,7 @@
         q.vip ? el("span.badge.vip", "VIP") : null,
         el("span.q-name", q.shopper_name || (t("访客", "Guest") + " " + q.conversation_id.slice(-4))),
         el("span.badge", langName(q.lang))),
+      q.page ? el("div.q-page.muted.small", t("所在页面：", "On page: "), pageText(q.page)) : null,
       el("div.q-foot",
         el("span.q-reason.muted", reasonText(q.reason)),
         el("span.q-wait", { "data-waiting": q.waiting_secs }, Kefu.duration(q.waiting_secs)),
@@ -470,6 +502,8 @@
     }
     const c = selected && convs.get(selected);
     if (c && ui.typing) renderTyping(c);
+    const wait = document.getElementById("conv-wait");
+    if (c && wait) wait.textContent = waitText(c);
   }
 
   // ---- centre: the conversation ---------------------------------------------------------------------
@@ -501,11 +535,50 @@
         el("h2", p && p.vip ? el("span.badge.vip", "VIP") : null, " ", shopperName(c)),
         el("span.badge", langName(c.lang)),
         c.ended ? null : el("span.muted.small", { id: "shopper-online" }, onlineText(c))),
-      el("div.chat-sub.muted.small", t("转人工原因：", "Escalated: "), reasonText(c.reason), " · ", c.id),
+      el("div.chat-sub.muted.small", t("转人工原因：", "Escalated: "), reasonText(c.reason), " · ", c.id,
+        el("span.conv-wait", { id: "conv-wait" }, waitText(c))),
+      el("div.chat-sub.muted.small", { id: "conv-page" }, pageLine(c)),
       c.ended ? null : el("div.chat-actions",
         el("button", { type: "button", id: "transfer", onclick: () => transferDialog(c) }, t("转接", "Transfer")),
         el("button", { type: "button", id: "handback", onclick: () => act(c, "handback") }, t("交回机器人", "Hand back to bot")),
         el("button.primary", { type: "button", id: "resolve", onclick: () => act(c, "resolve") }, t("结束并邀评", "Resolve"))));
+  }
+
+  /** The page the shopper is on, in words: the product's name, the order, the address. */
+  function pageText(page) {
+    if (!page) return "";
+    const parts = [];
+    if (page.product) { const p = catalog.get(page.product); parts.push(p ? t(p.name.zh, p.name.en) : page.product); }
+    if (page.order) parts.push(t("订单 ", "Order ") + page.order);
+    if (page.url) parts.push(page.url);
+    return parts.join(" · ");
+  }
+  function pageLine(c) {
+    const text = pageText(c.bot && c.bot.page);
+    return text ? t("所在页面：", "On page: ") + text : "";
+  }
+  /** Since when the shopper has waited for an agent's answer (ms), or null: since they asked
+   *  for a person until the first agent message, then since their first message after the
+   *  agent's last. */
+  function replyWaitSince(c) {
+    let i = c.messages.length - 1;
+    while (i >= 0 && !(c.messages[i].sender === "agent" && !c.messages[i].note)) i--;
+    if (i < 0) {
+      const h = c.ctx.handoffs[c.ctx.handoffs.length - 1];
+      return h ? Date.parse(h.queued_at) : null;
+    }
+    const next = c.messages.slice(i + 1).find((m) => m.sender === "shopper" && !m.note);
+    return next ? Date.parse(next.created_at) : null;
+  }
+  /** How long the shopper waited in the queue for this agent, and has waited for a reply. */
+  function waitText(c) {
+    if (c.ended) return "";
+    const parts = [];
+    const h = c.ctx.handoffs[c.ctx.handoffs.length - 1];
+    if (h && h.assigned_at) parts.push(t("排队 ", "queued ") + Kefu.duration((Date.parse(h.assigned_at) - Date.parse(h.queued_at)) / 1000));
+    const since = replyWaitSince(c);
+    if (since) parts.push(t("等待回复 ", "waiting for a reply ") + Kefu.duration((Date.now() - since) / 1000));
+    return parts.length ? " · " + parts.join(" · ") : "";
   }
 
   function onlineText(c) {
@@ -530,11 +603,11 @@
   }
   function messageNode(c, m) {
     let who;
-    if (m.note) who = t("内部备注 · ", "Internal note · ") + (m.agent || "");
+    if (m.note) who = t("内部备注 · ", "Internal note · ") + staffName(m.agent);
     else if (m.sender === "shopper") who = shopperName(c);
     else if (m.sender === "agent") {
       const login = m.meta && m.meta.agent;
-      who = m.clientId || login === me.name ? me.display_name || me.name : login || tt(SENDERS.agent);
+      who = m.clientId ? staffName(me.name) : staffName(login) || tt(SENDERS.agent);
     }
     else who = tt(SENDERS[m.sender], m.sender);
     const cls = m.note ? "note" : m.sender;
@@ -581,14 +654,15 @@
       else if (picker.open && box.value === "") closeCanned();
     });
     box.addEventListener("keydown", (e) => {
-      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
-        e.preventDefault();
-        // "/query" with the list open picks the first match rather than sending the search
-        const first = picker.open && box.value.startsWith("/") && picker.list.querySelector("button");
-        if (first) first.click(); else submit();
+      // "/query" with the list open: Enter or Ctrl+Enter picks the highlighted response into the
+      // box (nothing is sent on the keystroke that picks; the next Ctrl+Enter sends), ↑/↓ move
+      if (picker.open && box.value.startsWith("/")) {
+        if (e.key === "Enter") { e.preventDefault(); if (!e.repeat) picker.pick(); return; }
+        if (e.key === "ArrowDown" || e.key === "ArrowUp") { e.preventDefault(); picker.move(e.key === "ArrowDown" ? 1 : -1); return; }
       }
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); if (!e.repeat) submit(); }
       else if (e.key === "Escape" && picker.open) { e.preventDefault(); closeCanned(); }
-      else if (e.key === "ArrowDown" && picker.open) { e.preventDefault(); const b = picker.list.querySelector("button"); if (b) b.focus(); }
+      else if (e.key === "ArrowDown" && picker.open) { e.preventDefault(); picker.move(0, true); }
     });
     const noteBox = el("input", { type: "checkbox", id: "note-mode", checked: c.noteMode,
       onchange: () => { c.noteMode = noteBox.checked; form.classList.toggle("note-mode", c.noteMode); sendBtn.textContent = label(); } });
@@ -621,6 +695,9 @@
         // kept until the server stores it (the `note` frame); a refusal puts it back in the box
         if (!send({ type: "note", conversation_id: c.id, text })) return;
         c.noteSent = text;
+        // one note at a time: the next thing typed is a reply again (a refused note ticks it back)
+        noteBox.checked = false;
+        noteBox.dispatchEvent(new Event("change"));
       } else {
         const id = `m${Date.now().toString(36)}-${++msgSeq}`;
         const p = { conversation_id: c.id, id, text, agent: me.name };
@@ -641,14 +718,28 @@
     return form;
   }
 
-  /** The canned-response list above the composer: filter by title or text, pick to insert. */
+  /** How well a canned response matches what was typed after "/" (lower is better; -1 not at
+   *  all): its title starts with it, then its title has every word, then its id (the shortcut),
+   *  then its text. */
+  function cannedRank(r, q) {
+    if (!q) return 0;
+    const words = q.split(/\s+/);
+    const has = (s) => words.every((w) => s.toLowerCase().includes(w));
+    return r.title.toLowerCase().startsWith(q) ? 0 : has(r.title) ? 1 : has(r.id) ? 2 : has(r.text) ? 3 : -1;
+  }
+
+  /** The canned-response list above the composer: titles first, then ids, then texts; the
+   *  highlighted item is the one Enter picks, and picking only fills the box. */
   function cannedPicker(c, box) {
     const search = el("input", { type: "search", id: "canned-search", "aria-label": t("搜索快捷回复", "Search canned responses"),
       placeholder: t("搜索快捷回复", "Search canned responses") });
     const list = el("ul.canned-list", { "aria-label": t("快捷回复", "Canned responses") });
-    const node = el("div.canned", { id: "canned", hidden: true }, search, list);
+    const node = el("div.canned", { id: "canned", hidden: true }, search, list,
+      el("p.canned-hint.muted.small", t("↑↓ 选择，Enter 填入输入框（不会发送），再按 Ctrl+Enter 发送",
+        "↑↓ choose, Enter puts it in the box (nothing is sent), then Ctrl+Enter sends")));
     const p = { node, list, open: false };
     let current = "";
+    let active = 0;
     async function draw(q) {
       const mine = q || "";
       current = mine;
@@ -660,19 +751,41 @@
         catch (err) { fill(list, el("li.form-error", err.message)); return; }
         if (mine !== current) return;
       }
-      const needle = current.toLowerCase();
-      const items = canned.filter((r) => r.lang === c.lang)
-        .filter((r) => !needle || r.title.toLowerCase().includes(needle) || r.text.toLowerCase().includes(needle));
+      const needle = current.trim().toLowerCase();
+      // a search looks in both languages, the conversation's first (a conversation may have
+      // switched language since it started)
+      const other = (r) => (r.lang === c.lang ? 0 : 1);
+      const items = canned.filter((r) => needle || !other(r)).map((r, i) => ({ r, i, rank: cannedRank(r, needle) }))
+        .filter((x) => x.rank >= 0).sort((a, b) => other(a.r) - other(b.r) || a.rank - b.rank || a.i - b.i).map((x) => x.r);
+      active = 0;
       if (!items.length) return fill(list, el("li.muted", t("没有匹配的快捷回复", "No canned response matches")));
-      fill(list, items.map((r) => el("li", el("button.canned-item", { type: "button", "data-canned": r.id,
-        onclick: () => insert(r),
+      fill(list, items.map((r, i) => el("li", el("button.canned-item", { type: "button", "data-canned": r.id,
+        onclick: () => insert(r), onfocus: () => highlight(i),
         onkeydown: (e) => {
           if (e.key === "ArrowDown" && e.target.parentNode.nextSibling) { e.preventDefault(); e.target.parentNode.nextSibling.firstChild.focus(); }
           if (e.key === "ArrowUp") { e.preventDefault(); const prev = e.target.parentNode.previousSibling; (prev ? prev.firstChild : search).focus(); }
           if (e.key === "Escape") { e.preventDefault(); p.hide(); box.focus(); }
         } },
         el("span.canned-title", r.title), el("span.canned-text.muted", r.text)))));
+      highlight(0);
     }
+    /** Marks the item Enter picks. */
+    function highlight(i) {
+      const items = list.querySelectorAll("button.canned-item");
+      if (!items.length) return;
+      active = (i + items.length) % items.length;
+      items.forEach((b, j) => { b.classList.toggle("active", j === active); b.setAttribute("aria-current", j === active ? "true" : "false"); });
+      if (items[active].scrollIntoView) items[active].scrollIntoView({ block: "nearest" });
+    }
+    p.move = (d, focus) => {
+      highlight(active + d);
+      const b = list.querySelectorAll("button.canned-item")[active];
+      if (focus && b) b.focus();
+    };
+    p.pick = () => {
+      const b = list.querySelectorAll("button.canned-item")[active];
+      if (b) b.click();
+    };
     function insert(r) {
       box.value = box.value.startsWith("/") || !box.value.trim() ? r.text : box.value.replace(/\s*$/, " ") + r.text;
       c.draft = box.value;
@@ -683,8 +796,8 @@
     search.addEventListener("input", () => draw(search.value));
     search.addEventListener("keydown", (e) => {
       if (e.key === "Escape") { e.preventDefault(); p.hide(); box.focus(); }
-      if (e.key === "ArrowDown") { e.preventDefault(); const b = list.querySelector("button"); if (b) b.focus(); }
-      if (e.key === "Enter") { e.preventDefault(); const b = list.querySelector("button"); if (b) b.click(); }
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") { e.preventDefault(); highlight(active + (e.key === "ArrowDown" ? 1 : -1)); }
+      if (e.key === "Enter") { e.preventDefault(); if (!e.repeat) p.pick(); }
     });
     const expanded = (on) => {
       const toggle = document.getElementById("canned-toggle");
@@ -712,6 +825,10 @@
     dialog.showModal();
     api("GET", "/api/queue").then((snap) => {
       const others = snap.agents.filter((a) => a.name !== me.name && a.connected);
+      for (const a of snap.agents) staffNames.set(a.name, a.display_name || a.name);
+      // nobody else online for this language: the queue leads nowhere (the server then offers
+      // the shopper the message form rather than "another agent is coming")
+      const nobody = !others.some((a) => a.presence === "online" && a.langs.includes(c.lang));
       const choose = (to) => {
         const frame = { type: "transfer", conversation_id: c.id };
         if (to) frame.to = to;
@@ -719,9 +836,11 @@
         else Kefu.toast(t("未连接", "Not connected"), "error");
       };
       fill(list,
-        el("button.choice", { type: "button", id: "transfer-queue", onclick: () => choose(null) },
+        el("button.choice" + (nobody ? ".warn" : ""), { type: "button", id: "transfer-queue", onclick: () => choose(null) },
           el("strong", t("退回排队", "Back to the queue")),
-          el("span.muted.small", t("由下一位有空的同事接待（不会再分给你）", "The next free colleague takes it (not you again)"))),
+          nobody ? el("span.small.queue-warning", { id: "transfer-nobody" },
+            t("现在没有其他同事在线：顾客会被告知暂时无人接待，并可以留言", "No colleague is online: the shopper will be told nobody can take over yet and offered the message form"))
+            : el("span.muted.small", t("由下一位有空的同事接待（不会再分给你）", "The next free colleague takes it (not you again)"))),
         others.length ? others.map((a) => {
           const full = a.conversations.length >= a.capacity;
           const speaks = a.langs.includes(c.lang);
@@ -749,9 +868,10 @@
       section(t("转人工原因", "Why escalated"),
         el("p.reason", el("span.badge" + (c.reason === "complaint" ? ".bad" : ".warn"), reasonText(c.reason))),
         dl([
-          [t("机器人识别的意图", "Intents the bot saw"), (bot.intents_seen || []).join(", ")],
+          [t("顾客所在页面", "Shopper's page"), el("span", { id: "ctx-page" }, pageText(bot.page) || t("未知", "unknown"))],
+          [t("机器人识别的意图", "Intents the bot saw"), (bot.intents_seen || []).map((i) => tt(INTENTS[i], i)).join(t("、", ", "))],
           [t("回答过的 FAQ", "FAQ answers given"), (bot.faq_ids || []).join(", ")],
-          [t("流程", "Flows"), (bot.flows || []).join(", ")],
+          [t("流程", "Flows"), (bot.flows || []).map((f) => tt(FLOWS[f], f)).join(t("、", ", "))],
           [t("已创建的退货", "Returns opened"), (bot.returns_created || []).join(", ")],
           [t("投诉", "Complaint"), bot.complaint ? t("是", "yes") : null],
         ])),
@@ -759,7 +879,7 @@
         p ? dl([
           [t("姓名", "Name"), p.name],
           [t("编号", "ID"), p.id],
-          [t("会员等级", "Tier"), el("span", p.tier, p.vip ? el("span.badge.vip", " VIP") : null)],
+          [t("会员等级", "Tier"), el("span", { id: "shopper-tier" }, tt(TIERS[p.tier], p.tier), p.vip ? el("span.badge.vip", " VIP") : null)],
           [t("历史评分", "Past ratings"), p.average_rating !== null && p.average_rating !== undefined
             ? `${p.average_rating.toFixed(1)} / 5 (${p.past_ratings.join(" ")})` : t("暂无", "none")],
           [t("咨询次数", "Conversations"), String(p.conversations)],
@@ -767,7 +887,7 @@
       section(t("本次涉及的订单", "Orders discussed"),
         ctx.orders.length ? ctx.orders.map(orderCard) : el("p.muted", t("无", "None"))),
       section(t("内部备注", "Internal notes"),
-        ctx.notes.length ? ctx.notes.map((n) => el("div.mini.note-item", el("div.muted.small", n.agent, " · ", Kefu.time(n.created_at)), el("div", n.text)))
+        ctx.notes.length ? ctx.notes.map((n) => el("div.mini.note-item", el("div.muted.small", staffName(n.agent), " · ", Kefu.time(n.created_at)), el("div", n.text)))
           : el("p.muted", t("勾选输入框下的“内部备注”来添加", "Tick \"Internal note\" under the reply box to add one"))),
       c.productNode || (c.productNode = productLookup(c)),
       p && p.recent_orders && p.recent_orders.length ? el("details.ctx-box", { open: !ctx.orders.length },
@@ -776,7 +896,7 @@
       ctx.returns.length ? section(t("退货申请", "Returns"), ctx.returns.map((r) => el("div.mini",
         el("strong", r.id), " ", r.order_no, " · ", r.status, el("div.muted.small", r.reason)))) : null,
       ctx.handoffs.length > 1 ? section(t("转接记录", "Handoffs"), ctx.handoffs.map((h) => el("div.mini.small",
-        Kefu.time(h.queued_at), " · ", reasonText(h.reason), h.agent ? " → " + h.agent : "", h.outcome ? " · " + tt(OUTCOMES[h.outcome], h.outcome) : ""))) : null,
+        Kefu.time(h.queued_at), " · ", reasonText(h.reason), h.agent ? " → " + staffName(h.agent) : "", h.outcome ? " · " + tt(OUTCOMES[h.outcome], h.outcome) : ""))) : null,
       p ? pastConversations(c, p.id) : null);
   }
 

@@ -6,7 +6,7 @@
 //! records they embed (`Order`, `EscalationContext`, `MessageMeta`) and the store's vocabulary
 //! enums (`Sender`, `ConversationState`) are sent as they are.
 
-use crate::records::{EscalationContext, MessageMeta};
+use crate::records::{EscalationContext, MessageMeta, Page};
 use serde::{Deserialize, Serialize};
 
 use super::queue::QueueItem;
@@ -119,6 +119,11 @@ pub enum AgentFrame {
         conversation_id: String,
         note: NoteInfo,
     },
+    /// The shopper moved to another page (`page`: product, order, url, as the widget said).
+    Page {
+        conversation_id: String,
+        page: Page,
+    },
     /// The shopper's connection came or went.
     Shopper {
         conversation_id: String,
@@ -133,10 +138,13 @@ pub enum AgentFrame {
     Ack {
         id: String,
     },
-    /// A request (claim, transfer, resolve …) was carried out.
+    /// A request (claim, transfer, resolve …) was carried out. `warning` "no_agents": put back
+    /// in the queue with no colleague online (the shopper was offered the message form).
     Done {
         op: String,
         conversation_id: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        warning: Option<String>,
     },
     Error {
         code: AgentErrorCode,

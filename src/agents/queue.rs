@@ -2,7 +2,7 @@
 //! can be read and tested on their own: VIP shoppers first, then the longest wait; a waiting
 //! conversation goes to the least-loaded online agent who serves its language and has room.
 
-use crate::records::EscalationContext;
+use crate::records::{EscalationContext, Page};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -39,6 +39,9 @@ pub struct QueueItem {
     pub shopper_name: Option<String>,
     pub queued_at: String,
     pub waiting_secs: u64,
+    /// The page the shopper is on (product, order, address), when the widget said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<Page>,
 }
 
 #[derive(Debug, Default)]
@@ -56,6 +59,10 @@ impl Queue {
 
     pub fn contains(&self, conversation_id: &str) -> bool {
         self.items.iter().any(|w| w.conversation_id == conversation_id)
+    }
+
+    pub fn get_mut(&mut self, conversation_id: &str) -> Option<&mut Waiting> {
+        self.items.iter_mut().find(|w| w.conversation_id == conversation_id)
     }
 
     pub fn remove(&mut self, conversation_id: &str) -> Option<Waiting> {
@@ -100,6 +107,7 @@ impl Queue {
                 shopper_name: w.shopper_name.clone(),
                 queued_at: w.queued_at.clone(),
                 waiting_secs: now.duration_since(w.since).as_secs(),
+                page: Some(w.bot.page.clone()).filter(|p| *p != Page::default()),
             })
             .collect()
     }

@@ -158,8 +158,9 @@ struct ProductQuery {
     limit: Option<usize>,
 }
 
-/// The catalog with stock per variant: the products that best match `q` (Chinese or English,
-/// the shoppers' product search), or all of them without it.
+/// The catalog with stock per variant: the products that best match `q` (Chinese or English;
+/// name and sku matches first, then tags and category, then descriptions: the staff lookup), or
+/// all of them without it.
 async fn products(
     State(app): State<Arc<AppState>>,
     staff: Staff,
@@ -173,7 +174,7 @@ async fn products(
         return Ok(Json(engines.catalog.iter().take(q.limit.unwrap_or(500)).cloned().collect()));
     };
     let limit = q.limit.unwrap_or(10).clamp(1, 50);
-    let hits = engines.products.search(query, limit).map_err(ApiError::bad_request)?;
+    let hits = engines.products.lookup(query, limit).map_err(ApiError::bad_request)?;
     Ok(Json(hits.iter().filter_map(|h| engines.product(&h.sku).cloned()).collect()))
 }
 

@@ -27,6 +27,8 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod agent_console;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -384,7 +386,7 @@ async fn a_shopper_escalates_an_agent_replies_and_resolves_and_the_shopper_rates
     assert_eq!(agent.js("return window.pwned === undefined").await, json!(true));
     agent.text("#context", "顾客要求转人工").await;
     let profile = agent.text("#context", "林晓雯").await;
-    assert!(profile.contains("gold") && profile.contains("S1001"), "the shopper's profile: {profile}");
+    assert!(profile.contains("金卡会员") && profile.contains("S1001"), "the shopper's profile: {profile}");
     w.text(".msg.system .text, .msg.bot .text", "李明").await;
     // with an agent here, the offer to leave a message (no agent was online) goes away
     wait_for_text("shopper", "no leave-message form", "gone", || async {
@@ -403,7 +405,8 @@ async fn a_shopper_escalates_an_agent_replies_and_resolves_and_the_shopper_rates
     agent.click("#send").await;
     agent.text("#transcript .msg.note", note).await;
     agent.text("#context", note).await;
-    agent.click("#note-mode").await;
+    // note mode unticks itself once the note is sent
+    assert_eq!(agent.js("return document.getElementById('note-mode').checked").await, json!(false));
 
     // a canned response goes into the reply box, then to the shopper
     agent.click("#canned-toggle").await;

@@ -101,7 +101,10 @@ impl State {
     }
 
     pub(crate) fn done(&mut self, agent: &str, op: &str, conv: &str) {
-        self.tell_agent(agent, AgentFrame::Done { op: op.into(), conversation_id: conv.into() });
+        self.tell_agent(
+            agent,
+            AgentFrame::Done { op: op.into(), conversation_id: conv.into(), warning: None },
+        );
     }
 
     pub(crate) fn check_text(&self, text: &str) -> Option<String> {

@@ -10,7 +10,26 @@ use super::ShopperEvent;
 use crate::agents::protocol::{AgentErrorCode, AgentFrame, Presence};
 use crate::agents::queue::{self, Seat, Waiting};
 use crate::dialogue::texts::t;
+use crate::lang::Lang;
 use crate::store::{ConversationContext, HandoffOutcome, StoreError};
+
+/// What the shopper hears when their conversation goes back to the queue: that another agent
+/// is coming, or, when `nobody` (no colleague online), the truth and the offer of a message.
+pub(crate) fn requeue_notice(lang: Lang, nobody: bool) -> String {
+    if nobody {
+        t(
+            lang,
+            "现在没有其他客服在线，暂时无法为您转接。您可以给我们留言，客服上线后会尽快联系您；等待期间我也会继续为您解答。",
+            "No other agent is online right now, so nobody can take over yet. You can leave a message and an agent will get back to you; meanwhile I'm still here to help.",
+        )
+    } else {
+        t(
+            lang,
+            "正在为您转接其他客服，请稍候，您的聊天记录会一并转交。",
+            "Transferring you to another agent; they'll see everything so far. One moment please.",
+        )
+    }
+}
 
 impl State {
     pub(crate) fn seats(&self) -> Vec<Seat<'_>> {
@@ -207,11 +226,10 @@ impl State {
     ) {
         let Some(owned) = self.release(conv) else { return };
         let lang = owned.waiting.lang;
-        let text = t(
-            lang,
-            "正在为您转接其他客服，请稍候，您的聊天记录会一并转交。",
-            "Transferring you to another agent; they'll see everything so far. One moment please.",
-        );
+        // back to the queue with no colleague online: nobody is coming, so the shopper is not
+        // told another agent is (they are offered the message form, the agent is warned)
+        let nobody = to.is_none() && !self.colleague_online(lang, &owned.agent);
+        let text = requeue_notice(lang, nobody);
         self.moving.insert(conv.to_string(), Moving { replies: vec![], ended: None });
         let q = Requeue {
             agent: owned.agent,
@@ -223,8 +241,17 @@ impl State {
             to,
             done,
             text,
+            nobody,
         };
         self.write(conv, Op::Requeue(Box::new(q)));
+    }
+
+    /// Whether an agent other than `but` is connected, online and serves `lang`: someone who
+    /// will take a conversation put back in the queue (at once, or when a seat frees up).
+    pub(crate) fn colleague_online(&self, lang: Lang, but: &str) -> bool {
+        self.agents.iter().any(|(name, a)| {
+            name != but && a.conn.is_some() && a.presence == Presence::Online && a.langs.contains(&lang)
+        })
     }
 
     pub(crate) fn observe_handle_time(&mut self, since: Instant) {

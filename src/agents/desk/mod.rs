@@ -38,7 +38,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::protocol::{AgentFrame, AgentInfo, AgentMsg, Presence};
 use super::queue::QueueItem;
 use crate::lang::Lang;
-use crate::records::EscalationContext;
+use crate::records::{EscalationContext, Page};
 use crate::store::{Store, StoreError};
 use crate::time::hours::BusinessHours;
 use crate::time::Clock;
@@ -115,9 +115,11 @@ pub enum ShopperEvent {
     Typing {
         agent: String,
     },
-    /// Back in the queue (transfer, or the agent was gone too long).
+    /// Back in the queue (transfer, or the agent was gone too long). `leave_message`: no other
+    /// agent was online, so the shopper is offered the message form with the notice.
     Requeued {
         text: String,
+        leave_message: bool,
     },
     HandedBack {
         text: String,
@@ -178,6 +180,10 @@ enum DeskMsg {
     },
     ShopperTyping {
         conv: String,
+    },
+    ShopperPage {
+        conv: String,
+        page: Page,
     },
     ShopperEnded {
         conv: String,
@@ -249,6 +255,11 @@ impl Desk {
 
     pub async fn shopper_typing(&self, conv: String) {
         self.send(DeskMsg::ShopperTyping { conv }).await
+    }
+
+    /// The shopper of a conversation with (or waiting for) agents is on another page.
+    pub async fn shopper_page(&self, conv: String, page: Page) {
+        self.send(DeskMsg::ShopperPage { conv, page }).await
     }
 
     /// The shopper ended the conversation; returns once the desk has let go of it.

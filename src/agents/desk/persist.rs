@@ -96,6 +96,9 @@ pub(crate) struct Requeue {
     pub(crate) to: Option<String>,
     pub(crate) done: DoneFor,
     pub(crate) text: String,
+    /// No colleague was online when it was decided: the shopper is offered the message form
+    /// and the agent who asked is warned.
+    pub(crate) nobody: bool,
 }
 
 /// Who ended a handoff, and what to do once it is stored.

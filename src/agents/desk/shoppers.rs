@@ -7,8 +7,10 @@ use tokio::sync::oneshot;
 use super::persist::{EndBy, Op};
 use super::state::{Moving, State};
 use super::{Availability, Escalation, ShopperLink, MAX_QUEUE};
+use crate::agents::protocol::AgentFrame;
 use crate::agents::queue;
 use crate::lang::Lang;
+use crate::records::Page;
 use crate::store::{ConversationState, HandoffOutcome, StoreError};
 
 impl State {
@@ -54,6 +56,22 @@ impl State {
         match queue::expected_wait_secs(position, &seats, lang, self.average_handle_secs) {
             None => Availability::NoAgents,
             Some(wait) => Availability::Queued { position, wait_secs: Some(wait) },
+        }
+    }
+
+    /// The shopper is on another page: kept with the waiting conversation (the queue and the
+    /// agent who takes it see it) or told to the agent who has it.
+    pub(crate) fn shopper_page(&mut self, conv: &str, page: Page) {
+        if let Some(w) = self.queue.get_mut(conv) {
+            if w.bot.page != page {
+                w.bot.page = page;
+                self.broadcast_queue();
+            }
+        } else if let Some(o) = self.owners.get_mut(conv) {
+            if o.waiting.bot.page != page {
+                o.waiting.bot.page = page.clone();
+                self.tell_owner(conv, AgentFrame::Page { conversation_id: conv.to_string(), page });
+            }
         }
     }
 

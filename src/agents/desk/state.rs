@@ -134,6 +134,7 @@ impl State {
             DeskMsg::ShopperTyping { conv } => {
                 self.tell_owner(&conv, AgentFrame::Typing { conversation_id: conv.clone() });
             }
+            DeskMsg::ShopperPage { conv, page } => self.shopper_page(&conv, page),
             DeskMsg::ShopperEnded { conv, reply } => self.shopper_ended(&conv, reply),
             DeskMsg::AgentHello(h) => self.agent_hello(h),
             DeskMsg::AgentGone { name, conn } => self.agent_gone(&name, conn),

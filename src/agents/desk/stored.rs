@@ -149,7 +149,7 @@ impl State {
         match result {
             Ok(handoff) => {
                 self.ended(&q.agent, conv, q.outcome);
-                self.tell_shopper(conv, ShopperEvent::Requeued { text: q.text });
+                self.tell_shopper(conv, ShopperEvent::Requeued { text: q.text, leave_message: q.nobody });
                 if let Some(ended) = ended {
                     self.end_for_shopper(conv, handoff.id, None, ended);
                     if let Some((who, op)) = q.done {
@@ -176,7 +176,11 @@ impl State {
                         }
                         None => {
                             if let Some((who, op)) = q.done {
-                                self.done(&who, op, conv);
+                                let warning = q.nobody.then(|| "no_agents".to_string());
+                                self.tell_agent(
+                                    &who,
+                                    AgentFrame::Done { op: op.into(), conversation_id: conv.into(), warning },
+                                );
                             }
                         }
                     }

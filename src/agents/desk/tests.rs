@@ -558,3 +558,66 @@ fn a_shopper_who_ends_is_let_go_and_the_agent_told_once_stored() {
     assert!(done.try_recv().is_ok());
     assert_eq!(d.s.agents["li"].conversations.len(), 0);
 }
+
+/// The shopper's `Requeued` notice and the `done` warning the agent who asked got.
+fn requeue_told(effects: &[Effect]) -> (Option<(String, bool)>, Option<Option<String>>) {
+    let notice = effects.iter().find_map(|e| match e {
+        Effect::Shopper { event: ShopperEvent::Requeued { text, leave_message }, .. } => {
+            Some((text.clone(), *leave_message))
+        }
+        _ => None,
+    });
+    let warning = effects.iter().find_map(|e| match e {
+        Effect::Agent { frame: AgentFrame::Done { op, warning, .. }, .. } if op == "transfer" => {
+            Some(warning.clone())
+        }
+        _ => None,
+    });
+    (notice, warning)
+}
+
+#[test]
+fn back_to_the_queue_with_no_colleague_online_offers_a_message_instead_of_a_promise() {
+    let mut d = Desk::new();
+    d.agent("li", Presence::Online, 3);
+    d.agent("amy", Presence::Away, 3);
+    d.waiting("c1");
+    d.settle();
+    assert_eq!(d.owner("c1"), Some("li"));
+
+    // li is the only one online (amy is away): nobody else is coming
+    d.request("li", AgentMsg::Transfer { conversation_id: "c1".into(), to: None });
+    let effects = d.settle();
+    assert_eq!(told(&effects), ["li: ended transferred", "c1: Requeued", "li: done transfer"]);
+    let (notice, warning) = requeue_told(&effects);
+    let (text, leave_message) = notice.unwrap();
+    assert!(leave_message, "the shopper is offered the message form");
+    assert!(
+        text.contains("没有其他客服在线") && text.contains("留言") && !text.contains("正在为您转接"),
+        "{text}"
+    );
+    assert_eq!(warning, Some(Some("no_agents".to_string())), "li is warned");
+    assert!(d.s.queue.contains("c1"), "still waiting, for whoever comes online");
+
+    // amy comes online and takes it; her transfer back to the queue with li online promises li
+    d.request("amy", AgentMsg::Presence { state: Presence::Online });
+    d.settle();
+    assert_eq!(d.owner("c1"), Some("amy"));
+    d.request("amy", AgentMsg::Transfer { conversation_id: "c1".into(), to: None });
+    let effects = d.settle();
+    let (notice, warning) = requeue_told(&effects);
+    let (text, leave_message) = notice.unwrap();
+    assert!(!leave_message && text.contains("正在为您转接"), "{text}");
+    assert_eq!(warning, Some(None));
+    assert_eq!(d.owner("c1"), Some("li"));
+
+    // an agent gone past the grace period with nobody else online: the same honest notice
+    d.request("amy", AgentMsg::Presence { state: Presence::Away });
+    let conn = d.s.agents["li"].conn.as_ref().unwrap().conn;
+    d.s.handle(DeskMsg::AgentGone { name: "li".into(), conn });
+    d.s.now += Duration::from_secs(61);
+    d.s.tick();
+    let (notice, warning) = requeue_told(&d.settle());
+    assert!(notice.unwrap().1, "offered the message form");
+    assert_eq!(warning, None, "nobody asked");
+}

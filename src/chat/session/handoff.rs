@@ -139,10 +139,14 @@ impl Session {
                 self.send(ServerMsg::text(Sender::Agent, text, Some(agent))).await;
             }
             ShopperEvent::Typing { agent } => self.send(ServerMsg::Typing { agent }).await,
-            ShopperEvent::Requeued { text } => {
+            ShopperEvent::Requeued { text, leave_message } => {
                 set(self, ConversationState::WaitingAgent);
                 self.send(ServerMsg::Status { state: ConversationState::WaitingAgent, agent: None }).await;
-                self.send(system(text, None)).await;
+                let mut notice = system(text, None);
+                if let (true, ServerMsg::Reply { actions, .. }) = (leave_message, &mut notice) {
+                    actions.push(Action::LeaveMessage);
+                }
+                self.send(notice).await;
             }
             ShopperEvent::HandedBack { text } => {
                 set(self, ConversationState::Bot);

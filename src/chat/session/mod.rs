@@ -228,8 +228,16 @@ impl Session {
                 }
                 let router = &self.svc.router;
                 let page = router.checked_page(context.product, context.order, context.url);
+                let mut with_agents = None;
                 if let Some(live) = self.live.as_mut() {
+                    if matches!(live.conv.state, ConversationState::WaitingAgent | ConversationState::Agent) {
+                        with_agents = Some((live.conv.id.clone(), page.clone()));
+                    }
                     router.set_page(&mut live.dialogue, page);
+                }
+                // the agents see where the shopper is now
+                if let Some((conv, page)) = with_agents {
+                    self.svc.desk.shopper_page(conv, page).await;
                 }
                 true
             }
