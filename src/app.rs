@@ -49,6 +49,8 @@ pub struct AppState {
     pub webhooks: crate::webhooks::Webhooks,
     /// The ids of the store's events already taken (`/api/store/events`), bounded.
     pub store_events: std::sync::Mutex<crate::orders::events::SeenIds>,
+    /// Catalog sync: the store's products and stock into the product index.
+    pub catalog: crate::catalog_sync::CatalogSync,
 }
 
 /// Everything a running service needs, built from the config.
@@ -99,6 +101,7 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
         desk: desk.clone(),
         metrics: metrics.clone(),
         rates: crate::chat::rates::Rates::new(&config),
+        live: Arc::new(crate::chat::live::LiveSessions::new()),
         settings: ChatSettings::from(&config),
     });
     let agents = Arc::new(AgentService {
@@ -111,8 +114,11 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
     let webhooks =
         crate::webhooks::Webhooks::start(store.clone(), crate::webhooks::Settings::from_config(&config)?)
             .await?;
+    let every = (config.catalog_sync_secs > 0).then(|| Duration::from_secs(config.catalog_sync_secs));
+    let catalog = crate::catalog_sync::CatalogSync::start(router.clone(), router.orders.clone(), every);
     let app = Arc::new(AppState {
         webhooks,
+        catalog,
         store_events: std::sync::Mutex::new(crate::orders::events::SeenIds::new(10_000)),
         logins: crate::accounts::Logins::new(config.max_concurrent_logins),
         roster,

@@ -82,6 +82,10 @@ pub struct Config {
     /// The shared secret the store signs the events it posts to `/api/store/events` with (at
     /// least 16 bytes). None (the default): the endpoint answers 404.
     pub store_events_secret: Option<String>,
+    /// With `orders_source = "http"`: how often (seconds) products and stock changed since the
+    /// last sync are fetched from the store (also at once on a stock or product event); 0: only
+    /// on events.
+    pub catalog_sync_secs: u64,
     /// A fixed "now" (RFC 3339) instead of the system clock, for demos and tests: the demo
     /// orders' delivery dates and 7-day return windows are relative to 2026-11-25.
     pub fixed_time: Option<String>,
@@ -237,6 +241,7 @@ impl Default for Config {
             orders_breaker_failures: 5,
             orders_breaker_open_ms: 10_000,
             store_events_secret: None,
+            catalog_sync_secs: 300,
             fixed_time: None,
             agent_grace_secs: 120,
             agent_capacity: 5,
@@ -598,6 +603,7 @@ impl std::fmt::Debug for Config {
             .field("orders_breaker_failures", &self.orders_breaker_failures)
             .field("orders_breaker_open_ms", &self.orders_breaker_open_ms)
             .field("store_events_secret", &redact(&self.store_events_secret))
+            .field("catalog_sync_secs", &self.catalog_sync_secs)
             .field("fixed_time", &self.fixed_time)
             .field("agent_grace_secs", &self.agent_grace_secs)
             .field("agent_capacity", &self.agent_capacity)

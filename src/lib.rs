@@ -24,6 +24,7 @@ pub mod accounts;
 pub mod agents;
 pub mod analytics;
 pub mod app;
+pub mod catalog_sync;
 pub mod chat;
 pub mod config;
 pub mod diagnostic;

@@ -2,6 +2,7 @@
 //! ([`session`]), with the limits shared by all of a client's connections ([`rates`]). The only
 //! place that knows the JSON frames.
 
+pub mod live;
 pub mod protocol;
 pub mod rates;
 pub mod session;
@@ -24,6 +25,8 @@ pub struct ChatService {
     pub metrics: Arc<Metrics>,
     /// New conversations and messages per minute, per client address and per shopper.
     pub rates: rates::Rates,
+    /// The live sessions by conversation, for order updates announced by the store.
+    pub live: Arc<live::LiveSessions>,
     pub settings: ChatSettings,
 }
 

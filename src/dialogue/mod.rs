@@ -7,6 +7,7 @@
 //! This module knows nothing about WebSockets: the chat layer calls [`Router::handle`].
 
 pub mod engines;
+pub mod notices;
 pub mod orders;
 pub mod policy;
 pub mod products;

@@ -130,59 +130,73 @@ pub fn parse_file(path: &Path, text: &str, diags: &mut Diagnostics) -> Vec<Produ
         let line = lines.line(entry.span().start);
         let p = entry.into_inner();
         let before = diags.len();
-        let mut err = |msg: String| diags.push(Diagnostic::new(path, Some(line), msg));
-        if p.sku.trim().is_empty() {
-            err("product with an empty sku".into());
-        }
         if let Some(first) = seen.insert(p.sku.clone(), line) {
-            err(format!("duplicate sku {:?} (first defined at line {first})", p.sku));
-        }
-        if !CATEGORIES.contains(&p.category.as_str()) {
-            err(format!(
-                "product {}: unknown category {:?} (known: {})",
-                p.sku,
-                p.category,
-                CATEGORIES.join(", ")
+            diags.push(Diagnostic::new(
+                path,
+                Some(line),
+                format!("duplicate sku {:?} (first defined at line {first})", p.sku),
             ));
         }
-        for (what, b) in [("name", &p.name), ("description", &p.description), ("material", &p.material)] {
-            for lang in Lang::ALL {
-                if b.get(lang).trim().is_empty() {
-                    err(format!("product {}: empty {lang} {what}", p.sku));
-                }
-            }
-        }
-        if !(p.price.is_finite() && p.price > 0.0) {
-            err(format!("product {}: price must be positive, got {}", p.sku, p.price));
-        }
-        if !p.returnable && p.non_returnable_reason.is_none() {
-            err(format!("product {}: returnable = false needs a non_returnable_reason", p.sku));
-        }
-        if p.sizes.is_empty() || p.colors.is_empty() {
-            err(format!("product {}: needs at least one size and one colour", p.sku));
-        }
-        let sizes: HashSet<&str> = p.sizes.iter().map(String::as_str).collect();
-        let colors: HashSet<&str> = p.colors.iter().map(|c| c.id.as_str()).collect();
-        let mut combos = HashSet::new();
-        let mut total_stock = Some(0u32);
-        for v in &p.variants {
-            total_stock = total_stock.and_then(|t| t.checked_add(v.stock));
-            if !colors.contains(v.color.as_str()) {
-                err(format!("product {}: variant uses unknown colour {:?}", p.sku, v.color));
-            }
-            if !sizes.contains(v.size.as_str()) {
-                err(format!("product {}: variant uses unknown size {:?}", p.sku, v.size));
-            }
-            if !combos.insert((v.color.as_str(), v.size.as_str())) {
-                err(format!("product {}: variant {}/{} listed twice", p.sku, v.color, v.size));
-            }
-        }
-        if total_stock.is_none() {
-            err(format!("product {}: total stock of its variants exceeds {}", p.sku, u32::MAX));
+        for msg in problems(&p) {
+            diags.push(Diagnostic::new(path, Some(line), msg));
         }
         if diags.len() == before {
             out.push(p);
         }
+    }
+    out
+}
+
+/// What is wrong with one product (empty when it is valid), whatever it came from: the catalog
+/// file (`parse_file`, which also refuses a sku defined twice) or the store's catalog sync.
+pub fn problems(p: &Product) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut err = |msg: String| out.push(msg);
+    if p.sku.trim().is_empty() {
+        err("product with an empty sku".into());
+    }
+    if !CATEGORIES.contains(&p.category.as_str()) {
+        err(format!(
+            "product {}: unknown category {:?} (known: {})",
+            p.sku,
+            p.category,
+            CATEGORIES.join(", ")
+        ));
+    }
+    for (what, b) in [("name", &p.name), ("description", &p.description), ("material", &p.material)] {
+        for lang in Lang::ALL {
+            if b.get(lang).trim().is_empty() {
+                err(format!("product {}: empty {lang} {what}", p.sku));
+            }
+        }
+    }
+    if !(p.price.is_finite() && p.price > 0.0) {
+        err(format!("product {}: price must be positive, got {}", p.sku, p.price));
+    }
+    if !p.returnable && p.non_returnable_reason.is_none() {
+        err(format!("product {}: returnable = false needs a non_returnable_reason", p.sku));
+    }
+    if p.sizes.is_empty() || p.colors.is_empty() {
+        err(format!("product {}: needs at least one size and one colour", p.sku));
+    }
+    let sizes: HashSet<&str> = p.sizes.iter().map(String::as_str).collect();
+    let colors: HashSet<&str> = p.colors.iter().map(|c| c.id.as_str()).collect();
+    let mut combos = HashSet::new();
+    let mut total_stock = Some(0u32);
+    for v in &p.variants {
+        total_stock = total_stock.and_then(|t| t.checked_add(v.stock));
+        if !colors.contains(v.color.as_str()) {
+            err(format!("product {}: variant uses unknown colour {:?}", p.sku, v.color));
+        }
+        if !sizes.contains(v.size.as_str()) {
+            err(format!("product {}: variant uses unknown size {:?}", p.sku, v.size));
+        }
+        if !combos.insert((v.color.as_str(), v.size.as_str())) {
+            err(format!("product {}: variant {}/{} listed twice", p.sku, v.color, v.size));
+        }
+    }
+    if total_stock.is_none() {
+        err(format!("product {}: total stock of its variants exceeds {}", p.sku, u32::MAX));
     }
     out
 }

@@ -2,8 +2,9 @@
 //! `http` order source reads them, the reference store (`examples/store`) writes them.
 //!
 //! An order is kefu's [`Order`] as the demo data spells it (items, status, tracking events,
-//! address); a return is kefu's [`ReturnRequest`] with the **store's** id. The store sends the
-//! whole order; what a shopper may see of it is decided by kefu's dialogue, never by the store.
+//! address); a return is a [`Return`] with the **store's** id (kefu's own row type,
+//! `store::ReturnRequest`, never goes onto a wire). The store sends the whole order; what a
+//! shopper may see of it is decided by kefu's dialogue, never by the store.
 
 use serde::{Deserialize, Serialize};
 
@@ -24,13 +25,55 @@ pub struct ShopperOrders {
 pub struct OrderEntry {
     pub order: Order,
     #[serde(default)]
-    pub returns: Vec<ReturnRequest>,
+    pub returns: Vec<Return>,
+}
+
+/// A return request as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Return {
+    /// The store's id for it.
+    pub id: String,
+    pub order_no: String,
+    /// The kefu conversation it was requested in.
+    #[serde(default)]
+    pub conversation_id: Option<String>,
+    pub reason: String,
+    /// `requested`, `in_transit`, `received`, `refunded`.
+    pub status: String,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+impl From<Return> for ReturnRequest {
+    fn from(r: Return) -> ReturnRequest {
+        ReturnRequest {
+            id: r.id,
+            order_no: r.order_no,
+            conversation_id: r.conversation_id,
+            reason: r.reason,
+            status: r.status,
+            created_at: r.created_at,
+        }
+    }
+}
+
+impl From<&ReturnRequest> for Return {
+    fn from(r: &ReturnRequest) -> Return {
+        Return {
+            id: r.id.clone(),
+            order_no: r.order_no.clone(),
+            conversation_id: r.conversation_id.clone(),
+            reason: r.reason.clone(),
+            status: r.status.clone(),
+            created_at: r.created_at.clone(),
+        }
+    }
 }
 
 /// `GET /orders/{order_no}/returns`, oldest first.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Returns {
-    pub returns: Vec<ReturnRequest>,
+    pub returns: Vec<Return>,
 }
 
 /// The body of `POST /orders/{order_no}/returns`.
@@ -49,7 +92,7 @@ pub struct ReturnCreate {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReturnAnswer {
     #[serde(rename = "return")]
-    pub return_request: ReturnRequest,
+    pub return_request: Return,
 }
 
 /// `GET /catalog/changes?since=RFC3339`: products changed since then, and stock levels.

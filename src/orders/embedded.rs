@@ -62,6 +62,19 @@ impl OrderSource for Embedded {
             })
         })
     }
+
+    fn updated<'a>(&'a self, update: &'a super::events::OrderUpdate) -> SourceFuture<'a, bool> {
+        Box::pin(async move {
+            let u = update.clone();
+            let changed = self
+                .store
+                .update_order(update.order_no.clone(), move |o| {
+                    super::events::apply(o, &u, &crate::store::now())
+                })
+                .await?;
+            Ok(changed.is_some())
+        })
+    }
 }
 
 #[cfg(test)]

@@ -93,6 +93,8 @@ pub struct Http {
     orders: Mutex<Cache<Option<Order>>>,
     recent: Mutex<Cache<Vec<OrderWithReturns>>>,
     returns: Mutex<Cache<Vec<ReturnRequest>>>,
+    /// kefu's database, for the outbound webhook of a return opened in the store.
+    outbox: Option<crate::store::Store>,
 }
 
 impl Http {
@@ -129,7 +131,15 @@ impl Http {
             recent: Mutex::new(Cache::new(ttl, CACHE_CAPACITY)),
             returns: Mutex::new(Cache::new(ttl, CACHE_CAPACITY)),
             settings,
+            outbox: None,
         })
+    }
+
+    /// Records `return.requested` (an outbound webhook) in kefu's database for each return
+    /// opened in the store.
+    pub fn with_outbox(mut self, store: crate::store::Store) -> Http {
+        self.outbox = Some(store);
+        self
     }
 
     /// The breaker's state now (for tests and logs).
@@ -359,7 +369,10 @@ impl OrderSource for Http {
                     .into_iter()
                     .filter(|e| e.order.shopper_id == shopper_id)
                     .take(limit)
-                    .map(|e| OrderWithReturns { order: e.order, returns: e.returns })
+                    .map(|e| OrderWithReturns {
+                        order: e.order,
+                        returns: e.returns.into_iter().map(ReturnRequest::from).collect(),
+                    })
                     .collect(),
                 // a shopper the store does not know has no orders
                 None => Vec::new(),
@@ -369,8 +382,24 @@ impl OrderSource for Http {
         })
     }
 
-    fn changed(&self, order_no: &str) {
-        self.forget(order_no);
+    /// A read like the others (retried, through the breaker), never cached.
+    fn catalog_changes<'a>(
+        &'a self,
+        since: Option<&'a str>,
+    ) -> SourceFuture<'a, Option<contract::CatalogChanges>> {
+        Box::pin(async move {
+            let path = match since {
+                Some(t) => format!("/catalog/changes?since={}", segment(t)),
+                None => "/catalog/changes".to_string(),
+            };
+            let changes = self.get::<contract::CatalogChanges>(&path).await?;
+            changes.map(Some).ok_or_else(|| OrderError::Invalid(format!("{path}: 404")))
+        })
+    }
+
+    fn updated<'a>(&'a self, update: &'a super::events::OrderUpdate) -> SourceFuture<'a, bool> {
+        self.forget(&update.order_no);
+        Box::pin(async { Ok(true) })
     }
 
     fn returns_for<'a>(&'a self, order_no: &'a str) -> SourceFuture<'a, Vec<ReturnRequest>> {
@@ -379,7 +408,11 @@ impl OrderSource for Http {
                 return Ok(r);
             }
             let path = format!("/orders/{}/returns", segment(order_no));
-            let returns = self.get::<Returns>(&path).await?.map(|r| r.returns).unwrap_or_default();
+            let returns: Vec<ReturnRequest> = self
+                .get::<Returns>(&path)
+                .await?
+                .map(|r| r.returns.into_iter().map(ReturnRequest::from).collect())
+                .unwrap_or_default();
             lock(&self.returns).put(order_no.to_string(), returns.clone(), Instant::now());
             Ok(returns)
         })
@@ -396,9 +429,21 @@ impl OrderSource for Http {
             let (status, bytes) =
                 self.call(Method::POST, &path, Some(&r.idempotency_key), Some(body)).await?;
             self.forget(&r.order_no);
-            let answer = |b: &[u8]| parse::<ReturnAnswer>(&path, b).map(|a| a.return_request);
+            let answer =
+                |b: &[u8]| parse::<ReturnAnswer>(&path, b).map(|a| ReturnRequest::from(a.return_request));
             match status {
-                StatusCode::CREATED | StatusCode::OK => Ok(Created::Opened(answer(&bytes)?)),
+                StatusCode::CREATED | StatusCode::OK => {
+                    let opened = answer(&bytes)?;
+                    // the outbound webhook `return.requested`, once per store return (a 200
+                    // repeats a 201 kefu may never have heard); not recorded: logged, the return
+                    // stands
+                    if let Some(outbox) = &self.outbox {
+                        if let Err(e) = outbox.return_requested(opened.clone()).await {
+                            tracing::error!(return_id = %opened.id, "return.requested not recorded: {e}");
+                        }
+                    }
+                    Ok(Created::Opened(opened))
+                }
                 StatusCode::CONFLICT => Ok(Created::Exists(answer(&bytes)?)),
                 s => Err(refused(&path, s, &bytes)),
             }

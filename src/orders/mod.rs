@@ -23,6 +23,7 @@ use std::pin::Pin;
 
 pub mod breaker;
 pub mod cache;
+pub mod catalog;
 pub mod contract;
 pub mod embedded;
 pub mod events;
@@ -43,16 +44,19 @@ pub fn from_config(
     use std::time::Duration;
     Ok(match config.orders_source {
         crate::config::OrderSourceKind::Embedded => std::sync::Arc::new(Embedded::new(store)),
-        crate::config::OrderSourceKind::Http => std::sync::Arc::new(Http::new(http::Settings {
-            base_url: config.orders_url.clone().unwrap_or_default(),
-            api_key: config.orders_api_key.clone(),
-            timeout: Duration::from_millis(config.orders_timeout_ms),
-            retries: config.orders_retries,
-            retry_base: Duration::from_millis(config.orders_retry_base_ms),
-            cache_ttl: Duration::from_millis(config.orders_cache_ttl_ms),
-            breaker_failures: config.orders_breaker_failures,
-            breaker_open: Duration::from_millis(config.orders_breaker_open_ms),
-        })?),
+        crate::config::OrderSourceKind::Http => std::sync::Arc::new(
+            Http::new(http::Settings {
+                base_url: config.orders_url.clone().unwrap_or_default(),
+                api_key: config.orders_api_key.clone(),
+                timeout: Duration::from_millis(config.orders_timeout_ms),
+                retries: config.orders_retries,
+                retry_base: Duration::from_millis(config.orders_retry_base_ms),
+                cache_ttl: Duration::from_millis(config.orders_cache_ttl_ms),
+                breaker_failures: config.orders_breaker_failures,
+                breaker_open: Duration::from_millis(config.orders_breaker_open_ms),
+            })?
+            .with_outbox(store),
+        ),
     })
 }
 
@@ -142,6 +146,21 @@ pub trait OrderSource: Send + Sync {
     /// Opens a return: at most one per order, and one per idempotency key (see [`Created`]).
     fn create_return(&self, request: NewReturn) -> SourceFuture<'_, Created>;
 
-    /// The store said this order changed (an inbound event): forget anything kept about it.
-    fn changed(&self, _order_no: &str) {}
+    /// The store said this order changed (an inbound event): the embedded source applies the
+    /// change to its rows ([`events::apply`]); a remote one forgets what it cached about the
+    /// order, so the next question asks the store. False when the source has no such order.
+    /// By default nothing is kept, so there is nothing to do.
+    fn updated<'a>(&'a self, _update: &'a events::OrderUpdate) -> SourceFuture<'a, bool> {
+        Box::pin(async { Ok(true) })
+    }
+
+    /// Products and stock changed since `since` (the previous answer's `as_of`; `None`:
+    /// everything), for catalog sync. `Ok(None)`: this source has no catalog of its own (the
+    /// embedded source: knowledge/catalog is the catalog).
+    fn catalog_changes<'a>(
+        &'a self,
+        _since: Option<&'a str>,
+    ) -> SourceFuture<'a, Option<contract::CatalogChanges>> {
+        Box::pin(async { Ok(None) })
+    }
 }

@@ -98,7 +98,9 @@ pub enum Accepted {
     Refused,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// A return request as kefu keeps it (a row; the webhooks and the store API have their own
+/// wire types).
+#[derive(Debug, Clone, PartialEq)]
 pub struct ReturnRequest {
     pub id: String,
     pub order_no: String,
@@ -317,6 +319,28 @@ impl Store {
 
     pub async fn order(&self, order_no: String) -> Result<Option<Order>, StoreError> {
         self.call(move |conn| order_row(conn, &order_no)).await
+    }
+
+    /// Changes a stored order in one job (read, `change`, write back when it says it changed):
+    /// the order as it is now, `None` when there is no such order.
+    pub async fn update_order(
+        &self,
+        order_no: String,
+        change: impl FnOnce(&mut Order) -> bool + Send + 'static,
+    ) -> Result<Option<Order>, StoreError> {
+        self.call(move |conn| {
+            let Some(mut order) = order_row(conn, &order_no)? else { return Ok(None) };
+            if change(&mut order) {
+                let status =
+                    serde_json::to_value(order.status).expect("status").as_str().unwrap_or("").to_string();
+                conn.execute(
+                    "UPDATE orders SET status = ?2, data = ?3 WHERE order_no = ?1",
+                    params![order_no, status, json(&order)],
+                )?;
+            }
+            Ok(Some(order))
+        })
+        .await
     }
 
     /// A shopper's orders, newest first.
@@ -618,7 +642,7 @@ fn insert_return(
         "INSERT INTO returns (id, order_no, conversation_id, reason, status, created_at, idempotency_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![r.id, r.order_no, r.conversation_id, r.reason, r.status, r.created_at, key],
     )?;
-    super::webhooks::record_event(conn, super::webhooks::EventData::ReturnRequested(r.clone()))?;
+    super::webhooks::record_event(conn, super::webhooks::EventData::ReturnRequested((&r).into()))?;
     Ok(Ok(r))
 }
 

@@ -73,7 +73,7 @@ pub enum EventData {
     TicketCreated(TicketCreated),
     /// A return was requested for an order.
     #[serde(rename = "return.requested")]
-    ReturnRequested(ReturnRequest),
+    ReturnRequested(ReturnRequested),
     /// A conversation's feedback record was written (at its end; again when it changes).
     #[serde(rename = "feedback.written")]
     FeedbackWritten(Box<FeedbackRecord>),
@@ -151,6 +151,56 @@ impl From<&super::Ticket> for TicketCreated {
             contact: t.contact.clone(),
             created_at: t.created_at.clone(),
         }
+    }
+}
+
+/// `return.requested`: the return as it was opened (the id is the system of record's: kefu's
+/// for the embedded source, the store's for the http one).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReturnRequested {
+    pub id: String,
+    pub order_no: String,
+    pub conversation_id: Option<String>,
+    pub reason: String,
+    pub status: String,
+    pub created_at: String,
+}
+
+impl From<&ReturnRequest> for ReturnRequested {
+    fn from(r: &ReturnRequest) -> ReturnRequested {
+        ReturnRequested {
+            id: r.id.clone(),
+            order_no: r.order_no.clone(),
+            conversation_id: r.conversation_id.clone(),
+            reason: r.reason.clone(),
+            status: r.status.clone(),
+            created_at: r.created_at.clone(),
+        }
+    }
+}
+
+impl Store {
+    /// Records `return.requested` for a return another system opened (the store, through the
+    /// http order source), once per return id however often it is reported: the event's id is
+    /// derived from the return's. True when recorded now.
+    pub async fn return_requested(&self, r: ReturnRequest) -> Result<bool, StoreError> {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(format!("return.requested\n{}", r.id).as_bytes());
+        let id = digest[..16].iter().fold(String::from("evt_"), |mut s, b| {
+            s.push_str(&format!("{b:02x}"));
+            s
+        });
+        self.call(move |conn| {
+            let event = Event { id, created_at: now(), data: EventData::ReturnRequested((&r).into()) };
+            let body = serde_json::to_string(&event).expect("events serialise");
+            let n = conn
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO webhook_events (id, kind, body, created_at) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![event.id, event.data.kind().as_str(), body, event.created_at])?;
+            Ok(n == 1)
+        })
+        .await
     }
 }
 

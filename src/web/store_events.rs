@@ -4,9 +4,13 @@
 //! 401, an event id already taken 409 (a store treats it as delivered), a body that is no
 //! known event 400; a taken event answers 204. Without a secret configured the endpoint is 404.
 //!
-//! An order change makes the order source forget what it cached about the order, so the next
-//! turn asks the store. (Telling a shopper in an open conversation, and updating the embedded
-//! source's rows, are not done yet.)
+//! An order change updates the order source (the embedded source's rows; the http source
+//! forgets what it cached, so the next turn asks the store), then the live shopper sessions
+//! about that order are told (`chat::live`; each decides what to say from its own dialogue
+//! state). When the change cannot be applied (kefu's database failing) the answer is 503 and
+//! the event id is forgotten, so the store's retry is taken. A stock or product change goes to
+//! catalog sync (`catalog_sync`): what the event carries is applied, and with the http source
+//! the store is asked for the rest; the product index is rebuilt and swapped in.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +21,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 
 use super::AppState;
+use crate::orders::catalog::Changes;
 use crate::orders::events::{Change, StoreEvent};
 use crate::webhooks::signature::{self, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
@@ -50,12 +55,36 @@ async fn receive(State(app): State<Arc<AppState>>, headers: HeaderMap, body: Byt
     if !first {
         return (StatusCode::CONFLICT, format!("event {} was already taken", event.id));
     }
-    match &event.change {
-        Change::OrderUpdated { order_no, status } => {
-            tracing::info!(order_no, ?status, event = event.id, "store event: order updated");
-            app.router.orders.changed(order_no);
+    match event.change {
+        Change::OrderUpdated(update) => {
+            let order_no = update.order_no.clone();
+            match app.router.orders.updated(&update).await {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!(order_no, event = event.id, "store event about an unknown order"),
+                Err(e) => {
+                    tracing::error!(order_no, event = event.id, "store event not applied: {e}");
+                    app.store_events.lock().unwrap_or_else(|p| p.into_inner()).forget(&event.id);
+                    return (StatusCode::SERVICE_UNAVAILABLE, "could not apply the change; retry".into());
+                }
+            }
+            let told = app.chat.live.order_updated(update);
+            tracing::info!(order_no, told, event = event.id, "store event: order updated");
         }
-        Change::StockChanged { sku } => tracing::info!(sku, event = event.id, "store event: stock changed"),
+        Change::StockChanged { sku, stock } => {
+            tracing::info!(sku, levels = stock.len(), event = event.id, "store event: stock changed");
+            app.catalog.changed(Changes { products: Vec::new(), stock });
+        }
+        Change::ProductUpdated { sku, product } => {
+            if product.as_ref().is_some_and(|p| p.sku != sku) {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    format!("product.updated for {sku} carries another product"),
+                );
+            }
+            tracing::info!(sku, event = event.id, "store event: product updated");
+            app.catalog
+                .changed(Changes { products: product.map(|p| *p).into_iter().collect(), stock: Vec::new() });
+        }
     }
     (StatusCode::NO_CONTENT, String::new())
 }

@@ -276,19 +276,27 @@ impl RefStore {
         store
     }
 
-    /// `target/<profile>/examples/store`, beside this test's `deps/` folder.
+    /// `target/<profile>/examples/store`, beside this test's `deps/` folder, built (once per
+    /// test binary) so that a test run alone (`--test …`) never runs a stale one.
     fn exe() -> PathBuf {
+        static BUILT: std::sync::Once = std::sync::Once::new();
         let deps = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
-        let exe = deps.parent().unwrap().join("examples").join("store");
-        if !exe.exists() {
+        let profile_dir = deps.parent().unwrap().to_path_buf();
+        let exe = profile_dir.join("examples").join("store");
+        BUILT.call_once(|| {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let ok = Command::new(cargo)
-                .args(["build", "--example", "store"])
-                .current_dir(root())
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(ok && exe.exists(), "build the reference store: cargo build --example store");
-        }
+            let mut cmd = Command::new(cargo);
+            cmd.args(["build", "--example", "store"]).current_dir(root());
+            if profile_dir.file_name().is_some_and(|n| n == "release") {
+                cmd.arg("--release");
+            }
+            // (a tree that does not build at this moment still runs the store built before)
+            let ok = cmd.status().is_ok_and(|s| s.success());
+            if !ok {
+                eprintln!("cargo build --example store failed; using the one built before");
+            }
+        });
+        assert!(exe.exists(), "build the reference store: cargo build --example store");
         exe
     }
 

@@ -97,6 +97,7 @@ impl Session {
         let ended = conv.state == ConversationState::Closed;
         let conv_id = conv.id.clone();
         self.live = Some(Live { conv, dialogue, ended });
+        self.join_live();
         if self.with_agents() {
             let (link, rx) = ShopperLink::new();
             self.events = Some(rx);

@@ -158,6 +158,7 @@ impl Session {
             }
             return self.storage_error(e).await;
         }
+        self.watch_orders();
         for r in outcome.replies {
             let actions = if r.decision == Some(ReplyDecision::Escalate) { offered.clone() } else { vec![] };
             self.send(ServerMsg::Reply {

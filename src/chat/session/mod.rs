@@ -18,6 +18,7 @@ mod handoff;
 mod hello;
 mod limits;
 mod messages;
+mod notices;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -68,6 +69,18 @@ struct Session {
     typed: Option<Instant>,
     /// The client's address, for the limits shared by all its connections.
     client: IpAddr,
+    /// Order updates for this conversation (`chat::live`), and this session's id there.
+    updates: Option<super::live::Updates>,
+    live_id: u64,
+}
+
+/// The next order update, or never when the session is not registered. A closed line (a newer
+/// session took the conversation) answers `None` at once, which only disables the branch.
+async fn next_update(updates: &mut Option<super::live::Updates>) -> Option<std::sync::Arc<crate::orders::events::OrderUpdate>> {
+    match updates {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// The next desk event, or never when the desk has nothing to say to this session.
@@ -96,6 +109,8 @@ pub async fn run(socket: WebSocket, svc: Arc<ChatService>, client: IpAddr) {
         link: 0,
         typed: None,
         client,
+        updates: None,
+        live_id: 0,
     };
     let idle = Duration::from_secs(svc.settings.idle_timeout_secs.max(1));
     // a socket that never says hello is closed, whatever else it sends
@@ -118,6 +133,12 @@ pub async fn run(socket: WebSocket, svc: Arc<ChatService>, client: IpAddr) {
                     }
                 };
                 if !keep_going || s.out.is_closed() {
+                    break;
+                }
+                continue;
+            }
+            Some(update) = next_update(&mut s.updates) => {
+                if !s.on_order_update(update).await || s.out.is_closed() {
                     break;
                 }
                 continue;
@@ -167,6 +188,7 @@ pub async fn run(socket: WebSocket, svc: Arc<ChatService>, client: IpAddr) {
         }
     }
     // the shopper may come back (resume): record the conversation as it stands, keep it open
+    s.leave_live();
     s.record_only(Resolution::Abandoned).await;
     if s.events.is_some() {
         if let Some(live) = &s.live {
