@@ -121,6 +121,15 @@ pub struct Config {
     pub shopper_conversations_per_minute: u32,
     /// Messages from one signed-in shopper per minute, across all their connections.
     pub shopper_messages_per_minute: u32,
+    /// Largest photo a shopper may upload, in bytes (larger: 413).
+    pub image_max_bytes: u64,
+    /// Photos one conversation may hold (uploaded, sent or not); 0: no photos.
+    pub images_per_conversation: u32,
+    /// Photo uploads from one client address per hour (a token bucket, like the message
+    /// limits); 0: no photos.
+    pub address_images_per_hour: u32,
+    /// Megabytes all stored photos together may take; beyond it uploads are refused (507).
+    pub images_max_total_mb: u64,
     /// Proxies (e.g. the store's nginx) whose `X-Forwarded-For` names the real client address
     /// for the per-address limits. Empty (the default): the connection's own address.
     pub trusted_proxies: Vec<std::net::IpAddr>,
@@ -256,6 +265,10 @@ impl Default for Config {
             address_messages_per_minute: 600,
             shopper_conversations_per_minute: 10,
             shopper_messages_per_minute: 60,
+            image_max_bytes: 5 * 1024 * 1024,
+            images_per_conversation: 20,
+            address_images_per_hour: 30,
+            images_max_total_mb: 2048,
             trusted_proxies: Vec::new(),
             metrics_listen: None,
             max_concurrent_logins: 4,
@@ -430,6 +443,7 @@ impl Config {
             ("address_messages_per_minute", self.address_messages_per_minute.into()),
             ("shopper_conversations_per_minute", self.shopper_conversations_per_minute.into()),
             ("shopper_messages_per_minute", self.shopper_messages_per_minute.into()),
+            ("image_max_bytes", self.image_max_bytes),
             ("max_concurrent_logins", self.max_concurrent_logins as u64),
             ("webhook_timeout_secs", self.webhook_timeout_secs),
             ("webhook_max_attempts", self.webhook_max_attempts.into()),
@@ -618,6 +632,10 @@ impl std::fmt::Debug for Config {
             .field("address_messages_per_minute", &self.address_messages_per_minute)
             .field("shopper_conversations_per_minute", &self.shopper_conversations_per_minute)
             .field("shopper_messages_per_minute", &self.shopper_messages_per_minute)
+            .field("image_max_bytes", &self.image_max_bytes)
+            .field("images_per_conversation", &self.images_per_conversation)
+            .field("address_images_per_hour", &self.address_images_per_hour)
+            .field("images_max_total_mb", &self.images_max_total_mb)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("metrics_listen", &self.metrics_listen)
             .field("max_concurrent_logins", &self.max_concurrent_logins)
@@ -685,6 +703,10 @@ mod tests {
         ("address_messages_per_minute", "16", "16"),
         ("shopper_conversations_per_minute", "17", "17"),
         ("shopper_messages_per_minute", "18", "18"),
+        ("image_max_bytes", "1000", "1000"),
+        ("images_per_conversation", "3", "3"),
+        ("address_images_per_hour", "4", "4"),
+        ("images_max_total_mb", "5", "5"),
         ("trusted_proxies", " 10.0.0.1, ::1,", r#"["10.0.0.1","::1"]"#),
         ("metrics_listen", "127.0.0.1:9090", r#""127.0.0.1:9090""#),
         ("max_concurrent_logins", "19", "19"),

@@ -16,6 +16,7 @@
 //! - [`analytics`]: for trainers: the review queue of unresolved questions, daily/weekly numbers;
 //! - [`store`]: SQLite behind one thread, with group commit;
 //! - [`identity`] and [`accounts`]: shopper and staff tokens, staff accounts and login;
+//! - [`images`]: the photos shoppers send: the kinds taken, told from their bytes;
 //! - [`trainer`]: the knowledge base as trainers edit it while the service runs;
 //! - [`webhooks`]: signed event deliveries to the store's systems (outbox worker, signing);
 //! - [`eval`]: held-out measurements; [`lang`]: language detection and normalisation.
@@ -31,6 +32,7 @@ pub mod diagnostic;
 pub mod dialogue;
 pub mod eval;
 pub mod identity;
+pub mod images;
 pub mod intent;
 pub mod knowledge;
 pub mod lang;

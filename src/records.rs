@@ -97,10 +97,13 @@ pub struct FeedbackRecord {
     pub rating: Option<u8>,
     #[serde(default)]
     pub comment: Option<String>,
+    /// Photos the shopper sent (`images`).
+    #[serde(default)]
+    pub attachments: usize,
 }
 
 /// Columns of the CSV export, in order (lists are joined with `|`).
-pub const CSV_COLUMNS: [&str; 19] = [
+pub const CSV_COLUMNS: [&str; 20] = [
     "conversation_id",
     "shopper_id",
     "lang",
@@ -120,6 +123,7 @@ pub const CSV_COLUMNS: [&str; 19] = [
     "rating",
     "comment",
     "complaint",
+    "attachments",
 ];
 
 /// One CSV cell: text (defused by the exporter) or a number/flag (only stripped).
@@ -155,6 +159,7 @@ impl FeedbackRecord {
             plain(self.rating.map(|r| r.to_string()).unwrap_or_default()),
             text(&self.comment),
             plain(self.seen.complaint.to_string()),
+            plain(self.attachments.to_string()),
         ]
     }
 }
@@ -198,6 +203,9 @@ pub struct MessageMeta {
     /// The agent who wrote the line, or joined.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
+    /// The photo a shopper's message is (the text is then only a stand-in such as "[图片]").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<crate::images::ImageRef>,
 }
 
 impl MessageMeta {

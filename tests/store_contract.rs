@@ -86,6 +86,7 @@ fn record(conversation_id: &str, rating: Option<u8>, comment: Option<&str>) -> F
         handle_secs: None,
         rating,
         comment: comment.map(str::to_string),
+        attachments: 0,
     }
 }
 

@@ -220,7 +220,7 @@
         const c = convs.get(f.conversation_id);
         if (!c || c.seen.has(f.id)) break;
         c.seen.add(f.id);
-        c.messages.push({ id: f.id, sender: f.from, text: f.text, created_at: f.at });
+        c.messages.push({ id: f.id, sender: f.from, text: f.text, created_at: f.at, image: f.image });
         c.typingUntil = 0;
         if (f.conversation_id !== selected || document.hidden) {
           c.unread++;
@@ -615,6 +615,10 @@
       el("div.meta", who, " · ", Kefu.time(m.created_at), m.pending ? " · " + t("发送中…", "sending…") : null,
         m.failed ? " · " + t("未送达", "not delivered") : null),
       el("div.text", m.text));
+    // a shopper's photo: its thumbnail instead of the stand-in text ("[图片]"); a click enlarges it
+    const image = m.image || (m.meta && m.meta.image);
+    const textNode = image && m.node.querySelector(".text");
+    if (textNode) textNode.replaceChildren(Kefu.photo(c.id, image));
     return m.node;
   }
   function redrawMessage(c, m) {

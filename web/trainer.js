@@ -1043,7 +1043,8 @@
         el("ol.transcript", c.transcript.map((m) => {
           const li = el("li.msg.from-" + m.sender + (m.id === messageId ? ".marked" : ""), { "data-message": m.id },
             el("span.who", tt(SENDER[m.sender]) || m.sender, m.meta && m.meta.decision ? el("span.badge", m.meta.decision) : null),
-            el("span.what", m.text), el("time.muted.small", { datetime: m.created_at }, Kefu.time(m.created_at)));
+            el("span.what", m.meta && m.meta.image ? Kefu.photo(id, m.meta.image) : m.text),
+            el("time.muted.small", { datetime: m.created_at }, Kefu.time(m.created_at)));
           if (m.id === messageId) marked.push(li);
           return li;
         })));

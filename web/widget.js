@@ -169,6 +169,18 @@
       created: "下单时间",
       errRating: "评分没有成功，请选择 1–5 星。",
       errOther: "出了点问题，请稍后再试。",
+      photo: "发送图片",
+      photoAlt: "图片",
+      uploading: "上传中…",
+      photoFailed: "未发送：{why}",
+      errImageType: "只能发送 JPEG、PNG、WebP 或 GIF 格式的图片",
+      errImageBig: "图片太大了，请选择 {mb} MB 以内的图片",
+      errImageMany: "本次对话的图片已达上限",
+      errImageRate: "图片发送太频繁，请稍后再试",
+      errImageClosed: "本次会话已结束，请开始新的会话后再发送",
+      errImageWait: "正在连接客服，请稍后再发送图片",
+      errImageFailed: "图片没有发送成功，请稍后重试",
+      photoGone: "图片无法显示",
     },
     en: {
       bubble: "Chat with us",
@@ -235,6 +247,18 @@
       created: "Ordered",
       errRating: "The rating didn't go through; please pick 1 to 5 stars.",
       errOther: "Something went wrong. Please try again later.",
+      photo: "Send a photo",
+      photoAlt: "Photo",
+      uploading: "Uploading…",
+      photoFailed: "Not sent: {why}",
+      errImageType: "only JPEG, PNG, WebP or GIF images can be sent",
+      errImageBig: "the photo is too large; please pick one under {mb} MB",
+      errImageMany: "this chat has reached its limit of photos",
+      errImageRate: "too many photos just now; please try again later",
+      errImageClosed: "this chat has ended; start a new one to send it",
+      errImageWait: "still connecting; please send the photo in a moment",
+      errImageFailed: "the photo couldn't be sent; please try again",
+      photoGone: "This photo can't be shown",
     },
   };
   function t(key, params) {
@@ -371,6 +395,12 @@
     ".composer textarea{flex:1;resize:none;height:44px;padding:8px;border:1px solid #bbb;border-radius:8px;font-size:14px}",
     ".primary{background:#2f6f5e;color:#fff;border:0;border-radius:8px;padding:0 14px;font-size:14px;cursor:pointer;min-height:36px}",
     ".primary:disabled{opacity:.5;cursor:default}",
+    ".photo-btn{background:#fff;border:1px solid #bbb;border-radius:8px;padding:0 8px;font-size:18px;cursor:pointer;min-height:36px}",
+    ".photo-btn:disabled{opacity:.5;cursor:default}",
+    ".msg .photo{display:inline-block;padding:3px;border-radius:10px;background:#2f6f5e;cursor:zoom-in}",
+    ".msg .photo img{display:block;max-width:180px;max-height:180px;min-width:40px;min-height:40px;border-radius:8px;background:#e8ebe6}",
+    ".msg .photo.big{cursor:zoom-out}.msg .photo.big img{max-width:100%;max-height:none}",
+    ".msg.failed .photo{opacity:.6}.msg.failed .state{color:#a33}",
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
     "@media (max-width:480px){.panel{right:0;left:0;bottom:0;width:100%;max-width:100%;height:100%;max-height:100%;border-radius:0}.bubble{right:12px;bottom:12px}.panel:not([hidden])+.bubble{display:none}}",
   ].join("\n");
@@ -399,8 +429,13 @@
   var typingLine = h("div", { class: "typing", "aria-live": "polite" });
   var input = h("textarea", { id: "kefu-input", rows: "2", maxlength: "2000", "i18n-placeholder": "placeholder" });
   var sendBtn = h("button", { type: "submit", class: "primary", i18n: "send" });
+  // a photo (a damaged item, say): chosen here, uploaded over HTTP, then sent into the chat
+  var photoInput = h("input", { type: "file", id: "kefu-photo-file", accept: "image/jpeg,image/png,image/webp,image/gif", hidden: true, onchange: onPhotoPicked });
+  var photoBtn = h("button", { type: "button", class: "photo-btn", id: "kefu-photo", "i18n-aria-label": "photo", "i18n-title": "photo", text: "📷", onclick: function () { photoInput.click(); } });
   var composer = h("form", { class: "composer", onsubmit: onSubmit }, [
     h("label", { class: "sr", for: "kefu-input", i18n: "input" }),
+    photoBtn,
+    photoInput,
     input,
     sendBtn,
   ]);
@@ -579,6 +614,7 @@
     send(frame);
   }
   function messageFrame(p) {
+    if (p.image) return { type: "image", id: p.id, image: p.image };
     var frame = { type: "message", id: p.id, text: p.text };
     if (p.context && !noContext) frame.context = p.context;
     return frame;
@@ -651,7 +687,8 @@
     if (tokenRefused) addNotice(t("errToken"), true).classList.add("token");
     if (history.length === 0) addNotice(t("greeting"));
     history.forEach(function (item) {
-      if (item.from === "shopper") addShopper(item.text, item.client_id, false);
+      if (item.from === "shopper" && item.image) addPhoto(null, item.image, item.client_id, false);
+      else if (item.from === "shopper") addShopper(item.text, item.client_id, false);
       else addMessage(item.from, item.text, null);
     });
     pending.forEach(function (p) {
@@ -717,6 +754,16 @@
         return addNotice(t("errEmpty"), true);
       case "bad_rating":
         return addNotice(t("errRating"), true);
+      case "bad_image":
+        // the photo is not in this conversation (a new one began meanwhile): it was not sent
+        for (var i = 0; i < pending.length; i++) {
+          if (pending[i].image) {
+            photoFailed(pending[i].li, t("errImageFailed"));
+            pending.splice(i, 1);
+            break;
+          }
+        }
+        return;
       case "not_started":
       case "already_started":
         return;
@@ -845,6 +892,88 @@
     log.appendChild(li);
     scrollDown();
     return li;
+  }
+  // A photo in the log: the shopper's own file (a data: URL read here) or a stored one (`image`,
+  // fetched with the same credential as the upload). Only data: URLs, which a store's CSP
+  // allows more often than blob: ones. A tap shows it larger.
+  function addPhoto(file, image, id, isPending) {
+    readFrom = null;
+    var img = h("img", { alt: t("photoAlt") });
+    var frame = h("button", { type: "button", class: "photo", "i18n-aria-label": "photoAlt", onclick: function () { frame.classList.toggle("big"); } }, [img]);
+    var li = h("li", { class: "msg shopper photo-msg" + (isPending ? " pending" : "") }, [h("span", { class: "sr", text: t("you") + ": " }), frame]);
+    if (id) li.setAttribute("data-id", id);
+    if (isPending) li.appendChild(h("div", { class: "state", text: t("uploading") }));
+    if (file) dataUrl(file).then(function (u) { img.src = u; });
+    else if (image && image.id) loadPhoto(img, image);
+    img.addEventListener("load", scrollDown);
+    log.appendChild(li);
+    scrollDown();
+    return li;
+  }
+  function dataUrl(blob) {
+    return new Promise(function (ok, fail) {
+      var r = new FileReader();
+      r.onload = function () { ok(String(r.result)); };
+      r.onerror = fail;
+      r.readAsDataURL(blob);
+    });
+  }
+  function photoUrl(rest) {
+    return serverOrigin() + "/api/chat/" + encodeURIComponent(convId) + "/images" + (rest ? "/" + encodeURIComponent(rest) : "");
+  }
+  function credential() {
+    return token ? { Authorization: "Bearer " + token } : {};
+  }
+  function loadPhoto(img, image) {
+    fetch(photoUrl(image.id), { headers: credential(), credentials: "omit" })
+      .then(function (r) {
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        return r.blob();
+      })
+      .then(dataUrl)
+      .then(function (u) { img.src = u; })
+      .catch(function () { img.alt = t("photoGone"); img.parentNode.replaceWith(h("div", { class: "text", text: t("photoGone") })); });
+  }
+  function photoFailed(li, why) {
+    li.classList.remove("pending");
+    li.classList.add("failed");
+    var st = li.querySelector(".state") || li.appendChild(h("div", { class: "state" }));
+    st.setAttribute("role", "alert");
+    st.textContent = t("photoFailed", { why: why });
+  }
+  // Why the server refused an upload, in the shopper's words.
+  function uploadError(status, body) {
+    if (status === 413) return t("errImageBig", { mb: Math.max(1, Math.floor(((body && body.max_bytes) || 5242880) / 1048576)) });
+    if (status === 415) return t("errImageType");
+    if (status === 429) return t(body && body.error === "too_many_images" ? "errImageMany" : "errImageRate");
+    if (status === 409) return t("errImageClosed");
+    return t("errImageFailed");
+  }
+  function onPhotoPicked() {
+    var file = photoInput.files && photoInput.files[0];
+    photoInput.value = "";
+    if (!file) return;
+    var id = uuid();
+    var li = addPhoto(file, null, id, true);
+    // the photo goes into the conversation there is now; what the shopper typed stays in the box
+    if (!welcomed || !convId || convState === "closed") return photoFailed(li, t(convState === "closed" ? "errImageClosed" : "errImageWait"));
+    fetch(photoUrl(), { method: "POST", headers: credential(), body: file, credentials: "omit" })
+      .then(function (r) {
+        return r.json().catch(function () { return null; }).then(function (b) { return { status: r.status, body: b }; });
+      })
+      .then(function (res) {
+        if (res.status !== 201 || !res.body || !res.body.id) return photoFailed(li, uploadError(res.status, res.body));
+        var st = li.querySelector(".state");
+        if (st) st.textContent = t("pending");
+        var p = { id: id, image: String(res.body.id), li: li };
+        pending.push(p);
+        if (welcomed) {
+          send(messageFrame(p));
+          clearTimeout(resendTimer);
+          resendTimer = setTimeout(flushPending, 15000);
+        }
+      })
+      .catch(function () { photoFailed(li, t("errImageFailed")); });
   }
   function markDelivered(li) {
     li.classList.remove("pending");

@@ -111,6 +111,10 @@ pub enum AgentFrame {
         from: Sender,
         text: String,
         at: String,
+        /// A photo the shopper sent (`text` is then a stand-in such as "[图片]"); the console
+        /// loads it from `GET /api/chat/{conversation_id}/images/{id}` with the staff token.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        image: Option<crate::images::ImageRef>,
     },
     Typing {
         conversation_id: String,
@@ -501,6 +505,7 @@ pub(crate) mod tests {
             from: Sender::Shopper,
             text: "hi".into(),
             at: "2026-11-25T10:02:00.000Z".into(),
+            image: None,
         };
         assert_eq!(
             serde_json::to_string(&message).unwrap(),

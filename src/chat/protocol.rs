@@ -28,6 +28,12 @@ pub enum ClientMsg {
         #[serde(default)]
         context: Option<Context>,
     },
+    /// A photo the shopper uploaded (`POST /api/chat/{conversation}/images`) sent into the
+    /// chat, like a message (stored once per `id`, acknowledged after storage).
+    Image {
+        id: String,
+        image: String,
+    },
     /// The shopper is on another page now (single-page stores).
     Context {
         context: Context,
@@ -83,6 +89,9 @@ pub struct HistoryItem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     pub at: String,
+    /// A photo the shopper sent (the text is then a stand-in, "[图片]").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<crate::images::ImageRef>,
 }
 
 /// Server → client.
@@ -175,6 +184,8 @@ pub enum ErrorCode {
     BadRating,
     ConversationClosed,
     StorageUnavailable,
+    /// An `image` frame named no photo uploaded to this conversation (or one sent already).
+    BadImage,
 }
 
 /// Decodes a text frame; the error says what was wrong with it.
@@ -184,7 +195,7 @@ pub fn decode(text: &str) -> Result<ClientMsg, (ErrorCode, String)> {
     let ty = value.get("type").and_then(|t| t.as_str()).map(str::to_string);
     match ty.as_deref() {
         None => Err((ErrorCode::MalformedFrame, "frame has no \"type\"".into())),
-        Some("hello" | "message" | "rating" | "typing" | "end" | "ticket" | "context") => {
+        Some("hello" | "message" | "image" | "rating" | "typing" | "end" | "ticket" | "context") => {
             serde_json::from_value(value).map_err(|e| {
                 (ErrorCode::MalformedFrame, format!("bad {} frame: {e}", ty.unwrap_or_default()))
             })
@@ -219,6 +230,10 @@ mod tests {
             "unknown context fields are refused"
         );
         assert_eq!(decode(r#"{"type":"typing"}"#).unwrap(), ClientMsg::Typing);
+        assert_eq!(
+            decode(r#"{"type":"image","id":"m2","image":"i1"}"#).unwrap(),
+            ClientMsg::Image { id: "m2".into(), image: "i1".into() }
+        );
         assert_eq!(decode("{").unwrap_err().0, ErrorCode::MalformedFrame);
         assert_eq!(decode(r#"{"type":"dance"}"#).unwrap_err().0, ErrorCode::UnknownType);
         assert_eq!(decode(r#"{"type":"message","text":"x"}"#).unwrap_err().0, ErrorCode::MalformedFrame);

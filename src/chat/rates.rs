@@ -27,10 +27,12 @@ struct Bucket {
     at: Instant,
 }
 
-/// Token buckets by key, `per_minute` each, at most `cap` keys.
+/// Token buckets by key, `per_minute` each (or per `period`), at most `cap` keys.
 #[derive(Debug)]
 pub struct Buckets<K> {
     per_minute: f64,
+    /// Seconds in which a bucket refills from empty (60 unless [`Buckets::per_period`]).
+    period: f64,
     cap: usize,
     map: HashMap<K, Bucket>,
     pruned: Option<Instant>,
@@ -38,12 +40,17 @@ pub struct Buckets<K> {
 
 impl<K: Hash + Eq + Clone> Buckets<K> {
     pub fn new(per_minute: u32, cap: usize) -> Buckets<K> {
-        Buckets { per_minute: per_minute as f64, cap, map: HashMap::new(), pruned: None }
+        Buckets::per_period(per_minute, Duration::from_secs(60), cap)
+    }
+
+    /// `n` tokens per `period` (e.g. photos per hour).
+    pub fn per_period(n: u32, period: Duration, cap: usize) -> Buckets<K> {
+        Buckets { per_minute: n as f64, period: period.as_secs_f64(), cap, map: HashMap::new(), pruned: None }
     }
 
     fn refilled(&self, b: Bucket, now: Instant) -> f64 {
         let secs = now.saturating_duration_since(b.at).as_secs_f64();
-        (b.tokens + secs * self.per_minute / 60.0).min(self.per_minute)
+        (b.tokens + secs * self.per_minute / self.period).min(self.per_minute)
     }
 
     /// Takes one token for `key`; false when it has none left (or the table is full of busy
@@ -73,10 +80,10 @@ impl<K: Hash + Eq + Clone> Buckets<K> {
             return false;
         }
         self.pruned = Some(now);
-        let per_minute = self.per_minute;
+        let (per_minute, period) = (self.per_minute, self.period);
         self.map.retain(|_, b| {
             let secs = now.saturating_duration_since(b.at).as_secs_f64();
-            b.tokens + secs * per_minute / 60.0 < per_minute
+            b.tokens + secs * per_minute / period < per_minute
         });
         self.map.len() < self.cap
     }
@@ -137,6 +144,8 @@ struct Tables {
     address_messages: Buckets<IpAddr>,
     shopper_conversations: Buckets<String>,
     shopper_messages: Buckets<String>,
+    /// Photo uploads per address, per hour.
+    address_images: Buckets<IpAddr>,
 }
 
 /// The service's shared limits (one per server, in `AppState`).
@@ -150,6 +159,11 @@ impl Rates {
             address_messages: Buckets::new(config.address_messages_per_minute, MAX_KEYS),
             shopper_conversations: Buckets::new(config.shopper_conversations_per_minute, MAX_KEYS),
             shopper_messages: Buckets::new(config.shopper_messages_per_minute, MAX_KEYS),
+            address_images: Buckets::per_period(
+                config.address_images_per_hour,
+                Duration::from_secs(3600),
+                MAX_KEYS,
+            ),
         }))
     }
 
@@ -163,6 +177,16 @@ impl Rates {
     pub fn message(&self, address: IpAddr, shopper: Option<&str>) -> Result<(), Limited> {
         let t = &mut *self.0.lock().expect("rates lock");
         take_pair(&mut t.shopper_messages, &mut t.address_messages, address, shopper)
+    }
+
+    /// May `address` upload one more photo now (`address_images_per_hour`)?
+    pub fn image(&self, address: IpAddr) -> Result<(), Limited> {
+        let t = &mut *self.0.lock().expect("rates lock");
+        if t.address_images.take(&address, Instant::now()) {
+            Ok(())
+        } else {
+            Err(Limited::Address)
+        }
     }
 
     /// Gives back what [`Rates::message`] took, for a message that was already stored.
@@ -191,6 +215,15 @@ mod tests {
         assert!(!b.take(&"a", t0 + Duration::from_secs(20)));
         b.give_back(&"a");
         assert!(b.take(&"a", t0 + Duration::from_secs(20)));
+    }
+
+    #[test]
+    fn an_hourly_bucket_refills_over_an_hour() {
+        let t0 = Instant::now();
+        let mut b = Buckets::per_period(2, Duration::from_secs(3600), 10);
+        assert!(b.take(&"a", t0) && b.take(&"a", t0));
+        assert!(!b.take(&"a", t0 + Duration::from_secs(60)), "a minute is not enough");
+        assert!(b.take(&"a", t0 + Duration::from_secs(1800)), "half an hour gives one back");
     }
 
     #[test]

@@ -165,6 +165,7 @@ impl DialogueState {
             handle_secs: agent.and_then(|a| a.handle_secs),
             rating: None,
             comment: None,
+            attachments: 0,
         }
     }
 

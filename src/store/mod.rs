@@ -21,6 +21,7 @@ pub mod analytics;
 pub mod canned;
 pub mod export;
 pub mod handoffs;
+pub mod images;
 pub mod kb;
 pub mod records;
 pub mod review_rows;
@@ -56,6 +57,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_8.sql"),
     include_str!("schema_9.sql"),
     include_str!("schema_10.sql"),
+    include_str!("schema_11.sql"),
+    include_str!("schema_12.sql"),
 ];
 
 /// What went wrong in the store, in terms a caller can act on (no database library's types).

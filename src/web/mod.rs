@@ -7,6 +7,7 @@ pub mod assets;
 pub mod auth;
 pub mod canned;
 pub mod console;
+pub mod images;
 pub mod knowledge;
 pub mod listener;
 pub mod models;
@@ -39,6 +40,7 @@ pub fn routes(app: Arc<AppState>) -> axum::Router {
         .merge(api::routes())
         .merge(canned::routes())
         .merge(console::routes())
+        .merge(images::routes())
         .merge(knowledge::routes())
         .merge(trainer_api::routes())
         .merge(models::routes())

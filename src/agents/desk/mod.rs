@@ -37,6 +37,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::protocol::{AgentFrame, AgentInfo, AgentMsg, Presence};
 use super::queue::QueueItem;
+use crate::images::ImageRef;
 use crate::lang::Lang;
 use crate::records::{EscalationContext, Page};
 use crate::store::{Store, StoreError};
@@ -177,6 +178,7 @@ enum DeskMsg {
         id: i64,
         text: String,
         at: String,
+        image: Option<ImageRef>,
     },
     ShopperTyping {
         conv: String,
@@ -248,9 +250,10 @@ impl Desk {
         self.send(DeskMsg::ShopperOffline { conv, link }).await
     }
 
-    /// A shopper message, already stored (row `id`), for the agent who owns the conversation.
-    pub async fn shopper_said(&self, conv: String, id: i64, text: String, at: String) {
-        self.send(DeskMsg::ShopperSaid { conv, id, text, at }).await
+    /// A shopper message, already stored (row `id`), for the agent who owns the conversation;
+    /// `image` when it is a photo.
+    pub async fn shopper_said(&self, conv: String, id: i64, text: String, at: String, image: Option<ImageRef>) {
+        self.send(DeskMsg::ShopperSaid { conv, id, text, at, image }).await
     }
 
     pub async fn shopper_typing(&self, conv: String) {

@@ -121,13 +121,14 @@ impl State {
                     );
                 }
             }
-            DeskMsg::ShopperSaid { conv, id, text, at } => {
+            DeskMsg::ShopperSaid { conv, id, text, at, image } => {
                 let frame = AgentFrame::Message {
                     conversation_id: conv.clone(),
                     id,
                     from: Sender::Shopper,
                     text,
                     at,
+                    image,
                 };
                 self.tell_owner(&conv, frame);
             }

@@ -337,7 +337,13 @@ fn what_the_shopper_says_while_the_context_loads_follows_the_context() {
     assert_eq!(writes.iter().map(|w| op_name(&w.op)).collect::<Vec<_>>(), ["assign"]);
 
     // the shopper speaks while the assignment is being stored
-    let said = DeskMsg::ShopperSaid { conv: "c1".into(), id: 9, text: "在吗".into(), at: String::new() };
+    let said = DeskMsg::ShopperSaid {
+        conv: "c1".into(),
+        id: 9,
+        text: "在吗".into(),
+        at: String::new(),
+        image: None,
+    };
     d.s.handle(said);
     d.s.handle(DeskMsg::ShopperTyping { conv: "c1".into() });
     assert!(told(&d.effects()).is_empty(), "held until li has the conversation");
@@ -347,7 +353,13 @@ fn what_the_shopper_says_while_the_context_loads_follows_the_context() {
     }
     assert_eq!(told(&d.settle()), ["li: assigned", "li: message", "c1: Joined"]);
     // from then on it goes straight through
-    d.s.handle(DeskMsg::ShopperSaid { conv: "c1".into(), id: 10, text: "?".into(), at: String::new() });
+    d.s.handle(DeskMsg::ShopperSaid {
+        conv: "c1".into(),
+        id: 10,
+        text: "?".into(),
+        at: String::new(),
+        image: None,
+    });
     assert_eq!(told(&d.effects()), ["li: message"]);
 }
 

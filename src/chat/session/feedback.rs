@@ -75,13 +75,16 @@ impl Session {
         let agent = store.agent_summary(live.conv.id.clone()).await.ok()?;
         let count = |s: Sender| msgs.iter().filter(|m| m.sender == s).count();
         let counts = [count(Sender::Shopper), count(Sender::Bot), count(Sender::Agent)];
-        Some(live.dialogue.feedback_record(
+        let mut record = live.dialogue.feedback_record(
             &live.conv,
             counts,
             agent.as_ref(),
             resolution,
             crate::store::now(),
-        ))
+        );
+        record.attachments =
+            msgs.iter().filter(|m| m.meta.as_ref().is_some_and(|m| m.image.is_some())).count();
+        Some(record)
     }
 
     /// Stores the feedback record as it stands without ending the conversation.

@@ -89,6 +89,8 @@ impl Session {
                 // the shopper's own ids only (agents' ids are internal)
                 client_id: m.client_msg_id.filter(|_| m.sender == Sender::Shopper),
                 at: m.created_at,
+                // a photo the shopper sent (the text is a stand-in)
+                image: m.meta.and_then(|meta| meta.image).filter(|_| m.sender == Sender::Shopper),
             })
             .collect();
         let timezone = self.svc.settings.timezone.clone();

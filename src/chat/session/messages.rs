@@ -68,7 +68,8 @@ impl Session {
                 self.send(ServerMsg::Ack { id }).await;
                 self.svc.metrics.messages.inc();
                 if with_agents {
-                    self.svc.desk.shopper_said(conv_id.clone(), row, text.clone(), crate::store::now()).await;
+                    let now = crate::store::now();
+                    self.svc.desk.shopper_said(conv_id.clone(), row, text.clone(), now, None).await;
                 }
                 if with_agent {
                     // a person is answering: the bot stays quiet

@@ -11,11 +11,12 @@
 //! Here: the connection loop and the frames' dispatch. By job: [`hello`] (new or resumed
 //! conversations), [`messages`] (store, acknowledge, route, reply), [`handoff`] (escalation,
 //! the desk's events, tickets), [`feedback`] (the record, the end, the rating), [`limits`]
-//! (length and rate).
+//! (length and rate), [`images`] (a photo sent into the chat).
 
 mod feedback;
 mod handoff;
 mod hello;
+mod images;
 mod limits;
 mod messages;
 mod notices;
@@ -235,6 +236,7 @@ impl Session {
                 self.hello(token, lang, resume, context).await
             }
             ClientMsg::Message { id, text, context } => self.message(id, text, context).await,
+            ClientMsg::Image { id, image } => self.image(id, image).await,
             ClientMsg::Context { context } => {
                 if let Some(problem) = context_problem(&context) {
                     return self.error(ErrorCode::MalformedFrame, problem).await;
