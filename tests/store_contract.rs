@@ -2,11 +2,17 @@
 //! aggregate traits only (`ConversationStore`, `HandoffStore`, `KnowledgeStore`, `AccountStore`,
 //! `AnalyticsReads`). Each `contract_*` function is generic, so another backend runs the same
 //! suite unchanged: give it a fresh, empty store in place of `sqlite()`.
+//!
+//! PostgreSQL (issue 19) runs the aggregates `PgStore` implements so far (accounts, knowledge)
+//! when `KEFU_TEST_POSTGRES` names a server (`scripts/postgres` starts one and prints its URL),
+//! each test in a database of its own; without it those tests print "skipped" and pass, unless
+//! `KEFU_TEST_POSTGRES_REQUIRED=1`.
 
 use kefu::identity::Role;
 use kefu::knowledge::{Order, Shopper};
 use kefu::lang::Lang;
 use kefu::records::{EscalationContext, FeedbackRecord, MessageMeta, ReplyDecision, Resolution, Seen};
+use kefu::store::pg::PgStore;
 use kefu::store::{
     Accepted, Account, AccountStore, AnalyticsReads, CannedChange, ConversationState, ConversationStore,
     Expect, HandoffOutcome, HandoffStore, KbWrite, KnowledgeStore, LoginAttempt, LoginLimits, PhoneCheck,
@@ -52,6 +58,118 @@ async fn sqlite_accounts() {
 async fn sqlite_analytics() {
     let (_dir, s) = sqlite();
     contract_analytics(&s).await;
+}
+
+/// A fresh PostgreSQL database for one test, on the server `KEFU_TEST_POSTGRES` names; `None`
+/// (the test is skipped) when none is given, unless `KEFU_TEST_POSTGRES_REQUIRED=1`.
+struct Postgres {
+    admin: deadpool_postgres::tokio_postgres::Client,
+    url: String,
+    database: String,
+}
+
+impl Postgres {
+    async fn new(test: &str) -> Option<Postgres> {
+        use deadpool_postgres::tokio_postgres::{connect, NoTls};
+        let Some(server) = std::env::var("KEFU_TEST_POSTGRES").ok().filter(|u| !u.is_empty()) else {
+            assert!(
+                std::env::var("KEFU_TEST_POSTGRES_REQUIRED").as_deref() != Ok("1"),
+                "KEFU_TEST_POSTGRES_REQUIRED=1 but KEFU_TEST_POSTGRES is not set (run scripts/postgres)"
+            );
+            eprintln!("skipped: no PostgreSQL (run scripts/postgres)");
+            return None;
+        };
+        let (admin, connection) = connect(&server, NoTls).await.expect("KEFU_TEST_POSTGRES: cannot connect");
+        tokio::spawn(connection);
+        let database = format!("kefu_{test}_{}", std::process::id());
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).await.unwrap();
+        admin.batch_execute(&format!("CREATE DATABASE {database}")).await.unwrap();
+        // the same server, this database: replace the URL's path
+        let (base, query) = server.split_once('?').map_or((server.as_str(), None), |(b, q)| (b, Some(q)));
+        let root = base.trim_end_matches('/');
+        let host_end = root.find("://").map_or(0, |i| i + 3);
+        let root = match root[host_end..].find('/') {
+            Some(slash) => &root[..host_end + slash],
+            None => root,
+        };
+        let url = format!("{root}/{database}{}", query.map(|q| format!("?{q}")).unwrap_or_default());
+        Some(Postgres { admin, url, database })
+    }
+
+    /// A store on this database (each call its own pool: a node of its own).
+    async fn store(&self) -> PgStore {
+        PgStore::connect(&self.url).await.unwrap()
+    }
+
+    /// Drops the database (after the test passed; a failed one leaves it for a look).
+    async fn finish(self) {
+        let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database);
+        self.admin.batch_execute(&drop).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn postgres_accounts() {
+    let Some(pg) = Postgres::new("accounts").await else { return };
+    contract_accounts(&pg.store().await).await;
+    pg.finish().await;
+}
+
+#[tokio::test]
+async fn postgres_knowledge() {
+    let Some(pg) = Postgres::new("knowledge").await else { return };
+    contract_knowledge(&pg.store().await).await;
+    pg.finish().await;
+}
+
+/// Two nodes (two pools on one database) that start at once migrate it once; concurrent
+/// versioned edits of one entry from both: exactly one wins, the others see a conflict; the
+/// login lockout holds across them.
+#[tokio::test]
+async fn postgres_two_nodes_agree() {
+    let Some(pg) = Postgres::new("two_nodes").await else { return };
+    let (a, b) = tokio::join!(pg.store(), pg.store());
+    assert_eq!((a.schema_version().await.unwrap(), b.schema_version().await.unwrap()), (1, 1));
+
+    let v1 = json!({"q": "运费多少", "a": "满99包邮"});
+    a.kb_write("faq", "ship".into(), Expect::Absent, Some(v1), "create", "tina".into()).await.unwrap();
+    let mut edits = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let node = if i % 2 == 0 { a.clone() } else { b.clone() };
+        edits.spawn(async move {
+            let data = json!({"q": "运费多少", "a": format!("edit {i}")});
+            node.kb_write("faq", "ship".into(), Expect::Version(1), Some(data), "update", format!("t{i}"))
+                .await
+        });
+    }
+    let results: Vec<KbWrite> = edits.join_all().await.into_iter().map(Result::unwrap).collect();
+    let done = results.iter().filter(|r| matches!(r, KbWrite::Done { .. })).count();
+    assert_eq!(done, 1, "{results:?}");
+    assert!(results.iter().all(|r| matches!(r, KbWrite::Done { .. } | KbWrite::Conflict { .. })));
+    assert_eq!(b.kb_history("faq", "ship".into()).await.unwrap().len(), 2);
+
+    assert!(a.add_account(account("bob", Role::Agent)).await.unwrap());
+    let limits = LoginLimits { max_failures: 3, window_secs: 900, max_rows: 100 };
+    let mut attempts = tokio::task::JoinSet::new();
+    for i in 0..10 {
+        let node = if i % 2 == 0 { a.clone() } else { b.clone() };
+        attempts.spawn(async move { node.reserve_login("bob".into(), limits, 1_800_000_000).await });
+    }
+    let allowed = attempts
+        .join_all()
+        .await
+        .into_iter()
+        .filter(|a| matches!(a.as_ref().unwrap(), LoginAttempt::Allowed(_)))
+        .count();
+    assert_eq!(allowed, 3, "only max_failures attempts get a password check");
+
+    let (x, y) = tokio::join!(
+        a.setting_or_init("secret", || "from a".into()),
+        b.setting_or_init("secret", || "from b".into())
+    );
+    assert_eq!(x.unwrap(), y.unwrap());
+    drop((a, b));
+    pg.finish().await;
 }
 
 // ---------------------------------------------------------------------------------------------

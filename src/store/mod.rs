@@ -23,6 +23,7 @@ pub mod export;
 pub mod handoffs;
 pub mod images;
 pub mod kb;
+pub mod pg;
 pub mod records;
 pub mod review_rows;
 pub mod tickets;
