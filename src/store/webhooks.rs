@@ -628,6 +628,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_return_opened_elsewhere_is_announced_once_per_return() {
+        let (_dir, store) = open();
+        let url = "http://r/";
+        store.webhook_fan_out(vec![spec(url, &[EventKind::ReturnRequested])]).await.unwrap();
+        let r = |id: &str| ReturnRequest {
+            id: id.into(),
+            order_no: "261122958843983379".into(),
+            conversation_id: Some("c1".into()),
+            reason: "no_reason".into(),
+            status: "requested".into(),
+            created_at: "2026-11-25T01:00:00Z".into(),
+        };
+        assert!(store.return_requested(r("RS000001")).await.unwrap());
+        assert!(!store.return_requested(r("RS000001")).await.unwrap(), "the same return again");
+        assert!(store.return_requested(r("RS000002")).await.unwrap());
+        store.webhook_fan_out(vec![spec(url, &[EventKind::ReturnRequested])]).await.unwrap();
+        let sent = due(&store, url).await;
+        assert_eq!(sent.len(), 2);
+        let event: Event = serde_json::from_str(&sent[0].body).unwrap();
+        let EventData::ReturnRequested(data) = event.data else { panic!("{event:?}") };
+        assert_eq!((data.id.as_str(), data.conversation_id.as_deref()), ("RS000001", Some("c1")));
+        let body: serde_json::Value = serde_json::from_str(&sent[0].body).unwrap();
+        assert_eq!(body["data"]["order_no"], "261122958843983379", "{body}");
+    }
+
+    #[tokio::test]
     async fn events_fan_out_by_kind_and_a_delivered_one_is_never_due_again() {
         let (_dir, store) = open();
         let conv = store.open_conversation(Some("S1".into()), Lang::En).await.unwrap().id;
