@@ -906,6 +906,10 @@
     if (file) dataUrl(file).then(function (u) { img.src = u; });
     else if (image && image.id) loadPhoto(img, image);
     img.addEventListener("load", scrollDown);
+    // not an image after all (the server will say so): the file's name instead of a broken icon
+    img.addEventListener("error", function () {
+      if (frame.parentNode) frame.parentNode.replaceChild(h("div", { class: "text", text: file ? String(file.name) : t("photoGone") }), frame);
+    });
     log.appendChild(li);
     scrollDown();
     return li;

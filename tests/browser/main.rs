@@ -28,6 +28,7 @@
 mod common;
 
 mod agent_console;
+mod photos;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
