@@ -77,6 +77,7 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
         store.clone(),
         DeskConfig {
             grace: Duration::from_secs(config.agent_grace_secs),
+            recall_window: Duration::from_secs(config.recall_window_secs),
             default_capacity: config.agent_capacity,
             max_capacity: crate::config::MAX_AGENT_CAPACITY,
             max_message_chars: config.max_message_chars,

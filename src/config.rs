@@ -92,6 +92,8 @@ pub struct Config {
     /// An agent who disconnects keeps their conversations this long (seconds), then they go
     /// back to the queue.
     pub agent_grace_secs: u64,
+    /// An agent may recall a message they sent for this long (seconds; the admin too).
+    pub recall_window_secs: u64,
     /// Conversations an agent takes at once unless they say otherwise.
     pub agent_capacity: usize,
     /// When human agents work, `HH:MM-HH:MM` in `business_timezone`; none = always.
@@ -253,6 +255,7 @@ impl Default for Config {
             catalog_sync_secs: 300,
             fixed_time: None,
             agent_grace_secs: 120,
+            recall_window_secs: 120,
             agent_capacity: 5,
             business_hours: Some("09:00-24:00".into()),
             business_timezone: "+08:00".into(),
@@ -620,6 +623,7 @@ impl std::fmt::Debug for Config {
             .field("catalog_sync_secs", &self.catalog_sync_secs)
             .field("fixed_time", &self.fixed_time)
             .field("agent_grace_secs", &self.agent_grace_secs)
+            .field("recall_window_secs", &self.recall_window_secs)
             .field("agent_capacity", &self.agent_capacity)
             .field("business_hours", &self.business_hours)
             .field("business_timezone", &self.business_timezone)
@@ -691,6 +695,7 @@ mod tests {
         ("store_events_secret", "0123456789abcdef", r#""0123456789abcdef""#),
         ("fixed_time", "2026-11-25T09:00:00+08:00", r#""2026-11-25T09:00:00+08:00""#),
         ("agent_grace_secs", "5", "5"),
+        ("recall_window_secs", "7", "7"),
         ("agent_capacity", "2", "2"),
         ("business_hours", "08:00-20:00", r#""08:00-20:00""#),
         ("business_timezone", "+01:00", r#""+01:00""#),

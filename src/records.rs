@@ -203,6 +203,9 @@ pub struct MessageMeta {
     /// The agent who wrote the line, or joined.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
+    /// The ticket this agent's line answers (a reply to a message left for the agents).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
     /// The photo a shopper's message is (the text is then only a stand-in such as "[图片]").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<crate::images::ImageRef>,

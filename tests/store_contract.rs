@@ -390,6 +390,19 @@ async fn contract_handoffs<S: ConversationStore + HandoffStore + AccountStore>(s
     let shopper_a1 = s.accept_shopper_message(c.id.clone(), "a1".into(), "hi".into(), true).await.unwrap();
     assert!(matches!(shopper_a1, Accepted::New(_)), "{shopper_a1:?}");
 
+    // recall: an agent's message, once; never a shopper's, nor from another conversation
+    let (Accepted::New(a1_id), Accepted::New(shopper_id)) = (a1, shopper_a1) else { unreachable!() };
+    assert!(s.recall_message("c-other".into(), a1_id, "alice".into()).await.unwrap().is_none());
+    assert!(s.recall_message(c.id.clone(), shopper_id, "alice".into()).await.unwrap().is_none());
+    let at = s.recall_message(c.id.clone(), a1_id, "alice".into()).await.unwrap().expect("recalled");
+    assert!(s.recall_message(c.id.clone(), a1_id, "bob".into()).await.unwrap().is_none(), "once");
+    let recalled = s.messages(c.id.clone()).await.unwrap().into_iter().find(|m| m.id == a1_id).unwrap();
+    assert_eq!(
+        (recalled.text.as_str(), recalled.recalled_at.as_deref(), recalled.recalled_by.as_deref()),
+        ("您好", Some(at.as_str()), Some("alice")),
+        "the text is kept for staff"
+    );
+
     let note = s.add_note(c.id.clone(), "alice".into(), "VIP, be quick".into()).await.unwrap();
     s.end_handoff(
         h.id,
@@ -477,7 +490,37 @@ async fn contract_handoffs<S: ConversationStore + HandoffStore + AccountStore>(s
     let by_text = s.search_conversations(None, Some("投诉".into()), None, None, 10).await.unwrap();
     assert_eq!(by_text.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), [c.id.as_str()]);
     assert_eq!(s.search_conversations(None, None, None, None, 10).await.unwrap().len(), 2);
-    assert_eq!(s.profile(shopper).await.unwrap().unwrap().conversations, 1);
+    assert_eq!(s.profile(shopper.clone()).await.unwrap().unwrap().conversations, 1);
+
+    // answered: an agent message in the ticket's conversation, open -> answered -> closed; shown
+    // to the shopper once, in the conversation they come back with
+    let t2 = s.create_ticket(c.id.clone(), Some(shopper.clone()), Lang::Zh, "能定制吗".into(), None).await.unwrap();
+    let answered = s.answer_ticket(t2.id.clone(), "alice".into(), "可以".into()).await.unwrap().unwrap();
+    assert_eq!(
+        (answered.status.as_str(), answered.answer.as_deref(), answered.answered_by.as_deref()),
+        ("answered", Some("可以"), Some("alice"))
+    );
+    assert!(answered.answered_at.is_some() && answered.delivered_at.is_none());
+    assert!(s.answer_ticket(t2.id.clone(), "bob".into(), "again".into()).await.unwrap().is_none(), "once");
+    assert!(s.answer_ticket(t.id.clone(), "bob".into(), "closed".into()).await.unwrap().is_none());
+    let in_ticket_conv = s.messages(c.id.clone()).await.unwrap().pop().unwrap();
+    assert_eq!((in_ticket_conv.sender, in_ticket_conv.text.as_str()), (Sender::Agent, "可以"));
+    assert_eq!(in_ticket_conv.meta.and_then(|m| m.ticket), Some(t2.id.clone()));
+    let later = s.open_conversation(Some(shopper.clone()), Lang::Zh).await.unwrap();
+    assert!(s.undelivered_answers(later.id.clone(), None).await.unwrap().is_empty(), "a guest's is by conversation");
+    let due = s.undelivered_answers(later.id.clone(), Some(shopper.clone())).await.unwrap();
+    assert_eq!(due.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), [t2.id.as_str()]);
+    assert_eq!(s.deliver_answers(later.id.clone(), vec![t2.id.clone()]).await.unwrap(), 1);
+    assert_eq!(s.deliver_answers(later.id.clone(), vec![t2.id.clone()]).await.unwrap(), 0, "once");
+    assert!(s.undelivered_answers(later.id.clone(), Some(shopper.clone())).await.unwrap().is_empty());
+    assert_eq!(texts(&s.messages(later.id.clone()).await.unwrap()), ["可以"]);
+    assert_eq!(
+        s.tickets(Some("answered".into())).await.unwrap().iter().map(|t| t.delivered_at.is_some()).collect::<Vec<_>>(),
+        [true]
+    );
+    assert!(s.close_ticket(t2.id.clone(), "alice".into()).await.unwrap(), "an answered ticket closes");
+    let closed = s.tickets(Some("closed".into())).await.unwrap();
+    assert_eq!(closed.iter().find(|x| x.id == t2.id).and_then(|x| x.answer.as_deref()), Some("可以"));
 }
 
 /// Knowledge-base entries with versions, revisions and conflicts; canned responses; settings.

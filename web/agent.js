@@ -100,6 +100,8 @@
     ui.queueCount = el("span.badge", { id: "queue-count" }, "0");
     ui.tickets = el("ul.ticket-list", { id: "tickets" });
     ui.ticketCount = el("span.badge.warn", { id: "ticket-count" }, "0");
+    ui.ticketFilter = el("select", { id: "ticket-filter", "aria-label": t("留言状态", "Status"), onchange: () => loadTickets() },
+      ["open", "answered", "closed", ""].map((v) => el("option", { value: v }, v ? tt(TICKET_STATUS[v]) : t("全部", "All"))));
 
     const side = el("aside.side", { "aria-label": t("会话与排队", "Conversations and queue") },
       el("section.side-box.me-box",
@@ -111,7 +113,7 @@
       el("section.side-box",
         el("h2", t("排队", "Queue"), " ", ui.queueCount), ui.queue),
       el("details.side-box.tickets-box", { id: "tickets-box", ontoggle: (e) => e.target.open && loadTickets() },
-        el("summary", el("h2", t("留言", "Messages left"), " ", ui.ticketCount)), ui.tickets));
+        el("summary", el("h2", t("留言", "Messages left"), " ", ui.ticketCount)), ui.ticketFilter, ui.tickets));
 
     ui.chat = el("section.chat", { id: "chat", "aria-label": t("会话", "Conversation") });
     ui.context = el("aside.context", { id: "context", "aria-label": t("顾客信息", "Shopper details") });
@@ -276,8 +278,16 @@
         if (p) {
           const c = convs.get(p.conversation_id);
           const m = c && c.messages.find((x) => x.clientId === f.id);
+          if (m && f.message_id) { m.id = f.message_id; c.seen.add(f.message_id); }
           if (m) { m.pending = false; redrawMessage(c, m); }
         }
+        break;
+      }
+      case "recalled": {
+        const c = convs.get(f.conversation_id);
+        const m = c && c.messages.find((x) => !x.note && x.id === f.message_id);
+        if (m) { m.recalled = { by: f.by, at: f.at }; redrawMessage(c, m); }
+        if (f.by === me.name) Kefu.toast(t("已撤回", "Recalled"), "ok");
         break;
       }
       case "ended": {
@@ -315,7 +325,9 @@
     const known = {
       already_taken: t("该会话已被其他客服接入", "Another agent already took it"),
       not_waiting: t("该会话已不在排队中", "It is no longer waiting"),
-      not_yours: t("该会话不属于你", "That conversation is not yours"),
+      not_yours: f.message && f.message.includes("recall") ? t("只有发送者（或管理员）可以撤回", "Only the sender (or an admin) can recall it")
+        : t("该会话不属于你", "That conversation is not yours"),
+      recall_window_passed: t("只能撤回 2 分钟内发送的消息", "Only messages of the last 2 minutes can be recalled"),
       storage_unavailable: t("保存失败，请重试", "Could not save; try again"),
     };
     return known[f.code] || f.message || f.code;
@@ -478,21 +490,51 @@
           "aria-label": t("接入", "Claim") + " " + (q.shopper_name || q.conversation_id) }, t("接入", "Claim"))))));
   }
 
+  const TICKET_STATUS = { open: ["待处理", "Open"], answered: ["已回复", "Answered"], closed: ["已关闭", "Closed"] };
   async function loadTickets() {
+    const status = ui.ticketFilter.value;
     try {
-      const list = await api("GET", "/api/tickets?status=open");
-      ui.ticketCount.textContent = String(list.length);
-      if (!list.length) return fill(ui.tickets, el("li.empty.muted", t("没有未处理的留言", "No open messages")));
-      fill(ui.tickets, list.map((tk) => el("li.ticket",
-        el("div.ticket-head", el("span.badge", langName(tk.lang)), " ", el("span.muted", Kefu.time(tk.created_at)),
-          tk.shopper_id ? el("span.muted", " · " + tk.shopper_id) : null),
-        el("p.ticket-text", tk.text),
-        tk.contact ? el("p.muted", t("联系方式：", "Contact: "), tk.contact) : null,
-        el("button.link", { type: "button", onclick: async () => {
-          try { await api("POST", `/api/tickets/${encodeURIComponent(tk.id)}/close`); loadTickets(); }
-          catch (err) { Kefu.toast(err.message, "error"); }
-        } }, t("标记为已处理", "Mark done")))));
+      const open = await api("GET", "/api/tickets?status=open");
+      ui.ticketCount.textContent = String(open.length);
+      const list = status === "open" ? open : await api("GET", "/api/tickets" + (status ? `?status=${status}` : ""));
+      if (!list.length) return fill(ui.tickets, el("li.empty.muted", status === "open" ? t("没有未处理的留言", "No open messages") : t("没有留言", "No messages")));
+      fill(ui.tickets, list.map(ticketNode));
     } catch (_) { /* shown again on the next refresh */ }
+  }
+  function ticketNode(tk) {
+    const post = async (path, body) => {
+      try { await api("POST", `/api/tickets/${encodeURIComponent(tk.id)}/${path}`, body); loadTickets(); }
+      catch (err) { Kefu.toast(err.message, "error"); }
+    };
+    const answer = el("textarea", { rows: "2", maxlength: "2000", "aria-label": t("回复留言", "Reply to the message") });
+    return el("li.ticket", { "data-ticket": tk.id },
+      el("div.ticket-head", el("span.badge", langName(tk.lang)), " ", el("span.badge.status-" + tk.status, tt(TICKET_STATUS[tk.status], tk.status)),
+        " ", el("span.muted", Kefu.time(tk.created_at)), tk.shopper_id ? el("span.muted", " · " + tk.shopper_id) : null),
+      el("p.ticket-text", tk.text),
+      tk.contact ? el("p.muted", t("联系方式：", "Contact: "), tk.contact) : null,
+      tk.answer ? el("p.ticket-answer", el("strong", staffName(tk.answered_by) + " · " + Kefu.time(tk.answered_at) + "："), tk.answer,
+        el("span.muted.small", " · ", tk.delivered_at ? t("顾客已看到", "seen by the shopper") : t("顾客下次访问时可见", "shown on the shopper's next visit"))) : null,
+      tk.status === "open" ? el("form.ticket-reply", { onsubmit: (e) => {
+        e.preventDefault();
+        if (answer.value.trim()) post("reply", { text: answer.value.trim() });
+      } }, answer, el("button.primary", { type: "submit" }, t("回复", "Reply"))) : null,
+      el("div.ticket-actions",
+        el("button.link", { type: "button", onclick: () => transcriptDialog(tk.conversation_id) }, t("查看对话", "View conversation")),
+        tk.status !== "closed" ? el("button.link", { type: "button", onclick: () => post("close") }, t("关闭", "Close")) : null));
+  }
+  /** A conversation's transcript (read-only), from the staff API: a ticket's conversation. */
+  function transcriptDialog(id) {
+    const dialog = el("dialog.transcript", { id: "transcript-dialog", "aria-label": t("对话记录", "Transcript") });
+    const body = el("div.transcript-body", el("p.muted", t("加载中…", "Loading…")));
+    dialog.append(el("h2", t("对话记录", "Transcript")), body,
+      el("div.dialog-actions", el("button", { type: "button", onclick: () => dialog.close() }, t("关闭", "Close"))));
+    dialog.addEventListener("close", () => dialog.remove());
+    document.body.appendChild(dialog);
+    dialog.showModal();
+    api("GET", `/api/conversations/${encodeURIComponent(id)}`).then((d) => {
+      const c = { id, ctx: d, lang: d.lang, ended: "closed" };
+      fill(body, d.transcript.map((m) => messageNode(c, m)));
+    }).catch((err) => fill(body, el("p.form-error", err.message)));
   }
 
   function tick() {
@@ -611,15 +653,31 @@
     }
     else who = tt(SENDERS[m.sender], m.sender);
     const cls = m.note ? "note" : m.sender;
-    m.node = el("div.msg." + cls + (m.pending ? ".pending" : "") + (m.failed ? ".failed" : ""),
+    m.node = el("div.msg." + cls + (m.pending ? ".pending" : "") + (m.failed ? ".failed" : "") + (m.recalled ? ".recalled" : ""),
       el("div.meta", who, " · ", Kefu.time(m.created_at), m.pending ? " · " + t("发送中…", "sending…") : null,
-        m.failed ? " · " + t("未送达", "not delivered") : null),
+        m.failed ? " · " + t("未送达", "not delivered") : null,
+        m.recalled ? " · " + t(`已被 ${staffName(m.recalled.by)} 撤回 ${Kefu.time(m.recalled.at)}（顾客看不到内容）`,
+          `recalled by ${staffName(m.recalled.by)} ${Kefu.time(m.recalled.at)} (the shopper no longer sees it)`) : null,
+        recallButton(c, m)),
       el("div.text", m.text));
     // a shopper's photo: its thumbnail instead of the stand-in text ("[图片]"); a click enlarges it
     const image = m.image || (m.meta && m.meta.image);
     const textNode = image && m.node.querySelector(".text");
     if (textNode) textNode.replaceChildren(Kefu.photo(c.id, image));
     return m.node;
+  }
+  /** 撤回: an agent message of ours (any agent's for an admin) within the 2 minutes; the server
+   *  decides, the button only hides once the time is up. */
+  const RECALL_MS = 120000;
+  function recallButton(c, m) {
+    if (m.note || m.sender !== "agent" || m.recalled || m.pending || typeof m.id !== "number" || c.ended) return null;
+    const mine = m.clientId || (m.meta && m.meta.agent === me.name);
+    const left = RECALL_MS - (Date.now() - Date.parse(m.created_at));
+    if ((!mine && me.role !== "admin") || !(left > 0)) return null;
+    setTimeout(() => redrawMessage(c, m), left + 50);
+    return el("button.link.recall", { type: "button", title: t("2 分钟内可撤回", "Can be recalled within 2 minutes"),
+      onclick: () => send({ type: "recall", conversation_id: c.id, message_id: m.id }) || Kefu.toast(t("未连接", "Not connected"), "error") },
+    " " + t("撤回", "Recall"));
   }
   function redrawMessage(c, m) {
     if (c.id !== selected || !m.node || !m.node.parentNode) return;

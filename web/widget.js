@@ -130,6 +130,8 @@
       typing: "{agent} 正在输入…",
       typingAnon: "客服正在输入…",
       greeting: "您好，欢迎光临！请问有什么可以帮您？可以问订单、物流、退换货或商品问题。",
+      recalled: "客服撤回了一条消息",
+      ticketReply: "客服回复了您的留言（{id}）",
       newChat: "开始新的会话",
       leaveTitle: "给客服留言",
       leaveText: "留言内容",
@@ -208,6 +210,8 @@
       typing: "{agent} is typing…",
       typingAnon: "The agent is typing…",
       greeting: "Hi, welcome! How can we help? Ask about orders, delivery, returns or products.",
+      recalled: "The agent recalled a message",
+      ticketReply: "An agent answered your message ({id})",
       newChat: "Start a new chat",
       leaveTitle: "Leave a message",
       leaveText: "Your message",
@@ -373,6 +377,7 @@
     ".msg.system{max-width:100%;text-align:center;font-size:12px;color:#666}",
     ".msg.system .text{padding:2px 8px;background:transparent}",
     ".msg.error .text{color:#a33}",
+    ".msg .ticket-reply{font-size:12px;color:#2f6f5e;margin-bottom:2px}.msg.recalled .text{font-style:italic}",
     ".chips{display:flex;flex-wrap:wrap;gap:6px;margin-top:6px}",
     ".chips button,.act{border:1px solid #2f6f5e;background:#fff;color:#2f6f5e;border-radius:14px;padding:4px 10px;font-size:13px;cursor:pointer}",
     ".card{margin-top:6px;padding:8px 10px;background:#fff;border:1px solid #d9dcd6;border-radius:8px;font-size:13px}",
@@ -637,6 +642,8 @@
         return onAck(m.id);
       case "reply":
         return onReply(m);
+      case "recalled":
+        return recalled(log.querySelector('li[data-message-id="' + Number(m.message_id) + '"]'));
       case "status":
         convState = m.state;
         if (m.state === "agent") {
@@ -688,8 +695,8 @@
     if (history.length === 0) addNotice(t("greeting"));
     history.forEach(function (item) {
       if (item.from === "shopper" && item.image) addPhoto(null, item.image, item.client_id, false);
-      else if (item.from === "shopper") addShopper(item.text, item.client_id, false);
-      else addMessage(item.from, item.text, null);
+      if (item.from === "shopper") addShopper(item.text, item.client_id, false);
+      else agentLine(addMessage(item.from, item.text, null), item);
     });
     pending.forEach(function (p) {
       log.appendChild(p.li);
@@ -876,6 +883,20 @@
     scrollDown();
     return li;
   }
+  // An agent's line: its id (a `recalled` frame names it), recalled (no text, only that it was),
+  // or the answer to a message the shopper left (the ticket's number above it).
+  function agentLine(li, item) {
+    if (item.message_id) li.setAttribute("data-message-id", String(Number(item.message_id)));
+    if (item.ticket) li.insertBefore(h("div", { class: "ticket-reply", i18n: ["ticketReply", { id: String(item.ticket) }] }), li.lastChild);
+    if (item.recalled) recalled(li);
+    return li;
+  }
+  function recalled(li) {
+    if (!li) return;
+    li.className = "msg system recalled";
+    while (li.firstChild) li.removeChild(li.firstChild);
+    li.appendChild(h("div", { class: "text", i18n: "recalled" }));
+  }
   function addNotice(text, isError) {
     var li = addMessage("system", text, null);
     if (isError) li.classList.add("error");
@@ -988,7 +1009,7 @@
   function onReply(m) {
     typingLine.textContent = "";
     readFrom = null;
-    var li = addMessage(m.from, m.text || "", m.agent);
+    var li = agentLine(addMessage(m.from, m.text || "", m.agent), m);
     (m.cards || []).forEach(function (c) {
       var card = renderCard(c);
       if (card) li.appendChild(card);

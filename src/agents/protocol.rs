@@ -63,6 +63,12 @@ pub enum AgentMsg {
     Handback {
         conversation_id: String,
     },
+    /// Takes back a message this agent sent (its stored `message_id`, from `ack` or the
+    /// transcript) within the recall window; an admin may recall any agent's.
+    Recall {
+        conversation_id: String,
+        message_id: i64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,9 +144,19 @@ pub enum AgentFrame {
         conversation_id: String,
         outcome: String,
     },
-    /// A message was stored (its `id` is the agent's).
+    /// A message was stored (its `id` is the agent's; `message_id` the stored one, for `recall`).
     Ack {
         id: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        message_id: Option<i64>,
+    },
+    /// A message was recalled (to the agent who asked, and the conversation's owner): the
+    /// shopper no longer sees its text; the transcript keeps it, marked.
+    Recalled {
+        conversation_id: String,
+        message_id: i64,
+        by: String,
+        at: String,
     },
     /// A request (claim, transfer, resolve …) was carried out. `warning` "no_agents": put back
     /// in the queue with no colleague online (the shopper was offered the message form).
@@ -186,6 +202,16 @@ pub struct MessageInfo {
     pub text: String,
     pub meta: Option<MessageMeta>,
     pub created_at: String,
+    /// An agent's message taken back: who and when (staff still see the text).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recalled: Option<RecallInfo>,
+}
+
+/// Who recalled a message, and when.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecallInfo {
+    pub by: String,
+    pub at: String,
 }
 
 /// An internal note (agents only; never sent to the shopper).
@@ -264,6 +290,10 @@ impl From<store::StoredMessage> for MessageInfo {
             text: m.text,
             meta: m.meta,
             created_at: m.created_at,
+            recalled: match (m.recalled_by, m.recalled_at) {
+                (Some(by), Some(at)) => Some(RecallInfo { by, at }),
+                _ => None,
+            },
         }
     }
 }
@@ -339,6 +369,8 @@ pub enum AgentErrorCode {
     StorageUnavailable,
     /// This agent connected again elsewhere.
     Replaced,
+    /// The message can no longer be recalled (older than the recall window, or unknown).
+    RecallWindowPassed,
 }
 
 /// Decodes a text frame; the error says what was wrong with it.
@@ -350,7 +382,7 @@ pub fn decode(text: &str) -> Result<AgentMsg, (AgentErrorCode, String)> {
         None => Err((AgentErrorCode::MalformedFrame, "frame has no \"type\"".into())),
         Some(
             "hello" | "presence" | "capacity" | "claim" | "message" | "typing" | "note" | "transfer"
-            | "resolve" | "handback",
+            | "resolve" | "handback" | "recall",
         ) => serde_json::from_value(value).map_err(|e| {
             (AgentErrorCode::MalformedFrame, format!("bad {} frame: {e}", ty.unwrap_or_default()))
         }),
@@ -423,6 +455,8 @@ pub(crate) mod tests {
                     text: "我要投诉".into(),
                     meta: None,
                     created_at: "2026-11-25T10:00:01.000Z".into(),
+                    recalled_at: None,
+                    recalled_by: None,
                 },
                 StoredMessage {
                     id: 2,
@@ -436,6 +470,8 @@ pub(crate) mod tests {
                         ..MessageMeta::default()
                     }),
                     created_at: "2026-11-25T10:00:02.000Z".into(),
+                    recalled_at: None,
+                    recalled_by: None,
                 },
             ],
             notes: vec![Note {

@@ -208,6 +208,7 @@ async fn hello(
             capacity,
             langs,
             presence,
+            admin: account.role == Role::Admin,
             conn,
             tx: out.clone(),
             close: close.clone(),

@@ -92,6 +92,15 @@ pub struct HistoryItem {
     /// A photo the shopper sent (the text is then a stand-in, "[图片]").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<crate::images::ImageRef>,
+    /// An agent's message: its id (a later `recalled` names it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<i64>,
+    /// The agent recalled it: `text` is empty.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recalled: bool,
+    /// An agent's answer to the ticket (message left for the agents) with this number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
 }
 
 /// Server → client.
@@ -126,6 +135,13 @@ pub enum ServerMsg {
         cards: Vec<Card>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         actions: Vec<Action>,
+        /// An agent's message: its id (a later `recalled` names it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message_id: Option<i64>,
+    },
+    /// The agent recalled their message `message_id`: show that it was recalled, not its text.
+    Recalled {
+        message_id: i64,
     },
     Status {
         state: ConversationState,
@@ -163,6 +179,7 @@ impl ServerMsg {
             suggestions: vec![],
             cards: vec![],
             actions: vec![],
+            message_id: None,
         }
     }
 }

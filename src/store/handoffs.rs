@@ -290,6 +290,8 @@ impl Store {
                 text: announcement,
                 meta: Some(meta),
                 created_at: at,
+                recalled_at: None,
+                recalled_by: None,
             })
         })
         .await
@@ -360,6 +362,28 @@ impl Store {
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// Marks an agent's message recalled (`by`, now): the shopper sees only that it was
+    /// recalled, staff keep the text. The recall window and who may recall are the desk's
+    /// decision; here only an agent's message of that conversation not yet recalled is marked.
+    /// Returns when it was recalled, or None when there is no such message (or it already was).
+    pub async fn recall_message(
+        &self,
+        conversation_id: String,
+        message_id: i64,
+        by: String,
+    ) -> Result<Option<String>, StoreError> {
+        self.call(move |conn| {
+            let at = now();
+            let n = conn.execute(
+                "UPDATE messages SET recalled_at = ?3, recalled_by = ?4
+                 WHERE id = ?1 AND conversation_id = ?2 AND sender = 'agent' AND recalled_at IS NULL",
+                params![message_id, conversation_id, at, by],
+            )?;
+            Ok((n == 1).then_some(at))
         })
         .await
     }

@@ -85,6 +85,10 @@ pub struct StoredMessage {
     pub text: String,
     pub meta: Option<MessageMeta>,
     pub created_at: String,
+    /// An agent's message recalled within the recall window: when, and by whom (staff still
+    /// see the text; the shopper only that it was recalled).
+    pub recalled_at: Option<String>,
+    pub recalled_by: Option<String>,
 }
 
 /// What became of a shopper message offered to the store.
@@ -543,8 +547,8 @@ pub(super) fn query_messages(
     limit: usize,
 ) -> Result<Vec<StoredMessage>, Fail> {
     let mut st = conn.prepare_cached(
-        "SELECT * FROM (SELECT id, client_msg_id, sender, text, meta, created_at FROM messages
-         WHERE conversation_id = ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id",
+        "SELECT * FROM (SELECT id, client_msg_id, sender, text, meta, created_at, recalled_at, recalled_by
+         FROM messages WHERE conversation_id = ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id",
     )?;
     let rows = st.query_map(params![conversation_id, limit.min(i64::MAX as usize) as i64], |r| {
         let meta: Option<String> = r.get(4)?;
@@ -555,6 +559,8 @@ pub(super) fn query_messages(
             text: r.get(3)?,
             meta: meta.and_then(|m| serde_json::from_str(&m).ok()),
             created_at: r.get(5)?,
+            recalled_at: r.get(6)?,
+            recalled_by: r.get(7)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -141,6 +141,8 @@ aggregate! {
             text: String,
         ) -> Accepted;
         fn open_handoffs(&self) -> Vec<OpenHandoff>;
+        /// Marks an agent's message recalled; when, or None if there is no such unrecalled one.
+        fn recall_message(&self, conversation_id: String, message_id: i64, by: String) -> Option<String>;
         fn add_note(&self, conversation_id: String, agent: String, text: String) -> Note;
         fn conversation_context(&self, conversation_id: String) -> Option<ConversationContext>;
         fn agent_summary(&self, conversation_id: String) -> Option<AgentSummary>;
@@ -154,8 +156,14 @@ aggregate! {
             contact: Option<String>,
         ) -> Ticket;
         fn tickets(&self, status: Option<String>) -> Vec<Ticket>;
-        /// False when there is no open ticket with that id.
+        /// False when there is no open or answered ticket with that id.
         fn close_ticket(&self, id: String, by: String) -> bool;
+        /// Answers an open ticket (also an agent message in its conversation); None if not open.
+        fn answer_ticket(&self, id: String, by: String, text: String) -> Option<Ticket>;
+        /// Answered tickets of this conversation or shopper not yet shown to the shopper.
+        fn undelivered_answers(&self, conversation_id: String, shopper_id: Option<String>) -> Vec<Ticket>;
+        /// Marks answers shown; those of another conversation are copied into this one first.
+        fn deliver_answers(&self, conversation_id: String, tickets: Vec<String>) -> usize;
         fn search_conversations(
             &self,
             shopper: Option<String>,

@@ -23,6 +23,8 @@ pub enum EventKind {
     ConversationResolved,
     #[serde(rename = "ticket.created")]
     TicketCreated,
+    #[serde(rename = "ticket.answered")]
+    TicketAnswered,
     #[serde(rename = "return.requested")]
     ReturnRequested,
     #[serde(rename = "feedback.written")]
@@ -30,11 +32,12 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 6] = [
+    pub const ALL: [EventKind; 7] = [
         EventKind::ConversationEscalated,
         EventKind::ConversationAssigned,
         EventKind::ConversationResolved,
         EventKind::TicketCreated,
+        EventKind::TicketAnswered,
         EventKind::ReturnRequested,
         EventKind::FeedbackWritten,
     ];
@@ -45,6 +48,7 @@ impl EventKind {
             EventKind::ConversationAssigned => "conversation.assigned",
             EventKind::ConversationResolved => "conversation.resolved",
             EventKind::TicketCreated => "ticket.created",
+            EventKind::TicketAnswered => "ticket.answered",
             EventKind::ReturnRequested => "return.requested",
             EventKind::FeedbackWritten => "feedback.written",
         }
@@ -71,6 +75,9 @@ pub enum EventData {
     /// A shopper left a message for later (outside hours, or no agent).
     #[serde(rename = "ticket.created")]
     TicketCreated(TicketCreated),
+    /// An agent answered a ticket (the store may forward the answer through its own channel).
+    #[serde(rename = "ticket.answered")]
+    TicketAnswered(TicketAnswered),
     /// A return was requested for an order.
     #[serde(rename = "return.requested")]
     ReturnRequested(ReturnRequested),
@@ -86,6 +93,7 @@ impl EventData {
             EventData::ConversationAssigned(_) => EventKind::ConversationAssigned,
             EventData::ConversationResolved(_) => EventKind::ConversationResolved,
             EventData::TicketCreated(_) => EventKind::TicketCreated,
+            EventData::TicketAnswered(_) => EventKind::TicketAnswered,
             EventData::ReturnRequested(_) => EventKind::ReturnRequested,
             EventData::FeedbackWritten(_) => EventKind::FeedbackWritten,
         }
@@ -150,6 +158,36 @@ impl From<&super::Ticket> for TicketCreated {
             text: t.text.clone(),
             contact: t.contact.clone(),
             created_at: t.created_at.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketAnswered {
+    pub ticket_id: String,
+    pub conversation_id: String,
+    pub shopper_id: Option<String>,
+    pub lang: Lang,
+    /// What the shopper left, and how they asked to be reached.
+    pub text: String,
+    pub contact: Option<String>,
+    pub answer: String,
+    pub answered_by: String,
+    pub answered_at: String,
+}
+
+impl From<&super::Ticket> for TicketAnswered {
+    fn from(t: &super::Ticket) -> TicketAnswered {
+        TicketAnswered {
+            ticket_id: t.id.clone(),
+            conversation_id: t.conversation_id.clone(),
+            shopper_id: t.shopper_id.clone(),
+            lang: t.lang,
+            text: t.text.clone(),
+            contact: t.contact.clone(),
+            answer: t.answer.clone().unwrap_or_default(),
+            answered_by: t.answered_by.clone().unwrap_or_default(),
+            answered_at: t.answered_at.clone().unwrap_or_default(),
         }
     }
 }

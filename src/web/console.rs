@@ -35,6 +35,7 @@ pub fn routes() -> axum::Router<Arc<AppState>> {
         .route("/api/conversations/{id}", get(detail))
         .route("/api/tickets", get(tickets))
         .route("/api/tickets/{id}/close", post(close_ticket))
+        .route("/api/tickets/{id}/reply", post(reply_ticket))
         .route("/api/products", get(products))
 }
 
@@ -123,7 +124,7 @@ struct TicketQuery {
     status: Option<String>,
 }
 
-/// Messages shoppers left when no agent was available (`?status=open|closed`).
+/// Messages shoppers left when no agent was available (`?status=open|answered|closed`).
 async fn tickets(
     State(app): State<Arc<AppState>>,
     staff: Staff,
@@ -131,8 +132,8 @@ async fn tickets(
 ) -> Result<Json<Vec<TicketInfo>>, ApiError> {
     staff.require(AGENTS)?;
     let Query(q) = q?;
-    if let Some(s) = q.status.as_deref().filter(|s| !matches!(*s, "open" | "closed")) {
-        return Err(ApiError::bad_request(format!("status {s:?}: open or closed")));
+    if let Some(s) = q.status.as_deref().filter(|s| !matches!(*s, "open" | "answered" | "closed")) {
+        return Err(ApiError::bad_request(format!("status {s:?}: open, answered or closed")));
     }
     let tickets = app.store.tickets(q.status).await.map_err(ApiError::internal)?;
     Ok(Json(tickets.into_iter().map(TicketInfo::from).collect()))
@@ -148,6 +149,44 @@ async fn close_ticket(
         Ok(true) => Ok(StatusCode::NO_CONTENT),
         Ok(false) => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no open ticket {id}"))),
         Err(e) => Err(ApiError::internal(e)),
+    }
+}
+
+/// `POST /api/tickets/{id}/reply`: an agent's answer to a ticket.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TicketReply {
+    pub text: String,
+}
+
+/// Answers an open ticket: stored as an agent message in its conversation (the shopper sees it
+/// on their next visit), the ticket becomes `answered`, and `ticket.answered` goes to the
+/// webhooks. 409 when it is already answered or closed.
+async fn reply_ticket(
+    State(app): State<Arc<AppState>>,
+    staff: Staff,
+    Path(id): Path<String>,
+    body: Result<Json<TicketReply>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<TicketInfo>, ApiError> {
+    staff.require(AGENTS)?;
+    let Json(body) = body.map_err(ApiError::bad_request)?;
+    let text = body.text.trim().to_string();
+    let chars = text.chars().count();
+    if text.is_empty() || chars > app.config.max_message_chars {
+        let max = app.config.max_message_chars;
+        return Err(ApiError::bad_request(format!("text is {chars} characters: 1 to {max}")));
+    }
+    let by = staff.0.sub.clone();
+    match app.store.answer_ticket(id.clone(), by, text).await.map_err(ApiError::internal)? {
+        Some(t) => Ok(Json(t.into())),
+        None => {
+            let exists = app.store.tickets(None).await.map_err(ApiError::internal)?.iter().any(|t| t.id == id);
+            Err(if exists {
+                ApiError::new(StatusCode::CONFLICT, "not_open", format!("ticket {id} is already answered or closed"))
+            } else {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no ticket {id}"))
+            })
+        }
     }
 }
 
@@ -209,11 +248,16 @@ pub struct TicketInfo {
     pub lang: Lang,
     pub text: String,
     pub contact: Option<String>,
-    /// `open` or `closed`.
+    /// `open`, `answered` or `closed`.
     pub status: String,
     pub created_at: String,
     pub closed_by: Option<String>,
     pub closed_at: Option<String>,
+    /// The agent's reply, who gave it and when; `delivered_at`: when the shopper saw it.
+    pub answer: Option<String>,
+    pub answered_by: Option<String>,
+    pub answered_at: Option<String>,
+    pub delivered_at: Option<String>,
 }
 
 impl From<store::Conversation> for ConversationInfo {
@@ -258,6 +302,10 @@ impl From<store::Ticket> for TicketInfo {
             created_at: t.created_at,
             closed_by: t.closed_by,
             closed_at: t.closed_at,
+            answer: t.answer,
+            answered_by: t.answered_by,
+            answered_at: t.answered_at,
+            delivered_at: t.delivered_at,
         }
     }
 }
@@ -313,6 +361,10 @@ mod tests {
             created_at: "2026-11-24T22:00:00.000Z".into(),
             closed_by: Some("li".into()),
             closed_at: Some("2026-11-25T09:00:00.000Z".into()),
+            answer: Some("已回电".into()),
+            answered_by: Some("li".into()),
+            answered_at: Some("2026-11-25T08:00:00.000Z".into()),
+            delivered_at: None,
         }];
         let tickets: Vec<TicketInfo> = tickets.into_iter().map(TicketInfo::from).collect();
         assert_eq!(

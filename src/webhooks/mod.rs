@@ -22,7 +22,7 @@ use crate::config::Config;
 use crate::store::webhooks::EndpointSpec;
 pub use crate::store::webhooks::{
     Assigned, DeliveryQuery, DeliveryRow, DeliveryStatus, EndpointCounts, Escalated, Event, EventData,
-    EventKind, Replay, Resolved, TicketCreated,
+    EventKind, Replay, Resolved, TicketAnswered, TicketCreated,
 };
 use crate::store::{Store, StoreError};
 pub use policy::RetryPolicy;

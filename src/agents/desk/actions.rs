@@ -77,6 +77,7 @@ impl State {
             AgentMsg::Transfer { conversation_id: conv, to } => self.transfer(agent, &conv, to),
             AgentMsg::Resolve { conversation_id: conv } => self.end_owned(agent, &conv, "resolve"),
             AgentMsg::Handback { conversation_id: conv } => self.end_owned(agent, &conv, "handback"),
+            AgentMsg::Recall { conversation_id: conv, message_id } => self.recall(agent, &conv, message_id),
         }
     }
 

@@ -22,6 +22,7 @@ mod assign;
 mod driver;
 mod outbox;
 mod persist;
+mod recall;
 mod restore;
 mod roster;
 mod shoppers;
@@ -71,6 +72,8 @@ impl ShopperLink {
 pub struct DeskConfig {
     /// How long an agent who dropped keeps their conversations.
     pub grace: Duration,
+    /// How long after sending an agent may recall a message.
+    pub recall_window: Duration,
     pub default_capacity: usize,
     pub max_capacity: usize,
     pub max_message_chars: usize,
@@ -112,6 +115,12 @@ pub enum ShopperEvent {
     Message {
         agent: String,
         text: String,
+        /// The stored message's id (a later `Recalled` names it).
+        id: i64,
+    },
+    /// The agent took back the message `id`: the shopper no longer sees its text.
+    Recalled {
+        id: i64,
     },
     Typing {
         agent: String,
@@ -155,6 +164,8 @@ pub struct AgentHello {
     pub capacity: Option<usize>,
     pub langs: Option<Vec<Lang>>,
     pub presence: Option<Presence>,
+    /// An admin may recall any agent's message (within the window).
+    pub admin: bool,
     pub conn: u64,
     pub tx: mpsc::Sender<AgentFrame>,
 }

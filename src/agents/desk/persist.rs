@@ -70,6 +70,11 @@ pub(crate) enum Op {
         agent: String,
         text: String,
     },
+    /// `agent` recalls the agent message `message_id` (checked by the desk; see [`super::recall`]).
+    Recall {
+        agent: String,
+        message_id: i64,
+    },
     /// The handoff ends: the conversation moves to `state`, the shopper's notice `text` if any.
     End {
         handoff: i64,
@@ -125,6 +130,8 @@ pub(crate) enum Stored {
     Context(Option<ConversationContext>),
     Message(Accepted),
     Note(Note),
+    /// When the message was recalled; None if it already was (or is not an agent's).
+    Recalled(Option<String>),
     Done,
 }
 
@@ -227,6 +234,9 @@ async fn execute<S: HandoffStore + ConversationStore>(store: S, write: Write) ->
             .await
             .map(Stored::Message),
         Op::Note { agent, text } => store.add_note(conv, agent.clone(), text.clone()).await.map(Stored::Note),
+        Op::Recall { agent, message_id } => {
+            store.recall_message(conv, *message_id, agent.clone()).await.map(Stored::Recalled)
+        }
         Op::End { handoff, outcome, state, text, .. } => {
             store.end_handoff(*handoff, conv, *outcome, *state, text.clone()).await.map(|()| Stored::Done)
         }

@@ -34,6 +34,11 @@ impl State {
         slot.conn = Some(AgentLine { conn: h.conn, tx: h.tx, close: h.close });
         slot.grace_until = None;
         let info = slot.info(&h.name);
+        if h.admin {
+            self.admins.insert(h.name.clone());
+        } else {
+            self.admins.remove(&h.name);
+        }
         let owned: Vec<String> = slot.conversations.iter().cloned().collect();
         tracing::info!(agent = %h.name, capacity, kept = owned.len(), "agent connected");
         self.tell_agent(&h.name, AgentFrame::Welcome { agent: info });

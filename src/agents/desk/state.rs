@@ -85,6 +85,10 @@ pub(crate) struct State {
     pub(crate) loads: u64,
     /// What the decisions so far produced (see [`State::take_effects`]).
     pub(crate) out: Vec<Effect>,
+    /// Agents' messages still within the recall window, by stored id, and who is an admin
+    /// (see [`super::recall`]).
+    pub(crate) sent: HashMap<i64, super::recall::Sent>,
+    pub(crate) admins: std::collections::HashSet<String>,
 }
 
 impl State {
@@ -102,6 +106,8 @@ impl State {
             pending: 0,
             loads: 0,
             out: Vec::new(),
+            sent: HashMap::new(),
+            admins: Default::default(),
         }
     }
 
@@ -163,5 +169,6 @@ impl State {
     pub(crate) fn tick(&mut self) {
         self.expire_grace();
         self.assign_waiting();
+        self.forget_old_sent();
     }
 }

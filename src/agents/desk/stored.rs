@@ -55,11 +55,15 @@ impl State {
                 self.loaded(conv, &agent, load, r);
             }
             Op::Message { agent, display, id, text, .. } => match result {
-                Ok(Stored::Message(Accepted::New(_))) => {
-                    self.tell_agent(&agent, AgentFrame::Ack { id });
-                    self.tell_shopper(conv, ShopperEvent::Message { agent: display, text });
+                Ok(Stored::Message(Accepted::New(row))) => {
+                    self.remember_sent(conv, &agent, &id, row);
+                    self.tell_agent(&agent, AgentFrame::Ack { id, message_id: Some(row) });
+                    self.tell_shopper(conv, ShopperEvent::Message { agent: display, text, id: row });
                 }
-                Ok(Stored::Message(_)) => self.tell_agent(&agent, AgentFrame::Ack { id }),
+                Ok(Stored::Message(_)) => {
+                    let message_id = self.sent_id(conv, &agent, &id);
+                    self.tell_agent(&agent, AgentFrame::Ack { id, message_id })
+                }
                 Ok(other) => self.storage_error(&agent, mismatch(other), conv),
                 Err(e) => self.storage_error(&agent, e, conv),
             },
@@ -71,6 +75,7 @@ impl State {
                 Ok(other) => self.storage_error(&agent, mismatch(other), conv),
                 Err(e) => self.storage_error(&agent, e, conv),
             },
+            Op::Recall { agent, message_id } => self.recall_stored(conv, &agent, message_id, result),
             Op::End { outcome, text, why, .. } => {
                 let r = result.and_then(|s| match s {
                     Stored::Done => Ok(()),

@@ -32,6 +32,7 @@ struct Desk {
 fn config() -> DeskConfig {
     DeskConfig {
         grace: Duration::from_secs(60),
+        recall_window: Duration::from_secs(120),
         default_capacity: 3,
         max_capacity: 10,
         max_message_chars: 2000,
@@ -99,6 +100,7 @@ fn op_name(op: &Op) -> &'static str {
         Op::Context { .. } => "context",
         Op::Message { .. } => "message",
         Op::Note { .. } => "note",
+        Op::Recall { .. } => "recall",
         Op::End { .. } => "end",
         Op::CloseWithAgent => "close_with_agent",
     }
@@ -130,6 +132,7 @@ impl Desk {
             capacity: Some(capacity),
             langs: Some(vec![Lang::Zh, Lang::En]),
             presence: Some(presence),
+            admin: name == "boss",
             conn,
             tx,
         }));
@@ -181,6 +184,7 @@ impl Desk {
                 text: text.clone(),
                 created_at: String::new(),
             }),
+            Op::Recall { .. } => Stored::Recalled(Some("2026-12-01T10:01:00.000Z".into())),
             Op::End { .. } | Op::CloseWithAgent => Stored::Done,
         })
     }
@@ -300,7 +304,7 @@ fn an_agent_message_is_stored_then_acknowledged_and_relayed() {
     let effects = d.effects();
     assert_eq!(told(&effects), ["li: ack a1", "c1: Message"]);
     assert!(effects.iter().any(|e| matches!(e,
-        Effect::Shopper { event: ShopperEvent::Message { agent, text }, .. } if agent == "LI" && text == "您好")));
+        Effect::Shopper { event: ShopperEvent::Message { agent, text, .. }, .. } if agent == "LI" && text == "您好")));
 
     // a resent one is acknowledged, not relayed twice; a failed one is an error, never an ack
     d.request("li", say("a1"));
@@ -632,4 +636,114 @@ fn back_to_the_queue_with_no_colleague_online_offers_a_message_instead_of_a_prom
     let (notice, warning) = requeue_told(&d.settle());
     assert!(notice.unwrap().1, "offered the message form");
     assert_eq!(warning, None, "nobody asked");
+}
+
+fn say(conv: &str, id: &str) -> AgentMsg {
+    AgentMsg::Message { conversation_id: conv.into(), id: id.into(), text: "发错了".into() }
+}
+
+fn recall(conv: &str, message_id: i64) -> AgentMsg {
+    AgentMsg::Recall { conversation_id: conv.into(), message_id }
+}
+
+impl Desk {
+    /// `agent` says something in `conv`, stored as row `row`.
+    fn said(&mut self, agent: &str, conv: &str, id: &str, row: i64) {
+        self.request(agent, say(conv, id));
+        let (mut writes, _) = self.writes();
+        let result = Ok(Stored::Message(Accepted::New(row)));
+        self.s.persisted(Completion { write: writes.remove(0), result });
+    }
+}
+
+#[test]
+fn a_recall_within_the_window_is_stored_then_told_to_the_agent_and_the_shopper() {
+    let mut d = Desk::new();
+    d.agent("li", Presence::Online, 3);
+    d.waiting("c1");
+    d.settle();
+    d.said("li", "c1", "a1", 7);
+    // the ack names the stored id (what a recall names), the shopper's event too
+    let effects = d.effects();
+    assert!(effects.iter().any(|e| matches!(e,
+        Effect::Agent { frame: AgentFrame::Ack { id, message_id: Some(7) }, .. } if id == "a1")));
+    assert!(effects.iter().any(|e| matches!(e,
+        Effect::Shopper { event: ShopperEvent::Message { id: 7, .. }, .. })));
+
+    d.s.now += Duration::from_secs(119);
+    d.request("li", recall("c1", 7));
+    // decided: the write alone; nobody hears anything before it is stored
+    let (writes, rest) = d.writes();
+    assert!(rest.is_empty(), "{:?}", told(&rest));
+    assert!(matches!(&writes[..], [Write { op: Op::Recall { agent, message_id: 7 }, .. }] if agent == "li"));
+    // asked twice while it is being stored: one write
+    d.request("li", recall("c1", 7));
+    assert!(d.effects().is_empty());
+    for w in writes {
+        let result = d.store(&w);
+        d.s.persisted(Completion { write: w, result });
+    }
+    let effects = d.effects();
+    assert_eq!(told(&effects), ["li: recalled", "c1: Recalled"]);
+    assert!(effects.iter().any(|e| matches!(e, Effect::Shopper { event: ShopperEvent::Recalled { id: 7 }, .. })));
+    // recalled once: again is refused, nothing written
+    d.request("li", recall("c1", 7));
+    assert_eq!(told(&d.effects()), ["li: error recall_window_passed"]);
+
+    // a resent message is acknowledged with its stored id too
+    d.said("li", "c1", "a2", 8);
+    d.effects();
+    d.request("li", say("c1", "a2"));
+    let (mut writes, _) = d.writes();
+    let result = Ok(Stored::Message(Accepted::Known { answered: true }));
+    d.s.persisted(Completion { write: writes.remove(0), result });
+    assert!(d.effects().iter().any(|e| matches!(e,
+        Effect::Agent { frame: AgentFrame::Ack { message_id: Some(8), .. }, .. })));
+
+    // a failed recall is told as such, and can be asked again
+    d.request("li", recall("c1", 8));
+    let (mut writes, _) = d.writes();
+    d.s.persisted(Completion { write: writes.remove(0), result: Err(StoreError::Io("disk".into())) });
+    assert_eq!(told(&d.effects()), ["li: error storage_unavailable"]);
+    d.request("li", recall("c1", 8));
+    assert_eq!(d.writes().0.len(), 1);
+}
+
+#[test]
+fn a_recall_after_the_window_or_of_someone_elses_message_is_refused_but_an_admin_may() {
+    let mut d = Desk::new();
+    d.agent("li", Presence::Online, 3);
+    d.waiting("c1");
+    d.settle();
+    d.agent("amy", Presence::Away, 3);
+    d.agent("boss", Presence::Away, 3);
+    d.said("li", "c1", "a1", 7);
+    d.said("li", "c1", "a2", 8);
+    d.effects();
+
+    // another agent: refused, nothing written
+    d.request("amy", recall("c1", 7));
+    assert_eq!(told(&d.effects()), ["amy: error not_yours"]);
+    // the wrong conversation, or a message that is not a remembered agent message: too late
+    d.request("li", recall("c2", 7));
+    d.request("li", recall("c1", 3));
+    assert_eq!(told(&d.effects()), ["li: error recall_window_passed", "li: error recall_window_passed"]);
+
+    // an admin may; the owner hears it too
+    d.request("boss", recall("c1", 7));
+    let (writes, _) = d.writes();
+    assert!(matches!(&writes[..], [Write { op: Op::Recall { agent, .. }, .. }] if agent == "boss"));
+    for w in writes {
+        let result = d.store(&w);
+        d.s.persisted(Completion { write: w, result });
+    }
+    assert_eq!(told(&d.effects()), ["li: recalled", "boss: recalled", "c1: Recalled"]);
+
+    // the window passes: refused, and the tick forgets it
+    d.s.now += Duration::from_secs(120);
+    d.request("li", recall("c1", 8));
+    assert_eq!(told(&d.effects()), ["li: error recall_window_passed"]);
+    assert!(d.effects().is_empty());
+    d.s.tick();
+    assert!(d.s.sent.is_empty());
 }

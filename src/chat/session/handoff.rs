@@ -135,9 +135,14 @@ impl Session {
                     .await;
                 self.send(system(text, Some(agent))).await;
             }
-            ShopperEvent::Message { agent, text } => {
-                self.send(ServerMsg::text(Sender::Agent, text, Some(agent))).await;
+            ShopperEvent::Message { agent, text, id } => {
+                let mut reply = ServerMsg::text(Sender::Agent, text, Some(agent));
+                if let ServerMsg::Reply { message_id, .. } = &mut reply {
+                    *message_id = Some(id);
+                }
+                self.send(reply).await;
             }
+            ShopperEvent::Recalled { id } => self.send(ServerMsg::Recalled { message_id: id }).await,
             ShopperEvent::Typing { agent } => self.send(ServerMsg::Typing { agent }).await,
             ShopperEvent::Requeued { text, leave_message } => {
                 set(self, ConversationState::WaitingAgent);

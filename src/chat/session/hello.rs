@@ -77,22 +77,15 @@ impl Session {
             let page = router.checked_page(c.product, c.order, c.url);
             router.set_page(&mut dialogue, page);
         }
+        // answers to the shopper's tickets not yet shown: into this conversation's history
+        if let Err(e) = self.deliver_ticket_answers(&conv.id, conv.shopper_id.clone()).await {
+            return self.storage_error(e).await;
+        }
         let history = match store.recent_messages(conv.id.clone(), HISTORY).await {
             Ok(h) => h,
             Err(e) => return self.storage_error(e).await,
         };
-        let history = history
-            .into_iter()
-            .map(|m| HistoryItem {
-                from: m.sender,
-                text: m.text,
-                // the shopper's own ids only (agents' ids are internal)
-                client_id: m.client_msg_id.filter(|_| m.sender == Sender::Shopper),
-                at: m.created_at,
-                // a photo the shopper sent (the text is a stand-in)
-                image: m.meta.and_then(|meta| meta.image).filter(|_| m.sender == Sender::Shopper),
-            })
-            .collect();
+        let history = history.into_iter().map(history_item).collect();
         let timezone = self.svc.settings.timezone.clone();
         self.send(ServerMsg::Welcome { conversation_id: conv.id.clone(), history, timezone }).await;
         self.send(ServerMsg::Status { state: conv.state, agent: None }).await;
@@ -107,5 +100,42 @@ impl Session {
             self.svc.desk.shopper_online(conv_id, link).await;
         }
         true
+    }
+}
+
+/// One stored message as the shopper sees it again: a recalled agent message without its text,
+/// an agent's answer to a ticket with the ticket's number.
+fn history_item(m: crate::store::StoredMessage) -> HistoryItem {
+    let agent = m.sender == Sender::Agent;
+    let recalled = agent && m.recalled_at.is_some();
+    HistoryItem {
+        from: m.sender,
+        text: if recalled { String::new() } else { m.text },
+        // the shopper's own ids only (agents' ids are internal)
+        client_id: m.client_msg_id.filter(|_| m.sender == Sender::Shopper),
+        at: m.created_at,
+        message_id: agent.then_some(m.id),
+        recalled,
+        // a photo the shopper sent (the text is a stand-in)
+        image: m.meta.as_ref().and_then(|meta| meta.image.clone()).filter(|_| m.sender == Sender::Shopper),
+        ticket: m.meta.and_then(|meta| meta.ticket).filter(|_| agent),
+    }
+}
+
+impl Session {
+    /// Marks the answers to this shopper's tickets shown (those of an earlier conversation are
+    /// copied into this one first). A read finds them; only a visit with some pays a write.
+    async fn deliver_ticket_answers(
+        &self,
+        conv: &str,
+        shopper_id: Option<String>,
+    ) -> Result<(), crate::store::StoreError> {
+        let store = &self.svc.store;
+        let answered = store.undelivered_answers(conv.to_string(), shopper_id).await?;
+        if !answered.is_empty() {
+            let ids = answered.into_iter().map(|t| t.id).collect();
+            store.deliver_answers(conv.to_string(), ids).await?;
+        }
+        Ok(())
     }
 }

@@ -172,6 +172,7 @@ impl Session {
                 suggestions: r.suggestions,
                 cards: r.cards,
                 actions,
+                message_id: None,
             })
             .await;
         }
