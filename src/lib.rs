@@ -39,6 +39,7 @@ pub mod lang;
 pub mod metrics;
 pub mod models;
 pub mod orders;
+pub mod privacy;
 pub mod records;
 pub mod search;
 pub mod socket;

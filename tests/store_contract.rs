@@ -759,3 +759,51 @@ where
     let d = s.resolve_review(key, ReviewAction::Faq, Some("invoice".into()), "tina".into()).await.unwrap();
     assert_eq!(s.review_decisions().await.unwrap(), vec![d]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// a shopper's data (issue 21)
+
+#[tokio::test]
+async fn sqlite_shopper_data() {
+    let (_dir, s) = sqlite();
+    contract_shopper_data(&s).await;
+}
+
+/// Everything held about a signed-in shopper: profile, orders, conversations with their
+/// messages, notes and feedback, tickets; nobody else's; nothing for a stranger.
+async fn contract_shopper_data<S>(s: &S)
+where
+    S: ConversationStore + HandoffStore + AccountStore + kefu::store::traits::ShopperDataStore,
+{
+    let (shoppers, orders) = demo();
+    s.seed(shoppers, orders).await.unwrap();
+    assert!(s.add_account(account("li", Role::Agent)).await.unwrap());
+    let shopper = "S1001".to_string();
+    let mine = s.open_conversation(Some(shopper.clone()), Lang::Zh).await.unwrap();
+    s.add_message(mine.id.clone(), Sender::Shopper, "我的订单到哪了".into(), None).await.unwrap();
+    s.add_note(mine.id.clone(), "li".into(), "回电 13800001234".into()).await.unwrap();
+    s.save_feedback(record(&mine.id, Some(5), Some("很好"))).await.unwrap();
+    let ticket = s
+        .create_ticket(mine.id.clone(), Some(shopper.clone()), Lang::Zh, "请回电".into(), None)
+        .await
+        .unwrap();
+    let theirs = s.open_conversation(Some("S1002".into()), Lang::Zh).await.unwrap();
+    s.add_message(theirs.id.clone(), Sender::Shopper, "别人的话".into(), None).await.unwrap();
+    let guest = s.open_conversation(None, Lang::Zh).await.unwrap();
+    s.add_message(guest.id.clone(), Sender::Shopper, "访客的话".into(), None).await.unwrap();
+
+    let data = s.shopper_data(shopper.clone()).await.unwrap();
+    assert!(!data.is_empty());
+    assert_eq!(data.shopper.as_ref().map(|p| p.id.as_str()), Some("S1001"));
+    assert!(!data.orders.is_empty() && data.orders.iter().all(|o| o.shopper_id == "S1001"));
+    assert_eq!(data.conversations.len(), 1);
+    let c = &data.conversations[0];
+    assert_eq!(c.conversation.id, mine.id);
+    assert_eq!(texts(&c.messages), ["我的订单到哪了"]);
+    assert_eq!(c.notes.iter().map(|n| n.text.as_str()).collect::<Vec<_>>(), ["回电 13800001234"]);
+    assert_eq!(c.feedback.as_ref().and_then(|f| f.rating), Some(5));
+    assert_eq!(data.tickets.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), [ticket.id.as_str()]);
+
+    let stranger = s.shopper_data("S9999".into()).await.unwrap();
+    assert!(stranger.is_empty(), "{stranger:?}");
+}

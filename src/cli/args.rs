@@ -118,12 +118,36 @@ pub enum Command {
         #[command(subcommand)]
         what: EvalWhat,
     },
+    /// A consistent copy of the database, taken while the service runs (SQLite's online backup
+    /// API), with `DEST.manifest.json` beside it (SHA-256, schema version, counts); both 0600.
+    /// DEST: a new file, or a folder to write `kefu-<UTC time>.db` into.
+    Backup { dest: PathBuf },
+    /// Restore a backup into the configured `database` after checking it (checksum, integrity,
+    /// a kefu schema this binary knows). Refused while a running service holds the database.
+    Restore {
+        src: PathBuf,
+        /// Replace the database already at the configured path.
+        #[arg(long)]
+        force: bool,
+    },
+    /// A signed-in shopper's data (their rights over it).
+    Shopper {
+        #[command(subcommand)]
+        action: ShopperAction,
+    },
     /// Intent model versions trained while the service runs (in `model_store`). Offline: a
     /// running service reads the active version when it starts; the API switches it live.
     Model {
         #[command(subcommand)]
         action: ModelAction,
     },
+}
+
+#[derive(Subcommand)]
+pub enum ShopperAction {
+    /// Everything kefu holds about the shopper as one JSON document on standard output
+    /// (profile, orders, returns, conversations with messages, notes and feedback, tickets).
+    Export { shopper_id: String },
 }
 
 #[derive(Subcommand)]

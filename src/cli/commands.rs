@@ -15,7 +15,9 @@ use kefu::knowledge::KnowledgeBase;
 use kefu::search::decision::LangThresholds;
 use kefu::search::{FaqIndex, Thresholds};
 
-use super::args::{Cli, Command, EvalWhat, ExportFormat, ExportWhat, KbAction, ModelAction, UserAction};
+use super::args::{
+    Cli, Command, EvalWhat, ExportFormat, ExportWhat, KbAction, ModelAction, ShopperAction, UserAction,
+};
 use super::output;
 
 /// The global flags every command reads its settings through.
@@ -97,6 +99,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Eval { what } => evaluate(config, what),
         Command::Model { action } => model(config, action),
+        Command::Backup { dest } => backup(config, &dest),
+        Command::Restore { src, force } => restore(config, &src, force),
+        Command::Shopper { action: ShopperAction::Export { shopper_id } } => shopper_export(config, shopper_id),
     }
 }
 
@@ -391,4 +396,31 @@ fn model(config: Config, action: ModelAction) -> Result<ExitCode> {
         }
         ModelAction::Rollback => Ok(activated(models.rollback(&who, |_| {})?)),
     }
+}
+
+fn backup(config: Config, dest: &Path) -> Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let (path, manifest) = kefu::store::backup::backup(&config.database, dest)?;
+    output::backed_up(&path, &manifest, started.elapsed().as_secs_f64());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn restore(config: Config, src: &Path, force: bool) -> Result<ExitCode> {
+    let manifest = kefu::store::backup::restore(src, &config.database, force)?;
+    output::restored(&config.database, &manifest);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn shopper_export(config: Config, shopper_id: String) -> Result<ExitCode> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let data = rt.block_on(async {
+        let store = kefu::store::Store::open(&config.database)?;
+        anyhow::Ok(store.shopper_data(shopper_id.clone()).await?)
+    })?;
+    if data.is_empty() {
+        eprintln!("nothing is stored about shopper {shopper_id}");
+        return Ok(ExitCode::FAILURE);
+    }
+    output::json(&kefu::privacy::export::ShopperExport::new(data, kefu::store::now()))?;
+    Ok(ExitCode::SUCCESS)
 }

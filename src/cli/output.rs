@@ -186,3 +186,33 @@ pub fn activation(a: &kefu::models::Activation) {
         println!("{} is already active", a.active);
     }
 }
+
+/// `kefu backup`: where it went and what it holds.
+pub fn backed_up(path: &Path, m: &kefu::store::backup::Manifest, secs: f64) {
+    let c = &m.counts;
+    println!(
+        "backed up to {} ({} bytes, schema {}, sha256 {}) in {secs:.2} s: {} conversations, {} messages, {} feedback records, {} tickets",
+        path.display(),
+        m.bytes,
+        m.schema_version,
+        m.sha256,
+        c.conversations,
+        c.messages,
+        c.feedback,
+        c.tickets
+    );
+    println!("manifest: {}", kefu::store::backup::manifest_path(path).display());
+}
+
+/// `kefu restore`: what was restored where.
+pub fn restored(db: &Path, m: &kefu::store::backup::Manifest) {
+    println!(
+        "restored {} (taken {}, schema {}: {} conversations, {} messages) into {}; checksum and integrity ok",
+        m.file,
+        m.created_at,
+        m.schema_version,
+        m.counts.conversations,
+        m.counts.messages,
+        db.display()
+    );
+}

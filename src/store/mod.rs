@@ -18,6 +18,7 @@
 pub mod accounts;
 pub mod agent_reads;
 pub mod analytics;
+pub mod backup;
 pub mod canned;
 pub mod export;
 pub mod handoffs;
@@ -26,6 +27,7 @@ pub mod kb;
 pub mod pg;
 pub mod records;
 pub mod review_rows;
+pub mod shopper_data;
 pub mod tickets;
 pub mod traits;
 pub mod webhooks;
@@ -43,6 +45,7 @@ pub use canned::*;
 pub use handoffs::{AgentSummary, Handoff, HandoffOutcome, Note, OpenHandoff};
 pub use kb::{Expect, KbEntry, KbWrite, Revision};
 pub use records::*;
+pub use shopper_data::{ShopperConversation, ShopperData};
 pub use tickets::Ticket;
 pub use traits::{AccountStore, AnalyticsReads, ConversationStore, HandoffStore, KnowledgeStore};
 

@@ -290,3 +290,11 @@ aggregate! {
         fn webhook_prune(&self, before: String) -> usize;
     }
 }
+
+aggregate! {
+    /// What kefu holds about one shopper, for the shopper's rights over it (issue 21).
+    pub trait ShopperDataStore {
+        /// Everything stored about a signed-in shopper (`is_empty` when nothing is).
+        fn shopper_data(&self, shopper_id: String) -> ShopperData;
+    }
+}

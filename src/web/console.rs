@@ -113,8 +113,9 @@ async fn detail(
 ) -> Result<Json<ConversationDetail>, ApiError> {
     staff.require(ANY)?;
     let context = app.store.conversation_context(id.clone()).await.map_err(ApiError::internal)?;
+    // what of the shopper's personal data this role may see (privacy::mask)
     context
-        .map(|c| Json(c.into()))
+        .map(|c| Json(crate::privacy::mask::detail(c.into(), staff.0.role)))
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no conversation {id}")))
 }
 

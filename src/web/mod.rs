@@ -11,6 +11,7 @@ pub mod images;
 pub mod knowledge;
 pub mod listener;
 pub mod models;
+pub mod privacy;
 pub mod store_events;
 pub mod trainer_api;
 pub mod webhooks_admin;
@@ -46,6 +47,7 @@ pub fn routes(app: Arc<AppState>) -> axum::Router {
         .merge(models::routes())
         .merge(webhooks_admin::routes())
         .merge(store_events::routes())
+        .merge(privacy::routes())
         .merge(assets::routes())
         .layer(axum::middleware::map_response(assets::default_headers))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(listener::BODY_TIMEOUT))

@@ -170,7 +170,7 @@ impl State {
                     conversation_id: conv.to_string(),
                     reason,
                     bot,
-                    context: Box::new(context.into()),
+                    context: Box::new(crate::privacy::mask::detail(context.into(), crate::identity::Role::Agent)),
                 };
                 self.tell_agent(agent, frame);
             }
