@@ -10,6 +10,8 @@
 
 use std::collections::BTreeSet;
 
+use chrono::FixedOffset;
+
 use super::state::{DialogueState, Listed};
 use super::texts::t;
 use crate::knowledge::demo::OrderStatus;
@@ -30,9 +32,10 @@ pub fn about(st: &DialogueState) -> BTreeSet<String> {
     orders
 }
 
-/// What to tell this conversation about `u`, in its language: `None` when it is not about that
-/// order or the change is nothing to tell (no new status nor tracking).
-pub fn order_notice(st: &DialogueState, u: &OrderUpdate) -> Option<String> {
+/// What to tell this conversation about `u`, in its language, times in the store's timezone
+/// (`offset`): `None` when it is not about that order or the change is nothing to tell (no new
+/// status nor tracking).
+pub fn order_notice(st: &DialogueState, u: &OrderUpdate, offset: &FixedOffset) -> Option<String> {
     if !u.is_news() || !about(st).contains(&u.order_no) {
         return None;
     }
@@ -75,7 +78,7 @@ pub fn order_notice(st: &DialogueState, u: &OrderUpdate) -> Option<String> {
         None => t(lang, &format!("您的订单 {no} 有新的物流信息。"), &format!("Update on your order {no}.")),
     };
     if let Some(e) = &u.tracking {
-        let when = &e.time[..16.min(e.time.len())];
+        let when = super::orders::local_time(lang, &e.time, offset);
         let lead = if lang == crate::lang::Lang::Zh { "" } else { " " };
         text += lead;
         text += &t(
@@ -92,6 +95,10 @@ mod tests {
     use super::*;
     use crate::knowledge::demo::TrackingEvent;
     use crate::lang::Lang;
+
+    fn east8() -> FixedOffset {
+        FixedOffset::east_opt(8 * 3600).unwrap()
+    }
 
     fn update(no: &str, status: Option<OrderStatus>) -> OrderUpdate {
         OrderUpdate { order_no: no.into(), status, ..Default::default() }
@@ -121,19 +128,22 @@ mod tests {
         shipped.courier = Some("SF".into());
         shipped.tracking_no = Some("SF123".into());
         assert_eq!(
-            order_notice(&st, &shipped).as_deref(),
+            order_notice(&st, &shipped, &east8()).as_deref(),
             Some("您的订单 261124866711367179 已发货（SF SF123）。")
         );
         st.lang = Lang::En;
         assert_eq!(
-            order_notice(&st, &shipped).as_deref(),
+            order_notice(&st, &shipped, &east8()).as_deref(),
             Some("Your order 261124866711367179 has shipped (SF SF123).")
         );
         // another order, or nothing new: silence
-        assert_eq!(order_notice(&st, &update("261123115788241675", Some(OrderStatus::Delivered))), None);
+        assert_eq!(
+            order_notice(&st, &update("261123115788241675", Some(OrderStatus::Delivered)), &east8()),
+            None
+        );
         let mut quiet = update("261124866711367179", None);
         quiet.courier = Some("SF".into());
-        assert_eq!(order_notice(&st, &quiet), None);
+        assert_eq!(order_notice(&st, &quiet, &east8()), None);
         // a tracking event alone
         let mut moved = update("261124866711367179", None);
         moved.tracking = Some(TrackingEvent {
@@ -142,20 +152,20 @@ mod tests {
             en: "Arrived in Hangzhou".into(),
         });
         assert_eq!(
-            order_notice(&st, &moved).as_deref(),
-            Some("Update on your order 261124866711367179. Latest tracking (2026-11-25T10:00): Arrived in Hangzhou.")
+            order_notice(&st, &moved, &east8()).as_deref(),
+            Some("Update on your order 261124866711367179. Latest tracking (25 Nov 10:00): Arrived in Hangzhou.")
         );
         st.lang = Lang::Zh;
         assert_eq!(
-            order_notice(&st, &moved).as_deref(),
-            Some("您的订单 261124866711367179 有新的物流信息。最新物流（2026-11-25T10:00）：已到达杭州。")
+            order_notice(&st, &moved, &east8()).as_deref(),
+            Some("您的订单 261124866711367179 有新的物流信息。最新物流（11月25日 10:00）：已到达杭州。")
         );
         // a guest who never proved the order hears nothing, even with it on the page
         let mut guest = DialogueState::new(Lang::Zh, None);
         guest.page.order = Some("261124866711367179".into());
         guest.focus.order = Some("261124866711367179".into());
-        assert_eq!(order_notice(&guest, &shipped), None);
+        assert_eq!(order_notice(&guest, &shipped, &east8()), None);
         guest.verified_orders.insert("261124866711367179".into());
-        assert!(order_notice(&guest, &shipped).is_some());
+        assert!(order_notice(&guest, &shipped, &east8()).is_some());
     }
 }
