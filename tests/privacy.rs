@@ -365,6 +365,10 @@ async fn trainers_see_no_names_phones_or_addresses_and_agents_what_the_conversat
     // what the bot was asked is still there, the order number too
     assert!(text.contains("我的手机号是*******5678") && text.contains(order), "{text}");
     assert_eq!(trainer_view["shopper"]["id"], "S1001");
+    // nor in the review queue
+    let (status, review) = s.get("/api/review", &s.login("wang", PASSWORD).await).await;
+    assert_eq!(status, 200, "{review}");
+    assert!(!review.to_string().contains(PHONE_SAID), "{review}");
 
     let (status, agent_view) = s.get(&uri, &li_token).await;
     assert_eq!(status, 200);
