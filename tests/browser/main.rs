@@ -28,6 +28,7 @@
 mod common;
 
 mod agent_console;
+mod agent_tickets;
 mod photos;
 
 use std::path::{Path, PathBuf};
