@@ -88,7 +88,10 @@ async fn a_recalled_message_disappears_for_the_shopper_live_and_after_reconnect_
     let w = back.hello(json!({"token": shopper_token("S1001"), "resume": conv})).await;
     let history = w["history"].as_array().unwrap();
     let item = history.iter().find(|h| h["message_id"] == wrong).expect("the recalled message in history");
-    assert_eq!((item["from"].as_str(), item["text"].as_str(), &item["recalled"]), (Some("agent"), Some(""), &json!(true)));
+    assert_eq!(
+        (item["from"].as_str(), item["text"].as_str(), &item["recalled"]),
+        (Some("agent"), Some(""), &json!(true))
+    );
     assert!(!w.to_string().contains("已退款"), "the recalled text never reaches the shopper: {w}");
     let other = history.iter().find(|h| h["message_id"] == kept).unwrap();
     assert_eq!((other["text"].as_str(), other.get("recalled")), (Some("您好，这边帮您看一下"), None));
@@ -121,7 +124,10 @@ async fn a_recall_after_the_window_is_refused_and_the_message_stays() {
     let id = li_says(&mut li, &conv, "a1", "稍等").await;
     li.send(recall(&conv, id)).await;
     let (e, _) = li.until_type("error").await;
-    assert_eq!((e["code"].as_str(), e["conversation_id"].as_str()), (Some("recall_window_passed"), Some(conv.as_str())));
+    assert_eq!(
+        (e["code"].as_str(), e["conversation_id"].as_str()),
+        (Some("recall_window_passed"), Some(conv.as_str()))
+    );
     assert!(e["message"].as_str().unwrap().contains("can no longer be recalled"), "{e}");
     drop(shopper);
     let mut back = Client::connect(s.addr, "/ws/chat").await;
@@ -202,7 +208,8 @@ async fn an_answered_ticket_reaches_the_shopper_on_their_next_visit_and_the_stor
     assert_eq!(ids(&open), [t1.clone(), t2.clone()]);
     assert_eq!(open[0]["conversation_id"], signed_conv.as_str());
     assert_eq!((open[0]["status"].as_str(), &open[0]["answer"]), (Some("open"), &Value::Null));
-    let (st, detail) = s.get(&format!("/api/conversations/{}", open[1]["conversation_id"].as_str().unwrap()), &token).await;
+    let (st, detail) =
+        s.get(&format!("/api/conversations/{}", open[1]["conversation_id"].as_str().unwrap()), &token).await;
     assert_eq!(st, StatusCode::OK);
     assert!(detail["transcript"].to_string().contains("转人工"));
 
@@ -223,9 +230,9 @@ async fn an_answered_ticket_reaches_the_shopper_on_their_next_visit_and_the_stor
     let (st, e) = s.call("POST", &reply(&t1), Some(&token), Some(json!({"text": "again"}))).await;
     assert_eq!((st, e["error"].as_str()), (StatusCode::CONFLICT, Some("not_open")), "{e}");
     let (_, answered) = s.get("/api/tickets?status=answered", &token).await;
-    assert_eq!(ids(&answered), [t1.clone()]);
+    assert_eq!(ids(&answered), std::slice::from_ref(&t1));
     let (_, open) = s.get("/api/tickets?status=open", &token).await;
-    assert_eq!(ids(&open), [t2.clone()]);
+    assert_eq!(ids(&open), std::slice::from_ref(&t2));
     let (st, _) = s.get("/api/tickets?status=lost", &token).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
 
@@ -243,7 +250,8 @@ async fn an_answered_ticket_reaches_the_shopper_on_their_next_visit_and_the_stor
     drop(next);
     let mut again = Client::connect(s.addr, "/ws/chat").await;
     let w = again.hello(json!({"token": shopper_token("S1003"), "resume": next_conv})).await;
-    let shown: Vec<&Value> = w["history"].as_array().unwrap().iter().filter(|h| h["ticket"] == t1.as_str()).collect();
+    let shown: Vec<&Value> =
+        w["history"].as_array().unwrap().iter().filter(|h| h["ticket"] == t1.as_str()).collect();
     assert_eq!(shown.len(), 1, "{w}");
     assert_eq!((shown[0]["from"].as_str(), shown[0]["text"].as_str()), (Some("agent"), Some(answer)));
     let (_, all) = s.get("/api/tickets", &token).await;
@@ -262,7 +270,10 @@ async fn an_answered_ticket_reaches_the_shopper_on_their_next_visit_and_the_stor
     let mut guest = Client::connect(s.addr, "/ws/chat").await;
     let w = guest.hello(json!({"resume": guest_conv})).await;
     let last = w["history"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!((last["text"].as_str(), last["ticket"].as_str()), (Some("在订单页申请即可"), Some(t2.as_str())));
+    assert_eq!(
+        (last["text"].as_str(), last["ticket"].as_str()),
+        (Some("在订单页申请即可"), Some(t2.as_str()))
+    );
 
     // closed: from answered (and from open); listed as closed
     for t in [&t1, &t2] {

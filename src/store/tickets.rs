@@ -43,9 +43,16 @@ fn ticket_by_id(conn: &Connection, id: &str) -> Result<Option<Ticket>, Fail> {
 
 /// The agent message that carries a ticket's answer (its client id keeps it stored once per
 /// conversation).
-fn answer_message(conn: &Connection, conversation_id: &str, t: &Ticket, agent: &str, text: &str) -> Result<(), Fail> {
+fn answer_message(
+    conn: &Connection,
+    conversation_id: &str,
+    t: &Ticket,
+    agent: &str,
+    text: &str,
+) -> Result<(), Fail> {
     let key = format!("ticket:{}", t.id);
-    let meta = MessageMeta { agent: Some(agent.to_string()), ticket: Some(t.id.clone()), ..MessageMeta::default() };
+    let meta =
+        MessageMeta { agent: Some(agent.to_string()), ticket: Some(t.id.clone()), ..MessageMeta::default() };
     insert_message(conn, conversation_id, Some(&key), Sender::Agent, text, Some(&meta))?;
     Ok(())
 }
@@ -138,7 +145,12 @@ impl Store {
     /// conversation, the ticket `answered`, and a `ticket.answered` event is written for the
     /// webhooks (so a store can forward it through its own channel). None when there is no open
     /// ticket with that id.
-    pub async fn answer_ticket(&self, id: String, by: String, text: String) -> Result<Option<Ticket>, StoreError> {
+    pub async fn answer_ticket(
+        &self,
+        id: String,
+        by: String,
+        text: String,
+    ) -> Result<Option<Ticket>, StoreError> {
         self.call(move |conn| {
             let Some(t) = ticket_by_id(conn, &id)?.filter(|t| t.status == "open") else { return Ok(None) };
             answer_message(conn, &t.conversation_id, &t, &by, &text)?;
@@ -176,16 +188,23 @@ impl Store {
     /// Marks these tickets' answers shown to the shopper in `conversation_id`: an answer from
     /// another conversation (the shopper's earlier one) is first copied into this one, so it is in
     /// the history they see now and on every reload. How many were marked.
-    pub async fn deliver_answers(&self, conversation_id: String, tickets: Vec<String>) -> Result<usize, StoreError> {
+    pub async fn deliver_answers(
+        &self,
+        conversation_id: String,
+        tickets: Vec<String>,
+    ) -> Result<usize, StoreError> {
         self.call(move |conn| {
             let mut marked = 0;
             for id in tickets {
                 let Some(t) = ticket_by_id(conn, &id)?.filter(|t| t.delivered_at.is_none()) else { continue };
-                let (Some(answer), Some(by)) = (t.answer.as_deref(), t.answered_by.as_deref()) else { continue };
+                let (Some(answer), Some(by)) = (t.answer.as_deref(), t.answered_by.as_deref()) else {
+                    continue;
+                };
                 if t.conversation_id != conversation_id {
                     answer_message(conn, &conversation_id, &t, by, answer)?;
                 }
-                marked += conn.execute("UPDATE tickets SET delivered_at = ?2 WHERE id = ?1", params![id, now()])?;
+                marked +=
+                    conn.execute("UPDATE tickets SET delivered_at = ?2 WHERE id = ?1", params![id, now()])?;
             }
             Ok(marked)
         })
