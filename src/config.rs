@@ -696,6 +696,7 @@ mod tests {
         ("fixed_time", "2026-11-25T09:00:00+08:00", r#""2026-11-25T09:00:00+08:00""#),
         ("agent_grace_secs", "5", "5"),
         ("recall_window_secs", "7", "7"),
+        ("catalog_sync_secs", "45", "45"),
         ("agent_capacity", "2", "2"),
         ("business_hours", "08:00-20:00", r#""08:00-20:00""#),
         ("business_timezone", "+01:00", r#""+01:00""#),
