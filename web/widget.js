@@ -695,7 +695,7 @@
     if (history.length === 0) addNotice(t("greeting"));
     history.forEach(function (item) {
       if (item.from === "shopper" && item.image) addPhoto(null, item.image, item.client_id, false);
-      if (item.from === "shopper") addShopper(item.text, item.client_id, false);
+      else if (item.from === "shopper") addShopper(item.text, item.client_id, false);
       else agentLine(addMessage(item.from, item.text, null), item);
     });
     pending.forEach(function (p) {
