@@ -404,7 +404,7 @@ fn hello_frame(i: usize, orders: &Orders) -> (String, Vec<String>, bool) {
     let zh = i % 5 < 3;
     let lang = if zh { "zh" } else { "en" };
     // every other shopper is logged in (a signed token); the rest are guests
-    if i % 2 == 0 && !orders.by_shopper.is_empty() {
+    if i.is_multiple_of(2) && !orders.by_shopper.is_empty() {
         let (sid, own) = &orders.by_shopper[(i / 2) % orders.by_shopper.len()];
         let claims = kefu::identity::Claims { sub: sid.clone(), exp: a_day_from_now() };
         let token = kefu::identity::sign(SECRET, &claims);

@@ -433,7 +433,7 @@ async fn a_shopper_who_drops_misses_nothing_and_a_restart_keeps_the_queue() {
         [waiting_conv.as_str()]
     );
     let li_seat = snap.agents.iter().find(|a| a.name == "li").expect("Li's conversation is kept for her");
-    assert_eq!(li_seat.conversations, [conv.clone()]);
+    assert_eq!(li_seat.conversations, std::slice::from_ref(&conv));
     assert!(!li_seat.connected);
 }
 

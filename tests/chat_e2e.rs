@@ -142,7 +142,7 @@ async fn returns_eligible_refused_and_created() {
                     .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
                     .is_some_and(|d| now - d > chrono::Duration::days(8))
         })
-        .or_else(|| None);
+        .or(None);
     let mut c = Client::connect(s.addr, "/ws/chat").await;
     hello(&mut c, Some(&token(&eligible.shopper_id)), None).await;
     if let Some(old) = old {

@@ -494,7 +494,10 @@ async fn contract_handoffs<S: ConversationStore + HandoffStore + AccountStore>(s
 
     // answered: an agent message in the ticket's conversation, open -> answered -> closed; shown
     // to the shopper once, in the conversation they come back with
-    let t2 = s.create_ticket(c.id.clone(), Some(shopper.clone()), Lang::Zh, "能定制吗".into(), None).await.unwrap();
+    let t2 = s
+        .create_ticket(c.id.clone(), Some(shopper.clone()), Lang::Zh, "能定制吗".into(), None)
+        .await
+        .unwrap();
     let answered = s.answer_ticket(t2.id.clone(), "alice".into(), "可以".into()).await.unwrap().unwrap();
     assert_eq!(
         (answered.status.as_str(), answered.answer.as_deref(), answered.answered_by.as_deref()),
@@ -507,7 +510,10 @@ async fn contract_handoffs<S: ConversationStore + HandoffStore + AccountStore>(s
     assert_eq!((in_ticket_conv.sender, in_ticket_conv.text.as_str()), (Sender::Agent, "可以"));
     assert_eq!(in_ticket_conv.meta.and_then(|m| m.ticket), Some(t2.id.clone()));
     let later = s.open_conversation(Some(shopper.clone()), Lang::Zh).await.unwrap();
-    assert!(s.undelivered_answers(later.id.clone(), None).await.unwrap().is_empty(), "a guest's is by conversation");
+    assert!(
+        s.undelivered_answers(later.id.clone(), None).await.unwrap().is_empty(),
+        "a guest's is by conversation"
+    );
     let due = s.undelivered_answers(later.id.clone(), Some(shopper.clone())).await.unwrap();
     assert_eq!(due.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), [t2.id.as_str()]);
     assert_eq!(s.deliver_answers(later.id.clone(), vec![t2.id.clone()]).await.unwrap(), 1);
@@ -515,7 +521,12 @@ async fn contract_handoffs<S: ConversationStore + HandoffStore + AccountStore>(s
     assert!(s.undelivered_answers(later.id.clone(), Some(shopper.clone())).await.unwrap().is_empty());
     assert_eq!(texts(&s.messages(later.id.clone()).await.unwrap()), ["可以"]);
     assert_eq!(
-        s.tickets(Some("answered".into())).await.unwrap().iter().map(|t| t.delivered_at.is_some()).collect::<Vec<_>>(),
+        s.tickets(Some("answered".into()))
+            .await
+            .unwrap()
+            .iter()
+            .map(|t| t.delivered_at.is_some())
+            .collect::<Vec<_>>(),
         [true]
     );
     assert!(s.close_ticket(t2.id.clone(), "alice".into()).await.unwrap(), "an answered ticket closes");

@@ -245,7 +245,7 @@ fn round(x: f64) -> f64 {
 fn top(counts: BTreeMap<String, usize>, n: usize) -> Vec<Count> {
     let mut v: Vec<Count> = counts.into_iter().map(|(name, count)| Count { name, count }).collect();
     // stable: equal counts stay in name order
-    v.sort_by(|a, b| b.count.cmp(&a.count));
+    v.sort_by_key(|c| std::cmp::Reverse(c.count));
     v.truncate(n);
     v
 }

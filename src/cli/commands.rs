@@ -101,7 +101,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Model { action } => model(config, action),
         Command::Backup { dest } => backup(config, &dest),
         Command::Restore { src, force } => restore(config, &src, force),
-        Command::Shopper { action: ShopperAction::Export { shopper_id } } => shopper_export(config, shopper_id),
+        Command::Shopper { action: ShopperAction::Export { shopper_id } } => {
+            shopper_export(config, shopper_id)
+        }
     }
 }
 

@@ -456,8 +456,7 @@ pub fn names_kind(p: &Product, text: &str) -> bool {
     let en = normalize(&p.name.en);
     let en_kind = en
         .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.len() > 2 && !w.chars().any(|c| c.is_ascii_digit()))
-        .last();
+        .rfind(|w| w.len() > 2 && !w.chars().any(|c| c.is_ascii_digit()));
     let singular = |w: &str| w.trim_end_matches('s').to_string();
     (zh_kind.chars().count() == 2 && lower.contains(&zh_kind))
         || en_kind.is_some_and(|k| words(&lower).iter().any(|(w, _)| singular(w) == singular(k)))

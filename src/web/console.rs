@@ -181,9 +181,14 @@ async fn reply_ticket(
     match app.store.answer_ticket(id.clone(), by, text).await.map_err(ApiError::internal)? {
         Some(t) => Ok(Json(t.into())),
         None => {
-            let exists = app.store.tickets(None).await.map_err(ApiError::internal)?.iter().any(|t| t.id == id);
+            let exists =
+                app.store.tickets(None).await.map_err(ApiError::internal)?.iter().any(|t| t.id == id);
             Err(if exists {
-                ApiError::new(StatusCode::CONFLICT, "not_open", format!("ticket {id} is already answered or closed"))
+                ApiError::new(
+                    StatusCode::CONFLICT,
+                    "not_open",
+                    format!("ticket {id} is already answered or closed"),
+                )
             } else {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no ticket {id}"))
             })

@@ -511,7 +511,7 @@ async fn a_trainer_edits_an_answer_and_the_widget_shows_the_new_one() {
     assert_eq!(trainer.find("#rollback").await.prop("disabled").await.unwrap().as_deref(), Some("true"));
     trainer.type_into("#train-epochs", "2").await;
     trainer.click("#train").await;
-    let verdict = trainer.text("#comparison .verdict", "").await;
+    trainer.text("#comparison .verdict", "").await;
     let candidate = trainer.text("#comparison", "Macro F1").await;
     trainer.text("#comparison .compare-intents", "order_status").await;
     trainer.shot("trainer-models").await;

@@ -170,7 +170,10 @@ impl State {
                     conversation_id: conv.to_string(),
                     reason,
                     bot,
-                    context: Box::new(crate::privacy::mask::detail(context.into(), crate::identity::Role::Agent)),
+                    context: Box::new(crate::privacy::mask::detail(
+                        context.into(),
+                        crate::identity::Role::Agent,
+                    )),
                 };
                 self.tell_agent(agent, frame);
             }

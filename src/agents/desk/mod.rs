@@ -263,7 +263,14 @@ impl Desk {
 
     /// A shopper message, already stored (row `id`), for the agent who owns the conversation;
     /// `image` when it is a photo.
-    pub async fn shopper_said(&self, conv: String, id: i64, text: String, at: String, image: Option<ImageRef>) {
+    pub async fn shopper_said(
+        &self,
+        conv: String,
+        id: i64,
+        text: String,
+        at: String,
+        image: Option<ImageRef>,
+    ) {
         self.send(DeskMsg::ShopperSaid { conv, id, text, at, image }).await
     }
 

@@ -667,8 +667,9 @@ fn a_recall_within_the_window_is_stored_then_told_to_the_agent_and_the_shopper()
     let effects = d.effects();
     assert!(effects.iter().any(|e| matches!(e,
         Effect::Agent { frame: AgentFrame::Ack { id, message_id: Some(7) }, .. } if id == "a1")));
-    assert!(effects.iter().any(|e| matches!(e,
-        Effect::Shopper { event: ShopperEvent::Message { id: 7, .. }, .. })));
+    assert!(effects
+        .iter()
+        .any(|e| matches!(e, Effect::Shopper { event: ShopperEvent::Message { id: 7, .. }, .. })));
 
     d.s.now += Duration::from_secs(119);
     d.request("li", recall("c1", 7));
@@ -685,7 +686,9 @@ fn a_recall_within_the_window_is_stored_then_told_to_the_agent_and_the_shopper()
     }
     let effects = d.effects();
     assert_eq!(told(&effects), ["li: recalled", "c1: Recalled"]);
-    assert!(effects.iter().any(|e| matches!(e, Effect::Shopper { event: ShopperEvent::Recalled { id: 7 }, .. })));
+    assert!(effects
+        .iter()
+        .any(|e| matches!(e, Effect::Shopper { event: ShopperEvent::Recalled { id: 7 }, .. })));
     // recalled once: again is refused, nothing written
     d.request("li", recall("c1", 7));
     assert_eq!(told(&d.effects()), ["li: error recall_window_passed"]);
@@ -697,8 +700,10 @@ fn a_recall_within_the_window_is_stored_then_told_to_the_agent_and_the_shopper()
     let (mut writes, _) = d.writes();
     let result = Ok(Stored::Message(Accepted::Known { answered: true }));
     d.s.persisted(Completion { write: writes.remove(0), result });
-    assert!(d.effects().iter().any(|e| matches!(e,
-        Effect::Agent { frame: AgentFrame::Ack { message_id: Some(8), .. }, .. })));
+    assert!(d
+        .effects()
+        .iter()
+        .any(|e| matches!(e, Effect::Agent { frame: AgentFrame::Ack { message_id: Some(8), .. }, .. })));
 
     // a failed recall is told as such, and can be asked again
     d.request("li", recall("c1", 8));

@@ -77,7 +77,9 @@ struct Session {
 
 /// The next order update, or never when the session is not registered. A closed line (a newer
 /// session took the conversation) answers `None` at once, which only disables the branch.
-async fn next_update(updates: &mut Option<super::live::Updates>) -> Option<std::sync::Arc<crate::orders::events::OrderUpdate>> {
+async fn next_update(
+    updates: &mut Option<super::live::Updates>,
+) -> Option<std::sync::Arc<crate::orders::events::OrderUpdate>> {
     match updates {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
