@@ -965,8 +965,15 @@
   /** "高腰直筒牛仔裤 蓝色 M ×1" in the console's language (the SKU when the catalog lacks it). */
   function itemText(i) {
     const p = catalog.get(i.sku);
-    if (!p) return `${i.sku} ${i.color} ${i.size} ×${i.qty}`;
-    return `${t(p.name.zh, p.name.en)} ${colorName(p, i.color, Kefu.lang())} ${i.size} ×${i.qty}`;
+    if (!p) return `${i.sku} ${i.color} ${sizeName(i.size)} ×${i.qty}`;
+    return `${t(p.name.zh, p.name.en)} ${colorName(p, i.color, Kefu.lang())} ${sizeName(i.size)} ×${i.qty}`;
+  }
+
+  /** The catalog's size ids that are words, in the console's language (as the bot says them). */
+  const SIZE_NAMES = { "one-size": ["均码", "One size"], custom: ["定制尺寸", "Custom size"], "3-drawer": ["3层抽屉", "3 drawers"] };
+  function sizeName(size) {
+    const n = SIZE_NAMES[size];
+    return n ? t(n[0], n[1]) : size;
   }
 
   /** A product colour's name in `lang` (its id when the catalog does not know it). */
