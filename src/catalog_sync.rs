@@ -24,15 +24,11 @@ use crate::search::ProductIndex;
 /// periodic sync catches up).
 const QUEUE: usize = 256;
 
-enum Msg {
-    /// Changes an event carried, and whether to ask the store as well.
-    Changed { changes: Changes, ask: bool },
-}
-
-/// The handle: tell the sync task what the store announced.
+/// The handle: tell the sync task what the store announced (the changes an event carried; the
+/// task asks the store for the rest as well).
 #[derive(Clone)]
 pub struct CatalogSync {
-    tx: mpsc::Sender<Msg>,
+    tx: mpsc::Sender<Changes>,
 }
 
 impl CatalogSync {
@@ -46,7 +42,7 @@ impl CatalogSync {
     /// The store announced a change: apply what the event carries, and ask the store for the
     /// rest (when the source has a catalog).
     pub fn changed(&self, changes: Changes) {
-        if let Err(e) = self.tx.try_send(Msg::Changed { changes, ask: true }) {
+        if let Err(e) = self.tx.try_send(changes) {
             tracing::warn!("catalog change not queued: {e}");
         }
     }
@@ -56,7 +52,7 @@ async fn run(
     router: Router,
     source: Arc<dyn OrderSource>,
     every: Option<Duration>,
-    mut rx: mpsc::Receiver<Msg>,
+    mut rx: mpsc::Receiver<Changes>,
 ) {
     let mut since: Option<String> = None;
     let mut tick = every.map(|d| {
@@ -66,29 +62,26 @@ async fn run(
     });
     loop {
         let mut changes = Changes::default();
-        let mut ask = false;
+        // an event or the tick: either way the store is asked for what changed since
         tokio::select! {
             msg = rx.recv() => {
                 let Some(msg) = msg else { return };
                 let mut next = Some(msg);
                 // everything queued meanwhile goes into one rebuild
-                while let Some(Msg::Changed { changes: c, ask: a }) = next {
+                while let Some(c) = next {
                     changes.extend(c);
-                    ask |= a;
                     next = rx.try_recv().ok();
                 }
             }
-            _ = async { tick.as_mut().expect("some").tick().await }, if tick.is_some() => ask = true,
+            _ = async { tick.as_mut().expect("some").tick().await }, if tick.is_some() => {}
         }
-        if ask {
-            match source.catalog_changes(since.as_deref()).await {
-                Ok(Some(c)) => {
-                    since = Some(c.as_of.clone());
-                    changes.extend(c.into());
-                }
-                Ok(None) => {}
-                Err(e) => tracing::warn!(source = source.name(), "catalog sync failed: {e}"),
+        match source.catalog_changes(since.as_deref()).await {
+            Ok(Some(c)) => {
+                since = Some(c.as_of.clone());
+                changes.extend(c.into());
             }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(source = source.name(), "catalog sync failed: {e}"),
         }
         if !changes.is_empty() {
             apply(&router, changes).await;

@@ -58,9 +58,6 @@ pub fn parse_date(name: &str, s: &str) -> Result<NaiveDate, RangeError> {
 }
 
 /// A UTC offset such as `+08:00`.
-pub fn parse_offset(s: &str) -> Option<FixedOffset> {
-    DateTime::parse_from_rfc3339(&format!("2026-01-01T00:00:00{}", s.trim())).ok().map(|t| *t.offset())
-}
 
 /// Whole days `from..=to` in a timezone, split into buckets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -419,6 +416,7 @@ mod tests {
     use super::*;
     use crate::store::analytics::ConversationStats;
     use crate::store::review_rows::{ReplyMeta, ReviewTurn};
+    use crate::time::parse_offset;
 
     fn beijing() -> FixedOffset {
         parse_offset("+08:00").unwrap()

@@ -42,6 +42,9 @@ pub struct ChatSettings {
     pub hello_timeout_secs: u64,
     /// The store's timezone, told to the widget in `welcome`.
     pub timezone: String,
+    /// The same as an offset (validated with the config; UTC if it were not one), for the times
+    /// the bot says.
+    pub offset: chrono::FixedOffset,
 }
 
 impl From<&Config> for ChatSettings {
@@ -55,6 +58,8 @@ impl From<&Config> for ChatSettings {
             send_timeout_secs: c.send_timeout_secs,
             hello_timeout_secs: c.hello_timeout_secs,
             timezone: c.business_timezone.clone(),
+            offset: crate::time::parse_offset(&c.business_timezone)
+                .unwrap_or(chrono::FixedOffset::east_opt(0).unwrap()),
         }
     }
 }

@@ -78,14 +78,7 @@ pub fn order_notice(st: &DialogueState, u: &OrderUpdate, offset: &FixedOffset) -
         None => t(lang, &format!("您的订单 {no} 有新的物流信息。"), &format!("Update on your order {no}.")),
     };
     if let Some(e) = &u.tracking {
-        let when = super::orders::local_time(lang, &e.time, offset);
-        let lead = if lang == crate::lang::Lang::Zh { "" } else { " " };
-        text += lead;
-        text += &t(
-            lang,
-            &format!("最新物流（{when}）：{}。", e.zh),
-            &format!("Latest tracking ({when}): {}.", e.en),
-        );
+        text += &super::orders::tracking_sentence(lang, e, offset);
     }
     Some(text)
 }

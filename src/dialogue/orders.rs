@@ -9,7 +9,7 @@ use super::reply::{faq_answer, BotReply, Card, CardAction, Outcome};
 use super::state::{DialogueState, Listed, Pending, Purpose};
 use super::texts::t;
 use super::{Engines, Turn};
-use crate::knowledge::demo::{is_order_no, OrderStatus};
+use crate::knowledge::demo::{is_order_no, OrderStatus, TrackingEvent};
 use crate::knowledge::Order;
 use crate::lang::Lang;
 use crate::orders::{OrderError, PhoneCheck};
@@ -281,6 +281,13 @@ pub fn local_time(lang: Lang, time: &str, offset: &FixedOffset) -> String {
     }
 }
 
+/// The sentence about a tracking event that follows another sentence (English leads with a
+/// space): 最新物流（11月9日 10:21）：… / " Latest tracking (9 Nov 10:21): …".
+pub fn tracking_sentence(lang: Lang, e: &TrackingEvent, offset: &FixedOffset) -> String {
+    let when = local_time(lang, &e.time, offset);
+    t(lang, &format!("最新物流（{when}）：{}。", e.zh), &format!(" Latest tracking ({when}): {}.", e.en))
+}
+
 /// A sentence about an order's status, latest tracking and expected delivery.
 pub fn describe(lang: Lang, o: &Order, now: DateTime<FixedOffset>) -> String {
     let status = status_text(lang, o.status);
@@ -290,12 +297,7 @@ pub fn describe(lang: Lang, o: &Order, now: DateTime<FixedOffset>) -> String {
         &format!("Order {} is {status}.", o.order_no),
     );
     if let Some(e) = o.tracking.last() {
-        let when = local_time(lang, &e.time, now.offset());
-        s += &t(
-            lang,
-            &format!("最新物流（{when}）：{}。", e.zh),
-            &format!(" Latest tracking ({when}): {}.", e.en),
-        );
+        s += &tracking_sentence(lang, e, now.offset());
     }
     match o.status {
         OrderStatus::Shipped => {

@@ -98,8 +98,7 @@ pub fn apply(order: &mut Order, u: &OrderUpdate, now: &str) -> bool {
         order.tracking_no = Some(n.clone());
     }
     if let Some(e) = &u.tracking {
-        let known = order.tracking.iter().any(|t| t.time == e.time && t.zh == e.zh && t.en == e.en);
-        if !known {
+        if !order.tracking.contains(e) {
             order.tracking.push(e.clone());
             order.tracking.sort_by(|a, b| a.time.cmp(&b.time));
         }

@@ -35,10 +35,7 @@ impl BusinessHours {
         if open == close {
             return Err(bad());
         }
-        let offset = DateTime::parse_from_rfc3339(&format!("2026-01-01T00:00:00{}", offset.trim()))
-            .map_err(|_| HoursError::Offset(offset.to_string()))?
-            .offset()
-            .to_owned();
+        let offset = super::parse_offset(offset).ok_or_else(|| HoursError::Offset(offset.to_string()))?;
         Ok(BusinessHours { open, close, offset })
     }
 

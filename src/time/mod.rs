@@ -5,6 +5,11 @@ pub mod hours;
 
 use chrono::{DateTime, FixedOffset};
 
+/// A UTC offset as the config writes it ("+08:00", "-05:30", "Z"); None when it is not one.
+pub fn parse_offset(s: &str) -> Option<FixedOffset> {
+    DateTime::parse_from_rfc3339(&format!("2026-01-01T00:00:00{}", s.trim())).ok().map(|t| *t.offset())
+}
+
 /// Where "now" comes from: the system clock, or a fixed instant (demos and tests, so the
 /// 7-day return window of the demo orders does not move).
 #[derive(Debug, Clone, Copy)]

@@ -39,7 +39,7 @@ pub fn routes() -> axum::Router<Arc<AppState>> {
 
 /// The store's timezone (validated at start-up; UTC if it somehow is not an offset).
 fn timezone(app: &AppState) -> FixedOffset {
-    analytics::parse_offset(&app.config.business_timezone)
+    crate::time::parse_offset(&app.config.business_timezone)
         .unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC"))
 }
 

@@ -252,9 +252,7 @@ impl State {
     /// Whether an agent other than `but` is connected, online and serves `lang`: someone who
     /// will take a conversation put back in the queue (at once, or when a seat frees up).
     pub(crate) fn colleague_online(&self, lang: Lang, but: &str) -> bool {
-        self.agents.iter().any(|(name, a)| {
-            name != but && a.conn.is_some() && a.presence == Presence::Online && a.langs.contains(&lang)
-        })
+        self.seats().iter().any(|s| s.name != but && s.available && s.langs.contains(&lang))
     }
 
     pub(crate) fn observe_handle_time(&mut self, since: Instant) {

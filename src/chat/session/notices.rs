@@ -43,9 +43,9 @@ impl Session {
         else {
             return true;
         };
-        // the store's timezone (validated at start-up), for the tracking time
-        let offset = self.svc.settings.timezone.parse().unwrap_or(chrono::FixedOffset::east_opt(0).unwrap());
-        let Some(text) = notices::order_notice(&live.dialogue, &update, &offset) else { return true };
+        let Some(text) = notices::order_notice(&live.dialogue, &update, &self.svc.settings.offset) else {
+            return true;
+        };
         let (conv_id, dialogue) = (live.conv.id.clone(), live.dialogue.to_json());
         let line = vec![(text.clone(), Some(MessageMeta::event("order_updated")))];
         if let Err(e) = self.svc.store.add_bot_turn(conv_id, line, dialogue).await {
