@@ -35,7 +35,7 @@ pub enum CannedChange<T> {
     NotFound,
 }
 
-fn tombstone(id: &str) -> String {
+pub(super) fn tombstone(id: &str) -> String {
     format!("canned_deleted:{id}")
 }
 
@@ -61,7 +61,7 @@ fn get(conn: &Connection, id: &str) -> Result<Option<CannedResponse>, Fail> {
     conn.prepare_cached(&sql)?.query_row(params![id], row).optional()?.map(typed).transpose()
 }
 
-fn random_id(lang: Lang) -> String {
+pub(super) fn random_id(lang: Lang) -> String {
     use rand::Rng;
     let mut rng = rand::rng();
     let body: String = (0..10)

@@ -128,6 +128,11 @@ impl Store {
         .await
     }
 
+    /// One ticket by id, whatever its status.
+    pub async fn ticket(&self, id: String) -> Result<Option<Ticket>, StoreError> {
+        self.read(move |conn| ticket_by_id(conn, &id)).await
+    }
+
     /// Closes an open or answered ticket; false when there is none with that id.
     pub async fn close_ticket(&self, id: String, by: String) -> Result<bool, StoreError> {
         self.call(move |conn| {
@@ -152,13 +157,14 @@ impl Store {
         text: String,
     ) -> Result<Option<Ticket>, StoreError> {
         self.call(move |conn| {
-            let Some(t) = ticket_by_id(conn, &id)?.filter(|t| t.status == "open") else { return Ok(None) };
+            let Some(mut t) = ticket_by_id(conn, &id)?.filter(|t| t.status == "open") else { return Ok(None) };
             answer_message(conn, &t.conversation_id, &t, &by, &text)?;
+            let at = now();
             conn.execute(
                 "UPDATE tickets SET status = 'answered', answer = ?2, answered_by = ?3, answered_at = ?4 WHERE id = ?1",
-                params![id, text, by, now()],
+                params![id, text, by, at],
             )?;
-            let t = ticket_by_id(conn, &id)?.expect("updated above");
+            (t.status, t.answer, t.answered_by, t.answered_at) = ("answered".into(), Some(text), Some(by), Some(at));
             super::webhooks::record_event(conn, EventData::TicketAnswered(TicketAnswered::from(&t)))?;
             Ok(Some(t))
         })

@@ -181,8 +181,7 @@ async fn reply_ticket(
     match app.store.answer_ticket(id.clone(), by, text).await.map_err(ApiError::internal)? {
         Some(t) => Ok(Json(t.into())),
         None => {
-            let exists =
-                app.store.tickets(None).await.map_err(ApiError::internal)?.iter().any(|t| t.id == id);
+            let exists = app.store.ticket(id.clone()).await.map_err(ApiError::internal)?.is_some();
             Err(if exists {
                 ApiError::new(
                     StatusCode::CONFLICT,

@@ -6,6 +6,7 @@
 //! it holds an advisory lock on the entry (kind and id) for its transaction, so two nodes
 //! editing the same entry are serialised and the second sees a conflict, never a lost update.
 
+use crate::store::canned::{random_id, tombstone};
 use deadpool_postgres::tokio_postgres::Row;
 use deadpool_postgres::Transaction;
 
@@ -66,10 +67,6 @@ fn canned_row(r: &Row) -> Result<CannedResponse, StoreError> {
         updated_by: r.try_get(5)?,
         updated_at: r.try_get(6)?,
     })
-}
-
-fn tombstone(id: &str) -> String {
-    format!("canned_deleted:{id}")
 }
 
 /// Holds the entry `kind`/`id` for the rest of the transaction.
@@ -180,15 +177,6 @@ async fn set_tombstone(tx: &Transaction<'_>, id: &str) -> Result<(), StoreError>
         .await?;
     tx.execute(&st, &[&tombstone(id), &now()]).await?;
     Ok(())
-}
-
-fn random_id(lang: Lang) -> String {
-    use rand::Rng;
-    let mut rng = rand::rng();
-    let body: String = (0..10)
-        .map(|_| char::from(b"0123456789abcdefghijklmnopqrstuvwxyz"[rng.random_range(0..36)]))
-        .collect();
-    format!("{}-{body}", lang.code())
 }
 
 impl KnowledgeStore for PgStore {
