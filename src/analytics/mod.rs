@@ -57,8 +57,6 @@ pub fn parse_date(name: &str, s: &str) -> Result<NaiveDate, RangeError> {
         .map_err(|_| RangeError(format!("{name} {s:?} is not a date such as 2026-11-25")))
 }
 
-/// A UTC offset such as `+08:00`.
-
 /// Whole days `from..=to` in a timezone, split into buckets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Range {
