@@ -29,7 +29,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod
 use super::StoreError;
 
 /// PostgreSQL's schema migrations, in order. Never edit one that has shipped: add the next.
-const MIGRATIONS: &[&str] = &[include_str!("schema_1.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("schema_1.sql"), include_str!("schema_2.sql")];
 
 /// The advisory lock key migrations run under ("kefu" + 1).
 const MIGRATION_LOCK: i64 = 0x6b65_6675_0001;
