@@ -88,7 +88,7 @@ fn secs_between(a: &str, b: &str) -> Option<f64> {
     Some((b - a).num_milliseconds() as f64 / 1000.0)
 }
 
-const HANDOFF_COLUMNS: &str =
+pub(super) const HANDOFF_COLUMNS: &str =
     "id, conversation_id, reason, context, queued_at, agent, assigned_at, first_response_at, ended_at, outcome";
 
 fn handoff_row(r: &rusqlite::Row) -> rusqlite::Result<Handoff> {
@@ -137,8 +137,12 @@ pub(super) fn notes_of(conn: &Connection, conversation_id: &str) -> Result<Vec<N
 /// The agent summary of a conversation's handoffs: the last agent who held it, the first queue
 /// wait and first response, and the time from first assignment to the last handoff's end.
 pub(super) fn agent_summary(conn: &Connection, conversation_id: &str) -> Result<Option<AgentSummary>, Fail> {
-    let handoffs = handoffs_of(conn, conversation_id)?;
-    let Some(last) = handoffs.last() else { return Ok(None) };
+    Ok(summarize(&handoffs_of(conn, conversation_id)?))
+}
+
+/// [`agent_summary`] from a conversation's handoffs, oldest first (pure: every backend's).
+pub(super) fn summarize(handoffs: &[Handoff]) -> Option<AgentSummary> {
+    let last = handoffs.last()?;
     let first_assigned = handoffs.iter().find(|h| h.assigned_at.is_some());
     let queue_wait_secs = first_assigned.and_then(|h| secs_between(&h.queued_at, h.assigned_at.as_deref()?));
     // from the first agent getting it to the first answer from any agent
@@ -150,13 +154,18 @@ pub(super) fn agent_summary(conn: &Connection, conversation_id: &str) -> Result<
         .and_then(|h| h.assigned_at.as_deref())
         .and_then(|a| secs_between(a, last.ended_at.as_deref()?));
     let agent_id = handoffs.iter().rev().find_map(|h| h.agent.clone());
-    Ok(Some(AgentSummary {
+    Some(AgentSummary {
         agent_id,
         outcome: last.outcome.clone(),
         queue_wait_secs,
         first_response_secs,
         handle_secs,
-    }))
+    })
+}
+
+/// Why a handoff could not be assigned.
+pub(super) fn taken(handoff: i64) -> String {
+    format!("handoff {handoff} is not waiting for an agent (taken, ended or unknown)")
 }
 
 fn open_handoff(
@@ -259,6 +268,8 @@ impl Store {
     }
 
     /// Gives a queued handoff to an agent and tells the shopper (a system message), in one commit.
+    /// One owner per handoff: one that already has an agent, or has ended, is refused
+    /// (`StoreError::Constraint`) and nothing is written.
     pub async fn assign_handoff(
         &self,
         handoff: i64,
@@ -268,10 +279,14 @@ impl Store {
     ) -> Result<StoredMessage, StoreError> {
         self.call(move |conn| {
             let at = now();
-            conn.execute(
-                "UPDATE handoffs SET agent = ?2, assigned_at = ?3 WHERE id = ?1",
+            let n = conn.execute(
+                "UPDATE handoffs SET agent = ?2, assigned_at = ?3
+                 WHERE id = ?1 AND agent IS NULL AND ended_at IS NULL",
                 params![handoff, agent, at],
             )?;
+            if n == 0 {
+                return Err(Fail::Constraint(taken(handoff)));
+            }
             set_state(conn, &conversation_id, ConversationState::Agent)?;
             let meta = MessageMeta { agent: Some(agent.clone()), ..MessageMeta::event("joined") };
             let id =

@@ -100,6 +100,8 @@ pub enum StoreError {
 enum Fail {
     Sql(rusqlite::Error),
     Corrupt(String),
+    /// A write the stored rows do not allow (a handoff that already has its agent).
+    Constraint(String),
 }
 
 impl From<rusqlite::Error> for Fail {
@@ -112,6 +114,7 @@ impl Fail {
     fn into_store(self) -> StoreError {
         match self {
             Fail::Corrupt(m) => StoreError::Corrupt(m),
+            Fail::Constraint(m) => StoreError::Constraint(m),
             Fail::Sql(e) => sql_error(e),
         }
     }

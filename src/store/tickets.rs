@@ -11,7 +11,8 @@ use super::{new_id, now, Fail, Sender, Store, StoreError};
 use crate::lang::Lang;
 use crate::records::MessageMeta;
 
-const TICKET_COLUMNS: &str = "id, conversation_id, shopper_id, lang, text, contact, status, created_at, \
+pub(super) const TICKET_COLUMNS: &str =
+    "id, conversation_id, shopper_id, lang, text, contact, status, created_at, \
      closed_by, closed_at, answer, answered_by, answered_at, delivered_at";
 
 fn ticket_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ticket> {

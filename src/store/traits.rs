@@ -9,9 +9,11 @@
 use std::future::Future;
 
 use super::analytics::AnalyticsRows;
+use super::images::{ImageAccepted, ImageFile, ImageQuota};
 use super::review_rows::{ReviewAction, ReviewDecision, ReviewKey, ReviewTurn};
 use super::*;
 use crate::identity::Role;
+use crate::images::{ImageKind, ImageRef};
 use crate::knowledge::{Canned, Order, Shopper};
 use crate::lang::Lang;
 use crate::records::{EscalationContext, FeedbackRecord, MessageMeta};
@@ -156,6 +158,8 @@ aggregate! {
             contact: Option<String>,
         ) -> Ticket;
         fn tickets(&self, status: Option<String>) -> Vec<Ticket>;
+        /// One ticket by id, whatever its status.
+        fn ticket(&self, id: String) -> Option<Ticket>;
         /// False when there is no open or answered ticket with that id.
         fn close_ticket(&self, id: String, by: String) -> bool;
         /// Answers an open ticket (also an agent message in its conversation); None if not open.
@@ -288,6 +292,33 @@ aggregate! {
         fn webhook_replay(&self, id: i64) -> webhooks::Replay;
         /// Forgets old events with nothing pending.
         fn webhook_prune(&self, before: String) -> usize;
+    }
+}
+
+aggregate! {
+    /// Photos shoppers send: uploaded into a conversation within the quotas, then sent once as a
+    /// shopper message that refers to them.
+    pub trait ImageStore {
+        /// Stores an upload (not yet sent): its reference, or the quota that refused it.
+        fn add_image(
+            &self,
+            conversation_id: String,
+            kind: ImageKind,
+            data: Vec<u8>,
+            per_conversation: u32,
+            max_total_bytes: u64,
+        ) -> Result<ImageRef, ImageQuota>;
+        /// An image of a conversation (sent or only uploaded).
+        fn image(&self, conversation_id: String, id: String) -> Option<ImageFile>;
+        /// A shopper message that sends an uploaded image, stored once per client id.
+        fn accept_shopper_image(
+            &self,
+            conversation_id: String,
+            client_msg_id: String,
+            image_id: String,
+            text: String,
+            admit: bool,
+        ) -> ImageAccepted;
     }
 }
 

@@ -350,7 +350,7 @@ impl DeliveryStatus {
         }
     }
 
-    fn parse(s: &str) -> Result<DeliveryStatus, Fail> {
+    pub(super) fn parse(s: &str) -> Result<DeliveryStatus, Fail> {
         match s {
             "pending" => Ok(DeliveryStatus::Pending),
             "delivered" => Ok(DeliveryStatus::Delivered),
@@ -432,11 +432,11 @@ impl PartialEq for DeliveryRow {
     }
 }
 
-fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-const ROW_COLUMNS: &str = "d.id, d.endpoint, e.id, e.kind, d.status, d.attempts, d.last_status, d.last_error,
+pub(super) const ROW_COLUMNS: &str = "d.id, d.endpoint, e.id, e.kind, d.status, d.attempts, d.last_status, d.last_error,
      d.last_attempt_at, d.next_attempt_ms, d.delivered_at, d.created_at";
 
 fn delivery_row(r: &rusqlite::Row) -> rusqlite::Result<(DeliveryRow, String)> {
