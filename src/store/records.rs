@@ -19,7 +19,7 @@ pub enum Sender {
 }
 
 impl Sender {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Sender::Shopper => "shopper",
             Sender::Bot => "bot",
@@ -27,7 +27,7 @@ impl Sender {
             Sender::System => "system",
         }
     }
-    fn parse(s: &str) -> Sender {
+    pub(crate) fn parse(s: &str) -> Sender {
         match s {
             "shopper" => Sender::Shopper,
             "bot" => Sender::Bot,

@@ -89,6 +89,13 @@ aggregate! {
             limit: usize,
         ) -> Vec<(Order, Vec<ReturnRequest>)>;
         fn orders(&self, order_nos: Vec<String>) -> Vec<Order>;
+        /// Changes a stored order in one step (`change` says whether it changed anything): the
+        /// order as it is now, None when there is no such order.
+        fn update_order(
+            &self,
+            order_no: String,
+            change: impl FnOnce(&mut Order) -> bool + Send + 'static,
+        ) -> Option<Order>;
         fn returns_for(&self, order_no: String) -> Vec<ReturnRequest>;
         /// One return per order: `Err(existing)` when it already has one.
         fn create_return(
@@ -97,8 +104,20 @@ aggregate! {
             conversation_id: Option<String>,
             reason: String,
         ) -> Result<ReturnRequest, ReturnRequest>;
+        /// As `create_return`; a repeat with the same key is the return it opened (`Ok`).
+        fn create_return_once(
+            &self,
+            order_no: String,
+            conversation_id: Option<String>,
+            reason: String,
+            idempotency_key: String,
+        ) -> Result<ReturnRequest, ReturnRequest>;
+        /// Records `return.requested` for a return another system opened, once per return id.
+        fn return_requested(&self, r: ReturnRequest) -> bool;
         /// Checks and counts a guest's phone digits in one step (locked after `max` wrong ones).
         fn check_phone_digits(&self, order_no: String, digits: String, max: u32) -> PhoneCheck;
+        /// Counts a guess the caller compared itself, with the same lockout in one step.
+        fn count_phone_guess(&self, order_no: String, matched: bool, max: u32) -> PhoneCheck;
         /// Writes or replaces a feedback record; a rating already given survives.
         fn save_feedback(&self, record: FeedbackRecord) -> ();
         fn rate(&self, conversation_id: String, rating: u8, comment: Option<String>) -> bool;

@@ -222,12 +222,7 @@ impl Store {
     /// http order source), once per return id however often it is reported: the event's id is
     /// derived from the return's. True when recorded now.
     pub async fn return_requested(&self, r: ReturnRequest) -> Result<bool, StoreError> {
-        use sha2::Digest;
-        let digest = sha2::Sha256::digest(format!("return.requested\n{}", r.id).as_bytes());
-        let id = digest[..16].iter().fold(String::from("evt_"), |mut s, b| {
-            s.push_str(&format!("{b:02x}"));
-            s
-        });
+        let id = return_event_id(&r.id);
         self.call(move |conn| {
             let event = Event { id, created_at: now(), data: EventData::ReturnRequested((&r).into()) };
             let body = serde_json::to_string(&event).expect("events serialise");
@@ -242,17 +237,33 @@ impl Store {
     }
 }
 
-/// Writes an event into the outbox, inside the caller's job (so in the same transaction as the
-/// change it describes).
-pub(super) fn record_event(conn: &Connection, data: EventData) -> Result<(), Fail> {
+/// `evt_` and 32 hex digits.
+fn event_id(raw: &[u8]) -> String {
+    raw[..16].iter().fold(String::from("evt_"), |mut s, b| {
+        s.push_str(&format!("{b:02x}"));
+        s
+    })
+}
+
+/// A new event's id: random.
+pub(super) fn random_event_id() -> String {
     use rand::RngCore;
     let mut raw = [0u8; 16];
     rand::rng().fill_bytes(&mut raw);
-    let id = raw.iter().fold(String::from("evt_"), |mut s, b| {
-        s.push_str(&format!("{b:02x}"));
-        s
-    });
-    let event = Event { id, created_at: now(), data };
+    event_id(&raw)
+}
+
+/// The id of `return.requested` for a return another system opened: derived from the return's
+/// id, so however often it is reported the outbox holds it once.
+pub(super) fn return_event_id(return_id: &str) -> String {
+    use sha2::Digest;
+    event_id(&sha2::Sha256::digest(format!("return.requested\n{return_id}").as_bytes()))
+}
+
+/// Writes an event into the outbox, inside the caller's job (so in the same transaction as the
+/// change it describes).
+pub(super) fn record_event(conn: &Connection, data: EventData) -> Result<(), Fail> {
+    let event = Event { id: random_event_id(), created_at: now(), data };
     let body = serde_json::to_string(&event).expect("events serialise");
     conn.prepare_cached("INSERT INTO webhook_events (id, kind, body, created_at) VALUES (?1, ?2, ?3, ?4)")?
         .execute(params![event.id, event.data.kind().as_str(), body, event.created_at])?;

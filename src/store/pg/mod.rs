@@ -18,7 +18,11 @@
 //! `schema_version`. They mirror the SQLite tables (same names, columns, text times).
 
 mod accounts;
+mod analytics;
+mod conversations;
+mod events;
 mod knowledge;
+mod shopper_data;
 
 use std::time::Duration;
 
