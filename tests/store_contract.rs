@@ -16,7 +16,7 @@ use kefu::store::pg::PgStore;
 use kefu::store::{
     Accepted, Account, AccountStore, AnalyticsReads, CannedChange, ConversationState, ConversationStore,
     Expect, HandoffOutcome, HandoffStore, KbWrite, KnowledgeStore, LoginAttempt, LoginLimits, PhoneCheck,
-    Sender, Store,
+    Sender, Store, StoreError,
 };
 use serde_json::json;
 
@@ -346,6 +346,61 @@ async fn contract_conversations<S: ConversationStore + AnalyticsReads>(s: &S) {
     // an order that does not exist is a mismatch, not told apart
     let none = s.check_phone_digits("000000000000000000".into(), "1234".into(), 3).await.unwrap();
     assert_eq!(none, PhoneCheck::Mismatch);
+    // a guess compared elsewhere (another order source) is counted with the same lockout
+    let elsewhere = "EXT-1".to_string();
+    assert_eq!(s.count_phone_guess(elsewhere.clone(), true, 2).await.unwrap(), PhoneCheck::Match);
+    for _ in 0..2 {
+        assert_eq!(s.count_phone_guess(elsewhere.clone(), false, 2).await.unwrap(), PhoneCheck::Mismatch);
+    }
+    assert_eq!(s.count_phone_guess(elsewhere, true, 2).await.unwrap(), PhoneCheck::Locked);
+
+    // a return opened with an idempotency key: the same key again is that return, another
+    // key (or none) finds it as the order's existing one; a key cannot open a second order's
+    let (second, third) = {
+        let mut others = orders.iter().filter(|o| o.order_no != order.order_no);
+        (others.next().unwrap().order_no.clone(), others.next().unwrap().order_no.clone())
+    };
+    let keyed = s
+        .create_return_once(second.clone(), Some(c.id.clone()), "size".into(), "k1".into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((keyed.order_no.as_str(), keyed.status.as_str()), (second.as_str(), "requested"));
+    let repeat = s.create_return_once(second.clone(), None, "other".into(), "k1".into()).await.unwrap();
+    assert_eq!(repeat, Ok(keyed.clone()), "a repeat is the same return, as if opened now");
+    let other_key = s.create_return_once(second.clone(), None, "size".into(), "k2".into()).await.unwrap();
+    assert_eq!(other_key, Err(keyed.clone()));
+    assert_eq!(s.create_return(second.clone(), None, "size".into()).await.unwrap(), Err(keyed.clone()));
+    let reused = s.create_return_once(third.clone(), None, "size".into(), "k1".into()).await;
+    assert!(matches!(reused, Err(StoreError::Constraint(_))), "{reused:?}");
+    assert!(s.returns_for(third.clone()).await.unwrap().is_empty());
+    assert_eq!(s.returns_for(second.clone()).await.unwrap(), vec![keyed]);
+
+    // an order changed in one step: the order as it is after; no order, None
+    let changed = s
+        .update_order(second.clone(), |o| {
+            o.courier = Some("顺丰".into());
+            o.tracking_no = Some("SF1".into());
+            true
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(changed.courier.as_deref(), Some("顺丰"));
+    let stored = s.order(second.clone()).await.unwrap().unwrap();
+    assert_eq!((stored.courier.as_deref(), stored.tracking_no.as_deref()), (Some("顺丰"), Some("SF1")));
+    // a change that says it changed nothing is not written
+    let untouched = s
+        .update_order(second.clone(), |o| {
+            o.courier = Some("not written".into());
+            false
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(untouched.courier.as_deref(), Some("not written"), "the caller sees its own change");
+    assert_eq!(s.order(second).await.unwrap().unwrap().courier.as_deref(), Some("顺丰"));
+    assert!(s.update_order("000000000000000000".into(), |_| true).await.unwrap().is_none());
 }
 
 /// Handoffs (open, assign, agent messages, end, requeue), notes, tickets, console reads.
@@ -817,4 +872,15 @@ where
 
     let stranger = s.shopper_data("S9999".into()).await.unwrap();
     assert!(stranger.is_empty(), "{stranger:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// conversations, analytics and a shopper's data on PostgreSQL; two nodes on one database
+// (issue 19)
+
+#[tokio::test]
+async fn postgres_conversations() {
+    let Some(pg) = Postgres::new("conversations").await else { return };
+    contract_conversations(&pg.store().await).await;
+    pg.finish().await;
 }
