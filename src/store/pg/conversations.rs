@@ -158,13 +158,18 @@ async fn recent_order_rows(
 pub(super) const RETURN_COLUMNS: &str = "id, order_no, conversation_id, reason, status, created_at";
 
 pub(super) fn return_row(r: &Row) -> Result<ReturnRequest, StoreError> {
+    return_row_at(r, 0)
+}
+
+/// A return from [`RETURN_COLUMNS`] starting at column `at`.
+fn return_row_at(r: &Row, at: usize) -> Result<ReturnRequest, StoreError> {
     Ok(ReturnRequest {
-        id: r.try_get(0)?,
-        order_no: r.try_get(1)?,
-        conversation_id: r.try_get(2)?,
-        reason: r.try_get(3)?,
-        status: r.try_get(4)?,
-        created_at: r.try_get(5)?,
+        id: r.try_get(at)?,
+        order_no: r.try_get(at + 1)?,
+        conversation_id: r.try_get(at + 2)?,
+        reason: r.try_get(at + 3)?,
+        status: r.try_get(at + 4)?,
+        created_at: r.try_get(at + 5)?,
     })
 }
 
@@ -470,25 +475,36 @@ impl ConversationStore for PgStore {
         recent_order_rows(&client, &shopper_id, limit).await
     }
 
+    /// One query: the newest orders, each joined with its returns (oldest first).
     async fn recent_orders_with_returns(
         &self,
         shopper_id: String,
         limit: usize,
     ) -> Result<Vec<(Order, Vec<ReturnRequest>)>, StoreError> {
-        let mut client = self.pool.get().await?;
-        let tx = super::analytics::snapshot(&mut client).await?;
-        let orders = recent_order_rows(&tx, &shopper_id, limit).await?;
-        let numbers: Vec<&str> = orders.iter().map(|o| o.order_no.as_str()).collect();
-        let mut returns = returns_of(&tx, &numbers).await?;
-        tx.commit().await?;
-        Ok(orders
-            .into_iter()
-            .map(|o| {
-                let (mine, rest) = returns.drain(..).partition(|r| r.order_no == o.order_no);
-                returns = rest;
-                (o, mine)
-            })
-            .collect())
+        let client = self.pool.get().await?;
+        let returns = RETURN_COLUMNS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ");
+        let st = client
+            .prepare_cached(&format!(
+                "SELECT o.order_no, o.data, {returns}
+                 FROM (SELECT order_no, created_at, data FROM orders WHERE shopper_id = $1
+                       ORDER BY created_at DESC, order_no DESC LIMIT $2) o
+                 LEFT JOIN returns r ON r.order_no = o.order_no
+                 ORDER BY o.created_at DESC, o.order_no DESC, r.created_at, r.id"
+            ))
+            .await?;
+        let limit = limit.min(i64::MAX as usize) as i64;
+        let mut out: Vec<(Order, Vec<ReturnRequest>)> = Vec::new();
+        for row in client.query(&st, &[&shopper_id, &limit]).await? {
+            let no: String = row.try_get(0)?;
+            if out.last().is_none_or(|(o, _)| o.order_no != no) {
+                out.push((decode(row.try_get(1)?)?, Vec::new()));
+            }
+            if row.try_get::<_, Option<String>>(2)?.is_some() {
+                let r = return_row_at(&row, 2)?;
+                out.last_mut().expect("pushed above").1.push(r);
+            }
+        }
+        Ok(out)
     }
 
     /// The orders with these numbers that exist, newest first (one query).
