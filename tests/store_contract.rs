@@ -1,18 +1,20 @@
 //! The store's contract (issue 16, item 4): the behaviour callers rely on, written against the
 //! aggregate traits only (`ConversationStore`, `HandoffStore`, `KnowledgeStore`, `AccountStore`,
-//! `AnalyticsReads`). Each `contract_*` function is generic, so another backend runs the same
-//! suite unchanged: give it a fresh, empty store in place of `sqlite()`.
+//! `AnalyticsReads`, `WebhookStore`, `ImageStore`, `ShopperDataStore`). Each `contract_*` function
+//! is generic, so another backend runs the same suite unchanged: give it a fresh, empty store in
+//! place of `sqlite()`.
 //!
-//! PostgreSQL (issue 19) runs the aggregates `PgStore` implements so far (accounts, knowledge)
-//! when `KEFU_TEST_POSTGRES` names a server (`scripts/postgres` starts one and prints its URL),
-//! each test in a database of its own; without it those tests print "skipped" and pass, unless
-//! `KEFU_TEST_POSTGRES_REQUIRED=1`.
+//! PostgreSQL (issue 19) runs every contract, plus two nodes (two pools on one database) racing
+//! where the desk and the outbox need one winner, when `KEFU_TEST_POSTGRES` names a server
+//! (`scripts/postgres` starts one and prints its URL), each test in a database of its own;
+//! without it those tests print "skipped" and pass, unless `KEFU_TEST_POSTGRES_REQUIRED=1`.
 
 use kefu::identity::Role;
 use kefu::knowledge::{Order, Shopper};
 use kefu::lang::Lang;
 use kefu::records::{EscalationContext, FeedbackRecord, MessageMeta, ReplyDecision, Resolution, Seen};
 use kefu::store::pg::PgStore;
+use kefu::store::traits::{ImageStore, WebhookStore};
 use kefu::store::{
     Accepted, Account, AccountStore, AnalyticsReads, CannedChange, ConversationState, ConversationStore,
     Expect, HandoffOutcome, HandoffStore, KbWrite, KnowledgeStore, LoginAttempt, LoginLimits, PhoneCheck,
@@ -112,6 +114,13 @@ impl Postgres {
 async fn postgres_accounts() {
     let Some(pg) = Postgres::new("accounts").await else { return };
     contract_accounts(&pg.store().await).await;
+    pg.finish().await;
+}
+
+#[tokio::test]
+async fn postgres_handoffs() {
+    let Some(pg) = Postgres::new("handoffs").await else { return };
+    contract_handoffs(&pg.store().await).await;
     pg.finish().await;
 }
 
@@ -433,6 +442,13 @@ async fn contract_handoffs<S: ConversationStore + HandoffStore + AccountStore>(s
     let joined = s.assign_handoff(h.id, c.id.clone(), "alice".into(), "Alice is here".into()).await.unwrap();
     assert_eq!((joined.sender, joined.text.as_str()), (Sender::System, "Alice is here"));
     assert_eq!(s.conversation(c.id.clone()).await.unwrap().unwrap().state, ConversationState::Agent);
+    // one owner per handoff: a second assignment is refused and writes nothing
+    let again = s.assign_handoff(h.id, c.id.clone(), "bob".into(), "Bob is here".into()).await;
+    assert!(matches!(again, Err(StoreError::Constraint(_))), "{again:?}");
+    let unknown = s.assign_handoff(-1, c.id.clone(), "bob".into(), "Bob is here".into()).await;
+    assert!(matches!(unknown, Err(StoreError::Constraint(_))), "{unknown:?}");
+    assert_eq!(s.open_handoffs().await.unwrap()[0].handoff.agent.as_deref(), Some("alice"));
+    assert_eq!(texts(&s.messages(c.id.clone()).await.unwrap()), ["我要投诉", "Alice is here"]);
 
     // an agent's re-sent message is stored once
     let a1 =
@@ -530,8 +546,12 @@ async fn contract_handoffs<S: ConversationStore + HandoffStore + AccountStore>(s
         s.tickets(Some("open".into())).await.unwrap().iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
         [t.id.as_str()]
     );
+    let one = s.ticket(t.id.clone()).await.unwrap().unwrap();
+    assert_eq!((one.id.as_str(), one.contact.as_deref()), (t.id.as_str(), Some("me@example.com")));
+    assert!(s.ticket("T-none".into()).await.unwrap().is_none());
     assert!(s.close_ticket(t.id.clone(), "alice".into()).await.unwrap());
     assert!(!s.close_ticket(t.id.clone(), "bob".into()).await.unwrap(), "closed once");
+    assert_eq!(s.ticket(t.id.clone()).await.unwrap().unwrap().status, "closed", "whatever its status");
     assert!(!s.close_ticket("T-none".into(), "bob".into()).await.unwrap());
     assert!(s.tickets(Some("open".into())).await.unwrap().is_empty());
     let closed = s.tickets(Some("closed".into())).await.unwrap();
@@ -872,6 +892,350 @@ where
 
     let stranger = s.shopper_data("S9999".into()).await.unwrap();
     assert!(stranger.is_empty(), "{stranger:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// webhooks' outbox, shoppers' photos, and two nodes on one desk (issue 19)
+
+#[tokio::test]
+async fn sqlite_webhooks() {
+    let (_dir, s) = sqlite();
+    contract_webhooks(&s).await;
+}
+
+#[tokio::test]
+async fn postgres_webhooks() {
+    let Some(pg) = Postgres::new("webhooks").await else { return };
+    contract_webhooks(&pg.store().await).await;
+    pg.finish().await;
+}
+
+#[tokio::test]
+async fn sqlite_images() {
+    let (_dir, s) = sqlite();
+    contract_images(&s).await;
+}
+
+#[tokio::test]
+async fn postgres_images() {
+    let Some(pg) = Postgres::new("images").await else { return };
+    contract_images(&pg.store().await).await;
+    pg.finish().await;
+}
+
+/// Events written with the changes they describe, fanned out by kind to the endpoints known
+/// when they were written; due, attempted (a delivered one never changes again), replayed,
+/// listed in the log and counted; old events pruned unless a delivery is pending.
+async fn contract_webhooks<S>(s: &S)
+where
+    S: WebhookStore + ConversationStore + HandoffStore + AccountStore,
+{
+    use kefu::store::webhooks::{
+        Attempt, AttemptEnd, DeliveryQuery, DeliveryStatus, EndpointSpec, Event, EventData, EventKind, Replay,
+    };
+    let spec = |url: &str, kinds: &[EventKind]| EndpointSpec { url: url.into(), kinds: kinds.to_vec() };
+    let (all, tickets) = ("http://a/", "http://t/");
+    let specs = || vec![spec(all, &[]), spec(tickets, &[EventKind::TicketCreated])];
+    let due = |url: &str| s.webhook_due(vec![url.into()], i64::MAX, 100);
+    assert!(s.add_account(account("alice", Role::Agent)).await.unwrap());
+    assert_eq!(s.webhook_head().await.unwrap(), 0);
+
+    // before any endpoint: never delivered to endpoints configured later
+    let conv = s.open_conversation(Some("S1".into()), Lang::En).await.unwrap().id;
+    s.open_handoff(conv.clone(), "requested".into(), EscalationContext::default()).await.unwrap();
+    assert_eq!(s.webhook_fan_out(specs()).await.unwrap(), 0);
+    assert!(due(all).await.unwrap().is_empty());
+
+    // each change writes its event: escalated, ticket, assigned, resolved, feedback
+    let h = s.open_handoff(conv.clone(), "complaint".into(), EscalationContext::default()).await.unwrap();
+    let t = s.create_ticket(conv.clone(), None, Lang::En, "call me".into(), None).await.unwrap();
+    s.assign_handoff(h.id, conv.clone(), "alice".into(), "Alice is here".into()).await.unwrap();
+    s.end_handoff(h.id, conv.clone(), HandoffOutcome::Resolved, ConversationState::Closed, None)
+        .await
+        .unwrap();
+    // ending it again writes no second `resolved`
+    s.end_handoff(h.id, conv.clone(), HandoffOutcome::Resolved, ConversationState::Closed, None)
+        .await
+        .unwrap();
+    s.save_feedback(record(&conv, None, None)).await.unwrap();
+    assert!(s.rate(conv.clone(), 5, Some("good".into())).await.unwrap());
+    assert_eq!(s.webhook_head().await.unwrap(), 7, "six events after the first");
+    assert_eq!(s.webhook_fan_out(specs()).await.unwrap(), 7, "six to one, the ticket to the other");
+    assert_eq!(s.webhook_fan_out(specs()).await.unwrap(), 0, "fanning out again adds nothing");
+
+    let to_all = due(all).await.unwrap();
+    assert_eq!(
+        to_all.iter().map(|d| d.kind.as_str()).collect::<Vec<_>>(),
+        [
+            "conversation.escalated",
+            "ticket.created",
+            "conversation.assigned",
+            "conversation.resolved",
+            "feedback.written",
+            "feedback.written"
+        ]
+    );
+    let events: Vec<Event> = to_all.iter().map(|d| serde_json::from_str(&d.body).unwrap()).collect();
+    assert!(events.iter().zip(&to_all).all(|(e, d)| e.id == d.event_id && d.attempts == 0));
+    let EventData::ConversationEscalated(e) = &events[0].data else { panic!("{:?}", events[0]) };
+    assert_eq!(
+        (e.handoff_id, e.shopper_id.as_deref(), e.lang, e.reason.as_str()),
+        (h.id, Some("S1"), Some(Lang::En), "complaint")
+    );
+    let EventData::TicketCreated(created) = &events[1].data else { panic!("{:?}", events[1]) };
+    assert_eq!((created.ticket_id.as_str(), created.text.as_str()), (t.id.as_str(), "call me"));
+    let EventData::ConversationAssigned(a) = &events[2].data else { panic!("{:?}", events[2]) };
+    assert_eq!((a.handoff_id, a.agent.as_str()), (h.id, "alice"));
+    let EventData::ConversationResolved(r) = &events[3].data else { panic!("{:?}", events[3]) };
+    assert_eq!((r.handoff_id, r.agent.as_deref()), (h.id, Some("alice")));
+    let EventData::FeedbackWritten(rated) = &events[5].data else { panic!("{:?}", events[5]) };
+    assert_eq!((rated.rating, rated.comment.as_deref()), (Some(5), Some("good")), "the record as stored");
+    let to_tickets = due(tickets).await.unwrap();
+    assert_eq!((to_tickets.len(), to_tickets[0].event_id.as_str()), (1, to_all[1].event_id.as_str()));
+    assert!(s.webhook_due(vec!["http://other/".into()], i64::MAX, 100).await.unwrap().is_empty());
+    assert_eq!(s.webhook_due(vec![all.into(), tickets.into()], i64::MAX, 3).await.unwrap().len(), 3);
+
+    // failed, retried later; then delivered: never due again, a late report changes nothing, and
+    // a replay is refused
+    let first = to_all[0].id;
+    let attempt = |end, http_status, error: Option<&str>| Attempt {
+        delivery: first,
+        end,
+        http_status,
+        error: error.map(str::to_string),
+    };
+    s.webhook_attempted(vec![attempt(AttemptEnd::Retry { at_ms: 5_000 }, Some(500), Some("HTTP 500"))])
+        .await
+        .unwrap();
+    let early = s.webhook_due(vec![all.into()], 4_999, 100).await.unwrap();
+    assert!(early.iter().all(|d| d.id != first));
+    let again = s.webhook_due(vec![all.into()], 5_000, 100).await.unwrap();
+    assert_eq!(again.iter().find(|d| d.id == first).unwrap().attempts, 1);
+    s.webhook_attempted(vec![attempt(AttemptEnd::Delivered, Some(204), None)]).await.unwrap();
+    s.webhook_attempted(vec![attempt(AttemptEnd::GiveUp, None, Some("timeout"))]).await.unwrap();
+    assert!(due(all).await.unwrap().iter().all(|d| d.id != first));
+    assert!(matches!(s.webhook_replay(first).await.unwrap(), Replay::AlreadyDelivered(_)));
+
+    // given up, then replayed: due at once with a fresh count
+    let second = to_all[1].id;
+    let gave_up = Attempt {
+        delivery: second,
+        end: AttemptEnd::GiveUp,
+        http_status: None,
+        error: Some("refused".into()),
+    };
+    s.webhook_attempted(vec![gave_up]).await.unwrap();
+    assert!(due(all).await.unwrap().iter().all(|d| d.id != second));
+    let Replay::Queued(row) = s.webhook_replay(second).await.unwrap() else { panic!("not queued") };
+    assert_eq!((row.status, row.attempts, row.kind.as_str()), (DeliveryStatus::Pending, 0, "ticket.created"));
+    assert!(due(all).await.unwrap().iter().any(|d| d.id == second));
+    assert_eq!(s.webhook_replay(12345).await.unwrap(), Replay::NotFound);
+
+    // the log: newest first, by endpoint and status, paged with `before`
+    let log = s.webhook_deliveries(DeliveryQuery { limit: 100, ..DeliveryQuery::default() }).await.unwrap();
+    assert_eq!(log.len(), 7);
+    assert!(log.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+    let delivered = log.iter().find(|r| r.id == first).unwrap();
+    assert_eq!(
+        (delivered.status, delivered.attempts, delivered.last_status, delivered.delivered_at.is_some()),
+        (DeliveryStatus::Delivered, 2, Some(204), true)
+    );
+    assert_eq!(
+        (delivered.endpoint.as_str(), delivered.event_id.as_str()),
+        (all, to_all[0].event_id.as_str())
+    );
+    let only = |endpoint: Option<&str>, status, before, limit| DeliveryQuery {
+        endpoint: endpoint.map(str::to_string),
+        status,
+        before,
+        limit,
+    };
+    let to_t = s.webhook_deliveries(only(Some(tickets), None, None, 100)).await.unwrap();
+    assert_eq!(to_t.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>(), ["ticket.created"]);
+    let done = s.webhook_deliveries(only(None, Some(DeliveryStatus::Delivered), None, 100)).await.unwrap();
+    assert_eq!(done.iter().map(|r| r.id).collect::<Vec<_>>(), [first]);
+    let page = s.webhook_deliveries(only(None, None, Some(log[2].id), 2)).await.unwrap();
+    assert_eq!(page.iter().map(|r| r.id).collect::<Vec<_>>(), [log[3].id, log[4].id]);
+
+    let counts = s.webhook_endpoint_counts().await.unwrap();
+    assert_eq!(counts.iter().map(|(url, _)| url.as_str()).collect::<Vec<_>>(), [all, tickets]);
+    let (_, c) = &counts[0];
+    assert_eq!((c.pending, c.delivered, c.failed, c.last_delivered_at.is_some()), (5, 1, 0, true));
+    assert_eq!((counts[1].1.pending, counts[1].1.delivered), (1, 0));
+
+    // pruning keeps events with a pending delivery: the first escalation (no delivery) and the
+    // delivered one go
+    assert_eq!(s.webhook_prune("2000-01-01T00:00:00.000Z".into()).await.unwrap(), 0, "none that old");
+    assert_eq!(s.webhook_prune("9999".into()).await.unwrap(), 2);
+    assert_eq!(due(all).await.unwrap().len(), 5);
+    assert_eq!(s.webhook_deliveries(only(None, None, None, 100)).await.unwrap().len(), 6);
+}
+
+/// A photo is uploaded within the quotas, read back, then sent once as a shopper message.
+async fn contract_images<S: ImageStore + ConversationStore>(s: &S) {
+    use kefu::images::ImageKind;
+    use kefu::store::images::{ImageAccepted, ImageQuota};
+    let png = || {
+        let mut v = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        v.resize(100, 7);
+        v
+    };
+    let conv = s.open_conversation(None, Lang::Zh).await.unwrap();
+    let other = s.open_conversation(None, Lang::Zh).await.unwrap();
+    let img = s.add_image(conv.id.clone(), ImageKind::Png, png(), 2, 1000).await.unwrap().unwrap();
+    assert_eq!((img.content_type, img.bytes, img.id.len()), (ImageKind::Png, 100, 25));
+    let file = s.image(conv.id.clone(), img.id.clone()).await.unwrap().unwrap();
+    assert_eq!((file.kind, file.data), (ImageKind::Png, png()));
+    assert_eq!(s.image(other.id.clone(), img.id.clone()).await.unwrap(), None, "another conversation's");
+    assert_eq!(s.image(conv.id.clone(), "i-none".into()).await.unwrap(), None);
+
+    // the conversation's quota, then the store's
+    s.add_image(conv.id.clone(), ImageKind::Png, png(), 2, 1000).await.unwrap().unwrap();
+    let third = s.add_image(conv.id.clone(), ImageKind::Png, png(), 2, 1000).await.unwrap();
+    assert_eq!(third, Err(ImageQuota::Conversation(2)));
+    let full = s.add_image(other.id.clone(), ImageKind::Png, png(), 2, 250).await.unwrap();
+    assert_eq!(full, Err(ImageQuota::Full));
+    s.add_image(other.id.clone(), ImageKind::Png, png(), 2, 300).await.unwrap().unwrap();
+
+    // sent as a message: once per client id, and only from its own conversation
+    let send = |conv: &str, client: &str, admit| {
+        s.accept_shopper_image(conv.into(), client.into(), img.id.clone(), "[图片]".into(), admit)
+    };
+    assert_eq!(send(&other.id, "m1", true).await.unwrap(), ImageAccepted::NoSuchImage);
+    assert_eq!(send(&conv.id, "m1", false).await.unwrap(), ImageAccepted::Refused);
+    let ImageAccepted::New(row, sent) = send(&conv.id, "m1", true).await.unwrap() else { panic!("not new") };
+    assert_eq!(sent, img);
+    assert_eq!(send(&conv.id, "m1", true).await.unwrap(), ImageAccepted::Known { answered: false });
+    assert_eq!(send(&conv.id, "m2", true).await.unwrap(), ImageAccepted::NoSuchImage, "sent already");
+    s.add_message(conv.id.clone(), Sender::Bot, "收到".into(), None).await.unwrap();
+    assert_eq!(send(&conv.id, "m1", true).await.unwrap(), ImageAccepted::Known { answered: true });
+    let msgs = s.messages(conv.id.clone()).await.unwrap();
+    assert_eq!(texts(&msgs), ["[图片]", "收到"]);
+    assert_eq!(
+        (msgs[0].id, msgs[0].sender, msgs[0].client_msg_id.as_deref()),
+        (row, Sender::Shopper, Some("m1"))
+    );
+    assert_eq!(msgs[0].meta.as_ref().and_then(|m| m.image.clone()), Some(img.clone()));
+    // sent, it is still served
+    assert!(s.image(conv.id.clone(), img.id.clone()).await.unwrap().is_some());
+}
+
+/// Two nodes (two pools on one database) racing for one handoff: exactly one assignment wins
+/// and the handoff has that one owner, with one announcement; an agent's message re-sent to
+/// both nodes at once is stored once; an image sent from both at once is sent once.
+#[tokio::test]
+async fn postgres_two_nodes_one_owner() {
+    let Some(pg) = Postgres::new("one_owner").await else { return };
+    let (a, b) = tokio::join!(pg.store(), pg.store());
+    let agents = ["amy", "ben", "cai", "dan", "eve", "fay"];
+    for name in agents {
+        assert!(a.add_account(account(name, Role::Agent)).await.unwrap());
+    }
+    for round in 0..5 {
+        let c = a.open_conversation(None, Lang::Zh).await.unwrap();
+        let h = b.open_handoff(c.id.clone(), "requested".into(), EscalationContext::default()).await.unwrap();
+        let mut claims = tokio::task::JoinSet::new();
+        for (i, agent) in agents.iter().enumerate() {
+            let node = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let (conv, agent) = (c.id.clone(), agent.to_string());
+            claims.spawn(async move {
+                let r = node.assign_handoff(h.id, conv, agent.clone(), format!("{agent} is here")).await;
+                (agent, r)
+            });
+        }
+        let results = claims.join_all().await;
+        let won: Vec<&str> = results.iter().filter(|(_, r)| r.is_ok()).map(|(a, _)| a.as_str()).collect();
+        assert_eq!(won.len(), 1, "round {round}: {results:?}");
+        assert!(
+            results.iter().all(|(_, r)| matches!(r, Ok(_) | Err(StoreError::Constraint(_)))),
+            "the others are refused: {results:?}"
+        );
+        let open = b.open_handoffs().await.unwrap();
+        let mine = open.iter().find(|o| o.handoff.id == h.id).unwrap();
+        assert_eq!(mine.handoff.agent.as_deref(), Some(won[0]));
+        assert_eq!(texts(&a.messages(c.id.clone()).await.unwrap()), [format!("{} is here", won[0])]);
+
+        // the winner's message, re-sent through both nodes at once
+        let mut sends = tokio::task::JoinSet::new();
+        for i in 0..6 {
+            let node = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let (conv, agent) = (c.id.clone(), won[0].to_string());
+            sends.spawn(async move {
+                node.accept_agent_message(h.id, conv, agent, "a1".into(), "您好".into()).await
+            });
+        }
+        let sent: Vec<Accepted> = sends.join_all().await.into_iter().map(Result::unwrap).collect();
+        assert_eq!(sent.iter().filter(|s| matches!(s, Accepted::New(_))).count(), 1, "{sent:?}");
+        assert!(sent.iter().all(|s| matches!(s, Accepted::New(_) | Accepted::Known { .. })), "{sent:?}");
+        let messages = b.messages(c.id.clone()).await.unwrap();
+        assert_eq!(messages.iter().filter(|m| m.text == "您好").count(), 1);
+        let ctx = a.conversation_context(c.id.clone()).await.unwrap().unwrap();
+        assert!(ctx.handoffs[0].first_response_at.is_some());
+    }
+
+    // one image, sent from both nodes at once under different client ids: one message has it
+    use kefu::store::images::ImageAccepted;
+    let c = a.open_conversation(None, Lang::Zh).await.unwrap();
+    let mut data = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    data.resize(64, 1);
+    let img =
+        a.add_image(c.id.clone(), kefu::images::ImageKind::Png, data, 4, 1 << 20).await.unwrap().unwrap();
+    let mut sends = tokio::task::JoinSet::new();
+    for i in 0..6 {
+        let node = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let (conv, image) = (c.id.clone(), img.id.clone());
+        sends.spawn(async move {
+            node.accept_shopper_image(conv, format!("m{i}"), image, "[图片]".into(), true).await
+        });
+    }
+    let sent: Vec<ImageAccepted> = sends.join_all().await.into_iter().map(Result::unwrap).collect();
+    assert_eq!(sent.iter().filter(|s| matches!(s, ImageAccepted::New(..))).count(), 1, "{sent:?}");
+    assert_eq!(sent.iter().filter(|s| **s == ImageAccepted::NoSuchImage).count(), 5, "{sent:?}");
+    assert_eq!(texts(&b.messages(c.id.clone()).await.unwrap()), ["[图片]"]);
+    drop((a, b));
+    pg.finish().await;
+}
+
+/// Events written on two nodes while both fan out: every event reaches the endpoint exactly
+/// once, whatever order the writers' transactions commit in.
+#[tokio::test]
+async fn postgres_two_nodes_fan_out_every_event_once() {
+    use kefu::store::webhooks::{DeliveryQuery, EndpointSpec};
+    let Some(pg) = Postgres::new("fan_out").await else { return };
+    let (a, b) = tokio::join!(pg.store(), pg.store());
+    let url = "http://all/";
+    let specs = || vec![EndpointSpec { url: url.into(), kinds: vec![] }];
+    a.webhook_fan_out(specs()).await.unwrap();
+    let c = a.open_conversation(None, Lang::En).await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let node = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let conv = c.id.clone();
+        tasks.spawn(async move {
+            for j in 0..10 {
+                node.create_ticket(conv.clone(), None, Lang::En, format!("{i}.{j}"), None).await.unwrap();
+            }
+            0
+        });
+        let node = if i % 2 == 0 { b.clone() } else { a.clone() };
+        tasks.spawn(async move {
+            let mut created = 0;
+            for _ in 0..10 {
+                created += node.webhook_fan_out(specs()).await.unwrap();
+            }
+            created
+        });
+    }
+    let mut created: usize = tasks.join_all().await.into_iter().sum();
+    created += b.webhook_fan_out(specs()).await.unwrap();
+    assert_eq!(created, 80);
+    let log = a.webhook_deliveries(DeliveryQuery { limit: 1000, ..DeliveryQuery::default() }).await.unwrap();
+    let mut events: Vec<&str> = log.iter().map(|r| r.event_id.as_str()).collect();
+    events.sort();
+    events.dedup();
+    assert_eq!((log.len(), events.len()), (80, 80));
+    drop((a, b));
+    pg.finish().await;
 }
 
 // ---------------------------------------------------------------------------------------------

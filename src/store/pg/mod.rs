@@ -18,11 +18,16 @@
 //! `schema_version`. They mirror the SQLite tables (same names, columns, text times).
 
 mod accounts;
+mod agent_reads;
 mod analytics;
 mod conversations;
 mod events;
+mod handoffs;
+mod images;
 mod knowledge;
 mod shopper_data;
+mod tickets;
+mod webhooks;
 
 use std::time::Duration;
 
