@@ -1248,3 +1248,126 @@ async fn postgres_conversations() {
     contract_conversations(&pg.store().await).await;
     pg.finish().await;
 }
+
+#[tokio::test]
+async fn postgres_analytics() {
+    let Some(pg) = Postgres::new("analytics").await else { return };
+    contract_analytics(&pg.store().await).await;
+    pg.finish().await;
+}
+
+#[tokio::test]
+async fn postgres_shopper_data() {
+    let Some(pg) = Postgres::new("shopper_data").await else { return };
+    contract_shopper_data(&pg.store().await).await;
+    pg.finish().await;
+}
+
+#[tokio::test]
+async fn sqlite_return_events() {
+    let (_dir, s) = sqlite();
+    contract_return_events(&s).await;
+}
+
+#[tokio::test]
+async fn postgres_return_events() {
+    let Some(pg) = Postgres::new("return_events").await else { return };
+    contract_return_events(&pg.store().await).await;
+    pg.finish().await;
+}
+
+/// `return.requested` is written with the return it describes (a refused second return writes
+/// none), and once per return another system opened however often it is reported.
+async fn contract_return_events<S: ConversationStore + WebhookStore>(s: &S) {
+    use kefu::store::webhooks::{EndpointSpec, Event, EventData};
+    let (shoppers, orders) = demo();
+    s.seed(shoppers, orders.clone()).await.unwrap();
+    s.webhook_fan_out(vec![EndpointSpec { url: "http://a/".into(), kinds: vec![] }]).await.unwrap();
+    let no = orders[0].order_no.clone();
+    let r = s.create_return_once(no.clone(), None, "size".into(), "k1".into()).await.unwrap().unwrap();
+    s.create_return_once(no.clone(), None, "size".into(), "k1".into()).await.unwrap().unwrap();
+    s.create_return(no.clone(), None, "size".into()).await.unwrap().unwrap_err();
+    assert_eq!(s.webhook_head().await.unwrap(), 1, "one event for one return");
+
+    let theirs = kefu::store::ReturnRequest { id: "RS000001".into(), ..r.clone() };
+    assert!(s.return_requested(theirs.clone()).await.unwrap());
+    assert!(!s.return_requested(theirs.clone()).await.unwrap(), "the same return again");
+    assert_eq!(s.webhook_head().await.unwrap(), 2);
+
+    s.webhook_fan_out(vec![EndpointSpec { url: "http://a/".into(), kinds: vec![] }]).await.unwrap();
+    let due = s.webhook_due(vec!["http://a/".into()], i64::MAX, 10).await.unwrap();
+    let returns: Vec<String> = due
+        .iter()
+        .map(|d| match serde_json::from_str::<Event>(&d.body).unwrap().data {
+            EventData::ReturnRequested(r) => r.id,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(returns, [r.id, theirs.id]);
+}
+
+/// Two nodes (two pools on one database) racing on one order and one client message id: one
+/// return, one stored message, no lost order change, and the phone lockout counted exactly.
+#[tokio::test]
+async fn postgres_two_nodes_one_return() {
+    let Some(pg) = Postgres::new("two_nodes_return").await else { return };
+    let (a, b) = tokio::join!(pg.store(), pg.store());
+    let (shoppers, orders) = demo();
+    a.seed(shoppers, orders.clone()).await.unwrap();
+    let no = orders[0].order_no.clone();
+    let c = a.open_conversation(None, Lang::Zh).await.unwrap().id;
+    let node = |i: usize| if i.is_multiple_of(2) { a.clone() } else { b.clone() };
+
+    let mut racing = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let (s, no, c) = (node(i), no.clone(), c.clone());
+        racing.spawn(async move {
+            s.create_return_once(no, Some(c), "size".into(), format!("key-{i}")).await.unwrap()
+        });
+    }
+    let results = racing.join_all().await;
+    let opened: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(opened.len(), 1, "{results:?}");
+    assert!(results.iter().all(|r| r.as_ref().unwrap_or_else(|e| e) == opened[0]));
+    assert_eq!(b.returns_for(no.clone()).await.unwrap(), vec![opened[0].clone()]);
+    assert_eq!(a.webhook_head().await.unwrap(), 1, "one return.requested");
+
+    let mut racing = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let (s, c) = (node(i), c.clone());
+        racing.spawn(async move { s.accept_shopper_message(c, "m1".into(), "你好".into(), true).await.unwrap() });
+    }
+    let results = racing.join_all().await;
+    let new = results.iter().filter(|r| matches!(r, Accepted::New(_))).count();
+    assert_eq!(new, 1, "{results:?}");
+    assert!(results.iter().all(|r| matches!(r, Accepted::New(_) | Accepted::Known { answered: false })));
+    assert_eq!(texts(&a.messages(c.clone()).await.unwrap()), ["你好"]);
+
+    // every node's change applies to the order as the last one left it
+    let mut racing = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let (s, no) = (node(i), no.clone());
+        racing.spawn(async move {
+            s.update_order(no, |o| {
+                o.tracking_no.get_or_insert_with(String::new).push('x');
+                true
+            })
+            .await
+            .unwrap()
+        });
+    }
+    racing.join_all().await;
+    let expected = format!("{}xxxxxxxx", orders[0].tracking_no.clone().unwrap_or_default());
+    assert_eq!(b.order(no.clone()).await.unwrap().unwrap().tracking_no, Some(expected));
+
+    // twelve wrong guesses at once, a lockout of five: exactly five counted, the rest locked
+    let mut racing = tokio::task::JoinSet::new();
+    for i in 0..12 {
+        let (s, no) = (node(i), no.clone());
+        racing.spawn(async move { s.count_phone_guess(no, false, 5).await.unwrap() });
+    }
+    let results = racing.join_all().await;
+    assert_eq!(results.iter().filter(|r| **r == PhoneCheck::Mismatch).count(), 5, "{results:?}");
+    assert_eq!(results.iter().filter(|r| **r == PhoneCheck::Locked).count(), 7, "{results:?}");
+    pg.finish().await;
+}
