@@ -1335,7 +1335,9 @@ async fn postgres_two_nodes_one_return() {
     let mut racing = tokio::task::JoinSet::new();
     for i in 0..8 {
         let (s, c) = (node(i), c.clone());
-        racing.spawn(async move { s.accept_shopper_message(c, "m1".into(), "你好".into(), true).await.unwrap() });
+        racing.spawn(async move {
+            s.accept_shopper_message(c, "m1".into(), "你好".into(), true).await.unwrap()
+        });
     }
     let results = racing.join_all().await;
     let new = results.iter().filter(|r| matches!(r, Accepted::New(_))).count();
