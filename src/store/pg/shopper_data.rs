@@ -11,47 +11,15 @@ use super::conversations::{
     conversation_row, decode, message_row, return_row, shopper_row, CONVERSATION_COLUMNS, MESSAGE_COLUMNS,
     RETURN_COLUMNS, SHOPPER_COLUMNS,
 };
+use super::handoffs::handoff_row;
+use super::tickets::ticket_row;
 use super::PgStore;
 use crate::knowledge::Order;
-use crate::lang::Lang;
 use crate::records::FeedbackRecord;
+use crate::store::handoffs::HANDOFF_COLUMNS;
+use crate::store::tickets::TICKET_COLUMNS;
 use crate::store::traits::ShopperDataStore;
-use crate::store::{Handoff, Note, ShopperConversation, ShopperData, StoreError, Ticket};
-
-fn handoff_row(r: &Row) -> Result<Handoff, StoreError> {
-    let context: String = r.try_get(3)?;
-    Ok(Handoff {
-        id: r.try_get(0)?,
-        conversation_id: r.try_get(1)?,
-        reason: r.try_get(2)?,
-        context: serde_json::from_str(&context).unwrap_or_default(),
-        queued_at: r.try_get(4)?,
-        agent: r.try_get(5)?,
-        assigned_at: r.try_get(6)?,
-        first_response_at: r.try_get(7)?,
-        ended_at: r.try_get(8)?,
-        outcome: r.try_get(9)?,
-    })
-}
-
-fn ticket_row(r: &Row) -> Result<Ticket, StoreError> {
-    Ok(Ticket {
-        id: r.try_get(0)?,
-        conversation_id: r.try_get(1)?,
-        shopper_id: r.try_get(2)?,
-        lang: Lang::parse(r.try_get(3)?).unwrap_or(Lang::Zh),
-        text: r.try_get(4)?,
-        contact: r.try_get(5)?,
-        status: r.try_get(6)?,
-        created_at: r.try_get(7)?,
-        closed_by: r.try_get(8)?,
-        closed_at: r.try_get(9)?,
-        answer: r.try_get(10)?,
-        answered_by: r.try_get(11)?,
-        answered_at: r.try_get(12)?,
-        delivered_at: r.try_get(13)?,
-    })
-}
+use crate::store::{Note, ShopperConversation, ShopperData, StoreError};
 
 /// Rows grouped by the value of their column `key` (a conversation id, an order number).
 fn grouped<T>(
@@ -120,11 +88,9 @@ impl ShopperDataStore for PgStore {
             })
         })?;
         let st = tx
-            .prepare_cached(
-                "SELECT id, conversation_id, reason, context, queued_at, agent, assigned_at, first_response_at,
-                        ended_at, outcome
-                 FROM handoffs WHERE conversation_id = ANY($1) ORDER BY id",
-            )
+            .prepare_cached(&format!(
+                "SELECT {HANDOFF_COLUMNS} FROM handoffs WHERE conversation_id = ANY($1) ORDER BY id"
+            ))
             .await?;
         let mut handoffs = grouped(&tx.query(&st, &[&ids]).await?, 1, handoff_row)?;
         let st = tx
@@ -134,11 +100,10 @@ impl ShopperDataStore for PgStore {
             grouped(&tx.query(&st, &[&ids]).await?, 0, |r| decode::<FeedbackRecord>(r.try_get(1)?))?;
 
         let st = tx
-            .prepare_cached(
-                "SELECT id, conversation_id, shopper_id, lang, text, contact, status, created_at, closed_by,
-                        closed_at, answer, answered_by, answered_at, delivered_at
-                 FROM tickets WHERE shopper_id = $1 OR conversation_id = ANY($2) ORDER BY created_at, id",
-            )
+            .prepare_cached(&format!(
+                "SELECT {TICKET_COLUMNS} FROM tickets WHERE shopper_id = $1 OR conversation_id = ANY($2)
+                 ORDER BY created_at, id"
+            ))
             .await?;
         let tickets = tx.query(&st, &[id, &ids]).await?.iter().map(ticket_row).collect::<Result<_, _>>()?;
         tx.commit().await?;
