@@ -1,7 +1,6 @@
-//! PostgreSQL behind the storage traits (issue 19, first slice): [`PgStore`] implements
-//! [`AccountStore`](super::AccountStore) and [`KnowledgeStore`](super::KnowledgeStore) and runs
-//! the same contract suite as SQLite (`tests/store_contract.rs`). The other aggregates, and
-//! `database = "postgres://…"` in the service, come later.
+//! PostgreSQL behind the storage traits (issue 19): [`PgStore`] implements every aggregate trait
+//! and runs the same contract suite as SQLite (`tests/store_contract.rs`), plus races between
+//! two pools on one database (two nodes).
 //!
 //! Driver and pool: tokio-postgres with deadpool-postgres (chosen by a measurement against sqlx,
 //! docs/benchmarks.md: faster on every case and half the crates). No TLS: the database is
@@ -10,8 +9,11 @@
 //! Consistency: every write is one transaction, committed before its `Ok`. Where an operation
 //! reads before it writes (versioned KB and canned edits, the login lockout) it first takes a
 //! transaction-scoped advisory lock on what it changes, so concurrent callers on any number of
-//! nodes are serialised per entry (per login name), not per table. Reads see every write whose
-//! `Ok` came before them (read committed).
+//! nodes are serialised per entry (per login name, per order's returns or phone guesses), not
+//! per table; a stored order's change locks its row. Reads see every write whose `Ok` came
+//! before them (read committed); a read of several queries (analytics, a shopper's data) is one
+//! REPEATABLE READ snapshot. A webhook event is written in its change's transaction
+//! (`events::record_event` takes the transaction).
 //!
 //! Migrations: `schema_N.sql` in this folder, PostgreSQL's own numbering, applied in order under
 //! an advisory lock (two nodes starting at once apply each one once) and recorded in the table
