@@ -27,6 +27,7 @@ pub mod analytics;
 pub mod app;
 pub mod catalog_sync;
 pub mod chat;
+pub mod cluster;
 pub mod config;
 pub mod diagnostic;
 pub mod dialogue;

@@ -79,7 +79,7 @@ pub enum Presence {
 }
 
 /// The agent as the desk knows them.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct AgentInfo {
     pub name: String,
     pub display_name: String,
@@ -91,7 +91,7 @@ pub struct AgentInfo {
 }
 
 /// Server → agent.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AgentFrame {
     Welcome {
@@ -176,7 +176,7 @@ pub enum AgentFrame {
 
 /// Everything about a conversation an agent sees: `assigned`'s `context`, and the console's
 /// `GET /api/conversations/{id}` (the same shape, so web/agent.js reads both alike).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConversationDetail {
     pub conversation_id: String,
     pub lang: Lang,
@@ -194,7 +194,7 @@ pub struct ConversationDetail {
 
 /// One line of a transcript. `id` is the stored message's (a `message` frame's `id`), so the
 /// console shows a message once; `client_msg_id` is what the sender's client named it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MessageInfo {
     pub id: i64,
     pub client_msg_id: Option<String>,
@@ -208,14 +208,14 @@ pub struct MessageInfo {
 }
 
 /// Who recalled a message, and when.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RecallInfo {
     pub by: String,
     pub at: String,
 }
 
 /// An internal note (agents only; never sent to the shopper).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NoteInfo {
     pub id: i64,
     pub agent: String,
@@ -225,7 +225,7 @@ pub struct NoteInfo {
 
 /// One hand-over of the conversation to the agents: why, what the bot knew, who took it and how
 /// it ended (`outcome`: resolved, handed_back, transferred, requeued, shopper_ended).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HandoffInfo {
     pub id: i64,
     pub conversation_id: String,
@@ -240,7 +240,7 @@ pub struct HandoffInfo {
 }
 
 /// A return request opened for one of the orders discussed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReturnRequestInfo {
     pub id: String,
     pub order_no: String,
@@ -251,7 +251,7 @@ pub struct ReturnRequestInfo {
 }
 
 /// The shopper as an agent sees them: who they are, their recent orders and how they rated us.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ShopperInfo {
     pub id: String,
     pub name: String,

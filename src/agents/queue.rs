@@ -29,7 +29,7 @@ pub struct Waiting {
 }
 
 /// A queue entry as agents see it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct QueueItem {
     pub conversation_id: String,
     pub lang: Lang,

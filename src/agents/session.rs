@@ -6,7 +6,6 @@
 //! connection within seconds, even when the agent sends nothing; the desk sees it as the agent
 //! disconnecting.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,8 +27,6 @@ const OUTBOX: usize = 256;
 const MAX_ERRORS: u32 = 50;
 /// How often a quiet connection's token is checked against the account.
 const RECHECK: Duration = Duration::from_secs(2);
-
-static CONNECTIONS: AtomicU64 = AtomicU64::new(1);
 
 /// An error that signs the agent out is the connection's last frame: a close frame follows it.
 impl Outgoing for AgentFrame {
@@ -199,7 +196,7 @@ async fn hello(
     if !matches!(account.role, Role::Agent | Role::Admin) {
         return refuse(AgentErrorCode::Forbidden, "this needs the role agent or admin");
     }
-    let conn = CONNECTIONS.fetch_add(1, Ordering::Relaxed);
+    let conn = super::desk::fresh_id();
     let close = Arc::new(tokio::sync::Notify::new());
     app.desk
         .agent_hello(AgentHello {
@@ -210,7 +207,7 @@ async fn hello(
             presence,
             admin: account.role == Role::Admin,
             conn,
-            tx: out.clone(),
+            tx: out.clone().into(),
             close: close.clone(),
         })
         .await;

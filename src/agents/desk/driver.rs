@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 
 use super::outbox::Effect;
 use super::persist::{Completion, Write};
+use super::remote::{Line, ToNode};
 use super::state::State;
 use super::DeskMsg;
 use crate::agents::protocol::{AgentErrorCode, AgentFrame};
@@ -63,8 +64,15 @@ pub(crate) fn deliver(state: &mut State, writes: &mpsc::UnboundedSender<Write>) 
                     if closed.contains(&line.conn) {
                         continue;
                     }
+                    let tx = match &line.tx {
+                        Line::Local(tx) => tx,
+                        Line::Remote(r) => {
+                            r.send(ToNode::Agent { conn: line.conn, frame });
+                            continue;
+                        }
+                    };
                     let droppable = matches!(frame, AgentFrame::Typing { .. } | AgentFrame::Queue { .. });
-                    if let Err(e) = line.tx.try_send(frame) {
+                    if let Err(e) = tx.try_send(frame) {
                         if droppable && matches!(e, mpsc::error::TrySendError::Full(_)) {
                             continue;
                         }
@@ -73,20 +81,21 @@ pub(crate) fn deliver(state: &mut State, writes: &mpsc::UnboundedSender<Write>) 
                         state.agent_stalled(&name, line.conn);
                     }
                 }
-                Effect::Shopper { conv, link, event } => {
-                    if link.tx.try_send(event).is_err() {
-                        state.shopper_stalled(&conv, link.id);
+                Effect::Shopper { conv, link, event } => match &link.tx {
+                    Line::Local(tx) => {
+                        if tx.try_send(event).is_err() {
+                            state.shopper_stalled(&conv, link.id);
+                        }
                     }
-                }
-                Effect::Replaced(line) => {
-                    line.close.notify_one();
-                    let m = "you connected again from somewhere else; this connection is closed".to_string();
-                    let _ = line.tx.try_send(AgentFrame::Error {
-                        code: AgentErrorCode::Replaced,
-                        message: m,
-                        conversation_id: None,
-                    });
-                }
+                    Line::Remote(r) => r.send(ToNode::Shopper { conv, link: link.id, event }),
+                },
+                Effect::Replaced(line) => match &line.tx {
+                    Line::Local(tx) => {
+                        line.close.notify_one();
+                        let _ = tx.try_send(replaced());
+                    }
+                    Line::Remote(r) => r.send(ToNode::Replaced { conn: line.conn }),
+                },
                 Effect::Write(w) => {
                     if let Err(mpsc::error::SendError(write)) = writes.send(w) {
                         // the persister is gone: the write fails like any other, and is told
@@ -97,4 +106,10 @@ pub(crate) fn deliver(state: &mut State, writes: &mpsc::UnboundedSender<Write>) 
             }
         }
     }
+}
+
+/// What an agent's connection replaced by a newer one is told before it closes.
+pub(crate) fn replaced() -> AgentFrame {
+    let message = "you connected again from somewhere else; this connection is closed".to_string();
+    AgentFrame::Error { code: AgentErrorCode::Replaced, message, conversation_id: None }
 }

@@ -20,9 +20,11 @@
 mod actions;
 mod assign;
 mod driver;
+mod node;
 mod outbox;
 mod persist;
 mod recall;
+mod remote;
 mod restore;
 mod roster;
 mod shoppers;
@@ -38,13 +40,17 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::protocol::{AgentFrame, AgentInfo, AgentMsg, Presence};
 use super::queue::QueueItem;
+use crate::cluster::Cluster;
 use crate::images::ImageRef;
 use crate::lang::Lang;
 use crate::records::{EscalationContext, Page};
-use crate::store::{Store, StoreError};
+use crate::store::{AccountStore, ConversationStore, HandoffStore, Store, StoreError};
 use crate::time::hours::BusinessHours;
 use crate::time::Clock;
 use state::State;
+
+pub use node::REPLY_TIMEOUT;
+pub use remote::{Line, Remote};
 
 /// Events queued for one shopper session.
 const SHOPPER_EVENTS: usize = 64;
@@ -52,19 +58,30 @@ const SHOPPER_EVENTS: usize = 64;
 /// shopper can still leave a message).
 const MAX_QUEUE: usize = 5000;
 
-/// One shopper session's line from the desk. The id tells a session from the one before it.
+/// One shopper session's line from the desk (on this node or another). The id tells a session
+/// from the one before it.
 #[derive(Debug, Clone)]
 pub struct ShopperLink {
     pub id: u64,
-    tx: mpsc::Sender<ShopperEvent>,
+    tx: Line<ShopperEvent>,
 }
 
 impl ShopperLink {
     pub fn new() -> (ShopperLink, mpsc::Receiver<ShopperEvent>) {
-        static IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let (tx, rx) = mpsc::channel(SHOPPER_EVENTS);
-        (ShopperLink { id: IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed), tx }, rx)
+        (ShopperLink { id: fresh_id(), tx: Line::Local(tx) }, rx)
     }
+}
+
+/// An id for a shopper link or an agent connection. The leader's desk compares the ids of
+/// sessions on every node, so they count from a random base per process (the high 32 bits):
+/// two nodes do not hand out the same one.
+pub fn fresh_id() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static BASE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let base = *BASE.get_or_init(|| u64::from(rand::random::<u32>()) << 32);
+    base.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 /// How the desk works (from the service config).
@@ -82,7 +99,7 @@ pub struct DeskConfig {
 }
 
 /// A conversation handed to the human agents.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Escalation {
     pub conversation_id: String,
     pub shopper_id: Option<String>,
@@ -93,7 +110,7 @@ pub struct Escalation {
 }
 
 /// What a shopper is told right after escalating.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Availability {
     /// An agent took it at once (a `Joined` event follows).
     Assigned,
@@ -106,7 +123,7 @@ pub enum Availability {
 }
 
 /// What the desk tells a shopper session (the text is already stored).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ShopperEvent {
     Joined {
         agent: String,
@@ -140,7 +157,7 @@ pub enum ShopperEvent {
 }
 
 /// The queue and the roster, for the console API.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Snapshot {
     pub queue: Vec<QueueItem>,
     pub agents: Vec<AgentInfo>,
@@ -167,7 +184,8 @@ pub struct AgentHello {
     /// An admin may recall any agent's message (within the window).
     pub admin: bool,
     pub conn: u64,
-    pub tx: mpsc::Sender<AgentFrame>,
+    /// Its frames: the session's channel (`out.into()`), or another node's session.
+    pub tx: Line<AgentFrame>,
 }
 
 enum DeskMsg {
@@ -232,6 +250,29 @@ impl Desk {
         state.restore(restore::read(&store).await?);
         let (writes, completions) = persist::spawn(store);
         tokio::spawn(driver::run(state, rx, writes, completions));
+        Ok(Desk { tx })
+    }
+
+    /// Starts this node's desk in `cluster`. A local cluster (one node, no PostgreSQL) starts
+    /// it exactly as [`Desk::start`] does; otherwise the desk runs on the node that leads, is
+    /// restored there from the database whenever the lead moves, and this handle reaches it
+    /// wherever it runs (see [`node`]). Returns at once: requests made before a leader is known
+    /// wait for one (at most [`REPLY_TIMEOUT`]).
+    pub async fn start_clustered<S>(
+        store: S,
+        config: DeskConfig,
+        cluster: &Cluster,
+    ) -> Result<Desk, StoreError>
+    where
+        S: HandoffStore + ConversationStore + AccountStore + Clone + 'static,
+    {
+        if cluster.is_local() {
+            let open = restore::read(&store).await?;
+            let (tx, _driver) = node::launch(store, config, open);
+            return Ok(Desk { tx });
+        }
+        let (tx, rx) = mpsc::channel(4096);
+        tokio::spawn(node::run(store, config, cluster.clone(), rx));
         Ok(Desk { tx })
     }
 

@@ -8,18 +8,20 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 
 use super::persist::{Op, Write};
+use super::remote::Line;
 use super::state::State;
 use super::{ShopperEvent, ShopperLink};
 use crate::agents::protocol::{AgentErrorCode, AgentFrame};
 
-/// An agent's live connection: its id, its frames, and the signal that closes it.
+/// An agent's live connection: its id, its frames (on this node or another), and the signal
+/// that closes it.
 #[derive(Debug, Clone)]
 pub(crate) struct AgentLine {
     pub(crate) conn: u64,
-    pub(crate) tx: mpsc::Sender<AgentFrame>,
+    pub(crate) tx: Line<AgentFrame>,
     pub(crate) close: Arc<Notify>,
 }
 

@@ -24,7 +24,9 @@ impl State {
             grace_until: None,
             conversations: BTreeSet::new(),
         });
-        if let Some(old) = slot.conn.take() {
+        // the same connection signing in again (its node re-registers it with a new leader, or
+        // after losing messages) replaces nothing
+        if let Some(old) = slot.conn.take().filter(|old| old.conn != h.conn) {
             self.out.push(Effect::Replaced(old));
         }
         slot.display_name = h.display_name;

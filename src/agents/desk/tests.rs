@@ -134,7 +134,7 @@ impl Desk {
             presence: Some(presence),
             admin: name == "boss",
             conn,
-            tx,
+            tx: tx.into(),
         }));
     }
 
