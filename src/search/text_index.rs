@@ -7,7 +7,8 @@ use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, STORED, STRING,
 };
-use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 
 use super::analyzer::{self, tokens};
 use super::SearchError;
@@ -27,9 +28,29 @@ pub struct FieldSpec {
 
 pub struct TextIndex {
     reader: IndexReader,
-    index: Index,
-    key: Field,
-    fields: Vec<(Field, FieldSpec)>,
+    /// The distinct analyzers of the fields, each run once per query.
+    analyzers: Vec<(&'static str, TextAnalyzer)>,
+    /// Per field: the field, its spec and its analyzer's place in `analyzers`.
+    fields: Vec<(Field, FieldSpec, usize)>,
+    /// The documents' keys by segment and document id (read from the store once, at build:
+    /// the index never changes after it, so a hit's key is a lookup, not a document read).
+    keys: Vec<Vec<String>>,
+}
+
+/// A query's terms, analyzed once per analyzer (see [`TextIndex::analyze`]).
+pub struct QueryTerms {
+    /// Per distinct analyzer, in the index's order: its terms, deduplicated, at most
+    /// [`MAX_TERMS`].
+    by_analyzer: Vec<Vec<String>>,
+    /// Per field: its analyzer's place in `by_analyzer`.
+    fields: Vec<usize>,
+}
+
+impl QueryTerms {
+    /// The terms of the `i`th field (in `FieldSpec` order).
+    pub fn field(&self, i: usize) -> &[String] {
+        &self.by_analyzer[self.fields[i]]
+    }
 }
 
 /// A document to index: its key and the text of each field, in `FieldSpec` order.
@@ -65,8 +86,33 @@ impl TextIndex {
             writer.add_document(doc)?;
         }
         writer.commit()?;
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        Ok(TextIndex { reader, index, key, fields })
+        let reader: IndexReader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        let searcher = reader.searcher();
+        let mut keys = Vec::with_capacity(searcher.segment_readers().len());
+        for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+            let mut seg = Vec::with_capacity(segment.max_doc() as usize);
+            for doc_id in 0..segment.max_doc() {
+                let doc: TantivyDocument = searcher.doc(DocAddress::new(ord as u32, doc_id))?;
+                seg.push(doc.get_first(key).and_then(|v| v.as_str()).unwrap_or_default().to_string());
+            }
+            keys.push(seg);
+        }
+        let mut analyzers: Vec<(&'static str, TextAnalyzer)> = Vec::new();
+        let fields = fields
+            .into_iter()
+            .map(|(field, spec)| {
+                let slot = match analyzers.iter().position(|(name, _)| *name == spec.analyzer) {
+                    Some(slot) => slot,
+                    None => {
+                        let a = index.tokenizers().get(spec.analyzer).expect("analyzer registered");
+                        analyzers.push((spec.analyzer, a));
+                        analyzers.len() - 1
+                    }
+                };
+                (field, spec, slot)
+            })
+            .collect();
+        Ok(TextIndex { reader, analyzers, fields, keys })
     }
 
     /// Checks a shopper's query: not empty, not too long.
@@ -81,29 +127,35 @@ impl TextIndex {
         Ok(())
     }
 
-    /// The query's terms per field, as the field's analyzer produces them (deduplicated).
-    pub fn query_terms(&self, text: &str) -> Vec<Vec<String>> {
-        self.fields
+    /// The query's terms per field, as the field's analyzer produces them (deduplicated, in
+    /// order of first appearance). Fields that share an analyzer share one run of it.
+    pub fn analyze(&self, text: &str) -> QueryTerms {
+        let by_analyzer = self
+            .analyzers
             .iter()
-            .map(|(_, spec)| {
-                let mut a = self.index.tokenizers().get(spec.analyzer).expect("analyzer registered");
-                let mut t = tokens(&mut a, text);
-                let mut seen = std::collections::HashSet::new();
+            .map(|(_, a)| {
+                let mut t = tokens(&mut a.clone(), text);
+                let mut seen = std::collections::HashSet::with_capacity(t.len());
                 t.retain(|x| seen.insert(x.clone()));
                 t.truncate(MAX_TERMS);
                 t
             })
-            .collect()
+            .collect();
+        QueryTerms { by_analyzer, fields: self.fields.iter().map(|(_, _, slot)| *slot).collect() }
     }
 
     /// The best `limit` documents for `text` as (key, score), best first. A query with no
     /// searchable term (emoji only, punctuation only) returns no hit.
     pub fn search(&self, text: &str, limit: usize) -> Result<Vec<(String, f32)>, SearchError> {
         Self::check_query(text)?;
-        let terms = self.query_terms(text);
+        self.search_terms(&self.analyze(text), limit)
+    }
+
+    /// [`TextIndex::search`] for a query already analyzed (and checked).
+    pub fn search_terms(&self, terms: &QueryTerms, limit: usize) -> Result<Vec<(String, f32)>, SearchError> {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for ((field, spec), words) in self.fields.iter().zip(&terms) {
-            for w in words {
+        for (i, (field, spec, _)) in self.fields.iter().enumerate() {
+            for w in terms.field(i) {
                 let tq = TermQuery::new(Term::from_field_text(*field, w), IndexRecordOption::WithFreqs);
                 clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(tq), spec.weight))));
             }
@@ -114,12 +166,9 @@ impl TextIndex {
         let query = BooleanQuery::new(clauses);
         let searcher = self.reader.searcher();
         let top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
-        let mut out = Vec::with_capacity(top.len());
-        for (score, addr) in top {
-            let doc: TantivyDocument = searcher.doc(addr)?;
-            let key = doc.get_first(self.key).and_then(|v| v.as_str()).unwrap_or_default().to_string();
-            out.push((key, score));
-        }
-        Ok(out)
+        Ok(top
+            .into_iter()
+            .map(|(score, addr)| (self.keys[addr.segment_ord as usize][addr.doc_id as usize].clone(), score))
+            .collect())
     }
 }
