@@ -303,8 +303,9 @@ async fn a_silent_leader_fails_callers_in_bounded_time() {
     pg.finish().await;
 }
 
-/// A follower whose listening connection is killed misses what was sent meanwhile: it signs
-/// its sessions in again, and the agent keeps the same connection (not replaced) and goes on.
+/// A node whose listening connection is killed misses what was sent meanwhile: a follower signs
+/// its sessions in again, a leader asks every node to; the agent keeps the same connection
+/// (not replaced) and goes on.
 #[tokio::test]
 async fn a_follower_that_lost_messages_re_registers() {
     let Some(pg) = Postgres::new("re_register").await else { return };
@@ -330,6 +331,15 @@ async fn a_follower_that_lost_messages_re_registers() {
     bob.send(&desk_b, msg).await;
     let said = event(&mut shopper, "message", |e| matches!(e, ShopperEvent::Message { .. })).await;
     assert!(matches!(said, ShopperEvent::Message { text, .. } if text == "我在"));
+
+    // the leader's listening connection this time: it asks every node to sign in again
+    assert_eq!(pg.admin.execute(kill, &[&format!("kefu-bus {}", a.node())]).await.unwrap(), 1);
+    bob.frame("welcome once more", |f| matches!(f, AgentFrame::Welcome { .. })).await;
+    bob.frame("assigned once more", |f| matches!(f, AgentFrame::Assigned { .. })).await;
+    let msg = AgentMsg::Message { conversation_id: conv.clone(), id: "m2".into(), text: "还在".into() };
+    bob.send(&desk_b, msg).await;
+    let said = event(&mut shopper, "message", |e| matches!(e, ShopperEvent::Message { .. })).await;
+    assert!(matches!(said, ShopperEvent::Message { text, .. } if text == "还在"));
     // the connection was never told to close
     assert!(tokio::time::timeout(Duration::from_millis(200), bob.close.notified()).await.is_err());
     pg.finish().await;

@@ -11,8 +11,9 @@
 //! availability, a shopper's end, a snapshot) waits here under a number, at most
 //! [`REPLY_TIMEOUT`].
 //!
-//! When the leader changes (it died and another node took the lock, or this node's bus lost
-//! messages), every node re-registers its live sessions with the new leader: shoppers as
+//! When the leader changes (it died and another node took the lock), or messages were lost (a
+//! node's listening connection dropped; when it was the leader's, it asks all to), every node
+//! re-registers its live sessions with the new leader: shoppers as
 //! online, agents as connecting again (so they keep their conversations within the grace
 //! period and get their contexts again). Replies still awaited from the old leader fail at
 //! once (the caller gets `DeskError::Stopped`). While no leader is known, requests wait here
@@ -346,8 +347,10 @@ where
         let (from, body) = match e {
             BusEvent::Reconnected => {
                 // what was sent to this node meanwhile is lost: the leader hears it all again
-                if !matches!(self.role, Role::Leading { .. }) {
-                    self.reregister().await;
+                // (a leader asks every node to, since their requests to it were lost)
+                match self.role {
+                    Role::Leading { .. } => self.bus.send(To::All, TOPIC, &Wire::Node(ToNode::Resync)),
+                    _ => self.reregister().await,
                 }
                 return;
             }
@@ -465,6 +468,11 @@ where
             ToNode::Snapshot { reply, snapshot } => {
                 if let Some((_, Pending::Snapshot(tx))) = self.pending.remove(&reply) {
                     let _ = tx.send(snapshot);
+                }
+            }
+            ToNode::Resync => {
+                if !matches!(self.role, Role::Leading { .. }) {
+                    self.reregister().await;
                 }
             }
         }

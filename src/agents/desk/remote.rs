@@ -112,4 +112,6 @@ pub(crate) enum ToNode {
         reply: u64,
         snapshot: Snapshot,
     },
+    /// The leader lost messages (its listening connection dropped): sign in again.
+    Resync,
 }
