@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, FixedOffset};
 
 use super::policy::{parse_time, verdict, Verdict};
-use super::reply::{faq_answer, BotReply, Card, CardAction, Outcome};
+use super::reply::{faq_answer, BotReply, Card, CardAction, FaqLookup, Outcome};
 use super::state::{DialogueState, Listed, Pending, Purpose};
 use super::texts::t;
 use super::{Engines, Turn};
@@ -13,7 +13,6 @@ use crate::knowledge::demo::{is_order_no, OrderStatus, TrackingEvent};
 use crate::knowledge::Order;
 use crate::lang::Lang;
 use crate::orders::{OrderError, PhoneCheck};
-use crate::search::FaqResult;
 
 /// Wrong phone-digit guesses an order tolerates before guests are refused.
 pub const MAX_PHONE_GUESSES: u32 = 5;
@@ -224,13 +223,14 @@ pub async fn ask_which(
     turn: &Turn,
     st: &mut DialogueState,
     purpose: Purpose,
-    faq: Option<&FaqResult>,
+    faq: Option<&FaqLookup<'_>>,
 ) -> Result<Outcome, OrderError> {
     let lang = st.lang;
     st.pending = Some(Pending::OrderNumber { purpose });
     let Some(shopper) = st.shopper_id.clone() else {
         // a guest: a how-to answer if the FAQ has one, and the question
-        let mut replies: Vec<BotReply> = faq_answer(&turn.engines, st, faq).into_iter().collect();
+        let mut replies: Vec<BotReply> =
+            faq_answer(&turn.engines, st, faq.and_then(FaqLookup::get)).into_iter().collect();
         replies.push(BotReply::text(t(
             lang,
             "请发送您的订单号（18位数字），我来帮您查。",

@@ -97,6 +97,42 @@ pub fn faq_reply(st: &mut DialogueState, f: &crate::knowledge::Faq) -> BotReply 
     }
 }
 
+/// The FAQ search's reading of a message, made the first time a branch of the decision asks
+/// for it: an order number, a greeting, a picked item or a signed-in shopper's "where is my
+/// order" never needs it, and the search is the costliest part of a turn after the classifier.
+pub struct FaqLookup<'a> {
+    engines: &'a Engines,
+    text: &'a str,
+    /// The classifier's intent and confidence, fused with the search by `fuse`.
+    intent: Option<(&'a str, f32)>,
+    fuse: fn(&mut FaqResult, &Engines, &str, f32),
+    result: std::sync::OnceLock<Option<FaqResult>>,
+}
+
+impl<'a> FaqLookup<'a> {
+    pub fn new(
+        engines: &'a Engines,
+        text: &'a str,
+        intent: Option<(&'a str, f32)>,
+        fuse: fn(&mut FaqResult, &Engines, &str, f32),
+    ) -> Self {
+        FaqLookup { engines, text, intent, fuse, result: std::sync::OnceLock::new() }
+    }
+
+    /// The search's result (searched now if not yet); `None` when the search refused the text.
+    pub fn get(&self) -> Option<&FaqResult> {
+        self.result
+            .get_or_init(|| {
+                let mut faq = self.engines.faq.ask(self.text, 3).ok();
+                if let (Some(r), Some((intent, confidence))) = (faq.as_mut(), self.intent) {
+                    (self.fuse)(r, self.engines, intent, confidence);
+                }
+                faq
+            })
+            .as_ref()
+    }
+}
+
 /// The FAQ entry as a reply when the search decided to answer (noted for the feedback
 /// record); `None` otherwise.
 pub fn faq_answer(engines: &Engines, st: &mut DialogueState, faq: Option<&FaqResult>) -> Option<BotReply> {

@@ -4,14 +4,13 @@
 
 use super::orders::card;
 use super::policy::{verdict, why_not, Verdict};
-use super::reply::{faq_answer, BotReply, Card, Outcome};
+use super::reply::{faq_answer, BotReply, Card, FaqLookup, Outcome};
 use super::state::{DialogueState, Listed, Pending, Purpose};
 use super::texts::t;
 use super::{Engines, Turn};
 use crate::knowledge::Order;
 use crate::lang::Lang;
 use crate::orders::{Created, NewReturn, OrderError};
-use crate::search::FaqResult;
 
 /// Yes (true), no (false) or neither: whole answers only, so a question such as
 /// "是不是要我自己付运费？" or "可以换货吗" is never taken for a yes.
@@ -233,14 +232,14 @@ pub async fn create(
 pub async fn ask_which(
     turn: &Turn,
     st: &mut DialogueState,
-    faq: Option<&FaqResult>,
+    faq: &FaqLookup<'_>,
     text: &str,
 ) -> Result<Outcome, OrderError> {
     let lang = st.lang;
     let engines = turn.engines.clone();
     let Some(shopper) = st.shopper_id.clone() else {
         // a policy question ("七天无理由怎么退") gets the FAQ answer, with an offer to start a return
-        if let Some(answer) = faq_answer(&engines, st, faq) {
+        if let Some(answer) = faq_answer(&engines, st, faq.get()) {
             st.pending = Some(Pending::OrderNumber { purpose: Purpose::Return });
             let offer = t(
                 lang,
@@ -254,7 +253,7 @@ pub async fn ask_which(
     let mut replies = Vec::new();
     // "how do returns work?" gets the policy first; "我要退货" goes straight to the orders
     if !wants_to_act(text) {
-        replies.extend(faq_answer(&engines, st, faq));
+        replies.extend(faq_answer(&engines, st, faq.get()));
     }
     DialogueState::note(&mut st.seen.flows, &"return".to_string());
     let orders = turn.orders.recent_orders(&shopper, RETURN_LIST).await?;

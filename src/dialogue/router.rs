@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::engines::Engines;
-use super::reply::{faq_answer, faq_reply, BotReply, Outcome};
+use super::reply::{faq_answer, faq_reply, BotReply, FaqLookup, Outcome};
 use super::state::{DialogueState, Listed, Pending, Picked, Purpose};
 use super::texts::{self, t};
 use super::turn::Turn;
@@ -290,11 +290,14 @@ impl Router {
         }
         let confidence = prediction.as_ref().map(|p| p.confidence);
         DialogueState::note(&mut st.seen.intents_seen, &intent);
-        let mut faq = engines.faq.ask(text, 3).ok();
-        if let (Some(r), Some(p)) = (faq.as_mut(), prediction.as_ref()) {
-            agree(r, &engines, &p.intent, p.confidence);
-        }
-        let reading = Reading { text, intent: &intent, confidence, faq: faq.as_ref(), tapped };
+        // searched only if the decision asks for it
+        let faq = FaqLookup::new(
+            &engines,
+            text,
+            prediction.as_ref().map(|p| (p.intent.as_str(), p.confidence)),
+            agree,
+        );
+        let reading = Reading { text, intent: &intent, confidence, faq: &faq, tapped };
         let mut outcome = self.decide(st, &cx, reading).await?;
         for r in &mut outcome.replies {
             // the classifier's confidence goes only with the classifier's intent
@@ -433,7 +436,7 @@ impl Router {
             return self.order_flow(cx, st, no, returning).await;
         }
         if intent == "order_status" {
-            return orders::ask_which(cx, st, Purpose::Status, faq).await;
+            return orders::ask_which(cx, st, Purpose::Status, Some(faq)).await;
         }
         let this = reference::demonstrative(text) && !reference::about_order(text);
         let in_focus = st.product_in_focus().map(str::to_string);
@@ -441,13 +444,17 @@ impl Router {
             // "这件能退吗" on a product page: that product's return terms
             if let (true, Some(sku)) = (this && !reference::owned(text), in_focus.as_deref()) {
                 if let Some(p) = engines.product(sku) {
-                    return Ok(self.product_returns(st, engines, p, faq));
+                    return Ok(self.product_returns(st, engines, p, faq.get()));
                 }
             }
             return returns::ask_which(cx, st, faq, text).await;
         }
-        let named = products::named(engines, text);
         let variant = products::about_variant(text);
+        // the product search only where a named product can matter (see `product_talk`)
+        let named =
+            (intent == "product_question" || variant || intent == crate::intent::labels::OUT_OF_SCOPE)
+                .then(|| products::named(engines, text))
+                .flatten();
         // "this" makes a product question of a store question only: "can you sing it a song"
         // on a product page is not about the product
         // a message that names one of the store's products is about shopping here
@@ -467,15 +474,16 @@ impl Router {
             };
             if let Some(p) = target.as_deref().and_then(|sku| engines.product(sku)) {
                 // "身高165 穿什么码": the size advice and this product's sizes
-                if let Some(fit) =
-                    products::asks_fit(text).then(|| products::fit_answer(engines, st, p, faq)).flatten()
+                if let Some(fit) = products::asks_fit(text)
+                    .then(|| products::fit_answer(engines, st, p, faq.get()))
+                    .flatten()
                 {
                     return Ok(flow_of(fit, "product_question"));
                 }
                 // "这件怎么洗": a policy question about the product in focus is the FAQ's, the
                 // product stays in focus; colours, sizes, stock and price are the catalog's
                 if !variant && !products::names_variant_of(p, text) {
-                    if let Some(answer) = faq_answer(engines, st, faq) {
+                    if let Some(answer) = faq_answer(engines, st, faq.get()) {
                         st.focus_product(&p.sku);
                         return Ok(Outcome::reply(answer));
                     }
@@ -486,13 +494,13 @@ impl Router {
             if this || products::size_asked(text).is_some() || products::names_color(text) {
                 return Ok(products::ask_which(engines, st, text));
             }
-            if let Some(answer) = faq_answer(engines, st, faq) {
+            if let Some(answer) = faq_answer(engines, st, faq.get()) {
                 return Ok(Outcome::reply(answer));
             }
             if variant {
                 return Ok(products::ask_which(engines, st, text));
             }
-            return Ok(self.faq_or_clarify(engines, st, faq, intent));
+            return Ok(self.faq_or_clarify(engines, st, faq.get(), intent));
         }
         // "那白色的呢" with no product anywhere: which product?
         if (products::size_asked(text).is_some() || products::names_color(text)) && reference::short(text) {
@@ -501,7 +509,7 @@ impl Router {
         Ok(match intent {
             "greeting" => Outcome::reply(BotReply::greeting(texts::greeting(lang))),
             "thanks_goodbye" => Outcome::reply(BotReply::greeting(texts::thanks(lang))),
-            _ => self.faq_or_clarify(engines, st, faq, intent),
+            _ => self.faq_or_clarify(engines, st, faq.get(), intent),
         })
     }
 
@@ -696,7 +704,7 @@ struct Reading<'a> {
     text: &'a str,
     intent: &'a str,
     confidence: Option<f32>,
-    faq: Option<&'a crate::search::FaqResult>,
+    faq: &'a FaqLookup<'a>,
     tapped: Tapped,
 }
 
