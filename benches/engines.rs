@@ -22,7 +22,19 @@ const QUESTIONS: [&str; 6] = [
     "我的order到哪了",
 ];
 
+/// Settles candle's thread count once, as `kefu serve` does (src/main.rs): without it candle
+/// reads /proc/cpuinfo on every matrix product, a cost the server does not pay (until issue 22
+/// it was in these figures: about half of the router decision's 377 µs). The first group runs
+/// before any other thread exists.
+fn like_the_server() {
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+        std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+    }
+}
+
 fn engines(c: &mut Criterion) {
+    like_the_server();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let knowledge = root.join("knowledge");
     let kb = KnowledgeBase::load(&knowledge).expect("knowledge base");
@@ -76,6 +88,7 @@ const NOISY: [&str; 4] = [
 /// The classifier on long noisy messages, and training it on the shipped data (`kefu train`'s
 /// defaults, both fits).
 fn intent(c: &mut Criterion) {
+    like_the_server();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     match IntentModel::load(&root.join("models/intent")) {
         Ok(model) => {
@@ -102,6 +115,7 @@ fn intent(c: &mut Criterion) {
 /// need), and a shopper message stored durably (its own fsync: the cost of a message at low
 /// load; under load, group commit shares the fsync).
 fn message_path(c: &mut Criterion) {
+    like_the_server();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let dir = tempfile::tempdir().unwrap();
