@@ -125,6 +125,11 @@ impl Cluster {
         self.inner.leader.clone()
     }
 
+    /// Whether a leader is known (for readiness: without one, desk requests wait and then fail).
+    pub fn leader_known(&self) -> bool {
+        self.inner.leader.borrow().is_some()
+    }
+
     /// Whether this node leads now.
     pub fn leading(&self) -> bool {
         self.inner.leader.borrow().as_ref().is_some_and(|l| l.node == self.inner.node)
