@@ -2,6 +2,7 @@
 //! decision, and storing a message durably: `cargo bench --bench engines`. Criterion prints the
 //! per-operation times and keeps them (with history) under target/criterion/.
 
+use kefu::store::prelude::*;
 use std::hint::black_box;
 use std::path::Path;
 

@@ -15,7 +15,7 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use crate::identity::{self, Role, StaffClaims, STAFF_AUDIENCE};
-use crate::store::{Account, LoginAttempt, LoginLimits, Store, StoreError};
+use crate::store::{Account, AccountStore, Backend, LoginAttempt, LoginLimits, StoreError};
 
 /// How long a staff token is valid.
 pub const TOKEN_TTL_SECS: i64 = 12 * 3600;
@@ -111,7 +111,7 @@ async fn new_password_hash(password: &str) -> Result<String, AccountError> {
 
 /// Creates an account.
 pub async fn add(
-    store: &Store,
+    store: &Backend,
     name: &str,
     display_name: &str,
     role: Role,
@@ -138,7 +138,7 @@ pub async fn add(
 
 /// The server's secret for staff tokens: random, made on first start, kept in the database so
 /// tokens survive a restart.
-pub async fn staff_secret(store: &Store) -> Result<String, StoreError> {
+pub async fn staff_secret(store: &Backend) -> Result<String, StoreError> {
     store
         .setting_or_init("staff_token_secret", || {
             use base64::Engine;
@@ -168,7 +168,7 @@ impl Logins {
     /// attempt, for a known name or not, is counted against the name before its check.
     pub async fn login(
         &self,
-        store: &Store,
+        store: &Backend,
         secret: &str,
         name: &str,
         password: &str,
@@ -242,12 +242,12 @@ fn admits(standing: Option<Standing>, claims: &StaffClaims) -> Result<Standing, 
 /// another process), forgotten at once on a change made through it. Also the way to change
 /// accounts.
 pub struct Roster {
-    store: Store,
+    store: Backend,
     cache: Mutex<HashMap<String, (Option<Standing>, Instant)>>,
 }
 
 impl Roster {
-    pub fn new(store: Store) -> Roster {
+    pub fn new(store: Backend) -> Roster {
         Roster { store, cache: Mutex::new(HashMap::new()) }
     }
 
@@ -349,7 +349,7 @@ mod tests {
     #[tokio::test]
     async fn impossible_logins_are_refused_before_any_work() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("kefu.db")).unwrap();
+        let store = crate::store::Backend::from(crate::store::Store::open(&dir.path().join("kefu.db")).unwrap());
         let logins = Logins::new(0);
         let login = |name: String, pw: String| {
             let (logins, store) = (&logins, &store);

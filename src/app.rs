@@ -15,7 +15,7 @@ use crate::knowledge::KnowledgeBase;
 use crate::metrics::Metrics;
 use crate::orders::{OrderSource, PhoneGuesses};
 use crate::search::Thresholds;
-use crate::store::Store;
+use crate::store::{Backend, ConversationStore, KnowledgeStore};
 use crate::time::Clock;
 
 /// State shared by every connection.
@@ -23,11 +23,13 @@ pub struct AppState {
     /// Settings in force.
     pub config: Config,
     /// kefu's own database (conversations, handoffs, accounts, the knowledge base as edited).
-    pub store: Store,
+    pub store: Backend,
     /// The dialogue router (engines, order source, clock).
     pub router: Router,
     /// The service desk: the human agents' queue and who owns which conversation.
     pub desk: Desk,
+    /// The nodes sharing this database (this one alone on SQLite): who leads the desk.
+    pub cluster: crate::cluster::Cluster,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
     /// The secret staff tokens are signed with (generated once, kept in the database).
@@ -61,7 +63,7 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
     let registry = crate::models::Registry::new(config.model_store_dir(), &config.model);
     let models = crate::models::Models::open(registry, config.knowledge.join("eval/intents"))?;
     let intents = models.serving().1;
-    let store = Store::open(&config.database)?;
+    let store = Backend::open(&config.database).await?;
     let seeded = store.seed(kb.shoppers.clone(), kb.orders.clone()).await?;
     // the knowledge base as trainers left it (the files win when they changed since)
     let faqs = crate::trainer::curator::sync_from_files(&store, &kb, &config.knowledge).await?;
@@ -73,7 +75,13 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
         Some(s) => s.clone(),
         None => crate::accounts::staff_secret(&store).await?,
     };
-    let desk = Desk::start(
+    // several nodes on one PostgreSQL share one desk (led by one of them) over LISTEN/NOTIFY;
+    // on SQLite the node is alone and the desk runs here, as it always did
+    let cluster = match crate::store::backend::postgres_url(&config.database) {
+        Some(url) => crate::cluster::Cluster::connect(url).await?,
+        None => crate::cluster::Cluster::local(),
+    };
+    let desk = Desk::start_clustered(
         store.clone(),
         DeskConfig {
             grace: Duration::from_secs(config.agent_grace_secs),
@@ -84,6 +92,7 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
             hours: config.hours()?,
             clock,
         },
+        &cluster,
     )
     .await?;
     // the demo store's orders in kefu's own database, or the store's API (`orders_source`);
@@ -129,6 +138,7 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
         store,
         router,
         desk,
+        cluster,
         metrics,
         staff_secret,
         curator,

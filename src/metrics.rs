@@ -94,23 +94,30 @@ impl Metrics {
     }
 
     /// All metrics in the text exposition format, with the store's group-commit counters.
-    pub fn render(&self, store: &StoreStats, desk: Option<&crate::agents::desk::Snapshot>) -> String {
+    pub fn render(&self, store: Option<&StoreStats>, desk: Option<&crate::agents::desk::Snapshot>) -> String {
         let mut buf = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buf).expect("text encoding");
         let mut text = String::from_utf8(buf).expect("UTF-8 metrics");
-        for (name, help, v) in [
-            ("kefu_store_commits_total", "Database transactions (one fsync each)", &store.batches),
-            ("kefu_store_jobs_total", "Database operations, grouped into commits", &store.jobs),
-            ("kefu_store_failed_commits_total", "Database transactions that failed", &store.failed),
-            ("kefu_store_slow_commits_total", "Database transactions that took 20 ms or more", &store.slow),
-        ] {
-            let v = v.load(std::sync::atomic::Ordering::Relaxed);
-            text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n"));
+        // the SQLite writer's group commits (PostgreSQL commits in its own server)
+        if let Some(store) = store {
+            for (name, help, v) in [
+                ("kefu_store_commits_total", "Database transactions (one fsync each)", &store.batches),
+                ("kefu_store_jobs_total", "Database operations, grouped into commits", &store.jobs),
+                ("kefu_store_failed_commits_total", "Database transactions that failed", &store.failed),
+                (
+                    "kefu_store_slow_commits_total",
+                    "Database transactions that took 20 ms or more",
+                    &store.slow,
+                ),
+            ] {
+                let v = v.load(std::sync::atomic::Ordering::Relaxed);
+                text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n"));
+            }
+            let longest = store.longest_us.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e6;
+            text.push_str(&format!(
+                "# HELP kefu_store_longest_commit_seconds The longest database transaction so far\n# TYPE kefu_store_longest_commit_seconds gauge\nkefu_store_longest_commit_seconds {longest}\n"
+            ));
         }
-        let longest = store.longest_us.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e6;
-        text.push_str(&format!(
-            "# HELP kefu_store_longest_commit_seconds The longest database transaction so far\n# TYPE kefu_store_longest_commit_seconds gauge\nkefu_store_longest_commit_seconds {longest}\n"
-        ));
         if let Some(d) = desk {
             let online = d.agents.iter().filter(|a| a.connected).count();
             let owned: usize = d.agents.iter().map(|a| a.conversations.len()).sum();

@@ -3,6 +3,7 @@
 
 mod common;
 
+use kefu::store::prelude::*;
 use common::ws::{shopper_token, Client};
 
 use axum::http::StatusCode;

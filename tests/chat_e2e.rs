@@ -2,6 +2,7 @@
 
 mod common;
 
+use kefu::store::prelude::*;
 use common::http::http;
 use common::server::{knowledge as kb, TestServer, NOW};
 use common::ws::{shopper_token as token, Client};

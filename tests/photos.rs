@@ -5,6 +5,7 @@
 
 mod common;
 
+use kefu::store::prelude::*;
 use base64::Engine;
 use common::server::TestServer;
 use common::ws::{shopper_token, Client};

@@ -4,6 +4,7 @@
 
 mod common;
 
+use kefu::store::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

@@ -3,6 +3,7 @@
 
 mod common;
 
+use kefu::store::prelude::*;
 use common::server::TestServer;
 use common::ws::Client;
 use serde_json::json;

@@ -3,6 +3,7 @@
 
 mod common;
 
+use kefu::store::prelude::*;
 use axum::http::StatusCode;
 use common::server::TestServer;
 use common::ws::Client;

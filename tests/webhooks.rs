@@ -6,6 +6,7 @@
 
 mod common;
 
+use kefu::store::prelude::*;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -17,7 +17,7 @@ use crate::metrics::Metrics;
 /// What a shopper session needs from the service: a narrow handle, not the whole application.
 pub struct ChatService {
     /// kefu's database: the conversation, its messages, dialogue state and feedback record.
-    pub store: crate::store::Store,
+    pub store: crate::store::Backend,
     /// The dialogue router (engines, order source, clock).
     pub router: Router,
     /// The service desk, for escalations and conversations with agents.

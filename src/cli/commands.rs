@@ -1,6 +1,7 @@
 //! What each command does: resolves the configuration (one `--config`, one `--knowledge` for
 //! every command), calls the library, and hands the results to [`super::output`].
 
+use kefu::store::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -144,7 +145,7 @@ fn token(config: Config, shopper_id: String, ttl: i64) -> Result<ExitCode> {
 fn export(config: Config, format: ExportFormat, since: Option<String>) -> Result<ExitCode> {
     let rt = tokio::runtime::Runtime::new()?;
     let records = rt.block_on(async {
-        let store = kefu::store::Store::open(&config.database)?;
+        let store = kefu::store::Backend::open(&config.database).await?;
         anyhow::Ok(store.feedback_since(since.unwrap_or_default()).await?)
     })?;
     print!("{}", kefu::store::export::render(&records, matches!(format, ExportFormat::Csv))?);
@@ -156,7 +157,7 @@ fn kb(config: Config, action: KbAction) -> Result<ExitCode> {
     rt.block_on(async {
         match action {
             KbAction::Export { out } => {
-                let store = kefu::store::Store::open(&config.database)?;
+                let store = kefu::store::Backend::open(&config.database).await?;
                 // only the service's own folder counts as "what the store holds"
                 let remember = out.is_none();
                 let root = out.unwrap_or(config.knowledge.clone());
@@ -165,7 +166,7 @@ fn kb(config: Config, action: KbAction) -> Result<ExitCode> {
             }
             KbAction::Import => {
                 let kb = load_kb(&config.knowledge)?;
-                let store = kefu::store::Store::open(&config.database)?;
+                let store = kefu::store::Backend::open(&config.database).await?;
                 let n = kefu::trainer::curator::import(&store, &kb, &config.knowledge, "import").await?;
                 println!("{n} entries changed (a running service picks them up on restart)");
             }
@@ -193,7 +194,7 @@ fn read_password(name: &str) -> Result<String> {
 fn user(config: Config, action: UserAction) -> Result<ExitCode> {
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
-        let store = kefu::store::Store::open(&config.database)?;
+        let store = kefu::store::Backend::open(&config.database).await?;
         let roster = kefu::accounts::Roster::new(store.clone());
         match action {
             UserAction::Add { name, role, display_name } => {
@@ -416,7 +417,7 @@ fn restore(config: Config, src: &Path, force: bool) -> Result<ExitCode> {
 fn shopper_export(config: Config, shopper_id: String) -> Result<ExitCode> {
     let rt = tokio::runtime::Runtime::new()?;
     let data = rt.block_on(async {
-        let store = kefu::store::Store::open(&config.database)?;
+        let store = kefu::store::Backend::open(&config.database).await?;
         anyhow::Ok(store.shopper_data(shopper_id.clone()).await?)
     })?;
     if data.is_empty() {

@@ -25,6 +25,7 @@
 //! `escalates`, `decision` (the first reply's: answer, suggest, no_match, out_of_scope, flow,
 //! greeting, escalate).
 
+use crate::store::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -41,7 +42,7 @@ use crate::intent::IntentModel;
 use crate::knowledge::KnowledgeBase;
 use crate::lang::{detect, Lang};
 use crate::search::Thresholds;
-use crate::store::Store;
+use crate::store::{Backend, Store};
 use crate::time::Clock;
 
 /// The demo orders' dates are relative to this instant (`fixed_time` of the tests and demos).
@@ -593,7 +594,7 @@ pub async fn evaluate(
     let mut turns = Vec::new();
     let mut conv_passed: Vec<(Lang, String, bool)> = Vec::new();
     for (i, c) in conversations.iter().enumerate() {
-        let store = Store::open(&scratch.0.join(format!("c{i}.db")))?;
+        let store = Backend::from(Store::open(&scratch.0.join(format!("c{i}.db")))?);
         store.seed(kb.shoppers.clone(), kb.orders.clone()).await?;
         let orders = Arc::new(crate::orders::Embedded::new(store.clone()));
         let router = Router::new(engines.clone(), orders, Arc::new(store.clone()), Clock::Fixed(now));

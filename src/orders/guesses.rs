@@ -7,10 +7,11 @@
 //! must not reset them, and the count has to survive a restart. The lock check and the count
 //! are one store job, so concurrent guesses cannot slip past the lockout.
 
+use crate::store::prelude::*;
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::store::{PhoneCheck, Store, StoreError};
+use crate::store::{Backend, PhoneCheck, StoreError};
 
 /// Counts guests' guesses at orders' phone digits, with the lockout.
 pub trait PhoneGuesses: Send + Sync {
@@ -25,7 +26,7 @@ pub trait PhoneGuesses: Send + Sync {
     ) -> Pin<Box<dyn Future<Output = Result<PhoneCheck, StoreError>> + Send + 'a>>;
 }
 
-impl PhoneGuesses for Store {
+impl PhoneGuesses for Backend {
     fn guess<'a>(
         &'a self,
         order_no: &'a str,

@@ -16,6 +16,7 @@
 //! `Unavailable` (counted by the breaker, retried for reads), any other status or a body that
 //! does not parse → `Invalid` (the store is up but says something kefu cannot use).
 
+use crate::store::prelude::*;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -94,7 +95,7 @@ pub struct Http {
     recent: Mutex<Cache<Vec<OrderWithReturns>>>,
     returns: Mutex<Cache<Vec<ReturnRequest>>>,
     /// kefu's database, for the outbound webhook of a return opened in the store.
-    outbox: Option<crate::store::Store>,
+    outbox: Option<crate::store::Backend>,
 }
 
 impl Http {
@@ -137,7 +138,7 @@ impl Http {
 
     /// Records `return.requested` (an outbound webhook) in kefu's database for each return
     /// opened in the store.
-    pub fn with_outbox(mut self, store: crate::store::Store) -> Http {
+    pub fn with_outbox(mut self, store: crate::store::Backend) -> Http {
         self.outbox = Some(store);
         self
     }

@@ -39,7 +39,7 @@ pub use http::Http;
 /// The source `config` names (`orders_source`), over kefu's own database for `embedded`.
 pub fn from_config(
     config: &crate::config::Config,
-    store: crate::store::Store,
+    store: crate::store::Backend,
 ) -> Result<std::sync::Arc<dyn OrderSource>, String> {
     use std::time::Duration;
     Ok(match config.orders_source {

@@ -18,6 +18,7 @@
 pub mod accounts;
 pub mod agent_reads;
 pub mod analytics;
+pub mod backend;
 pub mod backup;
 pub mod canned;
 pub mod export;
@@ -40,6 +41,8 @@ use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 pub use accounts::*;
+pub use backend::Backend;
+pub use traits::prelude;
 pub use agent_reads::{ConversationContext, ConversationRow, Profile};
 pub use canned::*;
 pub use handoffs::{AgentSummary, Handoff, HandoffOutcome, Note, OpenHandoff};
@@ -47,7 +50,10 @@ pub use kb::{Expect, KbEntry, KbWrite, Revision};
 pub use records::*;
 pub use shopper_data::{ShopperConversation, ShopperData};
 pub use tickets::Ticket;
-pub use traits::{AccountStore, AnalyticsReads, ConversationStore, HandoffStore, KnowledgeStore};
+pub use traits::{
+    AccountStore, AnalyticsReads, ConversationStore, HandoffStore, ImageStore, KnowledgeStore, ShopperDataStore,
+    WebhookStore,
+};
 
 /// Schema migrations, in order. Never edit one that has shipped: add the next.
 const MIGRATIONS: &[&str] = &[

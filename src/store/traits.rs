@@ -9,7 +9,9 @@
 use std::future::Future;
 
 use super::analytics::AnalyticsRows;
+use super::backend::Backend;
 use super::images::{ImageAccepted, ImageFile, ImageQuota};
+use super::pg::PgStore;
 use super::review_rows::{ReviewAction, ReviewDecision, ReviewKey, ReviewTurn};
 use super::*;
 use crate::identity::Role;
@@ -39,6 +41,19 @@ macro_rules! aggregate {
             $(
                 fn $op(&self $(, $arg: $ty)*) -> impl Future<Output = Result<$ret, StoreError>> + Send {
                     Store::$op(self $(, $arg)*)
+                }
+            )*
+        }
+
+        impl $name for Backend {
+            $(
+                fn $op(&self $(, $arg: $ty)*) -> impl Future<Output = Result<$ret, StoreError>> + Send {
+                    async move {
+                        match self {
+                            Backend::Sqlite(s) => Store::$op(s $(, $arg)*).await,
+                            Backend::Postgres(p) => <PgStore as $name>::$op(p $(, $arg)*).await,
+                        }
+                    }
                 }
             )*
         }
@@ -224,6 +239,8 @@ aggregate! {
         /// An entry's revisions, newest first.
         fn kb_history(&self, kind: &'static str, id: String) -> Vec<Revision>;
         fn kb_revision(&self, id: i64) -> Option<Revision>;
+        /// Every revision of every entry of a kind, by entry, oldest first.
+        fn kb_revisions(&self, kind: &'static str) -> Vec<Revision>;
         fn setting(&self, key: &'static str) -> Option<String>;
         fn set_setting(&self, key: &'static str, value: String) -> ();
         fn seed_canned(&self, canned: Vec<Canned>) -> usize;
@@ -347,4 +364,13 @@ aggregate! {
         /// Everything stored about a signed-in shopper (`is_empty` when nothing is).
         fn shopper_data(&self, shopper_id: String) -> ShopperData;
     }
+}
+
+/// Every storage trait, unnamed: `use crate::store::prelude::*;` lets a module call any
+/// operation on a [`Backend`] (or any store) without naming the aggregate it belongs to.
+pub mod prelude {
+    pub use super::{
+        AccountStore as _, AnalyticsReads as _, ConversationStore as _, HandoffStore as _, ImageStore as _,
+        KnowledgeStore as _, ShopperDataStore as _, WebhookStore as _,
+    };
 }

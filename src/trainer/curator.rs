@@ -16,7 +16,7 @@ use crate::knowledge::faq::{to_files, FaqDoc};
 use crate::knowledge::{Faq, KnowledgeBase};
 use crate::lang::Lang;
 use crate::search::FaqIndex;
-use crate::store::{Expect, KbEntry, KbWrite, Revision, Store, StoreError};
+use crate::store::{Backend, Expect, KbEntry, KbWrite, KnowledgeStore, Revision, StoreError};
 use crate::trainer::answer_sync::{answer_sync, AnswerSync};
 
 /// What can be edited.
@@ -62,7 +62,7 @@ const FILES_HASH: &str = "kb_files_hash";
 
 /// Edits the live knowledge base. Shared by the API handlers.
 pub struct Curator {
-    store: Store,
+    store: Backend,
     router: Router,
     /// One rebuild at a time, each from the latest committed state: the last swap always
     /// reflects the last change.
@@ -129,7 +129,7 @@ fn files_hash(root: &Path) -> String {
 
 /// Loads the knowledge files into the store (a revision per change, author `files`).
 pub async fn import(
-    store: &Store,
+    store: &Backend,
     kb: &KnowledgeBase,
     root: &Path,
     author: &str,
@@ -162,7 +162,7 @@ pub async fn import(
 /// At start-up: the store's knowledge base, first brought up to date with the files when they
 /// changed since the last import or export. Returns the FAQ entries to index.
 pub async fn sync_from_files(
-    store: &Store,
+    store: &Backend,
     kb: &KnowledgeBase,
     root: &Path,
 ) -> Result<Vec<Faq>, CurateError> {
@@ -177,7 +177,7 @@ pub async fn sync_from_files(
     stored_faqs(store).await
 }
 
-async fn stored_faqs(store: &Store) -> Result<Vec<Faq>, CurateError> {
+async fn stored_faqs(store: &Backend) -> Result<Vec<Faq>, CurateError> {
     let entries = store.kb_entries(Kind::Faq.as_str()).await?;
     // an entry the current rules refuse (e.g. after an upgrade) is left out of the index, loudly,
     // rather than keeping every other entry from being served
@@ -198,7 +198,7 @@ async fn stored_faqs(store: &Store) -> Result<Vec<Faq>, CurateError> {
 ///
 /// `remember`: `root` is the service's own knowledge folder, so these files are what the store
 /// holds (the next start does not import them again). Exporting elsewhere changes nothing.
-pub async fn export(store: &Store, root: &Path, remember: bool) -> Result<Vec<PathBuf>, CurateError> {
+pub async fn export(store: &Backend, root: &Path, remember: bool) -> Result<Vec<PathBuf>, CurateError> {
     let io = |e: std::io::Error| CurateError::Invalid(vec![e.to_string()]);
     let faqs: Vec<FaqDoc> = store
         .kb_entries(Kind::Faq.as_str())
@@ -242,7 +242,7 @@ pub async fn export(store: &Store, root: &Path, remember: bool) -> Result<Vec<Pa
 }
 
 impl Curator {
-    pub fn new(store: Store, router: Router) -> Curator {
+    pub fn new(store: Backend, router: Router) -> Curator {
         Curator { store, router, rebuild: Default::default() }
     }
 
@@ -434,7 +434,7 @@ impl Curator {
     }
 }
 
-async fn rebuild(store: &Store, router: &Router, lock: &tokio::sync::Mutex<()>) -> Result<(), CurateError> {
+async fn rebuild(store: &Backend, router: &Router, lock: &tokio::sync::Mutex<()>) -> Result<(), CurateError> {
     let _one = lock.lock().await;
     let faqs = stored_faqs(store).await?;
     let current = router.engines();

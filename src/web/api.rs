@@ -6,6 +6,7 @@
 //! checks allowed at once (`max_concurrent_logins`) are running; 413 for a body over
 //! [`LOGIN_BODY_BYTES`].
 
+use crate::store::prelude::*;
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, Query, State};

@@ -9,6 +9,7 @@
 //! Fields follow the rules of `knowledge/canned.toml` (`knowledge::canned::check_*`): 400 when
 //! broken, 404 for an unknown id.
 
+use crate::store::prelude::*;
 use std::sync::Arc;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};

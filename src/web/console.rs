@@ -7,6 +7,7 @@
 //! shape `assigned` carries), built from the store's rows field by field, so a column added to a
 //! row is never sent by accident.
 
+use crate::store::prelude::*;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};

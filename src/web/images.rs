@@ -17,6 +17,7 @@
 //! The widget runs on the store's pages, another origin: these routes answer CORS preflights
 //! and allow any origin (no cookies are involved; the credential is in the request itself).
 
+use crate::store::prelude::*;
 use std::sync::Arc;
 
 use axum::body::Body;

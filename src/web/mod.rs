@@ -32,7 +32,7 @@ pub fn routes(app: Arc<AppState>) -> axum::Router {
     let mut router = axum::Router::new()
         .route("/ws/chat", get(chat))
         .route("/ws/agent", get(agent))
-        .route("/healthz", get(|| async { "ok" }));
+        .route("/healthz", get(healthz));
     // on the main address only behind an admin's token; on `metrics_listen` open (see `serve`)
     if app.config.metrics_listen.is_none() {
         router = router.route("/metrics", get(staff_metrics));
@@ -67,6 +67,24 @@ async fn staff_metrics(
 ) -> Result<impl IntoResponse, auth::ApiError> {
     staff.require(&[crate::identity::Role::Admin])?;
     Ok(metrics_text(&app).await)
+}
+
+/// Readiness: 200 "ok" while this node can take work (its database answers and, on several
+/// nodes, a desk leader is known); 503 with the reason otherwise, so a load balancer sends
+/// shoppers elsewhere until the node recovers by itself.
+async fn healthz(State(app): State<Arc<AppState>>) -> axum::response::Response {
+    use crate::store::prelude::*;
+    let unavailable = |why: &str| {
+        (axum::http::StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {why}\n")).into_response()
+    };
+    let db = tokio::time::timeout(std::time::Duration::from_secs(2), app.store.setting("kefu_healthz")).await;
+    if !matches!(db, Ok(Ok(_))) {
+        return unavailable("the database does not answer");
+    }
+    if !app.cluster.leader_known() {
+        return unavailable("no desk leader is known");
+    }
+    "ok".into_response()
 }
 
 async fn metrics_text(app: &AppState) -> impl IntoResponse {

@@ -2,6 +2,7 @@
 //! everything kefu holds about a signed-in shopper as one JSON document
 //! ([`crate::privacy::export::ShopperExport`]); 404 when kefu holds nothing about them.
 
+use crate::store::prelude::*;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};

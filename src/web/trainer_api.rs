@@ -3,6 +3,7 @@
 //! analytics by day or ISO week, and "try it" (a question through the FAQ search and two intent
 //! models side by side). Dates are days in the store's timezone (`business_timezone`).
 
+use crate::store::prelude::*;
 use std::sync::Arc;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};

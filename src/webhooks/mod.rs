@@ -24,7 +24,7 @@ pub use crate::store::webhooks::{
     Assigned, DeliveryQuery, DeliveryRow, DeliveryStatus, EndpointCounts, Escalated, Event, EventData,
     EventKind, Replay, Resolved, TicketAnswered, TicketCreated,
 };
-use crate::store::{Store, StoreError};
+use crate::store::{Backend, StoreError, WebhookStore};
 pub use policy::RetryPolicy;
 
 /// A configured endpoint, checked.
@@ -107,7 +107,7 @@ impl Settings {
 /// The handle the admin API uses: the endpoints, the log, and waking the worker after a replay.
 #[derive(Clone)]
 pub struct Webhooks {
-    store: Store,
+    store: Backend,
     endpoints: Arc<Vec<Endpoint>>,
     wake: Arc<Notify>,
 }
@@ -115,7 +115,7 @@ pub struct Webhooks {
 impl Webhooks {
     /// Registers the endpoints (each receives the events written from now on) and starts the
     /// delivery worker on the runtime. Deliveries left pending by an earlier run go out at once.
-    pub async fn start(store: Store, settings: Settings) -> Result<Webhooks, WebhookError> {
+    pub async fn start(store: Backend, settings: Settings) -> Result<Webhooks, WebhookError> {
         store.webhook_fan_out(settings.endpoints.iter().map(Endpoint::spec).collect()).await?;
         let wake = Arc::new(Notify::new());
         let endpoints = Arc::new(settings.endpoints.clone());

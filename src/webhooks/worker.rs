@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use super::client::{Outgoing, Poster, Sent};
 use super::{Endpoint, Settings};
 use crate::store::webhooks::{Attempt, AttemptEnd, DueDelivery};
-use crate::store::Store;
+use crate::store::{Backend, WebhookStore};
 
 /// Deliveries being sent at once, over all endpoints.
 pub const IN_FLIGHT: usize = 32;
@@ -33,7 +33,7 @@ fn now_ms() -> i64 {
 }
 
 /// Runs until the runtime stops.
-pub async fn run(store: Store, settings: Settings, wake: Arc<Notify>) {
+pub async fn run(store: Backend, settings: Settings, wake: Arc<Notify>) {
     let poster = Poster::new(settings.timeout);
     let endpoints: HashMap<String, Endpoint> =
         settings.endpoints.iter().map(|e| (e.url.clone(), e.clone())).collect();

@@ -31,6 +31,7 @@ mod agent_console;
 mod agent_tickets;
 mod photos;
 
+use kefu::store::prelude::*;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -44,7 +44,7 @@ use crate::cluster::Cluster;
 use crate::images::ImageRef;
 use crate::lang::Lang;
 use crate::records::{EscalationContext, Page};
-use crate::store::{AccountStore, ConversationStore, HandoffStore, Store, StoreError};
+use crate::store::{AccountStore, ConversationStore, HandoffStore, StoreError};
 use crate::time::hours::BusinessHours;
 use crate::time::Clock;
 use state::State;
@@ -244,7 +244,10 @@ pub struct Desk {
 impl Desk {
     /// Starts the desk, first putting back every conversation that was waiting for or talking
     /// to an agent when the service last stopped (their agents get the grace period to return).
-    pub async fn start(store: Store, config: DeskConfig) -> Result<Desk, StoreError> {
+    pub async fn start<S>(store: S, config: DeskConfig) -> Result<Desk, StoreError>
+    where
+        S: HandoffStore + ConversationStore + AccountStore + Clone + 'static,
+    {
         let (tx, rx) = mpsc::channel(4096);
         let mut state = State::new(config);
         state.restore(restore::read(&store).await?);

@@ -1,6 +1,7 @@
 //! The end of a conversation: the feedback record (stored as it stands, or once at the end),
 //! closing it, and the shopper's rating.
 
+use crate::store::prelude::*;
 use super::Session;
 use crate::chat::protocol::{Action, ErrorCode, ServerMsg};
 use crate::dialogue::texts::t;

@@ -1,6 +1,7 @@
 //! The conversation with human agents: the escalation to the service desk and what the shopper
 //! is told about the wait, the desk's events, and messages left for the agents (tickets).
 
+use crate::store::prelude::*;
 use super::Session;
 use crate::agents::{Availability, Escalation, ShopperEvent, ShopperLink};
 use crate::chat::protocol::{Action, ErrorCode, ServerMsg};

@@ -1,6 +1,7 @@
 //! `hello`: a new conversation (within the rate of new conversations) or the resumption of a
 //! stored one, with its transcript, its state and the bot's memory of a half-finished flow.
 
+use crate::store::prelude::*;
 use super::{Live, Session, HISTORY};
 use crate::agents::ShopperLink;
 use crate::chat::protocol::{context_problem, Context, ErrorCode, HistoryItem, ServerMsg};

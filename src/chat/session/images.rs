@@ -3,6 +3,7 @@
 //! An agent who has the conversation sees it at once; otherwise the bot says it was received and
 //! that it stays with the conversation for the agent who takes it (or the ticket).
 
+use crate::store::prelude::*;
 use super::Session;
 use crate::chat::protocol::{ErrorCode, ServerMsg};
 use crate::dialogue::texts::t;

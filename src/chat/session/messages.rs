@@ -2,6 +2,7 @@
 //! have the conversation, otherwise routed; the bot's replies are stored with the dialogue memory
 //! in one commit, then sent.
 
+use crate::store::prelude::*;
 use std::time::Instant;
 
 use super::{handoff, Session};

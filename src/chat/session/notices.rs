@@ -4,6 +4,7 @@
 //! first as a bot line (`meta.event = "order_updated"`, so history keeps it and the trainers'
 //! review leaves it out).
 
+use crate::store::prelude::*;
 use std::sync::Arc;
 
 use super::Session;

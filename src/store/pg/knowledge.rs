@@ -264,6 +264,16 @@ impl KnowledgeStore for PgStore {
         client.query_opt(&st, &[&id]).await?.as_ref().map(revision_row).transpose()
     }
 
+    async fn kb_revisions(&self, kind: &'static str) -> Result<Vec<Revision>, StoreError> {
+        let client = self.pool.get().await?;
+        let st = client
+            .prepare_cached(&format!(
+                "SELECT {REVISION_COLUMNS} FROM kb_revisions WHERE kind = $1 ORDER BY entry_id COLLATE \"C\", id"
+            ))
+            .await?;
+        client.query(&st, &[&kind]).await?.iter().map(revision_row).collect()
+    }
+
     async fn setting(&self, key: &'static str) -> Result<Option<String>, StoreError> {
         let client = self.pool.get().await?;
         let st = client.prepare_cached("SELECT value FROM settings WHERE key = $1").await?;
