@@ -370,6 +370,10 @@ impl Config {
         if !self.model_store.as_os_str().is_empty() {
             return self.model_store.clone();
         }
+        if crate::store::backend::postgres_url(&self.database).is_some() {
+            // a URL has no folder beside it
+            return PathBuf::from("data/models");
+        }
         self.database.parent().map(|d| d.join("models")).unwrap_or_else(|| PathBuf::from("models"))
     }
 
@@ -599,7 +603,13 @@ impl std::fmt::Debug for Config {
         let redact = |s: &Option<String>| s.as_ref().map(|_| "<redacted>");
         f.debug_struct("Config")
             .field("listen", &self.listen)
-            .field("database", &self.database)
+            .field(
+                "database",
+                &match crate::store::backend::postgres_url(&self.database) {
+                    Some(_) => "postgres://<redacted>".to_string(),
+                    None => self.database.display().to_string(),
+                },
+            )
             .field("knowledge", &self.knowledge)
             .field("model", &self.model)
             .field("model_store", &self.model_store)
