@@ -349,7 +349,8 @@ mod tests {
     #[tokio::test]
     async fn impossible_logins_are_refused_before_any_work() {
         let dir = tempfile::tempdir().unwrap();
-        let store = crate::store::Backend::from(crate::store::Store::open(&dir.path().join("kefu.db")).unwrap());
+        let store =
+            crate::store::Backend::from(crate::store::Store::open(&dir.path().join("kefu.db")).unwrap());
         let logins = Logins::new(0);
         let login = |name: String, pw: String| {
             let (logins, store) = (&logins, &store);

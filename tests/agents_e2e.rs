@@ -3,8 +3,8 @@
 
 mod common;
 
-use kefu::store::prelude::*;
 use common::ws::{shopper_token, Client};
+use kefu::store::prelude::*;
 
 use axum::http::StatusCode;
 use common::server::{build, TestServer, SECRET};

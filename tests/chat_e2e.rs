@@ -2,7 +2,6 @@
 
 mod common;
 
-use kefu::store::prelude::*;
 use common::http::http;
 use common::server::{knowledge as kb, TestServer, NOW};
 use common::ws::{shopper_token as token, Client};
@@ -10,6 +9,7 @@ use futures_util::SinkExt;
 use kefu::config::Config;
 use kefu::identity::{sign, Claims};
 use kefu::knowledge::demo::OrderStatus;
+use kefu::store::prelude::*;
 use kefu::time::Clock;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;

@@ -5,12 +5,12 @@
 
 mod common;
 
-use kefu::store::prelude::*;
 use base64::Engine;
 use common::server::TestServer;
 use common::ws::{shopper_token, Client};
 use kefu::config::Config;
 use kefu::identity::Role;
+use kefu::store::prelude::*;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

@@ -3,9 +3,9 @@
 
 mod common;
 
-use kefu::store::prelude::*;
 use common::server::TestServer;
 use common::ws::Client;
+use kefu::store::prelude::*;
 use serde_json::json;
 
 #[tokio::test]

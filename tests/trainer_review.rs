@@ -3,11 +3,11 @@
 
 mod common;
 
-use kefu::store::prelude::*;
 use axum::http::StatusCode;
 use common::server::TestServer;
 use common::ws::Client;
 use kefu::identity::Role;
+use kefu::store::prelude::*;
 use serde_json::{json, Value};
 
 const PASSWORD: &str = "trainer-password-1";

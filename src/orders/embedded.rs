@@ -4,10 +4,10 @@
 //! (a read after a write's `Ok` sees it). kefu's database failing is [`OrderError::Store`], so
 //! a turn fails exactly as it did before the boundary existed.
 
-use crate::store::prelude::*;
 use super::{
     Created, NewReturn, Order, OrderError, OrderSource, OrderWithReturns, ReturnRequest, SourceFuture,
 };
+use crate::store::prelude::*;
 use crate::store::Backend;
 
 /// Orders and returns from kefu's own database.
@@ -102,7 +102,8 @@ mod tests {
     async fn returns_are_opened_once_per_order_and_per_key() {
         let kb = KnowledgeBase::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge")).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let store = crate::store::Backend::from(crate::store::Store::open(&dir.path().join("kefu.db")).unwrap());
+        let store =
+            crate::store::Backend::from(crate::store::Store::open(&dir.path().join("kefu.db")).unwrap());
         store.seed(kb.shoppers.clone(), kb.orders.clone()).await.unwrap();
         let source = Embedded::new(store.clone());
         let order = &kb.orders[0];

@@ -41,18 +41,18 @@ use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 pub use accounts::*;
-pub use backend::Backend;
-pub use traits::prelude;
 pub use agent_reads::{ConversationContext, ConversationRow, Profile};
+pub use backend::Backend;
 pub use canned::*;
 pub use handoffs::{AgentSummary, Handoff, HandoffOutcome, Note, OpenHandoff};
 pub use kb::{Expect, KbEntry, KbWrite, Revision};
 pub use records::*;
 pub use shopper_data::{ShopperConversation, ShopperData};
 pub use tickets::Ticket;
+pub use traits::prelude;
 pub use traits::{
-    AccountStore, AnalyticsReads, ConversationStore, HandoffStore, ImageStore, KnowledgeStore, ShopperDataStore,
-    WebhookStore,
+    AccountStore, AnalyticsReads, ConversationStore, HandoffStore, ImageStore, KnowledgeStore,
+    ShopperDataStore, WebhookStore,
 };
 
 /// Schema migrations, in order. Never edit one that has shipped: add the next.

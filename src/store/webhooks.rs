@@ -447,7 +447,8 @@ pub(super) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-pub(super) const ROW_COLUMNS: &str = "d.id, d.endpoint, e.id, e.kind, d.status, d.attempts, d.last_status, d.last_error,
+pub(super) const ROW_COLUMNS: &str =
+    "d.id, d.endpoint, e.id, e.kind, d.status, d.attempts, d.last_status, d.last_error,
      d.last_attempt_at, d.next_attempt_ms, d.delivered_at, d.created_at";
 
 fn delivery_row(r: &rusqlite::Row) -> rusqlite::Result<(DeliveryRow, String)> {

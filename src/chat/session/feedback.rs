@@ -1,12 +1,12 @@
 //! The end of a conversation: the feedback record (stored as it stands, or once at the end),
 //! closing it, and the shopper's rating.
 
-use crate::store::prelude::*;
 use super::Session;
 use crate::chat::protocol::{Action, ErrorCode, ServerMsg};
 use crate::dialogue::texts::t;
 use crate::lang::Lang;
 use crate::records::{FeedbackRecord, Resolution};
+use crate::store::prelude::*;
 use crate::store::{ConversationState, Sender};
 
 /// The one thanks for a rating, in keeping with it: a low score gets an apology and the offer of

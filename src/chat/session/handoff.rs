@@ -1,13 +1,13 @@
 //! The conversation with human agents: the escalation to the service desk and what the shopper
 //! is told about the wait, the desk's events, and messages left for the agents (tickets).
 
-use crate::store::prelude::*;
 use super::Session;
 use crate::agents::{Availability, Escalation, ShopperEvent, ShopperLink};
 use crate::chat::protocol::{Action, ErrorCode, ServerMsg};
 use crate::dialogue::texts::{self, t};
 use crate::lang::Lang;
 use crate::records::{MessageMeta, Resolution};
+use crate::store::prelude::*;
 use crate::store::{ConversationState, Sender};
 
 /// What the shopper is told about the hand-over, and what they are offered with it (the message

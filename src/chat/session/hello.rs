@@ -1,13 +1,13 @@
 //! `hello`: a new conversation (within the rate of new conversations) or the resumption of a
 //! stored one, with its transcript, its state and the bot's memory of a half-finished flow.
 
-use crate::store::prelude::*;
 use super::{Live, Session, HISTORY};
 use crate::agents::ShopperLink;
 use crate::chat::protocol::{context_problem, Context, ErrorCode, HistoryItem, ServerMsg};
 use crate::dialogue::DialogueState;
 use crate::identity;
 use crate::lang::Lang;
+use crate::store::prelude::*;
 use crate::store::{ConversationState, Sender};
 
 impl Session {

@@ -3,7 +3,6 @@
 //! An agent who has the conversation sees it at once; otherwise the bot says it was received and
 //! that it stays with the conversation for the agent who takes it (or the ticket).
 
-use crate::store::prelude::*;
 use super::Session;
 use crate::chat::protocol::{ErrorCode, ServerMsg};
 use crate::dialogue::texts::t;
@@ -11,6 +10,7 @@ use crate::images::MAX_ID_CHARS;
 use crate::lang::Lang;
 use crate::records::MessageMeta;
 use crate::store::images::ImageAccepted;
+use crate::store::prelude::*;
 use crate::store::{ConversationState, Sender};
 
 /// What a photo message's text is (a stand-in for every reader that shows text only: exports,
