@@ -36,26 +36,10 @@ impl Backend {
         }
     }
 
-    /// The PostgreSQL store, when that is the backend.
-    pub fn postgres(&self) -> Option<&PgStore> {
-        match self {
-            Backend::Postgres(p) => Some(p),
-            Backend::Sqlite(_) => None,
-        }
-    }
-
     /// The SQLite writer's counters (none on other backends).
     pub fn stats(&self) -> Option<&StoreStats> {
         match self {
             Backend::Sqlite(s) => Some(s.stats()),
-            Backend::Postgres(_) => None,
-        }
-    }
-
-    /// The SQLite store, for what only SQLite has (its online backup).
-    pub fn sqlite(&self) -> Option<&Store> {
-        match self {
-            Backend::Sqlite(s) => Some(s),
             Backend::Postgres(_) => None,
         }
     }

@@ -47,7 +47,6 @@ use crate::records::{EscalationContext, Page};
 use crate::store::{AccountStore, ConversationStore, HandoffStore, StoreError};
 use crate::time::hours::BusinessHours;
 use crate::time::Clock;
-use state::State;
 
 pub use node::REPLY_TIMEOUT;
 pub use remote::{Line, Remote};
@@ -242,22 +241,9 @@ pub struct Desk {
 }
 
 impl Desk {
-    /// Starts the desk, first putting back every conversation that was waiting for or talking
-    /// to an agent when the service last stopped (their agents get the grace period to return).
-    pub async fn start<S>(store: S, config: DeskConfig) -> Result<Desk, StoreError>
-    where
-        S: HandoffStore + ConversationStore + AccountStore + Clone + 'static,
-    {
-        let (tx, rx) = mpsc::channel(4096);
-        let mut state = State::new(config);
-        state.restore(restore::read(&store).await?);
-        let (writes, completions) = persist::spawn(store);
-        tokio::spawn(driver::run(state, rx, writes, completions));
-        Ok(Desk { tx })
-    }
-
-    /// Starts this node's desk in `cluster`. A local cluster (one node, no PostgreSQL) starts
-    /// it exactly as [`Desk::start`] does; otherwise the desk runs on the node that leads, is
+    /// Starts this node's desk in `cluster`, first putting back every conversation that was
+    /// waiting for or talking to an agent when the service last stopped (their agents get the
+    /// grace period to return). A local cluster (one node, no PostgreSQL) runs it here; otherwise the desk runs on the node that leads, is
     /// restored there from the database whenever the lead moves, and this handle reaches it
     /// wherever it runs (see [`node`]). Returns at once: requests made before a leader is known
     /// wait for one (at most [`REPLY_TIMEOUT`]).
