@@ -26,6 +26,26 @@ pub fn close(code: u16, reason: impl Into<String>) -> Message {
     Message::Close(Some(CloseFrame { code, reason: reason.into().into() }))
 }
 
+/// Parses a client's text frame as JSON, with every U+0000 in its strings replaced by U+FFFD:
+/// PostgreSQL cannot store NUL in text, and a shopper's message must be stored whatever the
+/// database, so the character becomes a visible replacement instead of failing the write.
+pub fn parse_frame(text: &str) -> Result<serde_json::Value, serde_json::Error> {
+    let mut value: serde_json::Value = serde_json::from_str(text)?;
+    if text.contains("\\u0000") || text.contains('\0') {
+        replace_nul(&mut value);
+    }
+    Ok(value)
+}
+
+fn replace_nul(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) if s.contains('\0') => *s = s.replace('\0', "\u{fffd}"),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(replace_nul),
+        serde_json::Value::Object(map) => map.values_mut().for_each(replace_nul),
+        _ => {}
+    }
+}
+
 /// A JSON text frame.
 pub fn json(value: &impl serde::Serialize) -> Message {
     Message::Text(serde_json::to_string(value).expect("outgoing frames serialise").into())

@@ -389,3 +389,132 @@ async fn trainers_see_no_names_phones_or_addresses_and_agents_what_the_conversat
     // the agent is in the conversation: the shopper's own words stay as they were
     assert!(text.contains(PHONE_SAID), "{text}");
 }
+
+/// `kefu backup` on PostgreSQL (pg_dump of one exported snapshot) while a node writes, then
+/// `kefu restore` into a fresh database: counts as the manifest says, every conversation's
+/// messages a prefix of the live ones, everything written before the backup began in it; a
+/// damaged dump, a database in use and one that already holds kefu (without --force) refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_postgres_backup_taken_while_a_node_writes_restores_into_a_fresh_database() {
+    use kefu::store::pg::backup::FORMAT;
+    let Some(live) = common::postgres::Postgres::new("backup_live").await else { return };
+    let Some(fresh) = common::postgres::Postgres::new("backup_fresh").await else { return };
+    let store = live.store().await;
+    store.seed(knowledge().shoppers.clone(), vec![]).await.unwrap();
+
+    // what is stored before the backup starts
+    let mut before = Vec::new();
+    for i in 0..20 {
+        let c = store.open_conversation(Some("S1001".into()), Lang::Zh).await.unwrap();
+        let text = format!("备份之前的第{i}条");
+        store.accept_shopper_message(c.id.clone(), format!("m{i}"), text.clone(), true).await.unwrap();
+        before.push(text);
+    }
+    // and a node that goes on writing meanwhile
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (store, stop) = (store.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let c = store.open_conversation(None, Lang::En).await.unwrap();
+                for j in 0..5 {
+                    let text = format!("during {n}.{j}");
+                    store.accept_shopper_message(c.id.clone(), format!("d{j}"), text, true).await.unwrap();
+                }
+                n += 1;
+            }
+            n
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let live_db = PathBuf::from(&live.url);
+    let out = cli(&live_db, &["backup", dir.path().to_str().unwrap()], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Relaxed);
+    let written_during = writer.await.unwrap();
+    assert!(written_during > 0);
+    let file: PathBuf = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "pgdump"))
+        .expect("the dump in the folder");
+    let manifest: Manifest =
+        serde_json::from_str(&std::fs::read_to_string(backup::manifest_path(&file)).unwrap()).unwrap();
+    assert_eq!(manifest.format, FORMAT);
+    #[cfg(unix)]
+    for p in [&file, &backup::manifest_path(&file)] {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(p).unwrap().permissions().mode() & 0o777, 0o600, "{p:?}");
+    }
+
+    // the live database has a node's connections: a restore over it is refused
+    let out = cli(&live_db, &["restore", file.to_str().unwrap(), "--force"], "");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("in use"), "{}", stderr(&out));
+
+    // into the fresh database: restored, with the manifest's counts
+    let fresh_db = PathBuf::from(&fresh.url);
+    let out = cli(&fresh_db, &["restore", file.to_str().unwrap()], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    // and not over it again without --force
+    let out = cli(&fresh_db, &["restore", file.to_str().unwrap()], "");
+    assert!(!out.status.success() && stderr(&out).contains("--force"), "{}", stderr(&out));
+    let out = cli(&fresh_db, &["restore", file.to_str().unwrap(), "--force"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // a snapshot of the live database: each conversation's messages a prefix of the live ones
+    let restored = fresh.store().await;
+    let ids = |convs: Vec<kefu::store::ConversationRow>| {
+        let mut v: Vec<String> = convs.into_iter().map(|c| c.id).collect();
+        v.sort();
+        v
+    };
+    let live_ids = ids(store.search_conversations(None, None, None, None, 1_000_000).await.unwrap());
+    let restored_ids = ids(restored.search_conversations(None, None, None, None, 1_000_000).await.unwrap());
+    assert_eq!(restored_ids.len() as i64, manifest.counts.conversations);
+    assert!(restored_ids.len() < live_ids.len(), "the writes went on after the snapshot");
+    let mut texts = std::collections::HashSet::new();
+    let mut restored_messages = 0;
+    for id in &restored_ids {
+        let l = store.messages(id.clone()).await.unwrap();
+        let r = restored.messages(id.clone()).await.unwrap();
+        assert_eq!(
+            r[..],
+            l[..r.len()],
+            "conversation {id}: the restored messages are the live ones' beginning"
+        );
+        restored_messages += r.len();
+        texts.extend(r.into_iter().map(|m| m.text));
+    }
+    assert_eq!(restored_messages as i64, manifest.counts.messages);
+    for t in &before {
+        assert!(texts.contains(t), "{t:?} was stored before the backup began, and is not in it");
+    }
+    // the restored database takes new writes (its sequences came along)
+    let c = restored.open_conversation(None, Lang::Zh).await.unwrap();
+    restored.add_message(c.id, kefu::store::Sender::Shopper, "恢复之后".into(), None).await.unwrap();
+
+    // a damaged dump is refused before anything is written
+    let mut bytes = std::fs::read(&file).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    let damaged = dir.path().join("damaged.pgdump");
+    std::fs::write(&damaged, &bytes).unwrap();
+    std::fs::copy(backup::manifest_path(&file), backup::manifest_path(&damaged)).unwrap();
+    let out = cli(&fresh_db, &["restore", damaged.to_str().unwrap(), "--force"], "");
+    assert!(!out.status.success() && stderr(&out).contains("checksum"), "{}", stderr(&out));
+    // an SQLite backup's manifest is not a PostgreSQL one
+    let mut m = manifest.clone();
+    m.format = backup::FORMAT.into();
+    std::fs::write(backup::manifest_path(&damaged), serde_json::to_vec(&m).unwrap()).unwrap();
+    let out = cli(&fresh_db, &["restore", damaged.to_str().unwrap(), "--force"], "");
+    assert!(!out.status.success() && stderr(&out).contains("format"), "{}", stderr(&out));
+
+    drop((store, restored));
+    live.finish().await;
+    fresh.finish().await;
+}

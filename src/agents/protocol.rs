@@ -375,7 +375,7 @@ pub enum AgentErrorCode {
 
 /// Decodes a text frame; the error says what was wrong with it.
 pub fn decode(text: &str) -> Result<AgentMsg, (AgentErrorCode, String)> {
-    let value: serde_json::Value = serde_json::from_str(text)
+    let value = crate::socket::parse_frame(text)
         .map_err(|e| (AgentErrorCode::MalformedFrame, format!("frame is not valid JSON: {e}")))?;
     let ty = value.get("type").and_then(|t| t.as_str()).map(str::to_string);
     match ty.as_deref() {

@@ -207,7 +207,7 @@ pub enum ErrorCode {
 
 /// Decodes a text frame; the error says what was wrong with it.
 pub fn decode(text: &str) -> Result<ClientMsg, (ErrorCode, String)> {
-    let value: serde_json::Value = serde_json::from_str(text)
+    let value = crate::socket::parse_frame(text)
         .map_err(|e| (ErrorCode::MalformedFrame, format!("frame is not valid JSON: {e}")))?;
     let ty = value.get("type").and_then(|t| t.as_str()).map(str::to_string);
     match ty.as_deref() {
@@ -256,5 +256,14 @@ mod tests {
         assert_eq!(decode(r#"{"type":"message","text":"x"}"#).unwrap_err().0, ErrorCode::MalformedFrame);
         let s = serde_json::to_string(&ServerMsg::Ack { id: "m1".into() }).unwrap();
         assert_eq!(s, r#"{"type":"ack","id":"m1"}"#);
+    }
+
+    #[test]
+    fn nul_characters_become_replacement_characters() {
+        // PostgreSQL refuses U+0000 in text: the message is kept, the character made visible
+        assert_eq!(
+            decode(r#"{"type":"message","id":"m1","text":"a\u0000b"}"#).unwrap(),
+            ClientMsg::Message { id: "m1".into(), text: "a\u{fffd}b".into(), context: None }
+        );
     }
 }

@@ -119,8 +119,9 @@ pub enum Command {
         what: EvalWhat,
     },
     /// A consistent copy of the database, taken while the service runs (SQLite's online backup
-    /// API), with `DEST.manifest.json` beside it (SHA-256, schema version, counts); both 0600.
-    /// DEST: a new file, or a folder to write `kefu-<UTC time>.db` into.
+    /// API; `pg_dump` of one snapshot on PostgreSQL), with `DEST.manifest.json` beside it
+    /// (SHA-256, schema version, counts); both 0600. DEST: a new file, or a folder to write
+    /// `kefu-<UTC time>.db` (`.pgdump`) into.
     Backup { dest: PathBuf },
     /// Restore a backup into the configured `database` after checking it (checksum, integrity,
     /// a kefu schema this binary knows). Refused while a running service holds the database.
@@ -148,6 +149,11 @@ pub enum ShopperAction {
     /// Everything kefu holds about the shopper as one JSON document on standard output
     /// (profile, orders, returns, conversations with messages, notes and feedback, tickets).
     Export { shopper_id: String },
+    /// Anonymise everything kefu holds about the shopper (message texts, notes, tickets, the
+    /// profile copy, orders' addresses, photos, webhook events about them; counts survive), in
+    /// one transaction, recorded as an erasure by `cli`; prints what changed as JSON. Safe while
+    /// the service runs, and to repeat.
+    Erase { shopper_id: String },
 }
 
 #[derive(Subcommand)]

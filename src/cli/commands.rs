@@ -105,6 +105,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Shopper { action: ShopperAction::Export { shopper_id } } => {
             shopper_export(config, shopper_id)
         }
+        Command::Shopper { action: ShopperAction::Erase { shopper_id } } => shopper_erase(config, shopper_id),
     }
 }
 
@@ -365,7 +366,16 @@ fn evaluate(config: Config, what: EvalWhat) -> Result<ExitCode> {
 
 fn model(config: Config, action: ModelAction) -> Result<ExitCode> {
     use kefu::models::{ActivateError, Models, Registry};
-    let registry = Registry::new(config.model_store_dir(), &config.model);
+    // on PostgreSQL the versions and activations are the database's (the folder a cache); the
+    // running nodes put a version activated here in force at their next start or announcement
+    let rt = tokio::runtime::Runtime::new()?;
+    let registry = match kefu::store::backend::postgres_url(&config.database) {
+        Some(_) => {
+            let store = rt.block_on(kefu::store::Backend::open(&config.database))?;
+            Registry::shared(config.model_store_dir(), &config.model, store, rt.handle().clone())
+        }
+        None => Registry::new(config.model_store_dir(), &config.model),
+    };
     let on_disk = registry.active()?;
     let models = Models::open(registry, config.knowledge.join("eval/intents"))?;
     let who = format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
@@ -403,14 +413,26 @@ fn model(config: Config, action: ModelAction) -> Result<ExitCode> {
 
 fn backup(config: Config, dest: &Path) -> Result<ExitCode> {
     let started = std::time::Instant::now();
-    let (path, manifest) = kefu::store::backup::backup(&config.database, dest)?;
+    let (path, manifest) = match kefu::store::backend::postgres_url(&config.database) {
+        Some(url) => tokio::runtime::Runtime::new()?.block_on(kefu::store::pg::backup::backup(url, dest))?,
+        None => kefu::store::backup::backup(&config.database, dest)?,
+    };
     output::backed_up(&path, &manifest, started.elapsed().as_secs_f64());
     Ok(ExitCode::SUCCESS)
 }
 
 fn restore(config: Config, src: &Path, force: bool) -> Result<ExitCode> {
-    let manifest = kefu::store::backup::restore(src, &config.database, force)?;
-    output::restored(&config.database, &manifest);
+    let (manifest, target) = match kefu::store::backend::postgres_url(&config.database) {
+        Some(url) => (
+            tokio::runtime::Runtime::new()?.block_on(kefu::store::pg::backup::restore(src, url, force))?,
+            "the PostgreSQL database".to_string(),
+        ),
+        None => (
+            kefu::store::backup::restore(src, &config.database, force)?,
+            config.database.display().to_string(),
+        ),
+    };
+    output::restored(&target, &manifest);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -425,5 +447,20 @@ fn shopper_export(config: Config, shopper_id: String) -> Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     output::json(&kefu::privacy::export::ShopperExport::new(data, kefu::store::now()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn shopper_erase(config: Config, shopper_id: String) -> Result<ExitCode> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let erased = rt.block_on(async {
+        let store = kefu::store::Backend::open(&config.database).await?;
+        anyhow::Ok(store.erase_shopper(shopper_id.clone(), "cli".to_string()).await?)
+    })?;
+    let Some(erasure) = erased else {
+        eprintln!("nothing is stored about shopper {shopper_id}");
+        return Ok(ExitCode::FAILURE);
+    };
+    tracing::info!(shopper = %shopper_id, erasure = erasure.id, "shopper data erased");
+    output::json(&kefu::privacy::erasure::ErasureReport::from(&erasure))?;
     Ok(ExitCode::SUCCESS)
 }

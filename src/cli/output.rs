@@ -205,14 +205,9 @@ pub fn backed_up(path: &Path, m: &kefu::store::backup::Manifest, secs: f64) {
 }
 
 /// `kefu restore`: what was restored where.
-pub fn restored(db: &Path, m: &kefu::store::backup::Manifest) {
+pub fn restored(db: &str, m: &kefu::store::backup::Manifest) {
     println!(
         "restored {} (taken {}, schema {}: {} conversations, {} messages) into {}; checksum and integrity ok",
-        m.file,
-        m.created_at,
-        m.schema_version,
-        m.counts.conversations,
-        m.counts.messages,
-        db.display()
+        m.file, m.created_at, m.schema_version, m.counts.conversations, m.counts.messages, db
     );
 }

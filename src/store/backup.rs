@@ -61,6 +61,12 @@ pub enum BackupError {
     InUse(PathBuf),
     #[error("{0} already holds a database; pass --force to replace it")]
     WouldReplace(PathBuf),
+    #[error("{database} is in use ({sessions} other sessions are connected, a running kefu holds connections): stop every node before restoring over its database, or restore into another database and point `database` at it")]
+    DatabaseInUse { database: String, sessions: i64 },
+    #[error("{database}: {message}")]
+    Postgres { database: String, message: String },
+    #[error("{tool} failed: {message}")]
+    Tool { tool: &'static str, message: String },
 }
 
 /// What a backup is: written beside it as `NAME.manifest.json`.
@@ -194,6 +200,12 @@ pub fn backup(db: &Path, dest: &Path) -> Result<(PathBuf, Manifest), BackupError
         created_at: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         counts: info.counts,
     };
+    write_manifest(&manifest_file, &manifest)?;
+    Ok((dest, manifest))
+}
+
+/// Writes `manifest` to `manifest_file` (0600, fsynced, renamed into place, its folder synced).
+pub(crate) fn write_manifest(manifest_file: &Path, manifest: &Manifest) -> Result<(), BackupError> {
     let tmp = {
         let mut p = manifest_file.as_os_str().to_owned();
         p.push(".partial");
@@ -201,19 +213,18 @@ pub fn backup(db: &Path, dest: &Path) -> Result<(PathBuf, Manifest), BackupError
     };
     let _ = std::fs::remove_file(&tmp);
     new_private_file(&tmp)?;
-    let json = serde_json::to_vec_pretty(&manifest).expect("a manifest serialises");
+    let json = serde_json::to_vec_pretty(manifest).expect("a manifest serialises");
     std::fs::write(&tmp, json).map_err(file(&tmp))?;
     std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(file(&tmp))?;
-    std::fs::rename(&tmp, &manifest_file).map_err(file(&manifest_file))?;
-    if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+    std::fs::rename(&tmp, manifest_file).map_err(file(manifest_file))?;
+    if let Some(dir) = manifest_file.parent().filter(|d| !d.as_os_str().is_empty()) {
         let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
     }
-    Ok((dest, manifest))
+    Ok(())
 }
 
-/// Checks a backup against its manifest: checksum, an intact kefu database, a schema this
-/// binary knows, the schema version the manifest names.
-pub fn verify(src: &Path) -> Result<Manifest, BackupError> {
+/// Reads the manifest beside the backup `src` and checks its format and the file's checksum.
+pub(crate) fn read_manifest(src: &Path, format: &str) -> Result<Manifest, BackupError> {
     let manifest_file = manifest_path(src);
     let text = match std::fs::read_to_string(&manifest_file) {
         Ok(t) => t,
@@ -224,14 +235,21 @@ pub fn verify(src: &Path) -> Result<Manifest, BackupError> {
     };
     let manifest: Manifest = serde_json::from_str(&text)
         .map_err(|e| BackupError::BadManifest { path: manifest_file.clone(), message: e.to_string() })?;
-    if manifest.format != FORMAT {
-        let message = format!("format {:?}, expected {FORMAT:?}", manifest.format);
+    if manifest.format != format {
+        let message = format!("format {:?}, expected {format:?}", manifest.format);
         return Err(BackupError::BadManifest { path: manifest_file, message });
     }
     let (actual, _) = sha256_of(src)?;
     if !actual.eq_ignore_ascii_case(&manifest.sha256) {
         return Err(BackupError::Checksum { path: src.into(), expected: manifest.sha256, actual });
     }
+    Ok(manifest)
+}
+
+/// Checks a backup against its manifest: checksum, an intact kefu database, a schema this
+/// binary knows, the schema version the manifest names.
+pub fn verify(src: &Path) -> Result<Manifest, BackupError> {
+    let manifest = read_manifest(src, FORMAT)?;
     let info = inspect(src)?;
     if info.schema_version != manifest.schema_version {
         return Err(BackupError::Mismatch {
@@ -390,7 +408,7 @@ fn info_of(conn: &Connection, path: &Path) -> Result<DbInfo, BackupError> {
     Ok(DbInfo { schema_version, counts })
 }
 
-fn sha256_of(path: &Path) -> Result<(String, u64), BackupError> {
+pub(crate) fn sha256_of(path: &Path) -> Result<(String, u64), BackupError> {
     let mut f = std::fs::File::open(path).map_err(file(path))?;
     let mut hasher = sha2::Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
@@ -408,7 +426,7 @@ fn sha256_of(path: &Path) -> Result<(String, u64), BackupError> {
 }
 
 /// A new file with mode 0600 (never readable by others, not even for a moment).
-fn new_private_file(path: &Path) -> Result<(), BackupError> {
+pub(crate) fn new_private_file(path: &Path) -> Result<(), BackupError> {
     let mut o = std::fs::OpenOptions::new();
     o.write(true).create_new(true);
     #[cfg(unix)]

@@ -22,6 +22,7 @@
 mod accounts;
 mod agent_reads;
 mod analytics;
+pub mod backup;
 mod conversations;
 mod events;
 mod handoffs;
