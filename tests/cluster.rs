@@ -8,6 +8,8 @@
 //! on SQLite without PostgreSQL. Run with `KEFU_TEST_POSTGRES` (`scripts/postgres` prints it); without it the
 //! tests print "skipped" and pass, unless `KEFU_TEST_POSTGRES_REQUIRED=1`.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,63 +20,15 @@ use kefu::cluster::{BusEvent, Cluster, To};
 use kefu::identity::Role;
 use kefu::lang::Lang;
 use kefu::records::EscalationContext;
-use kefu::store::pg::PgStore;
 use kefu::store::{Account, AccountStore, ConversationStore, Store};
 use kefu::time::Clock;
 use tokio::sync::{mpsc, Notify};
 
+use common::postgres::Postgres;
+
 /// How long any one expected thing may take before the test fails (never a timing assertion:
 /// everything arrives long before).
 const WAIT: Duration = Duration::from_secs(30);
-
-/// A fresh PostgreSQL database for one test (as in tests/store_contract.rs).
-struct Postgres {
-    admin: deadpool_postgres::tokio_postgres::Client,
-    url: String,
-    database: String,
-}
-
-impl Postgres {
-    async fn new(test: &str) -> Option<Postgres> {
-        use deadpool_postgres::tokio_postgres::{connect, NoTls};
-        let Some(server) = std::env::var("KEFU_TEST_POSTGRES").ok().filter(|u| !u.is_empty()) else {
-            assert!(
-                std::env::var("KEFU_TEST_POSTGRES_REQUIRED").as_deref() != Ok("1"),
-                "KEFU_TEST_POSTGRES_REQUIRED=1 but KEFU_TEST_POSTGRES is not set (run scripts/postgres)"
-            );
-            eprintln!("skipped: no PostgreSQL (run scripts/postgres)");
-            return None;
-        };
-        let (admin, connection) = connect(&server, NoTls).await.expect("KEFU_TEST_POSTGRES: cannot connect");
-        tokio::spawn(connection);
-        let database = format!("kefu_cluster_{test}_{}", std::process::id());
-        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).await.unwrap();
-        admin.batch_execute(&format!("CREATE DATABASE {database}")).await.unwrap();
-        let (base, query) = server.split_once('?').map_or((server.as_str(), None), |(b, q)| (b, Some(q)));
-        let root = base.trim_end_matches('/');
-        let host_end = root.find("://").map_or(0, |i| i + 3);
-        let root = match root[host_end..].find('/') {
-            Some(slash) => &root[..host_end + slash],
-            None => root,
-        };
-        let url = format!("{root}/{database}{}", query.map(|q| format!("?{q}")).unwrap_or_default());
-        Some(Postgres { admin, url, database })
-    }
-
-    async fn node(&self) -> Cluster {
-        Cluster::connect(&self.url).await.unwrap()
-    }
-
-    /// A store on this database (each call its own pool, as each node has).
-    async fn store(&self) -> PgStore {
-        PgStore::connect(&self.url).await.unwrap()
-    }
-
-    async fn finish(self) {
-        let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database);
-        self.admin.batch_execute(&drop).await.unwrap();
-    }
-}
 
 async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(WAIT, f).await.unwrap_or_else(|_| panic!("{what}: nothing within {WAIT:?}"))

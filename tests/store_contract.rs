@@ -9,11 +9,12 @@
 //! (`scripts/postgres` starts one and prints its URL), each test in a database of its own;
 //! without it those tests print "skipped" and pass, unless `KEFU_TEST_POSTGRES_REQUIRED=1`.
 
+mod common;
+
 use kefu::identity::Role;
 use kefu::knowledge::{Order, Shopper};
 use kefu::lang::Lang;
 use kefu::records::{EscalationContext, FeedbackRecord, MessageMeta, ReplyDecision, Resolution, Seen};
-use kefu::store::pg::PgStore;
 use kefu::store::traits::{ImageStore, WebhookStore};
 use kefu::store::{
     Accepted, Account, AccountStore, AnalyticsReads, CannedChange, ConversationState, ConversationStore,
@@ -21,6 +22,8 @@ use kefu::store::{
     Sender, Store, StoreError,
 };
 use serde_json::json;
+
+use common::postgres::Postgres;
 
 // ---------------------------------------------------------------------------------------------
 // the backends
@@ -60,54 +63,6 @@ async fn sqlite_accounts() {
 async fn sqlite_analytics() {
     let (_dir, s) = sqlite();
     contract_analytics(&s).await;
-}
-
-/// A fresh PostgreSQL database for one test, on the server `KEFU_TEST_POSTGRES` names; `None`
-/// (the test is skipped) when none is given, unless `KEFU_TEST_POSTGRES_REQUIRED=1`.
-struct Postgres {
-    admin: deadpool_postgres::tokio_postgres::Client,
-    url: String,
-    database: String,
-}
-
-impl Postgres {
-    async fn new(test: &str) -> Option<Postgres> {
-        use deadpool_postgres::tokio_postgres::{connect, NoTls};
-        let Some(server) = std::env::var("KEFU_TEST_POSTGRES").ok().filter(|u| !u.is_empty()) else {
-            assert!(
-                std::env::var("KEFU_TEST_POSTGRES_REQUIRED").as_deref() != Ok("1"),
-                "KEFU_TEST_POSTGRES_REQUIRED=1 but KEFU_TEST_POSTGRES is not set (run scripts/postgres)"
-            );
-            eprintln!("skipped: no PostgreSQL (run scripts/postgres)");
-            return None;
-        };
-        let (admin, connection) = connect(&server, NoTls).await.expect("KEFU_TEST_POSTGRES: cannot connect");
-        tokio::spawn(connection);
-        let database = format!("kefu_{test}_{}", std::process::id());
-        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).await.unwrap();
-        admin.batch_execute(&format!("CREATE DATABASE {database}")).await.unwrap();
-        // the same server, this database: replace the URL's path
-        let (base, query) = server.split_once('?').map_or((server.as_str(), None), |(b, q)| (b, Some(q)));
-        let root = base.trim_end_matches('/');
-        let host_end = root.find("://").map_or(0, |i| i + 3);
-        let root = match root[host_end..].find('/') {
-            Some(slash) => &root[..host_end + slash],
-            None => root,
-        };
-        let url = format!("{root}/{database}{}", query.map(|q| format!("?{q}")).unwrap_or_default());
-        Some(Postgres { admin, url, database })
-    }
-
-    /// A store on this database (each call its own pool: a node of its own).
-    async fn store(&self) -> PgStore {
-        PgStore::connect(&self.url).await.unwrap()
-    }
-
-    /// Drops the database (after the test passed; a failed one leaves it for a look).
-    async fn finish(self) {
-        let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database);
-        self.admin.batch_execute(&drop).await.unwrap();
-    }
 }
 
 #[tokio::test]

@@ -7,6 +7,8 @@ pub mod http;
 #[allow(dead_code)]
 pub mod models;
 #[allow(dead_code)]
+pub mod postgres;
+#[allow(dead_code)]
 pub mod process;
 #[allow(dead_code)]
 pub mod server;

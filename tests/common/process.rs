@@ -124,6 +124,13 @@ impl Kefu {
         Kefu::on(&dir.path().join("kefu.db")).owning(dir)
     }
 
+    /// A node on the PostgreSQL database `url` (`KEFU_DATABASE=postgres://…`): its log and its
+    /// model store in a temporary folder of its own that lives as long as the server, so several
+    /// nodes on one database each have their own.
+    pub fn postgres(url: &str) -> Options {
+        Kefu::fresh().env("KEFU_DATABASE", url)
+    }
+
     /// Starts `kefu serve` on `db` with the extra `KEFU_*` settings `env`; returns once it listens.
     pub fn start(db: &Path, env: &[(&str, &str)]) -> Kefu {
         Kefu::on(db).envs(env).start()
@@ -146,6 +153,11 @@ impl Kefu {
     /// Whether the process is still running.
     pub fn alive(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
+    }
+
+    /// `GET /healthz`: its status (0 when the connection fails).
+    pub async fn healthz(&self) -> u16 {
+        super::http::http(self.addr, "GET", "/healthz", None, None).await.map_or(0, |a| a.status)
     }
 
     /// SIGKILL, and waits for the process to end.
