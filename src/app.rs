@@ -53,6 +53,9 @@ pub struct AppState {
     pub store_events: std::sync::Mutex<crate::orders::events::SeenIds>,
     /// Catalog sync: the store's products and stock into the product index.
     pub catalog: crate::catalog_sync::CatalogSync,
+    /// Tells the other nodes what this one changed in the knowledge it serves (FAQ, models,
+    /// catalog); they rebuild theirs.
+    pub knowledge: crate::knowledge_sync::KnowledgeSync,
 }
 
 /// Everything a running service needs, built from the config.
@@ -60,10 +63,21 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
     let kb = KnowledgeBase::load(&config.knowledge).map_err(|d| anyhow::anyhow!("{d}"))?;
     let thresholds = Thresholds::load(&config.knowledge)?;
 
-    let registry = crate::models::Registry::new(config.model_store_dir(), &config.model);
-    let models = crate::models::Models::open(registry, config.knowledge.join("eval/intents"))?;
-    let intents = models.serving().1;
     let store = Backend::open(&config.database).await?;
+    // on PostgreSQL the database holds the model versions (the folder is this node's cache of
+    // them); on SQLite the folder does
+    let registry = match crate::store::backend::postgres_url(&config.database) {
+        Some(_) => crate::models::Registry::shared(
+            config.model_store_dir(),
+            &config.model,
+            store.clone(),
+            tokio::runtime::Handle::current(),
+        ),
+        None => crate::models::Registry::new(config.model_store_dir(), &config.model),
+    };
+    let held_out = config.knowledge.join("eval/intents");
+    let models = tokio::task::spawn_blocking(move || crate::models::Models::open(registry, held_out)).await??;
+    let intents = models.serving().1;
     let seeded = store.seed(kb.shoppers.clone(), kb.orders.clone()).await?;
     // the knowledge base as trainers left it (the files win when they changed since)
     let faqs = crate::trainer::curator::sync_from_files(&store, &kb, &config.knowledge).await?;
@@ -102,7 +116,11 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
     let guesses: Arc<dyn PhoneGuesses> = Arc::new(store.clone());
     tracing::info!(source = orders.name(), "order source");
     let router = Router::new(engines, orders, guesses, clock);
-    let curator = crate::trainer::Curator::new(store.clone(), router.clone());
+    // what this node changes in the knowledge it serves, the others rebuild (`knowledge_sync`)
+    let knowledge = crate::knowledge_sync::KnowledgeSync::new(cluster.bus().clone());
+    let k = knowledge.clone();
+    let curator = crate::trainer::Curator::new(store.clone(), router.clone())
+        .announcing(move || k.announce(crate::knowledge_sync::Changed::Faq));
     let metrics = Arc::new(Metrics::new());
     let roster = Arc::new(crate::accounts::Roster::new(store.clone()));
     let chat = Arc::new(ChatService {
@@ -143,6 +161,40 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
         staff_secret,
         curator,
         models,
+        knowledge,
     });
+    let weak = Arc::downgrade(&app);
+    crate::knowledge_sync::start(app.cluster.bus(), move || weak.upgrade().map(Follow));
     Ok(app)
+}
+
+/// What the knowledge sync driver does on this node when another changed something.
+struct Follow(Arc<AppState>);
+
+impl crate::knowledge_sync::Follower for Follow {
+    async fn faq(&self) {
+        if let Err(e) = self.0.curator.refresh().await {
+            tracing::error!(error = %e, "FAQ index not rebuilt after another node's change");
+        }
+    }
+
+    async fn models(&self) {
+        let app = self.0.clone();
+        let followed = tokio::task::spawn_blocking(move || {
+            let router = app.router.clone();
+            app.models.follow(move |m| {
+                router.update_engines(|e| Engines { intents: m.clone(), ..e.clone() });
+            })
+        })
+        .await;
+        match followed {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "model version not followed after another node's change"),
+            Err(e) => tracing::error!(error = %e, "model version not followed after another node's change"),
+        }
+    }
+
+    fn catalog(&self, changes: crate::orders::catalog::Changes) {
+        self.0.catalog.changed(changes);
+    }
 }

@@ -36,6 +36,7 @@ pub mod identity;
 pub mod images;
 pub mod intent;
 pub mod knowledge;
+pub mod knowledge_sync;
 pub mod lang;
 pub mod metrics;
 pub mod models;

@@ -45,6 +45,10 @@ pub enum ModelsError {
     Training(IntentError),
     #[error("training was cancelled (the service is stopping)")]
     Cancelled,
+    #[error("model versions in the database: {0}")]
+    Store(String),
+    #[error("another activation or rollback was recorded meanwhile (on another node); look again and retry")]
+    Conflict,
 }
 
 /// Why an activation or rollback did not happen.
@@ -131,6 +135,13 @@ impl Models {
             Some(v) => v,
             None => (SHIPPED.to_string(), registry.load(SHIPPED)?),
         };
+        // shared: the versions other nodes trained, so listing, comparing and trying them
+        // needs no fetch later (a failure here only delays that)
+        match registry.fetch_missing() {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(fetched = n, "model versions fetched from the database"),
+            Err(e) => tracing::warn!(error = %e, "model versions not fetched from the database"),
+        }
         tracing::info!(version = %id, "intent model loaded");
         Ok(Models {
             registry,
@@ -211,9 +222,12 @@ impl Models {
         version: &str,
         overridden: bool,
         who: &str,
-        install: impl FnOnce(Arc<IntentModel>),
+        install: impl Fn(Arc<IntentModel>),
     ) -> Result<Activation, ActivateError> {
         let _one_at_a_time = self.activation.lock().expect("activation lock");
+        // decided on the activation recorded last, and on its model in force here
+        let head = self.registry.head()?;
+        self.catch_up(&install)?;
         let (previous, current) = self.serving();
         if previous == version {
             return Ok(Activation {
@@ -238,7 +252,7 @@ impl Models {
             return Err(ActivateError::Worse(Box::new(c)));
         }
         let kind = if worse { ActivationKind::Override } else { ActivationKind::Activate };
-        self.registry.record(version, kind, who)?;
+        self.registry.record_from(head, version, kind, who)?;
         self.put_in_force(version, candidate, install);
         tracing::info!(%version, %previous, %who, overridden = worse, "model version activated");
         Ok(Activation { active: version.to_string(), previous, overridden: worse, changed: true, comparison })
@@ -249,16 +263,43 @@ impl Models {
     pub fn rollback(
         &self,
         who: &str,
-        install: impl FnOnce(Arc<IntentModel>),
+        install: impl Fn(Arc<IntentModel>),
     ) -> Result<Activation, ActivateError> {
         let _one_at_a_time = self.activation.lock().expect("activation lock");
+        let head = self.registry.head()?;
+        self.catch_up(&install)?;
         let target = self.registry.rollback_target()?.ok_or(ActivateError::NothingToRollBack)?;
         let (previous, _) = self.serving();
         let model = Arc::new(self.registry.load(&target)?);
-        self.registry.record(&target, ActivationKind::Rollback, who)?;
+        self.registry.record_from(head, &target, ActivationKind::Rollback, who)?;
         self.put_in_force(&target, model, install);
         tracing::info!(version = %target, %previous, %who, "model version rolled back");
         Ok(Activation { active: target, previous, overridden: false, changed: true, comparison: None })
+    }
+
+    /// Shared: fetches the versions other nodes stored and puts in force the one the database
+    /// names, if another node activated or rolled back since (an announcement on the cluster
+    /// bus, or a node that was away). The version now in force when it changed. Blocking.
+    pub fn follow(&self, install: impl Fn(Arc<IntentModel>)) -> Result<Option<String>, ModelsError> {
+        let _one_at_a_time = self.activation.lock().expect("activation lock");
+        self.registry.fetch_missing()?;
+        self.catch_up(&install)
+    }
+
+    /// Puts the recorded version in force if it is not (call under the activation lock).
+    fn catch_up(&self, install: &impl Fn(Arc<IntentModel>)) -> Result<Option<String>, ModelsError> {
+        if !self.registry.is_shared() {
+            return Ok(None);
+        }
+        let wanted = self.registry.active()?;
+        let (serving, _) = self.serving();
+        if wanted == serving {
+            return Ok(None);
+        }
+        let model = Arc::new(self.registry.load(&wanted)?);
+        self.put_in_force(&wanted, model, install);
+        tracing::info!(version = %wanted, previous = %serving, "model version in force on another node: followed");
+        Ok(Some(wanted))
     }
 
     fn put_in_force(&self, version: &str, model: Arc<IntentModel>, install: impl FnOnce(Arc<IntentModel>)) {

@@ -16,6 +16,14 @@
 //! the old one (each fsynced first), so a crash leaves the old state or the new one, never half.
 //! `ACTIVE` is written before `HISTORY`; [`Registry::stack`] reads them so that a crash between
 //! the two still rolls back to the right version.
+//!
+//! Several nodes on PostgreSQL ([`Registry::shared`]): the database is the source of truth
+//! (`store::ModelStore`: each version's files, and the activations in place of `ACTIVE` and
+//! `HISTORY`), the folder only a cache of versions. A saved version is written here, then stored
+//! with all its files in one transaction; a version another node trained is fetched into the
+//! folder (the same `.tmp` and rename) the first time it is loaded, or by
+//! [`Registry::fetch_missing`]. An activation is recorded only if none was recorded since the
+//! one it was decided on ([`Head`]), so two nodes never both roll back the same step.
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -26,6 +34,8 @@ use serde::{Deserialize, Serialize};
 use super::ModelsError;
 use crate::eval::intents::IntentReport;
 use crate::intent::IntentModel;
+use crate::store::models::{ModelFile, ModelVersionRow};
+use crate::store::{Backend, ModelStore, StoreError};
 
 /// The version id of the shipped model.
 pub const SHIPPED: &str = "shipped";
@@ -115,6 +125,15 @@ impl ActivationKind {
             ActivationKind::Rollback => "rollback",
         }
     }
+
+    fn parse(s: &str) -> Option<ActivationKind> {
+        match s {
+            "activate" => Some(ActivationKind::Activate),
+            "override" => Some(ActivationKind::Override),
+            "rollback" => Some(ActivationKind::Rollback),
+            _ => None,
+        }
+    }
 }
 
 /// One line of `HISTORY`.
@@ -126,13 +145,27 @@ pub struct HistoryEntry {
     pub who: String,
 }
 
-/// The model store folder and the shipped model's folder. Cheap to clone; holds no state of its
-/// own (everything is read from disk when asked).
+/// The model store folder and the shipped model's folder (and, shared, the database). Cheap to
+/// clone; holds no state of its own (everything is read from disk or the database when asked).
 #[derive(Debug, Clone)]
 pub struct Registry {
     root: PathBuf,
     shipped: PathBuf,
+    shared: Option<Shared>,
 }
+
+/// The database side of a shared registry. Its calls block on the runtime, so a shared
+/// registry's methods run on blocking threads (as every caller of [`super::Models`] does).
+#[derive(Debug, Clone)]
+struct Shared {
+    store: Backend,
+    rt: tokio::runtime::Handle,
+}
+
+/// The activation an activation or rollback was decided on: recording it fails if another came
+/// since (shared registries only; the files are serialised by [`super::Models`]' lock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head(Option<i64>);
 
 /// A version id as written in paths and URLs: letters, digits, `.`, `_`, `-`, at most 64, not
 /// starting with `.` (so never a temporary folder, never `..`).
@@ -147,7 +180,84 @@ pub fn valid_id(id: &str) -> bool {
 
 impl Registry {
     pub fn new(root: impl Into<PathBuf>, shipped: impl Into<PathBuf>) -> Registry {
-        Registry { root: root.into(), shipped: shipped.into() }
+        Registry { root: root.into(), shipped: shipped.into(), shared: None }
+    }
+
+    /// A registry whose versions and activations live in `store` (PostgreSQL), `root` being this
+    /// node's cache of them. `rt`: the runtime the store runs on (its calls block on it).
+    pub fn shared(
+        root: impl Into<PathBuf>,
+        shipped: impl Into<PathBuf>,
+        store: Backend,
+        rt: tokio::runtime::Handle,
+    ) -> Registry {
+        Registry { root: root.into(), shipped: shipped.into(), shared: Some(Shared { store, rt }) }
+    }
+
+    /// Whether the versions live in the database (several nodes).
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    fn db<T>(
+        &self,
+        call: impl FnOnce(
+            &Backend,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<T, StoreError>> + Send + '_>,
+        >,
+    ) -> Result<Option<T>, ModelsError> {
+        let Some(shared) = &self.shared else { return Ok(None) };
+        shared.rt.block_on(call(&shared.store)).map(Some).map_err(|e| ModelsError::Store(e.to_string()))
+    }
+
+    /// Whether the version's folder is here, complete.
+    fn cached(&self, version: &str) -> bool {
+        self.dir(version).is_ok_and(|d| d.join(crate::intent::model::CONFIG_FILE).is_file())
+    }
+
+    /// Copies a version from the database into the folder (false: the database has no such
+    /// version). Written into a `.tmp-*` folder and renamed, like a saved version.
+    fn fetch(&self, version: &str) -> Result<bool, ModelsError> {
+        let id = version.to_string();
+        let Some(Some(files)) = self.db(|s| Box::pin(s.model_files(id)))? else { return Ok(false) };
+        fs::create_dir_all(&self.root).map_err(|e| io(&self.root, e))?;
+        let tmp = self.root.join(format!(".tmp-fetch-{version}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&tmp);
+        let written = (|| {
+            fs::create_dir_all(&tmp).map_err(|e| io(&tmp, e))?;
+            for f in &files {
+                if !valid_id(&f.name) {
+                    return Err(ModelsError::Store(format!("version {version}: a file named {:?}", f.name)));
+                }
+                let path = tmp.join(&f.name);
+                let mut out = File::create(&path).map_err(|e| io(&path, e))?;
+                out.write_all(&f.data).and_then(|_| out.sync_all()).map_err(|e| io(&path, e))?;
+            }
+            sync_dir(&tmp)?;
+            match fs::rename(&tmp, self.root.join(version)) {
+                Ok(()) => sync_dir(&self.root),
+                // fetched meanwhile by another caller
+                Err(_) if self.cached(version) => Ok(()),
+                Err(e) => Err(io(&self.root.join(version), e)),
+            }
+        })();
+        let _ = fs::remove_dir_all(&tmp);
+        written.map(|()| {
+            tracing::info!(%version, files = files.len(), "model version fetched from the database");
+            true
+        })
+    }
+
+    /// Fetches every version the database has and the folder lacks (none when not shared).
+    /// Returns how many were fetched.
+    pub fn fetch_missing(&self) -> Result<usize, ModelsError> {
+        let Some(rows) = self.db(|s| Box::pin(s.model_versions()))? else { return Ok(0) };
+        let mut fetched = 0;
+        for row in rows.iter().filter(|r| valid_id(&r.id) && !self.cached(&r.id)) {
+            fetched += usize::from(self.fetch(&row.id)?);
+        }
+        Ok(fetched)
     }
 
     pub fn root(&self) -> &Path {
@@ -165,21 +275,36 @@ impl Registry {
         }
     }
 
-    /// Whether the version exists (a folder with a model `config.json`).
+    /// Whether the version exists (a folder with a model `config.json`; shared: or in the
+    /// database).
     pub fn exists(&self, version: &str) -> bool {
-        self.dir(version).is_ok_and(|d| d.join(crate::intent::model::CONFIG_FILE).is_file())
+        if self.cached(version) || version == SHIPPED || !valid_id(version) {
+            return self.cached(version);
+        }
+        match self.db(|s| Box::pin(s.model_versions())) {
+            Ok(rows) => rows.is_some_and(|rows| rows.iter().any(|r| r.id == version)),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list the stored model versions");
+                false
+            }
+        }
     }
 
-    /// Loads a version's model.
+    /// Loads a version's model (shared: fetched from the database first when not cached here).
     pub fn load(&self, version: &str) -> Result<IntentModel, ModelsError> {
-        if !self.exists(version) {
+        let dir = self.dir(version)?;
+        if !self.cached(version) && (version == SHIPPED || !self.fetch(version)?) {
             return Err(ModelsError::UnknownVersion(version.to_string()));
         }
-        IntentModel::load(&self.dir(version)?).map_err(|e| ModelsError::Invalid(version.to_string(), e))
+        IntentModel::load(&dir).map_err(|e| ModelsError::Invalid(version.to_string(), e))
     }
 
-    /// The version `ACTIVE` names (`shipped` when there is none).
+    /// The version in force as recorded: `ACTIVE` (shared: the last activation), `shipped` when
+    /// there is none.
     pub fn active(&self) -> Result<String, ModelsError> {
+        if let Some(rows) = self.db(|s| Box::pin(s.model_activations()))? {
+            return Ok(rows.last().map_or_else(|| SHIPPED.to_string(), |r| r.version.clone()));
+        }
         match fs::read_to_string(self.root.join(ACTIVE_FILE)) {
             Ok(s) if s.trim().is_empty() => Ok(SHIPPED.to_string()),
             Ok(s) => Ok(s.trim().to_string()),
@@ -188,8 +313,37 @@ impl Registry {
         }
     }
 
-    /// Every version trained here, newest first, then the shipped model.
+    /// Every version trained here (shared: on any node), newest first, then the shipped model.
     pub fn list(&self) -> Result<Vec<VersionInfo>, ModelsError> {
+        if let Some(rows) = self.db(|s| Box::pin(s.model_versions()))? {
+            fn parse<T: serde::de::DeserializeOwned>(
+                id: &str,
+                what: &str,
+                text: &Option<String>,
+            ) -> Option<T> {
+                text.as_deref().and_then(|t| match serde_json::from_str(t) {
+                    Ok(v) => Some(v),
+                    Err(e) => {
+                        tracing::warn!(version = %id, what, error = %e, "unreadable model metadata");
+                        None
+                    }
+                })
+            }
+            let mut out: Vec<VersionInfo> = rows
+                .into_iter()
+                .filter(|r| valid_id(&r.id))
+                .map(|r| VersionInfo {
+                    meta: parse(&r.id, META_FILE, &r.meta),
+                    metrics: parse(&r.id, METRICS_FILE, &r.metrics),
+                    created: Some(r.created),
+                    who: r.who,
+                    id: r.id,
+                })
+                .collect();
+            out.sort_by(|a, b| b.id.cmp(&a.id));
+            out.push(shipped_info());
+            return Ok(out);
+        }
         let mut ids = Vec::new();
         match fs::read_dir(&self.root) {
             Ok(entries) => {
@@ -220,13 +374,7 @@ impl Registry {
                 }
             })
             .collect();
-        out.push(VersionInfo {
-            id: SHIPPED.to_string(),
-            created: None,
-            who: "kefu train".to_string(),
-            meta: None,
-            metrics: None,
-        });
+        out.push(shipped_info());
         Ok(out)
     }
 
@@ -245,12 +393,64 @@ impl Registry {
             .unwrap_or_else(|_| chrono::Utc::now());
         let base = created.format("%Y%m%d-%H%M%S").to_string();
         let tmp = self.root.join(format!(".tmp-{base}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&tmp);
-        let result = self.write_version(&tmp, &base, model, meta, metrics);
-        if result.is_err() {
+        // shared: a name another node took is not free either; a name taken between that check
+        // and the insert is given up and the next one tried
+        for _ in 0..5 {
+            let taken: Vec<String> = self
+                .db(|s| Box::pin(s.model_versions()))?
+                .map(|rows| rows.into_iter().map(|r| r.id).collect())
+                .unwrap_or_default();
             let _ = fs::remove_dir_all(&tmp);
+            let result = self.write_version(&tmp, &base, &taken, model, meta, metrics);
+            if result.is_err() {
+                let _ = fs::remove_dir_all(&tmp);
+            }
+            let id = result?;
+            match self.upload(&id, meta) {
+                Ok(true) => return Ok(id),
+                Ok(false) => {
+                    tracing::warn!(version = %id, "another node stored this version name meanwhile; renaming");
+                    let _ = fs::remove_dir_all(self.root.join(&id));
+                }
+                Err(e) => {
+                    // not stored, so not kept here either: a version is in the database or nowhere
+                    let _ = fs::remove_dir_all(self.root.join(&id));
+                    return Err(e);
+                }
+            }
         }
-        result
+        Err(ModelsError::Store(format!("no free version name for {base}")))
+    }
+
+    /// Stores a version written in the folder into the database (true when not shared): false
+    /// when another node took its name.
+    fn upload(&self, id: &str, meta: &Meta) -> Result<bool, ModelsError> {
+        if self.shared.is_none() {
+            return Ok(true);
+        }
+        let dir = self.root.join(id);
+        let mut files = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(|e| io(&dir, e))? {
+            let path = entry.map_err(|e| io(&dir, e))?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+            let data = fs::read(&path).map_err(|e| io(&path, e))?;
+            files.push(ModelFile { name, data });
+        }
+        let text = |name: &str| {
+            files.iter().find(|f| f.name == name).map(|f| String::from_utf8_lossy(&f.data).into_owned())
+        };
+        let row = ModelVersionRow {
+            id: id.to_string(),
+            created: meta.created.clone(),
+            who: meta.who.clone(),
+            meta: text(META_FILE),
+            metrics: text(METRICS_FILE),
+        };
+        let stored = self.db(|s| Box::pin(s.add_model_version(row, files)))?.unwrap_or(true);
+        if stored {
+            tracing::info!(version = %id, "model version stored in the database");
+        }
+        Ok(stored)
     }
 
     /// Writes the version into `tmp` and renames it to the first free name `base`, `base-2` …
@@ -258,13 +458,14 @@ impl Registry {
         &self,
         tmp: &Path,
         base: &str,
+        taken: &[String],
         model: &IntentModel,
         meta: &mut Meta,
         metrics: &IntentReport,
     ) -> Result<String, ModelsError> {
         for n in 1..100 {
             let id = if n == 1 { base.to_string() } else { format!("{base}-{n}") };
-            if self.root.join(&id).exists() {
+            if self.root.join(&id).exists() || taken.contains(&id) {
                 continue;
             }
             meta.version = id.clone();
@@ -290,8 +491,33 @@ impl Registry {
         Err(ModelsError::Io(format!("{}: no free version name for {base}", self.root.display())))
     }
 
+    /// The last activation recorded, for [`Registry::record_from`].
+    pub fn head(&self) -> Result<Head, ModelsError> {
+        Ok(Head(self.db(|s| Box::pin(s.model_activations()))?.and_then(|rows| rows.last().map(|r| r.id))))
+    }
+
     /// Records that `version` is now in force: `ACTIVE` first, then a `HISTORY` line.
     pub fn record(&self, version: &str, kind: ActivationKind, who: &str) -> Result<(), ModelsError> {
+        self.record_from(self.head()?, version, kind, who)
+    }
+
+    /// [`Registry::record`], decided on `head`: shared, refused with [`ModelsError::Conflict`]
+    /// when another activation was recorded since.
+    pub fn record_from(
+        &self,
+        head: Head,
+        version: &str,
+        kind: ActivationKind,
+        who: &str,
+    ) -> Result<(), ModelsError> {
+        let who: String = who.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        let (k, v, w) = (kind.as_str().to_string(), version.to_string(), who.clone());
+        if let Some(recorded) = self.db(|s| Box::pin(s.record_model_activation(head.0, k, v, w)))? {
+            return match recorded {
+                Some(_) => Ok(()),
+                None => Err(ModelsError::Conflict),
+            };
+        }
         fs::create_dir_all(&self.root).map_err(|e| io(&self.root, e))?;
         write_atomic(&self.root.join(ACTIVE_FILE), format!("{version}\n").as_bytes())?;
         let path = self.root.join(HISTORY_FILE);
@@ -303,7 +529,6 @@ impl Registry {
         if !text.is_empty() && !text.ends_with('\n') {
             text.push('\n');
         }
-        let who: String = who.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         text += &format!("{now}\t{}\t{version}\t{who}\n", kind.as_str());
         write_atomic(&path, text.as_bytes())
@@ -311,6 +536,15 @@ impl Registry {
 
     /// The lines of `HISTORY`, oldest first (unreadable lines are skipped).
     pub fn history(&self) -> Result<Vec<HistoryEntry>, ModelsError> {
+        if let Some(rows) = self.db(|s| Box::pin(s.model_activations()))? {
+            return Ok(rows
+                .into_iter()
+                .filter_map(|r| {
+                    let kind = ActivationKind::parse(&r.kind)?;
+                    Some(HistoryEntry { time: r.at, kind, version: r.version, who: r.who })
+                })
+                .collect());
+        }
         let path = self.root.join(HISTORY_FILE);
         let text = match fs::read_to_string(&path) {
             Ok(t) => t,
@@ -322,12 +556,7 @@ impl Registry {
             .filter_map(|line| {
                 let mut parts = line.splitn(4, '\t');
                 let (time, kind, version) = (parts.next()?, parts.next()?, parts.next()?);
-                let kind = match kind {
-                    "activate" => ActivationKind::Activate,
-                    "override" => ActivationKind::Override,
-                    "rollback" => ActivationKind::Rollback,
-                    _ => return None,
-                };
+                let kind = ActivationKind::parse(kind)?;
                 let who = parts.next().unwrap_or("").to_string();
                 Some(HistoryEntry { time: time.into(), kind, version: version.into(), who })
             })
@@ -361,6 +590,16 @@ impl Registry {
     pub fn rollback_target(&self) -> Result<Option<String>, ModelsError> {
         let stack = self.stack()?;
         Ok(stack.len().checked_sub(2).map(|i| stack[i].clone()))
+    }
+}
+
+fn shipped_info() -> VersionInfo {
+    VersionInfo {
+        id: SHIPPED.to_string(),
+        created: None,
+        who: "kefu train".to_string(),
+        meta: None,
+        metrics: None,
     }
 }
 

@@ -9,8 +9,9 @@ use super::contract::{CatalogChanges, StockLevel};
 use crate::knowledge::catalog::{problems, Variant};
 use crate::knowledge::Product;
 
-/// Changes to merge: products (whole) and stock levels (per variant).
-#[derive(Debug, Clone, Default)]
+/// Changes to merge: products (whole) and stock levels (per variant). Serialisable: a node
+/// passes the changes the store announced to it on to the others (`knowledge_sync`).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Changes {
     pub products: Vec<Product>,
     pub stock: Vec<StockLevel>,

@@ -25,6 +25,7 @@ pub mod export;
 pub mod handoffs;
 pub mod images;
 pub mod kb;
+pub mod models;
 pub mod pg;
 pub mod records;
 pub mod review_rows;
@@ -52,7 +53,7 @@ pub use tickets::Ticket;
 pub use traits::prelude;
 pub use traits::{
     AccountStore, AnalyticsReads, ConversationStore, HandoffStore, ImageStore, KnowledgeStore,
-    ShopperDataStore, WebhookStore,
+    ModelStore, ShopperDataStore, WebhookStore,
 };
 
 /// Schema migrations, in order. Never edit one that has shipped: add the next.

@@ -11,6 +11,7 @@ use std::future::Future;
 use super::analytics::AnalyticsRows;
 use super::backend::Backend;
 use super::images::{ImageAccepted, ImageFile, ImageQuota};
+use super::models::{ModelActivationRow, ModelFile, ModelVersionRow};
 use super::pg::PgStore;
 use super::review_rows::{ReviewAction, ReviewDecision, ReviewKey, ReviewTurn};
 use super::*;
@@ -366,11 +367,93 @@ aggregate! {
     }
 }
 
+/// Intent model versions trained while the service runs and their activations, where several
+/// nodes share them (PostgreSQL: the database is their source of truth, each node's
+/// `model_store` folder a cache). SQLite has no implementation: one node keeps its versions in
+/// files (`models::registry`), and [`Backend::Sqlite`] answers [`StoreError::Unavailable`].
+pub trait ModelStore: Send + Sync {
+    /// Every stored version without its files, newest id first.
+    fn model_versions(&self) -> impl Future<Output = Result<Vec<ModelVersionRow>, StoreError>> + Send;
+    /// A version's files (None: no such version).
+    fn model_files(
+        &self,
+        id: String,
+    ) -> impl Future<Output = Result<Option<Vec<ModelFile>>, StoreError>> + Send;
+    /// Stores a version with all its files at once; false when the id is taken (nothing written).
+    fn add_model_version(
+        &self,
+        version: ModelVersionRow,
+        files: Vec<ModelFile>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Records an activation (`kind`: activate, override, rollback) if the last one recorded is
+    /// still `after` (None: none yet): its id, or None when another came first (nothing written).
+    fn record_model_activation(
+        &self,
+        after: Option<i64>,
+        kind: String,
+        version: String,
+        who: String,
+    ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
+    /// Every activation, oldest first.
+    fn model_activations(&self) -> impl Future<Output = Result<Vec<ModelActivationRow>, StoreError>> + Send;
+}
+
+fn no_shared_models() -> StoreError {
+    StoreError::Unavailable("model versions are kept in files with SQLite (model_store)".into())
+}
+
+impl ModelStore for Backend {
+    async fn model_versions(&self) -> Result<Vec<ModelVersionRow>, StoreError> {
+        match self {
+            Backend::Sqlite(_) => Err(no_shared_models()),
+            Backend::Postgres(p) => p.model_versions().await,
+        }
+    }
+
+    async fn model_files(&self, id: String) -> Result<Option<Vec<ModelFile>>, StoreError> {
+        match self {
+            Backend::Sqlite(_) => Err(no_shared_models()),
+            Backend::Postgres(p) => p.model_files(id).await,
+        }
+    }
+
+    async fn add_model_version(
+        &self,
+        version: ModelVersionRow,
+        files: Vec<ModelFile>,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Backend::Sqlite(_) => Err(no_shared_models()),
+            Backend::Postgres(p) => p.add_model_version(version, files).await,
+        }
+    }
+
+    async fn record_model_activation(
+        &self,
+        after: Option<i64>,
+        kind: String,
+        version: String,
+        who: String,
+    ) -> Result<Option<i64>, StoreError> {
+        match self {
+            Backend::Sqlite(_) => Err(no_shared_models()),
+            Backend::Postgres(p) => p.record_model_activation(after, kind, version, who).await,
+        }
+    }
+
+    async fn model_activations(&self) -> Result<Vec<ModelActivationRow>, StoreError> {
+        match self {
+            Backend::Sqlite(_) => Err(no_shared_models()),
+            Backend::Postgres(p) => p.model_activations().await,
+        }
+    }
+}
+
 /// Every storage trait, unnamed: `use crate::store::prelude::*;` lets a module call any
 /// operation on a [`Backend`] (or any store) without naming the aggregate it belongs to.
 pub mod prelude {
     pub use super::{
         AccountStore as _, AnalyticsReads as _, ConversationStore as _, HandoffStore as _, ImageStore as _,
-        KnowledgeStore as _, ShopperDataStore as _, WebhookStore as _,
+        KnowledgeStore as _, ModelStore as _, ShopperDataStore as _, WebhookStore as _,
     };
 }

@@ -60,13 +60,17 @@ pub enum CurateError {
 /// The settings key holding the hash of the knowledge files last imported or exported.
 const FILES_HASH: &str = "kb_files_hash";
 
-/// Edits the live knowledge base. Shared by the API handlers.
+/// Edits the live knowledge base. Shared by the API handlers. Cheap to clone.
+#[derive(Clone)]
 pub struct Curator {
     store: Backend,
     router: Router,
     /// One rebuild at a time, each from the latest committed state: the last swap always
     /// reflects the last change.
     rebuild: Arc<tokio::sync::Mutex<()>>,
+    /// Tells the other nodes sharing the database that the FAQ entries changed (they rebuild
+    /// their index from it: `knowledge_sync`).
+    announce: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 /// Parses and validates an FAQ document; its id is `id` when given (the URL's).
@@ -243,7 +247,12 @@ pub async fn export(store: &Backend, root: &Path, remember: bool) -> Result<Vec<
 
 impl Curator {
     pub fn new(store: Backend, router: Router) -> Curator {
-        Curator { store, router, rebuild: Default::default() }
+        Curator { store, router, rebuild: Default::default(), announce: None }
+    }
+
+    /// Calls `announce` after each FAQ change is in force here (for the other nodes).
+    pub fn announcing(self, announce: impl Fn() + Send + Sync + 'static) -> Curator {
+        Curator { announce: Some(Arc::new(announce)), ..self }
     }
 
     pub async fn list(&self, kind: Kind) -> Result<Vec<KbEntry>, CurateError> {
@@ -424,9 +433,20 @@ impl Curator {
         Ok(out)
     }
 
-    /// Rebuilds the FAQ index from the stored entries and puts it in force. The rebuild runs as
-    /// its own task: a client that goes away after its change was committed cannot cancel it.
+    /// Rebuilds the FAQ index from the stored entries, puts it in force and tells the other
+    /// nodes. The rebuild runs as its own task: a client that goes away after its change was
+    /// committed cannot cancel it.
     pub async fn apply(&self) -> Result<(), CurateError> {
+        self.refresh().await?;
+        if let Some(announce) = &self.announce {
+            announce();
+        }
+        Ok(())
+    }
+
+    /// Rebuilds the FAQ index from the stored entries and puts it in force here only (another
+    /// node changed them).
+    pub async fn refresh(&self) -> Result<(), CurateError> {
         let (store, router, lock) = (self.store.clone(), self.router.clone(), self.rebuild.clone());
         tokio::spawn(async move { rebuild(&store, &router, &lock).await })
             .await

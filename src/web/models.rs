@@ -79,6 +79,7 @@ fn models_error(e: ModelsError) -> ApiError {
         ModelsError::Data(_) => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_training_data", e.to_string())
         }
+        ModelsError::Conflict => ApiError::new(StatusCode::CONFLICT, "activation_conflict", e.to_string()),
         other => ApiError::internal(other),
     }
 }
@@ -223,7 +224,12 @@ async fn activate(
     let result =
         blocking(move || app2.models.activate(&version, req.overridden, &who, |m| install(&app2, m))).await?;
     match result {
-        Ok(a) => Ok(Json(a).into_response()),
+        Ok(a) => {
+            if a.changed {
+                app.knowledge.announce(crate::knowledge_sync::Changed::Models);
+            }
+            Ok(Json(a).into_response())
+        }
         Err(e) => activate_error(e),
     }
 }
@@ -234,7 +240,10 @@ async fn rollback(State(app): State<Arc<AppState>>, staff: Staff) -> Result<Resp
     let who = staff.0.sub.clone();
     let app2 = app.clone();
     match blocking(move || app2.models.rollback(&who, |m| install(&app2, m))).await? {
-        Ok(a) => Ok(Json(a).into_response()),
+        Ok(a) => {
+            app.knowledge.announce(crate::knowledge_sync::Changed::Models);
+            Ok(Json(a).into_response())
+        }
         Err(e) => activate_error(e),
     }
 }

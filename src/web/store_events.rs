@@ -72,7 +72,9 @@ async fn receive(State(app): State<Arc<AppState>>, headers: HeaderMap, body: Byt
         }
         Change::StockChanged { sku, stock } => {
             tracing::info!(sku, levels = stock.len(), event = event.id, "store event: stock changed");
-            app.catalog.changed(Changes { products: Vec::new(), stock });
+            let changes = Changes { products: Vec::new(), stock };
+            app.catalog.changed(changes.clone());
+            app.knowledge.announce(crate::knowledge_sync::Changed::Catalog { changes });
         }
         Change::ProductUpdated { sku, product } => {
             if product.as_ref().is_some_and(|p| p.sku != sku) {
@@ -82,8 +84,9 @@ async fn receive(State(app): State<Arc<AppState>>, headers: HeaderMap, body: Byt
                 );
             }
             tracing::info!(sku, event = event.id, "store event: product updated");
-            app.catalog
-                .changed(Changes { products: product.map(|p| *p).into_iter().collect(), stock: Vec::new() });
+            let changes = Changes { products: product.map(|p| *p).into_iter().collect(), stock: Vec::new() };
+            app.catalog.changed(changes.clone());
+            app.knowledge.announce(crate::knowledge_sync::Changed::Catalog { changes });
         }
     }
     (StatusCode::NO_CONTENT, String::new())

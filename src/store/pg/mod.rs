@@ -28,6 +28,7 @@ mod events;
 mod handoffs;
 mod images;
 mod knowledge;
+mod models;
 mod shopper_data;
 mod tickets;
 mod webhooks;
@@ -41,7 +42,8 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod
 use super::StoreError;
 
 /// PostgreSQL's schema migrations, in order. Never edit one that has shipped: add the next.
-const MIGRATIONS: &[&str] = &[include_str!("schema_1.sql"), include_str!("schema_2.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("schema_1.sql"), include_str!("schema_2.sql"), include_str!("schema_3.sql")];
 
 /// The advisory lock key migrations run under ("kefu" + 1).
 const MIGRATION_LOCK: i64 = 0x6b65_6675_0001;
