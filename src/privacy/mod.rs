@@ -1,7 +1,9 @@
-//! Shoppers' personal data (issue 21): what each staff role may see of it ([`mask`]), and the
-//! shopper's own copy of everything kefu holds about them ([`export`]). The storage operations
-//! are the store's (`store::shopper_data`, `ShopperDataStore`); who sees what is written down in
-//! docs/security.md ("Personal data").
+//! Shoppers' personal data (issue 21): what each staff role may see of it ([`mask`]), the
+//! shopper's own copy of everything kefu holds about them ([`export`]) and its erasure
+//! ([`erasure`]). The storage operations are the store's (`store::shopper_data`,
+//! `store::erasure`, `ShopperDataStore`); who sees what is written down in docs/security.md
+//! ("Personal data").
 
+pub mod erasure;
 pub mod export;
 pub mod mask;

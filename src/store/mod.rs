@@ -21,6 +21,7 @@ pub mod analytics;
 pub mod backend;
 pub mod backup;
 pub mod canned;
+pub mod erasure;
 pub mod export;
 pub mod handoffs;
 pub mod images;
@@ -45,6 +46,7 @@ pub use accounts::*;
 pub use agent_reads::{ConversationContext, ConversationRow, Profile};
 pub use backend::Backend;
 pub use canned::*;
+pub use erasure::{ErasedCounts, Erasure, Retained, ERASED};
 pub use handoffs::{AgentSummary, Handoff, HandoffOutcome, Note, OpenHandoff};
 pub use kb::{Expect, KbEntry, KbWrite, Revision};
 pub use records::*;
@@ -70,6 +72,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_10.sql"),
     include_str!("schema_11.sql"),
     include_str!("schema_12.sql"),
+    include_str!("schema_13.sql"),
 ];
 
 /// What went wrong in the store, in terms a caller can act on (no database library's types).

@@ -116,6 +116,7 @@ pub(super) fn turns(
                                 AND n.sender = 'shopper' AND n.id > s.id), 9223372036854775807)
          LEFT JOIN feedback f ON f.conversation_id = s.conversation_id
          WHERE s.sender = 'shopper' AND (?1 IS NULL OR s.created_at >= ?1) AND (?2 IS NULL OR s.created_at < ?2)
+           AND s.text <> '[erased]'
            AND b.meta IS NOT NULL AND json_extract(b.meta, '$.event') IS NULL
          ORDER BY s.id, b.id",
     )?;

@@ -48,7 +48,7 @@ async fn turns(
                AND b.id < COALESCE((SELECT MIN(n.id) FROM messages n WHERE n.conversation_id = s.conversation_id
                                     AND n.sender = 'shopper' AND n.id > s.id), 9223372036854775807)
              LEFT JOIN feedback f ON f.conversation_id = s.conversation_id
-             WHERE s.sender = 'shopper' AND ($1::text IS NULL OR s.created_at >= $1)
+             WHERE s.sender = 'shopper' AND s.text <> '[erased]' AND ($1::text IS NULL OR s.created_at >= $1)
                AND ($2::text IS NULL OR s.created_at < $2)
                AND b.meta IS NOT NULL AND b.meta::jsonb ->> 'event' IS NULL
              ORDER BY s.id, b.id",

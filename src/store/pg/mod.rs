@@ -24,6 +24,7 @@ mod agent_reads;
 mod analytics;
 pub mod backup;
 mod conversations;
+mod erasure;
 mod events;
 mod handoffs;
 mod images;
@@ -42,8 +43,12 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod
 use super::StoreError;
 
 /// PostgreSQL's schema migrations, in order. Never edit one that has shipped: add the next.
-const MIGRATIONS: &[&str] =
-    &[include_str!("schema_1.sql"), include_str!("schema_2.sql"), include_str!("schema_3.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("schema_1.sql"),
+    include_str!("schema_2.sql"),
+    include_str!("schema_3.sql"),
+    include_str!("schema_4.sql"),
+];
 
 /// The advisory lock key migrations run under ("kefu" + 1).
 const MIGRATION_LOCK: i64 = 0x6b65_6675_0001;

@@ -19,7 +19,7 @@ use crate::records::FeedbackRecord;
 use crate::store::handoffs::HANDOFF_COLUMNS;
 use crate::store::tickets::TICKET_COLUMNS;
 use crate::store::traits::ShopperDataStore;
-use crate::store::{Note, ShopperConversation, ShopperData, StoreError};
+use crate::store::{Erasure, Note, Retained, ShopperConversation, ShopperData, StoreError};
 
 /// Rows grouped by the value of their column `key` (a conversation id, an order number).
 fn grouped<T>(
@@ -122,5 +122,17 @@ impl ShopperDataStore for PgStore {
             })
             .collect();
         Ok(ShopperData { shopper_id, shopper, orders, returns, conversations, tickets })
+    }
+
+    async fn erase_shopper(&self, shopper_id: String, by: String) -> Result<Option<Erasure>, StoreError> {
+        self.erase_shopper_pg(shopper_id, by).await
+    }
+
+    async fn erasures(&self, shopper_id: Option<String>) -> Result<Vec<Erasure>, StoreError> {
+        self.erasures_pg(shopper_id).await
+    }
+
+    async fn purge_expired(&self, kind: Retained, before: String, limit: usize) -> Result<usize, StoreError> {
+        self.purge_expired_pg(kind, before, limit).await
     }
 }
