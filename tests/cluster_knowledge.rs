@@ -184,3 +184,104 @@ async fn an_activation_decided_on_a_stale_history_is_refused() {
     drop((a, b));
     pg.finish().await;
 }
+
+/// A node whose bus connection dropped may have missed announcements: once it listens again it
+/// rebuilds everything from the database. The changes here are written behind the nodes' backs
+/// (nobody announces them), so only the reconnection can bring them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_reconnects_to_the_bus_rebuilds_what_it_may_have_missed() {
+    use kefu::store::prelude::*;
+    let Some(pg) = Postgres::new("knowledge_reconnect").await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let a = node(&pg, &dir.path().join("a")).await;
+    let b = node(&pg, &dir.path().join("b")).await;
+
+    // an FAQ edit and a model activation, neither announced
+    let id = a.router.engines().faq.faqs()[0].id.clone();
+    let entry = a.curator.get(kefu::trainer::Kind::Faq, &id).await.unwrap();
+    let mut doc = entry.entry.clone();
+    doc["en"]["answer"] = json!("Written while node A was not listening.");
+    let expect = kefu::store::Expect::Version(entry.version);
+    b.store.kb_write("faq", id.clone(), expect, Some(doc), "update", "db".into()).await.unwrap();
+    let registry = b.models.registry.clone();
+    let version = tokio::task::spawn_blocking(move || {
+        let (model, mut meta, report) = common::models::tiny_version();
+        let v = registry.save(&model, &mut meta, &report).unwrap();
+        registry.record(&v, kefu::models::ActivationKind::Override, "db").unwrap();
+        v
+    })
+    .await
+    .unwrap();
+    assert_eq!(a.models.serving().0, "shipped");
+
+    // A's listening connection is killed; it reconnects and catches up
+    let kill = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1";
+    let killed = pg.admin.execute(kill, &[&format!("kefu-bus {}", a.cluster.node())]).await.unwrap();
+    assert_eq!(killed, 1);
+    eventually("A rebuilt its FAQ index", || {
+        a.router.engines().faq.faq(&id).is_some_and(|f| f.en.answer.starts_with("Written while"))
+    })
+    .await;
+    eventually("A put the recorded model in force", || {
+        a.models.serving().0 == version && Arc::ptr_eq(&a.models.serving().1, &a.router.engines().intents)
+    })
+    .await;
+
+    drop((a, b));
+    pg.finish().await;
+}
+
+/// The catalog is never stored: stock a store event brought to one node reaches the other's
+/// product answers over the bus.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_a_store_event_brings_to_one_node_reaches_the_other() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const SECRET: &str = "store-events-secret-0123456789";
+    let Some(pg) = Postgres::new("knowledge_catalog").await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let on = |name: &str| {
+        let mut config = common::server::config(Path::new(&pg.url));
+        config.model_store = dir.path().join(name);
+        config.store_events_secret = Some(SECRET.into());
+        config
+    };
+    let a = common::server::build(on("a")).await;
+    let b = common::server::build(on("b")).await;
+    let (addr_b, _) = common::server::serve(&b).await;
+
+    // a variant in stock on both nodes, sold out by an event posted to B
+    let engines = a.router.engines();
+    let (sku, color, size) = engines
+        .catalog
+        .iter()
+        .find_map(|p| {
+            p.variants.iter().find(|v| v.stock > 0).map(|v| (p.sku.clone(), v.color.clone(), v.size.clone()))
+        })
+        .expect("a variant in stock");
+    let stock_on = |app: &AppState| {
+        let engines = app.router.engines();
+        let product = engines.catalog.iter().find(|p| p.sku == sku).unwrap();
+        product.stock(&color, &size).unwrap()
+    };
+    assert!(stock_on(&a) > 0);
+    let body = json!({"id": "evt-1", "type": "stock.changed", "sku": sku,
+        "stock": [{"sku": sku, "color": color, "size": size, "stock": 0}]})
+    .to_string();
+    let ts = chrono::Utc::now().timestamp();
+    let sig = kefu::webhooks::signature::sign(SECRET.as_bytes(), ts, body.as_bytes());
+    let mut s = tokio::net::TcpStream::connect(addr_b).await.unwrap();
+    let request = format!(
+        "POST /api/store/events HTTP/1.1\r\nHost: kefu\r\nConnection: close\r\nContent-Type: application/json\r\nKefu-Timestamp: {ts}\r\nKefu-Signature: {sig}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 204"), "{answer}");
+
+    eventually("B applied the event", || stock_on(&b) == 0).await;
+    eventually("A applied B's event", || stock_on(&a) == 0).await;
+
+    drop((a, b));
+    pg.finish().await;
+}
