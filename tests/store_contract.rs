@@ -866,6 +866,19 @@ async fn postgres_webhooks() {
 }
 
 #[tokio::test]
+async fn sqlite_webhook_leases() {
+    let (_dir, s) = sqlite();
+    contract_webhook_leases(&s).await;
+}
+
+#[tokio::test]
+async fn postgres_webhook_leases() {
+    let Some(pg) = Postgres::new("webhook_leases").await else { return };
+    contract_webhook_leases(&pg.store().await).await;
+    pg.finish().await;
+}
+
+#[tokio::test]
 async fn sqlite_images() {
     let (_dir, s) = sqlite();
     contract_images(&s).await;
@@ -891,7 +904,8 @@ where
     let spec = |url: &str, kinds: &[EventKind]| EndpointSpec { url: url.into(), kinds: kinds.to_vec() };
     let (all, tickets) = ("http://a/", "http://t/");
     let specs = || vec![spec(all, &[]), spec(tickets, &[EventKind::TicketCreated])];
-    let due = |url: &str| s.webhook_due(vec![url.into()], i64::MAX, 100);
+    // a lease of 0 holds nothing: each call sees every due delivery
+    let due = |url: &str| s.webhook_due(vec![url.into()], i64::MAX, 0, 100);
     assert!(s.add_account(account("alice", Role::Agent)).await.unwrap());
     assert_eq!(s.webhook_head().await.unwrap(), 0);
 
@@ -947,8 +961,8 @@ where
     assert_eq!((rated.rating, rated.comment.as_deref()), (Some(5), Some("good")), "the record as stored");
     let to_tickets = due(tickets).await.unwrap();
     assert_eq!((to_tickets.len(), to_tickets[0].event_id.as_str()), (1, to_all[1].event_id.as_str()));
-    assert!(s.webhook_due(vec!["http://other/".into()], i64::MAX, 100).await.unwrap().is_empty());
-    assert_eq!(s.webhook_due(vec![all.into(), tickets.into()], i64::MAX, 3).await.unwrap().len(), 3);
+    assert!(s.webhook_due(vec!["http://other/".into()], i64::MAX, 0, 100).await.unwrap().is_empty());
+    assert_eq!(s.webhook_due(vec![all.into(), tickets.into()], i64::MAX, 0, 3).await.unwrap().len(), 3);
 
     // failed, retried later; then delivered: never due again, a late report changes nothing, and
     // a replay is refused
@@ -962,9 +976,9 @@ where
     s.webhook_attempted(vec![attempt(AttemptEnd::Retry { at_ms: 5_000 }, Some(500), Some("HTTP 500"))])
         .await
         .unwrap();
-    let early = s.webhook_due(vec![all.into()], 4_999, 100).await.unwrap();
+    let early = s.webhook_due(vec![all.into()], 4_999, 0, 100).await.unwrap();
     assert!(early.iter().all(|d| d.id != first));
-    let again = s.webhook_due(vec![all.into()], 5_000, 100).await.unwrap();
+    let again = s.webhook_due(vec![all.into()], 5_000, 0, 100).await.unwrap();
     assert_eq!(again.iter().find(|d| d.id == first).unwrap().attempts, 1);
     s.webhook_attempted(vec![attempt(AttemptEnd::Delivered, Some(204), None)]).await.unwrap();
     s.webhook_attempted(vec![attempt(AttemptEnd::GiveUp, None, Some("timeout"))]).await.unwrap();
@@ -1024,6 +1038,44 @@ where
     assert_eq!(s.webhook_prune("9999".into()).await.unwrap(), 2);
     assert_eq!(due(all).await.unwrap().len(), 5);
     assert_eq!(s.webhook_deliveries(only(None, None, None, 100)).await.unwrap().len(), 6);
+}
+
+/// What `webhook_due` returns it claims: not due again while the lease holds (a second poller
+/// gets the others), due again once it ends with its attempts unchanged (the sender died
+/// mid-send), and an attempt recorded ends the lease (a retry is due at its own time).
+async fn contract_webhook_leases<S: WebhookStore + ConversationStore + HandoffStore>(s: &S) {
+    use kefu::store::webhooks::{Attempt, AttemptEnd, EndpointSpec};
+    let url = "http://a/";
+    s.webhook_fan_out(vec![EndpointSpec { url: url.into(), kinds: vec![] }]).await.unwrap();
+    let conv = s.open_conversation(None, Lang::En).await.unwrap().id;
+    for i in 0..5 {
+        s.create_ticket(conv.clone(), None, Lang::En, format!("ticket {i}"), None).await.unwrap();
+    }
+    assert_eq!(s.webhook_fan_out(vec![EndpointSpec { url: url.into(), kinds: vec![] }]).await.unwrap(), 5);
+    let (t0, lease) = (chrono::Utc::now().timestamp_millis(), 60_000);
+    let due = |now: i64, limit| s.webhook_due(vec![url.into()], now, lease, limit);
+    let first = due(t0, 2).await.unwrap();
+    let second = due(t0, 10).await.unwrap();
+    assert_eq!((first.len(), second.len()), (2, 3), "the second poller gets the other three");
+    assert!(first.iter().all(|d| second.iter().all(|e| e.id != d.id)));
+    assert!(due(t0 + lease - 1, 10).await.unwrap().is_empty(), "all held while their leases hold");
+    // the first node recorded one failure (a retry after its lease), then died with the other
+    let retry = Attempt {
+        delivery: first[0].id,
+        end: AttemptEnd::Retry { at_ms: t0 + lease + 1 },
+        http_status: Some(503),
+        error: Some("HTTP 503".into()),
+    };
+    s.webhook_attempted(vec![retry]).await.unwrap();
+    let after = due(t0 + lease, 10).await.unwrap();
+    let mut ids: Vec<i64> = after.iter().map(|d| d.id).collect();
+    ids.sort();
+    let mut expected: Vec<i64> = second.iter().map(|d| d.id).chain([first[1].id]).collect();
+    expected.sort();
+    assert_eq!(ids, expected, "the leases ended: due again, the retried one not yet");
+    assert!(after.iter().all(|d| d.attempts == 0), "a send that died counted no attempt");
+    let retried = due(t0 + lease + 1, 10).await.unwrap();
+    assert_eq!(retried.iter().map(|d| (d.id, d.attempts)).collect::<Vec<_>>(), [(first[0].id, 1)]);
 }
 
 /// A photo is uploaded within the quotas, read back, then sent once as a shopper message.
@@ -1193,6 +1245,46 @@ async fn postgres_two_nodes_fan_out_every_event_once() {
     pg.finish().await;
 }
 
+/// Two nodes (two pools on one database) each polling the outbox as their workers do, at once:
+/// no delivery is handed to both while its lease holds, and every delivery is handed out.
+#[tokio::test]
+async fn postgres_two_nodes_never_claim_one_delivery() {
+    use kefu::store::webhooks::EndpointSpec;
+    let Some(pg) = Postgres::new("two_nodes_claim").await else { return };
+    let (a, b) = tokio::join!(pg.store(), pg.store());
+    let urls = ["http://one/", "http://two/"];
+    let specs = || urls.iter().map(|u| EndpointSpec { url: (*u).into(), kinds: vec![] }).collect::<Vec<_>>();
+    a.webhook_fan_out(specs()).await.unwrap();
+    let conv = a.open_conversation(None, Lang::En).await.unwrap().id;
+    for i in 0..60 {
+        a.create_ticket(conv.clone(), None, Lang::En, format!("t{i}"), None).await.unwrap();
+    }
+    assert_eq!(b.webhook_fan_out(specs()).await.unwrap(), 120);
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut pollers = tokio::task::JoinSet::new();
+    for i in 0..6 {
+        let node = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let urls: Vec<String> = urls.iter().map(|u| u.to_string()).collect();
+        pollers.spawn(async move {
+            let mut got = Vec::new();
+            loop {
+                let due = node.webhook_due(urls.clone(), now, 3_600_000, 7).await.unwrap();
+                if due.is_empty() {
+                    return got;
+                }
+                got.extend(due.into_iter().map(|d| d.id));
+            }
+        });
+    }
+    let mut claimed: Vec<i64> = pollers.join_all().await.into_iter().flatten().collect();
+    let handed_out = claimed.len();
+    claimed.sort();
+    claimed.dedup();
+    assert_eq!((handed_out, claimed.len()), (120, 120), "each delivery to exactly one poller");
+    drop((a, b));
+    pg.finish().await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // conversations, analytics and a shopper's data on PostgreSQL; two nodes on one database
 // (issue 19)
@@ -1250,7 +1342,7 @@ async fn contract_return_events<S: ConversationStore + WebhookStore>(s: &S) {
     assert_eq!(s.webhook_head().await.unwrap(), 2);
 
     s.webhook_fan_out(vec![EndpointSpec { url: "http://a/".into(), kinds: vec![] }]).await.unwrap();
-    let due = s.webhook_due(vec!["http://a/".into()], i64::MAX, 10).await.unwrap();
+    let due = s.webhook_due(vec!["http://a/".into()], i64::MAX, 0, 10).await.unwrap();
     let returns: Vec<String> = due
         .iter()
         .map(|d| match serde_json::from_str::<Event>(&d.body).unwrap().data {

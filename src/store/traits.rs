@@ -318,8 +318,17 @@ aggregate! {
         fn webhook_head(&self) -> i64;
         /// Registers endpoints and creates their deliveries for the events since the last call.
         fn webhook_fan_out(&self, endpoints: Vec<webhooks::EndpointSpec>) -> usize;
-        /// Pending deliveries to these endpoints due at `now_ms`, soonest first.
-        fn webhook_due(&self, endpoints: Vec<String>, now_ms: i64, limit: usize) -> Vec<webhooks::DueDelivery>;
+        /// Claims pending deliveries to these endpoints due at `now_ms`, soonest first: each one
+        /// returned is not due again before `now_ms + lease_ms` (its next attempt time is moved
+        /// there), so nodes polling at once never get the same delivery while its lease holds,
+        /// and one whose sender died is due again when the lease ends. A lease of 0 holds nothing.
+        fn webhook_due(
+            &self,
+            endpoints: Vec<String>,
+            now_ms: i64,
+            lease_ms: i64,
+            limit: usize,
+        ) -> Vec<webhooks::DueDelivery>;
         /// Attempts' results; a delivered delivery never changes again.
         fn webhook_attempted(&self, attempts: Vec<webhooks::Attempt>) -> ();
         /// The delivery log, newest first.

@@ -530,16 +530,20 @@ impl Store {
         .await
     }
 
-    /// Pending deliveries to `endpoints` due at `now_ms`, soonest first, at most `limit` (those
-    /// of an endpoint no longer configured wait, and never crowd out the others).
+    /// Claims the pending deliveries to `endpoints` due at `now_ms`, soonest first (at most
+    /// `limit`; those of an endpoint no longer configured wait, and never crowd out the others):
+    /// each one's next attempt moves to `now_ms + lease_ms`, so it is not due again while the
+    /// lease holds (one job on the writer, so two pollers never share one); a sender that died
+    /// leaves it due again when the lease ends. A lease of 0 holds nothing.
     pub async fn webhook_due(
         &self,
         endpoints: Vec<String>,
         now_ms: i64,
+        lease_ms: i64,
         limit: usize,
     ) -> Result<Vec<DueDelivery>, StoreError> {
         let endpoints = serde_json::to_string(&endpoints).expect("names serialise");
-        self.read(move |conn| {
+        self.call(move |conn| {
             let mut st = conn.prepare_cached(
                 "SELECT d.id, d.endpoint, e.id, e.kind, e.body, d.attempts, d.since_ms
                  FROM webhook_deliveries d JOIN webhook_events e ON e.seq = d.event_seq
@@ -547,18 +551,26 @@ impl Store {
                    AND d.endpoint IN (SELECT value FROM json_each(?3))
                  ORDER BY d.next_attempt_ms, d.id LIMIT ?2",
             )?;
-            let rows = st.query_map(params![now_ms, limit as i64, endpoints], |r| {
-                Ok(DueDelivery {
-                    id: r.get(0)?,
-                    endpoint: r.get(1)?,
-                    event_id: r.get(2)?,
-                    kind: r.get(3)?,
-                    body: r.get(4)?,
-                    attempts: r.get(5)?,
-                    since_ms: r.get(6)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            let rows =
+                st.query_map(params![now_ms, limit.min(i64::MAX as usize) as i64, endpoints], |r| {
+                    Ok(DueDelivery {
+                        id: r.get(0)?,
+                        endpoint: r.get(1)?,
+                        event_id: r.get(2)?,
+                        kind: r.get(3)?,
+                        body: r.get(4)?,
+                        attempts: r.get(5)?,
+                        since_ms: r.get(6)?,
+                    })
+                })?;
+            let due = rows.collect::<Result<Vec<_>, _>>()?;
+            let mut claim =
+                conn.prepare_cached("UPDATE webhook_deliveries SET next_attempt_ms = ?2 WHERE id = ?1")?;
+            let until = now_ms.saturating_add(lease_ms.max(0));
+            for d in &due {
+                claim.execute(params![d.id, until])?;
+            }
+            Ok(due)
         })
         .await
     }
@@ -674,7 +686,7 @@ mod tests {
     }
 
     async fn due(store: &Store, url: &str) -> Vec<DueDelivery> {
-        store.webhook_due(vec![url.into()], i64::MAX, 100).await.unwrap()
+        store.webhook_due(vec![url.into()], i64::MAX, 0, 100).await.unwrap()
     }
 
     #[tokio::test]
@@ -751,8 +763,13 @@ mod tests {
             error: Some("HTTP 500".into()),
         };
         store.webhook_attempted(vec![retry]).await.unwrap();
-        assert!(store.webhook_due(vec![all.into()], 4_999, 100).await.unwrap().iter().all(|d| d.id != first));
-        let again = store.webhook_due(vec![all.into()], 5_000, 100).await.unwrap();
+        assert!(store
+            .webhook_due(vec![all.into()], 4_999, 0, 100)
+            .await
+            .unwrap()
+            .iter()
+            .all(|d| d.id != first));
+        let again = store.webhook_due(vec![all.into()], 5_000, 0, 100).await.unwrap();
         assert_eq!(again.iter().find(|d| d.id == first).unwrap().attempts, 1);
         let ok = Attempt { delivery: first, end: AttemptEnd::Delivered, http_status: Some(204), error: None };
         store.webhook_attempted(vec![ok]).await.unwrap();
@@ -790,7 +807,7 @@ mod tests {
         assert_eq!(counts[0].0, all);
         assert_eq!((counts[0].1.pending, counts[0].1.delivered, counts[0].1.failed), (1, 1, 0));
         // a delivery whose endpoint is not asked for is not returned
-        assert!(store.webhook_due(vec!["http://other/".into()], i64::MAX, 100).await.unwrap().is_empty());
+        assert!(store.webhook_due(vec!["http://other/".into()], i64::MAX, 0, 100).await.unwrap().is_empty());
 
         // pruning keeps events with a pending delivery
         let pruned = store.webhook_prune("9999".into()).await.unwrap();

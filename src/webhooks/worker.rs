@@ -1,8 +1,12 @@
 //! The delivery worker: one tokio task that fans new events out to the endpoints, sends what is
 //! due (at most [`IN_FLIGHT`] at once), and records each result before deciding anything else
 //! about that delivery. All state is in the store, so a restart picks up where it stopped: a
-//! delivery in flight when the process died is still pending and is sent again (receivers
-//! deduplicate by event id); one recorded as delivered never is.
+//! delivery in flight when the process died is still pending and is sent again once its lease
+//! ends (receivers deduplicate by event id); one recorded as delivered never is.
+//!
+//! Every node of a cluster runs this worker on the same outbox. What it sends it first claims
+//! (`webhook_due` moves the delivery's next attempt to the end of a [`lease`]), so no two nodes
+//! send one delivery at once; fanning out creates each delivery once whichever node does it.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -25,6 +29,8 @@ const POLL: Duration = Duration::from_millis(200);
 const STORE_BACKOFF: Duration = Duration::from_secs(1);
 /// Events (and their log) are kept this long once nothing is pending for them.
 const RETENTION: chrono::Duration = chrono::Duration::days(7);
+/// Added to a claim's lease beyond the send itself (see [`lease`]).
+const LEASE_MARGIN: Duration = Duration::from_secs(30);
 /// How often old events are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
@@ -43,6 +49,7 @@ pub async fn run(store: Backend, settings: Settings, wake: Arc<Notify>) {
     let mut sends: JoinSet<(DueDelivery, Sent)> = JoinSet::new();
     let urls: Vec<String> = settings.endpoints.iter().map(|e| e.url.clone()).collect();
     let mut last_prune: Option<tokio::time::Instant> = None;
+    let lease_ms = lease(settings.timeout).as_millis() as i64;
     loop {
         let step = async {
             if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
@@ -62,10 +69,11 @@ pub async fn run(store: Backend, settings: Settings, wake: Arc<Notify>) {
                 }
             }
             if !urls.is_empty() && in_flight.len() < IN_FLIGHT {
-                let due = store.webhook_due(urls.clone(), now_ms(), IN_FLIGHT + in_flight.len()).await?;
+                // claimed: no other node sends these while the lease holds (ask for no more
+                // than can be sent now, or the rest would wait out a lease unsent)
                 let free = IN_FLIGHT - in_flight.len();
-                let fresh: Vec<_> =
-                    due.into_iter().filter(|d| !in_flight.contains(&d.id)).take(free).collect();
+                let due = store.webhook_due(urls.clone(), now_ms(), lease_ms, free).await?;
+                let fresh: Vec<_> = due.into_iter().filter(|d| !in_flight.contains(&d.id)).collect();
                 for d in fresh {
                     let Some(endpoint) = endpoints.get(&d.endpoint).cloned() else {
                         // an endpoint no longer configured: its deliveries wait until it is again
@@ -117,6 +125,13 @@ pub async fn run(store: Backend, settings: Settings, wake: Arc<Notify>) {
             _ = tokio::time::sleep(if specs.is_empty() { PRUNE_EVERY } else { POLL }) => {}
         }
     }
+}
+
+/// How long a claimed delivery is this node's alone: a send's timeout twice over, plus time to
+/// record the result and for the nodes' clocks to differ. A node that dies mid-send delays that
+/// delivery by at most this much.
+pub fn lease(timeout: Duration) -> Duration {
+    timeout * 2 + LEASE_MARGIN
 }
 
 /// What one attempt means for its delivery.

@@ -12,6 +12,12 @@
 //! holds each endpoint's row (`SELECT … FOR UPDATE`), so two nodes fanning out at once create
 //! each delivery once (and `UNIQUE (event_seq, endpoint)` backs it). Attempts and replays change
 //! one delivery row each, under its row lock, and a delivered one never changes again.
+//!
+//! Sending: every node's worker polls [`WebhookStore::webhook_due`], which *claims* what it
+//! returns (`FOR UPDATE SKIP LOCKED`, then the next attempt moved to the end of a lease in the
+//! same statement), so two nodes never send one delivery at once while the lease holds. A node
+//! killed mid-send leaves the delivery due again when its lease ends, and another node sends it:
+//! delivery is at least once, and receivers deduplicate by `Kefu-Event-Id`.
 
 use deadpool_postgres::tokio_postgres::Row;
 use deadpool_postgres::Transaction;
@@ -112,19 +118,31 @@ impl WebhookStore for PgStore {
         &self,
         endpoints: Vec<String>,
         now_ms: i64,
+        lease_ms: i64,
         limit: usize,
     ) -> Result<Vec<DueDelivery>, StoreError> {
         let client = self.pool.get().await?;
+        // one statement: the due rows not locked by another node's claim right now, locked,
+        // their next attempt moved to the lease's end; a claim committed meanwhile is re-checked
+        // (the row is no longer due) before it is taken
         let st = client
             .prepare_cached(
-                "SELECT d.id, d.endpoint, e.id, e.kind, e.body, d.attempts, d.since_ms
-                 FROM webhook_deliveries d JOIN webhook_events e ON e.seq = d.event_seq
-                 WHERE d.status = 'pending' AND d.next_attempt_ms <= $1 AND d.endpoint = ANY ($3)
-                 ORDER BY d.next_attempt_ms, d.id LIMIT $2",
+                "WITH due AS (
+                   SELECT d.id, d.next_attempt_ms FROM webhook_deliveries d
+                   WHERE d.status = 'pending' AND d.next_attempt_ms <= $1 AND d.endpoint = ANY ($3)
+                   ORDER BY d.next_attempt_ms, d.id LIMIT $2
+                   FOR UPDATE SKIP LOCKED),
+                 claimed AS (
+                   UPDATE webhook_deliveries d SET next_attempt_ms = $4 FROM due WHERE d.id = due.id
+                   RETURNING d.id, d.endpoint, d.event_seq, d.attempts, d.since_ms, due.next_attempt_ms AS was)
+                 SELECT c.id, c.endpoint, e.id, e.kind, e.body, c.attempts, c.since_ms
+                 FROM claimed c JOIN webhook_events e ON e.seq = c.event_seq
+                 ORDER BY c.was, c.id",
             )
             .await?;
         let limit = limit.min(i64::MAX as usize) as i64;
-        let rows = client.query(&st, &[&now_ms, &limit, &endpoints]).await?;
+        let until = now_ms.saturating_add(lease_ms.max(0));
+        let rows = client.query(&st, &[&now_ms, &limit, &endpoints, &until]).await?;
         rows.iter()
             .map(|r| {
                 Ok(DueDelivery {
