@@ -128,10 +128,12 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
         router: router.clone(),
         desk: desk.clone(),
         metrics: metrics.clone(),
-        rates: crate::chat::rates::Rates::new(&config),
+        rates: Arc::new(crate::chat::rates::Rates::new(&config)),
         live: Arc::new(crate::chat::live::LiveSessions::new()),
         settings: ChatSettings::from(&config),
     });
+    // on a cluster: the rate limits and the order updates for live sessions reach every node
+    crate::chat::rates_sync::start(chat.rates.clone(), &cluster);
     let agents = Arc::new(AgentService {
         desk: desk.clone(),
         roster: roster.clone(),

@@ -5,6 +5,7 @@
 pub mod live;
 pub mod protocol;
 pub mod rates;
+pub mod rates_sync;
 pub mod session;
 
 use std::sync::Arc;
@@ -23,8 +24,9 @@ pub struct ChatService {
     /// The service desk, for escalations and conversations with agents.
     pub desk: Desk,
     pub metrics: Arc<Metrics>,
-    /// New conversations and messages per minute, per client address and per shopper.
-    pub rates: rates::Rates,
+    /// New conversations and messages per minute, per client address and per shopper (shared
+    /// with the other nodes of a cluster by `rates_sync`).
+    pub rates: Arc<rates::Rates>,
     /// The live sessions by conversation, for order updates announced by the store.
     pub live: Arc<live::LiveSessions>,
     pub settings: ChatSettings,
