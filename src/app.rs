@@ -134,6 +134,7 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
     });
     // on a cluster: the rate limits and the order updates for live sessions reach every node
     crate::chat::rates_sync::start(chat.rates.clone(), &cluster);
+    crate::chat::live_sync::start(chat.live.clone(), &cluster);
     let agents = Arc::new(AgentService {
         desk: desk.clone(),
         roster: roster.clone(),

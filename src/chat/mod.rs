@@ -3,6 +3,7 @@
 //! place that knows the JSON frames.
 
 pub mod live;
+pub mod live_sync;
 pub mod protocol;
 pub mod rates;
 pub mod rates_sync;

@@ -6,8 +6,9 @@
 //!
 //! An order change updates the order source (the embedded source's rows; the http source
 //! forgets what it cached, so the next turn asks the store), then the live shopper sessions
-//! about that order are told (`chat::live`; each decides what to say from its own dialogue
-//! state). When the change cannot be applied (kefu's database failing) the answer is 503 and
+//! about that order are told, on this node and, over the bus, on the others (`chat::live`,
+//! `chat::live_sync`; each decides what to say from its own dialogue state). When the change
+//! cannot be applied (kefu's database failing) the answer is 503 and
 //! the event id is forgotten, so the store's retry is taken. A stock or product change goes to
 //! catalog sync (`catalog_sync`): what the event carries is applied, and with the http source
 //! the store is asked for the rest; the product index is rebuilt and swapped in.
@@ -67,7 +68,8 @@ async fn receive(State(app): State<Arc<AppState>>, headers: HeaderMap, body: Byt
                     return (StatusCode::SERVICE_UNAVAILABLE, "could not apply the change; retry".into());
                 }
             }
-            let told = app.chat.live.order_updated(update);
+            // this node's sessions at once, the other nodes' over the bus
+            let told = crate::chat::live_sync::order_updated(&app.chat.live, &app.cluster, update);
             tracing::info!(order_no, told, event = event.id, "store event: order updated");
         }
         Change::StockChanged { sku, stock } => {
