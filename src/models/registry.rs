@@ -162,6 +162,10 @@ struct Shared {
     rt: tokio::runtime::Handle,
 }
 
+/// A call on the store, boxed so a closure can return it.
+type StoreCall<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
 /// The activation an activation or rollback was decided on: recording it fails if another came
 /// since (shared registries only; the files are serialised by [`super::Models`]' lock).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,14 +203,8 @@ impl Registry {
         self.shared.is_some()
     }
 
-    fn db<T>(
-        &self,
-        call: impl FnOnce(
-            &Backend,
-        ) -> std::pin::Pin<
-            Box<dyn std::future::Future<Output = Result<T, StoreError>> + Send + '_>,
-        >,
-    ) -> Result<Option<T>, ModelsError> {
+    /// The database's answer to `call` (None when not shared). Blocks the calling thread.
+    fn db<T>(&self, call: impl FnOnce(&Backend) -> StoreCall<'_, T>) -> Result<Option<T>, ModelsError> {
         let Some(shared) = &self.shared else { return Ok(None) };
         shared.rt.block_on(call(&shared.store)).map(Some).map_err(|e| ModelsError::Store(e.to_string()))
     }
