@@ -147,6 +147,8 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
             .await?;
     let every = (config.catalog_sync_secs > 0).then(|| Duration::from_secs(config.catalog_sync_secs));
     let catalog = crate::catalog_sync::CatalogSync::start(router.clone(), router.orders.clone(), every);
+    // purges what is past its retention period, in small batches (issue 21)
+    crate::privacy::retention::start(store.clone(), crate::privacy::retention::Settings::from_config(&config));
     let app = Arc::new(AppState {
         webhooks,
         catalog,

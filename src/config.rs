@@ -157,6 +157,27 @@ pub struct Config {
     /// How far a signed request's timestamp may be from now (seconds, either way): the replay
     /// window of the signing scheme (`webhooks::signature`).
     pub webhook_tolerance_secs: u64,
+    /// Days messages are kept (with the photos they sent); 0: for ever. Conversations, their
+    /// counts and feedback records stay.
+    pub retention_messages_days: u32,
+    /// Days agents' internal notes are kept; 0: for ever.
+    pub retention_notes_days: u32,
+    /// Days answered and closed tickets are kept (open ones until closed); 0: for ever.
+    pub retention_tickets_days: u32,
+    /// Days after its last change a feedback record is anonymised (its comment and shopper id
+    /// removed; counts, rating and outcome kept, never deleted); 0: never.
+    pub retention_feedback_days: u32,
+    /// Days staff login lockout counters and guests' phone-digit guess counters are kept after
+    /// their last change; 0: for ever.
+    pub retention_logins_days: u32,
+    /// How often (seconds) the retention job looks for expired data; 0: the job does not run.
+    pub retention_every_secs: u64,
+    /// Rows one retention statement purges at most (1–10000): each batch is one short
+    /// transaction.
+    pub retention_batch_rows: usize,
+    /// Pause between two retention batches (milliseconds), so chat's writes are never held up
+    /// by a long purge.
+    pub retention_pause_ms: u64,
 }
 
 /// A webhook endpoint: where to POST, the shared secret deliveries are signed with, and the
@@ -282,6 +303,14 @@ impl Default for Config {
             webhook_retry_base_ms: 1000,
             webhook_retry_max_secs: 3600,
             webhook_tolerance_secs: 300,
+            retention_messages_days: 365,
+            retention_notes_days: 365,
+            retention_tickets_days: 365,
+            retention_feedback_days: 730,
+            retention_logins_days: 30,
+            retention_every_secs: 3600,
+            retention_batch_rows: 500,
+            retention_pause_ms: 200,
         }
     }
 }
@@ -409,6 +438,9 @@ impl Config {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.hours()?;
+        if !(1..=10_000).contains(&self.retention_batch_rows) {
+            return Err(ConfigError::Invalid("retention_batch_rows must be between 1 and 10000".into()));
+        }
         if self.agent_capacity == 0 || self.agent_capacity > MAX_AGENT_CAPACITY {
             return Err(ConfigError::Invalid(format!(
                 "agent_capacity must be between 1 and {MAX_AGENT_CAPACITY}"
@@ -660,6 +692,14 @@ impl std::fmt::Debug for Config {
             .field("webhook_retry_base_ms", &self.webhook_retry_base_ms)
             .field("webhook_retry_max_secs", &self.webhook_retry_max_secs)
             .field("webhook_tolerance_secs", &self.webhook_tolerance_secs)
+            .field("retention_messages_days", &self.retention_messages_days)
+            .field("retention_notes_days", &self.retention_notes_days)
+            .field("retention_tickets_days", &self.retention_tickets_days)
+            .field("retention_feedback_days", &self.retention_feedback_days)
+            .field("retention_logins_days", &self.retention_logins_days)
+            .field("retention_every_secs", &self.retention_every_secs)
+            .field("retention_batch_rows", &self.retention_batch_rows)
+            .field("retention_pause_ms", &self.retention_pause_ms)
             .finish()
     }
 }
@@ -737,6 +777,14 @@ mod tests {
         ("webhook_retry_base_ms", "23", "23"),
         ("webhook_retry_max_secs", "24", "24"),
         ("webhook_tolerance_secs", "25", "25"),
+        ("retention_messages_days", "90", "90"),
+        ("retention_notes_days", "0", "0"),
+        ("retention_tickets_days", "180", "180"),
+        ("retention_feedback_days", "365", "365"),
+        ("retention_logins_days", "7", "7"),
+        ("retention_every_secs", "600", "600"),
+        ("retention_batch_rows", "100", "100"),
+        ("retention_pause_ms", "50", "50"),
     ];
 
     fn with_env(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {

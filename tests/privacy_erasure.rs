@@ -1,11 +1,14 @@
-//! A shopper's erasure (issue 21, item 1): the store's operation on both backends, written
-//! against the traits only (SQLite always; PostgreSQL when `KEFU_TEST_POSTGRES` names a server,
-//! else skipped), an erased shopper's words gone from every staff API of a real server while the
-//! counts stay, and `kefu shopper erase`.
+//! A shopper's erasure and the retention periods (issue 21, items 1 and 2): the store's
+//! operations on both backends, written against the traits only (SQLite always; PostgreSQL when
+//! `KEFU_TEST_POSTGRES` names a server, else skipped), an erased shopper's words gone from every
+//! staff API of a real server while the counts stay, `kefu shopper erase`, and the retention job
+//! purging an old batch and leaving recent data.
 
 mod common;
 
-use chrono::Utc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 use common::postgres::Postgres;
 use common::process::Cli;
 use common::server::{knowledge, TestServer};
@@ -13,10 +16,12 @@ use common::ws::Client;
 use kefu::identity::Role;
 use kefu::images::ImageKind;
 use kefu::lang::Lang;
+use kefu::privacy::retention::{self, Settings};
 use kefu::records::{FeedbackRecord, Resolution, Seen};
 use kefu::store::traits::ImageStore;
 use kefu::store::{
-    Account, AccountStore, AnalyticsReads, ConversationStore, HandoffStore, ShopperDataStore, Store, ERASED,
+    Account, AccountStore, AnalyticsReads, ConversationStore, HandoffStore, LoginLimits, Retained,
+    ShopperDataStore, Store, ERASED,
 };
 use serde_json::Value;
 
@@ -161,6 +166,75 @@ where
     assert_eq!(s.erasures(None).await.unwrap().len(), 2);
 }
 
+/// Purges at a `now` chosen so that what was written before `mid` has expired and what came
+/// after has not (periods of one second, batches of two rows).
+async fn contract_retention<S>(s: &S)
+where
+    S: ConversationStore + HandoffStore + ShopperDataStore + AccountStore + AnalyticsReads,
+{
+    add_agent(s, "li").await;
+    let limits = LoginLimits { max_failures: 5, window_secs: 600, max_rows: 1000 };
+    let old = s.open_conversation(Some("S1001".into()), Lang::Zh).await.unwrap();
+    for i in 0..5 {
+        s.add_message(old.id.clone(), kefu::store::Sender::Shopper, format!("old {i}"), None).await.unwrap();
+    }
+    s.add_note(old.id.clone(), "li".into(), "old note".into()).await.unwrap();
+    let closed = s.create_ticket(old.id.clone(), None, Lang::Zh, "old closed".into(), None).await.unwrap();
+    assert!(s.close_ticket(closed.id.clone(), "li".into()).await.unwrap());
+    let open = s.create_ticket(old.id.clone(), None, Lang::Zh, "old open".into(), None).await.unwrap();
+    s.save_feedback(record(&old.id, Some("S1001"), Some("old comment"))).await.unwrap();
+    s.reserve_login("nobody".into(), limits, Utc::now().timestamp()).await.unwrap();
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let mid = Utc::now();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    let new = s.open_conversation(Some("S1001".into()), Lang::Zh).await.unwrap();
+    s.add_message(new.id.clone(), kefu::store::Sender::Shopper, "new".into(), None).await.unwrap();
+    s.add_note(new.id.clone(), "li".into(), "new note".into()).await.unwrap();
+    let recent = s.create_ticket(new.id.clone(), None, Lang::Zh, "new closed".into(), None).await.unwrap();
+    assert!(s.close_ticket(recent.id.clone(), "li".into()).await.unwrap());
+    s.save_feedback(record(&new.id, Some("S1001"), Some("new comment"))).await.unwrap();
+    s.reserve_login("somebody".into(), limits, Utc::now().timestamp()).await.unwrap();
+
+    let second = Some(Duration::from_secs(1));
+    let settings = Settings {
+        periods: Retained::ALL.iter().map(|&k| (k, second)).collect(),
+        every: None,
+        batch_rows: 2,
+        pause: Duration::from_millis(1),
+    };
+    let now: DateTime<Utc> = mid + chrono::Duration::seconds(1);
+    let purged = retention::run_once(s, &settings, now).await.unwrap();
+    let rows = |k: Retained| purged.iter().find(|p| p.kind == k).unwrap().rows;
+    assert_eq!(rows(Retained::Messages), 5, "{purged:?}");
+    assert_eq!(purged.iter().find(|p| p.kind == Retained::Messages).unwrap().batches, 3);
+    assert_eq!((rows(Retained::Notes), rows(Retained::Tickets), rows(Retained::Feedback)), (1, 1, 1));
+    assert_eq!(rows(Retained::Logins), 1, "{purged:?}");
+
+    assert!(s.messages(old.id.clone()).await.unwrap().is_empty());
+    assert_eq!(s.messages(new.id.clone()).await.unwrap()[0].text, "new");
+    let data = s.shopper_data("S1001".into()).await.unwrap();
+    let notes: Vec<&str> =
+        data.conversations.iter().flat_map(|c| c.notes.iter().map(|n| n.text.as_str())).collect();
+    assert_eq!(notes, vec!["new note"]);
+    assert!(s.ticket(closed.id.clone()).await.unwrap().is_none());
+    assert!(s.ticket(open.id.clone()).await.unwrap().is_some(), "an open ticket is unfinished work");
+    assert!(s.ticket(recent.id.clone()).await.unwrap().is_some());
+    // the old feedback record is still counted, without its comment and shopper
+    let records = s.feedback_since(String::new()).await.unwrap();
+    assert_eq!(records.len(), 2);
+    let old_record = records.iter().find(|r| r.conversation_id == old.id).unwrap();
+    assert_eq!((old_record.comment.as_deref(), old_record.shopper_id.as_deref()), (None, None));
+    assert_eq!((old_record.shopper_messages, old_record.attachments), (2, 1));
+    let new_record = records.iter().find(|r| r.conversation_id == new.id).unwrap();
+    assert_eq!(new_record.comment.as_deref(), Some("new comment"));
+
+    // a second round finds nothing more
+    let again = retention::run_once(s, &settings, now).await.unwrap();
+    assert!(again.iter().all(|p| p.rows == 0 && p.batches == 1), "{again:?}");
+}
+
 fn sqlite() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("kefu.db")).unwrap();
@@ -174,12 +248,24 @@ async fn sqlite_erasure() {
 }
 
 #[tokio::test]
+async fn sqlite_retention() {
+    let (_dir, s) = sqlite();
+    contract_retention(&s).await;
+}
+
+#[tokio::test]
 async fn postgres_erasure() {
     let Some(pg) = Postgres::new("erasure").await else { return };
     contract_erasure(&pg.store().await).await;
     pg.finish().await;
 }
 
+#[tokio::test]
+async fn postgres_retention() {
+    let Some(pg) = Postgres::new("retention").await else { return };
+    contract_retention(&pg.store().await).await;
+    pg.finish().await;
+}
 
 // ---------------------------------------------------------------------------------------------
 // a real server: every staff API, the admin API, the CLI
