@@ -374,9 +374,6 @@ aggregate! {
     pub trait ShopperDataStore {
         /// Everything stored about a signed-in shopper (`is_empty` when nothing is).
         fn shopper_data(&self, shopper_id: String) -> ShopperData;
-    }
-}
-
         /// Anonymises everything stored about a shopper in one transaction and records it; None
         /// when nothing was ever stored about them. A repeat changes only what came since.
         fn erase_shopper(&self, shopper_id: String, by: String) -> Option<Erasure>;
@@ -385,6 +382,9 @@ aggregate! {
         /// Purges (feedback: anonymises) at most `limit` rows of `kind` older than `before`,
         /// oldest first, in one short transaction: how many.
         fn purge_expired(&self, kind: Retained, before: String, limit: usize) -> usize;
+    }
+}
+
 /// Intent model versions trained while the service runs and their activations, where several
 /// nodes share them (PostgreSQL: the database is their source of truth, each node's
 /// `model_store` folder a cache). SQLite has no implementation: one node keeps its versions in

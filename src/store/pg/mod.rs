@@ -50,6 +50,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_4.sql"),
 ];
 
+/// The schema version this build migrates a database to.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
 /// The advisory lock key migrations run under ("kefu" + 1).
 const MIGRATION_LOCK: i64 = 0x6b65_6675_0001;
 
