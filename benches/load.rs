@@ -6,7 +6,14 @@
 //! cargo bench --bench load                                  # 1,000 shoppers, 1 s think time
 //! cargo bench --bench load -- --shoppers 1000 --think-ms 0  # saturation
 //! cargo bench --bench load -- --idle 10000                  # idle connections and memory
+//! cargo bench --bench load -- --cluster                      # issue 19: SQLite, PostgreSQL, 2 nodes
 //! ```
+//!
+//! `--cluster` (issue 19) drives, in one run, echo, 1 kefu node on SQLite, 1 node on PostgreSQL
+//! and 2 nodes on one PostgreSQL database (the shoppers alternate between the nodes), then
+//! measures the relay of a shopper's message to an agent: shopper on node A, agent on node B
+//! (and, for reference, both on A). PostgreSQL comes from `KEFU_TEST_POSTGRES` (`scripts/postgres`
+//! prints it), a fresh database per configuration; without it the PostgreSQL parts are skipped.
 //!
 //! Each server runs as its own process (kefu: the `kefu serve` binary with a scratch database; the
 //! echo server: this binary re-run with `--serve-echo`), so its memory can be read from /proc.
@@ -75,6 +82,13 @@ struct Args {
     #[arg(long, hide = true)]
     #[serde(skip)]
     serve_echo: bool,
+    /// Issue 19: echo, 1 node on SQLite, 1 on PostgreSQL, 2 on one PostgreSQL, and the
+    /// cross-node relay latency (PostgreSQL from `KEFU_TEST_POSTGRES`, else skipped).
+    #[arg(long)]
+    cluster: bool,
+    /// `--cluster`: shopper messages relayed to the agent, one at a time.
+    #[arg(long, default_value_t = 200)]
+    relay_messages: usize,
     /// Passed by `cargo bench`.
     #[arg(long, hide = true)]
     #[serde(skip)]
@@ -151,6 +165,9 @@ fn main() -> anyhow::Result<()> {
 async fn run(args: Args) -> anyhow::Result<()> {
     let mix: Mix = toml::from_str(&std::fs::read_to_string(&args.mix)?)?;
     let orders = shopper_orders()?;
+    if args.cluster {
+        return cluster(&args, &mix, &orders).await;
+    }
     let mut reports = Vec::new();
     let targets: Vec<&str> = match args.target.as_str() {
         "both" => vec!["echo", "kefu"],
@@ -158,14 +175,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
         other => anyhow::bail!("--target must be both, kefu or echo, not {other:?}"),
     };
     for target in targets {
-        let mut server = Server::start(target).await?;
+        let mut server = Server::start(target, None).await?;
         eprintln!("{target}: listening on {} (pid {})", server.addr, server.child.id());
         tokio::time::sleep(Duration::from_millis(300)).await;
         let base = rss(server.child.id());
         let before = if target == "kefu" { store_counters(&server.metrics).await } else { None };
         let mut report = match args.idle {
             Some(n) => idle(&args, &server, n).await,
-            None => chat(&args, &server, &mix, &orders).await,
+            None => chat(&args, std::slice::from_ref(&server), &mix, &orders).await,
         };
         report.server_rss_base_kb = base.0;
         if args.idle.is_some() && report.connections_held > 0 {
@@ -265,15 +282,19 @@ struct Server {
 }
 
 impl Server {
-    async fn start(target: &str) -> anyhow::Result<Server> {
+    /// Starts echo or a kefu node: on a scratch SQLite file, or on `database` (a `postgres://`
+    /// URL) when given.
+    async fn start(target: &str, database: Option<&str>) -> anyhow::Result<Server> {
         let dir = tempfile::tempdir()?;
+        let database = database.map_or_else(|| dir.path().join("kefu.db").into_os_string(), Into::into);
         let metrics = format!("127.0.0.1:{}", free_port()?);
         let mut cmd = if target == "kefu" {
             let port = free_port()?;
             let mut c = Command::new(env!("CARGO_BIN_EXE_kefu"));
             c.arg("serve")
                 .env("KEFU_LISTEN", format!("127.0.0.1:{port}"))
-                .env("KEFU_DATABASE", dir.path().join("kefu.db"))
+                .env("KEFU_DATABASE", &database)
+                .env("KEFU_MODEL_STORE", dir.path().join("models"))
                 .env("KEFU_TOKEN_SECRET", SECRET)
                 .env("KEFU_FIXED_TIME", NOW)
                 // a load test sends faster than a person types: lift the per-shopper limit
@@ -461,9 +482,11 @@ struct ShopperResult {
     error: Option<String>,
 }
 
-async fn chat(args: &Args, server: &Server, mix: &Mix, orders: &Orders) -> Report {
-    let kefu = server.kefu;
-    let url = Arc::new(server.url());
+/// Drives the shoppers against `servers` (several nodes: shopper i talks to node i mod n).
+async fn chat(args: &Args, servers: &[Server], mix: &Mix, orders: &Orders) -> Report {
+    let kefu = servers[0].kefu;
+    let urls: Vec<Arc<String>> = servers.iter().map(|s| Arc::new(s.url())).collect();
+    let rss_all = || servers.iter().map(|s| rss(s.child.id()).0).sum::<u64>();
     let timeout = Duration::from_millis(args.timeout_ms);
     let start = Instant::now();
     let mut tasks = Vec::with_capacity(args.shoppers);
@@ -471,7 +494,7 @@ async fn chat(args: &Args, server: &Server, mix: &Mix, orders: &Orders) -> Repor
         let mut rng = ChaCha8Rng::seed_from_u64(args.seed.wrapping_mul(1_000_003).wrapping_add(i as u64));
         let (hello, own, zh) = hello_frame(i, orders);
         let texts = plan(mix, &mut rng, zh, &own, args.messages);
-        let url = url.clone();
+        let url = urls[i % urls.len()].clone();
         let offset = Duration::from_millis(args.ramp_ms * i as u64 / args.shoppers.max(1) as u64);
         let think = args.think_ms;
         let ramp = Duration::from_millis(args.ramp_ms);
@@ -531,7 +554,7 @@ async fn chat(args: &Args, server: &Server, mix: &Mix, orders: &Orders) -> Repor
     let mut peak = 0;
     for t in tasks {
         let r = t.await.unwrap_or_default();
-        peak = peak.max(rss(server.child.id()).0);
+        peak = peak.max(rss_all());
         report.connections_held += r.held as usize;
         report.messages_sent += r.sent;
         report.replies += r.latencies_us.len();
@@ -549,7 +572,7 @@ async fn chat(args: &Args, server: &Server, mix: &Mix, orders: &Orders) -> Repor
             (a, b) => a.or(b),
         };
     }
-    report.server_rss_kb = peak.max(rss(server.child.id()).0);
+    report.server_rss_kb = peak.max(rss_all());
     report.seconds = match (first, last) {
         (Some(a), Some(b)) => (b - a).as_secs_f64(),
         _ => 0.0,
@@ -686,4 +709,212 @@ async fn serve_echo() -> anyhow::Result<()> {
             }
         });
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// issue 19: several nodes on one PostgreSQL
+
+/// The cross-node relay: latency from a shopper's message being sent to the agent receiving it.
+#[derive(Debug, Serialize)]
+struct Relay {
+    path: String,
+    messages: usize,
+    latency_ms: Latency,
+}
+
+/// `--cluster`: echo, 1 node on SQLite, 1 node on PostgreSQL, 2 nodes on one PostgreSQL (each
+/// PostgreSQL configuration on a fresh database), then the relay shopper → agent.
+async fn cluster(args: &Args, mix: &Mix, orders: &Orders) -> anyhow::Result<()> {
+    let mut reports = Vec::new();
+    let mut relays = Vec::new();
+    let run = |label: &str, servers: Vec<Server>| {
+        let label = label.to_string();
+        async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let mut report = chat(args, &servers, mix, orders).await;
+            report.server = label;
+            report.server_rss_peak_kb = servers.iter().map(|s| rss(s.child.id()).1).sum::<u64>();
+            drop(servers);
+            print_report(&report);
+            report
+        }
+    };
+    reports.push(run("echo", vec![Server::start("echo", None).await?]).await);
+    reports.push(run("sqlite", vec![Server::start("kefu", None).await?]).await);
+    let pg = std::env::var("KEFU_TEST_POSTGRES").ok().filter(|u| !u.is_empty());
+    match pg {
+        None => {
+            eprintln!("skipped: the PostgreSQL parts (set KEFU_TEST_POSTGRES; scripts/postgres prints it)")
+        }
+        Some(server) => {
+            let mut pg = Databases::connect(&server).await?;
+            let one = pg.fresh("one").await?;
+            reports.push(run("pg", vec![Server::start("kefu", Some(&one)).await?]).await);
+            let two = pg.fresh("two").await?;
+            let a = Server::start("kefu", Some(&two)).await?;
+            let b = Server::start("kefu", Some(&two)).await?;
+            reports.push(run("pg×2", vec![a, b]).await);
+            let three = pg.fresh("relay").await?;
+            let a = Server::start("kefu", Some(&three)).await?;
+            let b = Server::start("kefu", Some(&three)).await?;
+            add_agent(&three, "li")?;
+            for (path, shopper_on, agent_on) in [
+                ("shopper on A → agent on B", &a, &b),
+                ("shopper on B → agent on A", &b, &a),
+                ("shopper on A → agent on A", &a, &a),
+            ] {
+                let latency = relay(shopper_on, agent_on, "li", args.relay_messages).await?;
+                println!(
+                    "relay {path}: {} messages  p50 {:.2} ms  p95 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
+                    args.relay_messages, latency.p50, latency.p95, latency.p99, latency.max
+                );
+                relays.push(Relay { path: path.into(), messages: args.relay_messages, latency_ms: latency });
+            }
+            drop((a, b));
+            pg.drop_all().await;
+        }
+    }
+    let json = serde_json::json!({ "args": args, "reports": reports, "relay": relays,
+        "machine": { "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) } });
+    if let Some(dir) = args.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&args.out, serde_json::to_string_pretty(&json)?)?;
+    println!("report written to {}", args.out.display());
+    Ok(())
+}
+
+/// Fresh databases on the PostgreSQL server, dropped at the end.
+struct Databases {
+    admin: deadpool_postgres::tokio_postgres::Client,
+    server: String,
+    made: Vec<String>,
+}
+
+impl Databases {
+    async fn connect(server: &str) -> anyhow::Result<Databases> {
+        let (admin, connection) =
+            deadpool_postgres::tokio_postgres::connect(server, deadpool_postgres::tokio_postgres::NoTls)
+                .await?;
+        tokio::spawn(connection);
+        Ok(Databases { admin, server: server.to_string(), made: Vec::new() })
+    }
+
+    /// A fresh database: its URL.
+    async fn fresh(&mut self, name: &str) -> anyhow::Result<String> {
+        let db = format!("kefu_bench_{name}_{}", std::process::id());
+        self.admin.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).await?;
+        self.admin.batch_execute(&format!("CREATE DATABASE {db}")).await?;
+        self.made.push(db.clone());
+        // the same server, this database: replace the URL's path
+        let (base, query) =
+            self.server.split_once('?').map_or((self.server.as_str(), None), |(b, q)| (b, Some(q)));
+        let root = base.trim_end_matches('/');
+        let host_end = root.find("://").map_or(0, |i| i + 3);
+        let root = root[host_end..].find('/').map_or(root, |slash| &root[..host_end + slash]);
+        Ok(format!("{root}/{db}{}", query.map(|q| format!("?{q}")).unwrap_or_default()))
+    }
+
+    async fn drop_all(self) {
+        for db in &self.made {
+            let _ = self.admin.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).await;
+        }
+    }
+}
+
+const AGENT_PASSWORD: &str = "load-agent-password";
+
+/// `kefu user add NAME --role agent` on `database`.
+fn add_agent(database: &str, name: &str) -> anyhow::Result<()> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .args(["user", "add", name, "--role", "agent"])
+        .env("KEFU_DATABASE", database)
+        .env("KEFU_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()?;
+    std::io::Write::write_all(
+        &mut child.stdin.take().expect("piped"),
+        format!("{AGENT_PASSWORD}\n").as_bytes(),
+    )?;
+    anyhow::ensure!(child.wait()?.success(), "kefu user add {name} failed");
+    Ok(())
+}
+
+/// A staff token from `POST /api/login` on `addr`.
+async fn login(addr: &str, name: &str) -> anyhow::Result<String> {
+    let body = serde_json::json!({"name": name, "password": AGENT_PASSWORD}).to_string();
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    let head = format!(
+        "POST /api/login HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await?;
+    s.write_all(body.as_bytes()).await?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).await?;
+    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(body)?;
+    v["token"].as_str().map(str::to_string).ok_or_else(|| anyhow::anyhow!("login refused: {body}"))
+}
+
+/// The next text frame as JSON (an error after 15 s or when the connection ends).
+async fn frame(ws: &mut Ws) -> anyhow::Result<serde_json::Value> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(15), ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => return Ok(serde_json::from_str(t.as_str())?),
+            Ok(Some(Ok(_))) => continue,
+            Ok(_) => anyhow::bail!("the connection ended"),
+            Err(_) => anyhow::bail!("no frame within 15 s"),
+        }
+    }
+}
+
+async fn until(ws: &mut Ws, pred: impl Fn(&serde_json::Value) -> bool) -> anyhow::Result<serde_json::Value> {
+    loop {
+        let v = frame(ws).await?;
+        if pred(&v) {
+            return Ok(v);
+        }
+    }
+}
+
+/// A shopper on `shopper_on` asks for a person; agent `name` on `agent_on` gets the
+/// conversation; then `n` shopper messages, one at a time: from sending each to the agent
+/// receiving it.
+async fn relay(shopper_on: &Server, agent_on: &Server, name: &str, n: usize) -> anyhow::Result<Latency> {
+    let token = login(&agent_on.addr, name).await?;
+    let (mut agent, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws/agent", agent_on.addr)).await?;
+    let hello = serde_json::json!({"type": "hello", "token": token, "capacity": 20, "langs": ["zh", "en"]});
+    agent.send(Message::text(hello.to_string())).await?;
+    until(&mut agent, |v| v["type"] == "welcome").await?;
+    let timeout = Duration::from_secs(15);
+    let hello = serde_json::json!({"type": "hello", "lang": "zh"}).to_string();
+    let mut shopper = open(&shopper_on.url(), &hello, true, timeout).await.map_err(|e| anyhow::anyhow!(e))?;
+    shopper
+        .send(Message::text(
+            serde_json::json!({"type": "message", "id": "esc", "text": "转人工"}).to_string(),
+        ))
+        .await?;
+    until(&mut shopper, |v| v["type"] == "status" && v["state"] == "agent").await?;
+    let assigned = until(&mut agent, |v| v["type"] == "assigned").await?;
+    let conv = assigned["conversation_id"].clone();
+    let mut us = Vec::with_capacity(n);
+    for k in 0..n {
+        let text = format!("relay {k}");
+        let m = serde_json::json!({"type": "message", "id": format!("r{k}"), "text": text});
+        let t0 = Instant::now();
+        shopper.send(Message::text(m.to_string())).await?;
+        until(&mut agent, |v| {
+            v["type"] == "message" && v["conversation_id"] == conv && v["text"] == text.as_str()
+        })
+        .await?;
+        us.push(t0.elapsed().as_micros() as u64);
+        until(&mut shopper, |v| v["type"] == "ack" && v["id"] == format!("r{k}").as_str()).await?;
+    }
+    agent
+        .send(Message::text(serde_json::json!({"type": "resolve", "conversation_id": conv}).to_string()))
+        .await?;
+    let _ = until(&mut agent, |v| v["type"] == "done").await;
+    Ok(latency(&mut us))
 }
