@@ -414,3 +414,51 @@ async fn two_desks_across_nodes_and_failover() {
     b.stop();
     pg.finish().await;
 }
+
+/// A follower killed with an agent on it tells nobody: the leader sees the node gone from the
+/// database and lets its sessions go, so the agent's grace period starts as for a dropped
+/// connection, and when it runs out the conversation goes back to the queue (not held by a
+/// ghost). The dead node's shopper is offline.
+#[tokio::test]
+async fn a_dead_followers_agents_get_their_grace_period_and_no_more() {
+    let Some(pg) = Postgres::new("dead_follower").await else { return };
+    let store = pg.store().await;
+    agents(&store).await;
+    let a = pg.node().await;
+    led_by(&a, a.node()).await;
+    let b = pg.node().await;
+    led_by(&b, a.node()).await;
+    let short = DeskConfig { grace: Duration::from_secs(2), ..config() };
+    let desk_a = Desk::start_clustered(store.clone(), short.clone(), &a).await.unwrap();
+    let desk_b = Desk::start_clustered(pg.store().await, short, &b).await.unwrap();
+
+    // bob on B owns conv1, whose shopper is on A; conv2's shopper is on B
+    let mut bob = Agent::connect(&desk_b, "bob", Presence::Online).await;
+    let conv1 = store.open_conversation(None, Lang::Zh).await.unwrap().id;
+    let (link, _shopper) = ShopperLink::new();
+    assert_eq!(desk_a.escalate(escalation(&conv1), link).await.unwrap(), Availability::Assigned);
+    bob.frame("assigned", |f| matches!(f, AgentFrame::Assigned { .. })).await;
+    let conv2 = store.open_conversation(None, Lang::Zh).await.unwrap().id;
+    let (link2, _shopper2) = ShopperLink::new();
+    assert_eq!(desk_b.escalate(escalation(&conv2), link2).await.unwrap(), Availability::Assigned);
+    bob.frame("assigned conv2", |f| matches!(f, AgentFrame::Assigned { .. })).await;
+
+    // B dies without a word (its connections dropped, as by kill -9)
+    b.stop();
+    drop(desk_b);
+    let snapshot = within("bob let go and conv1 back in the queue", async {
+        loop {
+            let s = desk_a.snapshot().await.unwrap();
+            if s.queue.iter().any(|q| q.conversation_id == conv1) {
+                return s;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    })
+    .await;
+    let seen = snapshot.agents.iter().find(|i| i.name == "bob");
+    assert!(seen.is_none_or(|i| !i.connected && i.conversations.is_empty()), "{seen:?}");
+    assert!(snapshot.queue.iter().any(|q| q.conversation_id == conv2), "{:?}", snapshot.queue);
+    a.stop();
+    pg.finish().await;
+}

@@ -9,6 +9,8 @@
 //! its own connection every [`RETRY`]; when that fails it steps down at once (`None`), since
 //! the lock may be someone else's by now, and reconnects.
 
+use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::tokio_postgres::{self, NoTls};
@@ -40,8 +42,23 @@ const HOLDER: &str =
       AND l.classid = ($1::bigint >> 32)::text::oid AND l.objid = ($1::bigint & 4294967295)::text::oid
       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())";
 
-/// Runs for as long as the node does: takes the lock when it can, and says who leads on `tx`.
-pub(super) async fn run(mut config: tokio_postgres::Config, me: NodeId, tx: watch::Sender<Option<Leader>>) {
+/// The nodes connected to this database now: one leadership connection each, named after its
+/// node (a node killed, or cut off from the database, drops out within seconds).
+const LIVE: &str = "SELECT application_name FROM pg_stat_activity
+    WHERE datname = current_database() AND application_name LIKE 'kefu-lead %'";
+
+/// The nodes connected to the database, as the leader last read them (`None`: not read since
+/// this node took the lead, or it does not lead).
+pub type LiveNodes = Option<Arc<BTreeSet<NodeId>>>;
+
+/// Runs for as long as the node does: takes the lock when it can, and says who leads on `tx`;
+/// while it leads, which nodes are connected on `live`.
+pub(super) async fn run(
+    mut config: tokio_postgres::Config,
+    me: NodeId,
+    tx: watch::Sender<Option<Leader>>,
+    live: watch::Sender<LiveNodes>,
+) {
     config.application_name(format!("{APP_PREFIX}{me}"));
     let mut backoff = Backoff::new();
     loop {
@@ -50,7 +67,7 @@ pub(super) async fn run(mut config: tokio_postgres::Config, me: NodeId, tx: watc
                 let mut conn = tokio::spawn(conn);
                 backoff.reset();
                 let e = tokio::select! {
-                    e = hold(&client, me, &tx) => e,
+                    e = hold(&client, me, &tx, &live) => e,
                     _ = &mut conn => "the connection closed".to_string(),
                 };
                 conn.abort();
@@ -59,6 +76,7 @@ pub(super) async fn run(mut config: tokio_postgres::Config, me: NodeId, tx: watc
             Err(e) => e.to_string(),
         };
         // the lock went with the connection: whoever leads now, it is not this node
+        live.send_replace(None);
         tx.send_if_modified(|l| {
             let mine = l.is_some_and(|l| l.node == me);
             if mine {
@@ -73,7 +91,12 @@ pub(super) async fn run(mut config: tokio_postgres::Config, me: NodeId, tx: watc
 
 /// Tries the lock every [`RETRY`] until it is this node's, then checks the connection every
 /// [`RETRY`]. Returns why the connection failed.
-async fn hold(client: &tokio_postgres::Client, me: NodeId, tx: &watch::Sender<Option<Leader>>) -> String {
+async fn hold(
+    client: &tokio_postgres::Client,
+    me: NodeId,
+    tx: &watch::Sender<Option<Leader>>,
+    live: &watch::Sender<LiveNodes>,
+) -> String {
     let mut tick = tokio::time::interval(RETRY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut holding = false;
@@ -81,7 +104,15 @@ async fn hold(client: &tokio_postgres::Client, me: NodeId, tx: &watch::Sender<Op
         tick.tick().await;
         let step = async {
             if holding {
-                client.simple_query("SELECT 1").await.map(|_| None)
+                // the check of the connection is the read of who is connected
+                let rows = client.query(LIVE, &[]).await?;
+                let nodes: BTreeSet<NodeId> = rows
+                    .iter()
+                    .filter_map(|r| r.get::<_, Option<String>>(0))
+                    .filter_map(|app| NodeId::parse(app.strip_prefix(APP_PREFIX)?))
+                    .collect();
+                live.send_replace(Some(Arc::new(nodes)));
+                Ok::<_, tokio_postgres::Error>(None)
             } else {
                 let row =
                     client.query_one("SELECT pg_try_advisory_lock($1), pg_backend_pid()", &[&LOCK]).await?;

@@ -25,11 +25,11 @@ use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
 pub use bus::{Bus, BusEvent, To};
-pub use leader::Leader;
+pub use leader::{Leader, LiveNodes};
 
 /// One running kefu process in a cluster: random at each start, so a restarted node is a new
 /// node (whatever the old one held was re-registered or restored meanwhile).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct NodeId(pub u64);
 
 impl NodeId {
@@ -70,6 +70,8 @@ struct Inner {
     node: NodeId,
     bus: Bus,
     leader: watch::Receiver<Option<Leader>>,
+    /// The nodes connected to the database, while this node leads.
+    live: watch::Receiver<LiveNodes>,
     /// Kept for a local cluster (the leader never changes); the PostgreSQL one's is the
     /// leadership task's.
     _local_leader: Option<watch::Sender<Option<Leader>>>,
@@ -89,7 +91,9 @@ impl Cluster {
     pub fn local() -> Cluster {
         let node = NodeId::random();
         let (tx, leader) = watch::channel(Some(Leader { node, term: 0 }));
-        let inner = Inner { node, bus: Bus::local(node), leader, _local_leader: Some(tx), tasks: vec![] };
+        let (_, live) = watch::channel(Some(Arc::new(std::collections::BTreeSet::from([node]))));
+        let inner =
+            Inner { node, bus: Bus::local(node), leader, live, _local_leader: Some(tx), tasks: vec![] };
         Cluster { inner: Arc::new(inner) }
     }
 
@@ -101,9 +105,10 @@ impl Cluster {
         let node = NodeId::random();
         let (bus, mut tasks) = bus::connect(config.clone(), node).await?;
         let (tx, leader) = watch::channel(None);
-        tasks.push(tokio::spawn(leader::run(config, node, tx)).abort_handle());
+        let (live_tx, live) = watch::channel(None);
+        tasks.push(tokio::spawn(leader::run(config, node, tx, live_tx)).abort_handle());
         tracing::info!(node = %node, "joined the cluster");
-        Ok(Cluster { inner: Arc::new(Inner { node, bus, leader, _local_leader: None, tasks }) })
+        Ok(Cluster { inner: Arc::new(Inner { node, bus, leader, live, _local_leader: None, tasks }) })
     }
 
     pub fn node(&self) -> NodeId {
@@ -123,6 +128,12 @@ impl Cluster {
     /// cluster stops.
     pub fn leader(&self) -> watch::Receiver<Option<Leader>> {
         self.inner.leader.clone()
+    }
+
+    /// While this node leads: the nodes connected to the database (read every second), so the
+    /// desk can let go of the sessions of a node that died. `None` otherwise.
+    pub fn live_nodes(&self) -> LiveNodes {
+        self.inner.live.borrow().clone()
     }
 
     /// Whether a leader is known (for readiness: without one, desk requests wait and then fail).

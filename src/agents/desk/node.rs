@@ -18,6 +18,12 @@
 //! period and get their contexts again). Replies still awaited from the old leader fail at
 //! once (the caller gets `DeskError::Stopped`). While no leader is known, requests wait here
 //! (at most [`REPLY_TIMEOUT`], then they fail the same way).
+//!
+//! A node that dies (kill -9, a lost machine) tells nobody. The leader keeps which sessions each
+//! other node registered ([`NodeSessions`]) and reads which nodes are connected to the database
+//! every second (`Cluster::live_nodes`); a node missing for [`NODE_GONE_AFTER`] is let go: its
+//! agents are gone (their grace period starts, as for a dropped connection: reconnecting
+//! through another node within it keeps their conversations), its shoppers offline.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -41,6 +47,53 @@ use crate::store::{AccountStore, ConversationStore, HandoffStore, StoreError};
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Requests held at most while no leader is known.
 const MAX_HELD: usize = 10_000;
+/// How long a node may be missing from the database before the leader lets its sessions go:
+/// longer than a node's reconnection backoff (5 s), so a blip is not a death.
+pub const NODE_GONE_AFTER: Duration = Duration::from_secs(8);
+
+/// What another node registered with this leader: its shoppers' links by conversation, its
+/// agents' connections.
+#[derive(Default)]
+struct NodeSessions {
+    shoppers: HashMap<String, u64>,
+    agents: HashMap<u64, String>,
+}
+
+impl NodeSessions {
+    /// Notes what a request from that node says about its sessions.
+    fn note(&mut self, m: &ToLeader) {
+        match m {
+            ToLeader::Escalate { e, link, .. } => {
+                self.shoppers.insert(e.conversation_id.clone(), *link);
+            }
+            ToLeader::ShopperOnline { conv, link } => {
+                self.shoppers.insert(conv.clone(), *link);
+            }
+            ToLeader::ShopperOffline { conv, link } => {
+                if self.shoppers.get(conv) == Some(link) {
+                    self.shoppers.remove(conv);
+                }
+            }
+            ToLeader::ShopperEnded { conv, .. } => {
+                self.shoppers.remove(conv);
+            }
+            ToLeader::AgentHello(h) => {
+                self.agents.insert(h.conn, h.name.clone());
+            }
+            ToLeader::AgentGone { conn, .. } => {
+                self.agents.remove(conn);
+            }
+            _ => {}
+        }
+    }
+
+    /// The desk messages that let every session of a dead node go.
+    fn let_go(self) -> Vec<DeskMsg> {
+        let agents = self.agents.into_iter().map(|(conn, name)| DeskMsg::AgentGone { name, conn });
+        let shoppers = self.shoppers.into_iter().map(|(conv, link)| DeskMsg::ShopperOffline { conv, link });
+        agents.chain(shoppers).collect()
+    }
+}
 
 /// An agent connection on this node, as needed to sign it in again with a new leader.
 struct LocalAgent {
@@ -86,6 +139,10 @@ struct Node<S> {
     pending: HashMap<u64, (Instant, Pending)>,
     next_reply: u64,
     held: VecDeque<(Instant, DeskMsg)>,
+    /// While leading: the sessions other nodes registered, and since when a node is missing.
+    remote: HashMap<NodeId, NodeSessions>,
+    missing: HashMap<NodeId, Instant>,
+    cluster: Cluster,
 }
 
 /// Runs this node's side of the desk until the handle is dropped or the cluster stops.
@@ -108,6 +165,9 @@ where
         pending: HashMap::new(),
         next_reply: 1,
         held: VecDeque::new(),
+        remote: HashMap::new(),
+        missing: HashMap::new(),
+        cluster: cluster.clone(),
     };
     let first = *leader.borrow_and_update();
     node.follow(first, &mut leader).await;
@@ -135,7 +195,10 @@ where
                 Some(m) => node.local(m).await,
                 None => break,
             },
-            _ = tick.tick() => node.expire(),
+            _ = tick.tick() => {
+                node.expire();
+                node.let_go_of_dead_nodes().await;
+            }
         }
     }
     node.stop();
@@ -160,6 +223,9 @@ where
             self.leader = leader;
             // answers from the old leader will not come
             self.pending.clear();
+            // a new leader hears every node's sessions again
+            self.remote.clear();
+            self.missing.clear();
             match leader {
                 None => return,
                 Some(l) if l.node == self.me => match restore::read(&self.store).await {
@@ -359,6 +425,7 @@ where
         match serde_json::from_str::<Wire>(&body) {
             Ok(Wire::Leader(m)) => match &self.role {
                 Role::Leading { .. } => {
+                    self.remote.entry(from).or_default().note(&m);
                     let m = self.incoming(from, m);
                     self.route(m).await;
                 }
@@ -490,6 +557,37 @@ where
         }
         while self.held.front().is_some_and(|(at, _)| late(at)) {
             self.held.pop_front();
+        }
+    }
+
+    /// While leading: the sessions of a node missing from the database for [`NODE_GONE_AFTER`]
+    /// are let go (agents gone, shoppers offline), as if each had dropped its connection.
+    async fn let_go_of_dead_nodes(&mut self) {
+        if !matches!(self.role, Role::Leading { .. }) || self.remote.is_empty() {
+            return;
+        }
+        let Some(live) = self.cluster.live_nodes() else { return };
+        let now = Instant::now();
+        self.missing.retain(|n, _| !live.contains(n));
+        let mut dead = Vec::new();
+        for node in self.remote.keys().filter(|n| !live.contains(*n)) {
+            let since = *self.missing.entry(*node).or_insert(now);
+            if now.saturating_duration_since(since) >= NODE_GONE_AFTER {
+                dead.push(*node);
+            }
+        }
+        for node in dead {
+            self.missing.remove(&node);
+            let Some(sessions) = self.remote.remove(&node) else { continue };
+            tracing::warn!(
+                node = %node,
+                agents = sessions.agents.len(),
+                shoppers = sessions.shoppers.len(),
+                "a node left the cluster without a word; letting its sessions go"
+            );
+            for m in sessions.let_go() {
+                self.route(m).await;
+            }
         }
     }
 
