@@ -76,7 +76,8 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
         None => crate::models::Registry::new(config.model_store_dir(), &config.model),
     };
     let held_out = config.knowledge.join("eval/intents");
-    let models = tokio::task::spawn_blocking(move || crate::models::Models::open(registry, held_out)).await??;
+    let models =
+        tokio::task::spawn_blocking(move || crate::models::Models::open(registry, held_out)).await??;
     let intents = models.serving().1;
     let seeded = store.seed(kb.shoppers.clone(), kb.orders.clone()).await?;
     // the knowledge base as trainers left it (the files win when they changed since)
@@ -148,7 +149,10 @@ pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Arc<AppState>
     let every = (config.catalog_sync_secs > 0).then(|| Duration::from_secs(config.catalog_sync_secs));
     let catalog = crate::catalog_sync::CatalogSync::start(router.clone(), router.orders.clone(), every);
     // purges what is past its retention period, in small batches (issue 21)
-    crate::privacy::retention::start(store.clone(), crate::privacy::retention::Settings::from_config(&config));
+    crate::privacy::retention::start(
+        store.clone(),
+        crate::privacy::retention::Settings::from_config(&config),
+    );
     let app = Arc::new(AppState {
         webhooks,
         catalog,
@@ -194,7 +198,9 @@ impl crate::knowledge_sync::Follower for Follow {
         .await;
         match followed {
             Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "model version not followed after another node's change"),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "model version not followed after another node's change")
+            }
             Err(e) => tracing::error!(error = %e, "model version not followed after another node's change"),
         }
     }

@@ -54,8 +54,8 @@ pub use shopper_data::{ShopperConversation, ShopperData};
 pub use tickets::Ticket;
 pub use traits::prelude;
 pub use traits::{
-    AccountStore, AnalyticsReads, ConversationStore, HandoffStore, ImageStore, KnowledgeStore,
-    ModelStore, ShopperDataStore, WebhookStore,
+    AccountStore, AnalyticsReads, ConversationStore, HandoffStore, ImageStore, KnowledgeStore, ModelStore,
+    ShopperDataStore, WebhookStore,
 };
 
 /// Schema migrations, in order. Never edit one that has shipped: add the next.
