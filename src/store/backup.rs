@@ -134,12 +134,15 @@ fn file(path: &Path) -> impl Fn(std::io::Error) -> BackupError + '_ {
     move |e| BackupError::File { path: path.to_path_buf(), source: e }
 }
 
-/// Copies the database at `db` (live or not) to `dest`, a new file (or, when `dest` is a
-/// folder, `kefu-YYYYMMDDTHHMMSSZ.db` in it), and writes its manifest. Blocking.
-pub fn backup(db: &Path, dest: &Path) -> Result<(PathBuf, Manifest), BackupError> {
-    let now = chrono::Utc::now();
+/// Where a backup taken at `now` goes: `dest`, or `kefu-YYYYMMDDTHHMMSSZ.EXT` in it when it is a
+/// folder, and its manifest; refused when either exists (a backup never overwrites).
+pub(crate) fn destination(
+    dest: &Path,
+    ext: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(PathBuf, PathBuf), BackupError> {
     let dest = if dest.is_dir() {
-        dest.join(format!("kefu-{}.db", now.format("%Y%m%dT%H%M%SZ")))
+        dest.join(format!("kefu-{}.{ext}", now.format("%Y%m%dT%H%M%SZ")))
     } else {
         dest.into()
     };
@@ -149,6 +152,14 @@ pub fn backup(db: &Path, dest: &Path) -> Result<(PathBuf, Manifest), BackupError
             return Err(BackupError::Exists(p.clone()));
         }
     }
+    Ok((dest, manifest_file))
+}
+
+/// Copies the database at `db` (live or not) to `dest`, a new file (or, when `dest` is a
+/// folder, `kefu-YYYYMMDDTHHMMSSZ.db` in it), and writes its manifest. Blocking.
+pub fn backup(db: &Path, dest: &Path) -> Result<(PathBuf, Manifest), BackupError> {
+    let now = chrono::Utc::now();
+    let (dest, manifest_file) = destination(dest, "db", now)?;
     if !db.exists() {
         return Err(BackupError::File {
             path: db.into(),

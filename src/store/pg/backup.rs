@@ -22,7 +22,7 @@ use deadpool_postgres::tokio_postgres::{self, NoTls};
 
 use super::redact;
 use crate::store::backup::{
-    manifest_path, new_private_file, sha256_of, write_manifest, BackupError, Counts, Manifest,
+    destination, new_private_file, sha256_of, write_manifest, BackupError, Counts, Manifest,
 };
 
 /// The manifest's `format` for a PostgreSQL backup (`pg_dump`'s custom format).
@@ -145,17 +145,7 @@ async fn run(name: &'static str, mut cmd: Command) -> Result<(), BackupError> {
 /// `kefu-YYYYMMDDTHHMMSSZ.pgdump` in it), and writes its manifest.
 pub async fn backup(url: &str, dest: &Path) -> Result<(PathBuf, Manifest), BackupError> {
     let now = chrono::Utc::now();
-    let dest = if dest.is_dir() {
-        dest.join(format!("kefu-{}.pgdump", now.format("%Y%m%dT%H%M%SZ")))
-    } else {
-        dest.into()
-    };
-    let manifest_file = manifest_path(&dest);
-    for p in [&dest, &manifest_file] {
-        if p.exists() {
-            return Err(BackupError::Exists(p.clone()));
-        }
-    }
+    let (dest, manifest_file) = destination(dest, "pgdump", now)?;
     let client = connect(url).await?;
     client.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(db_err(url))?;
     let snapshot: String =
