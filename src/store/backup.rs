@@ -174,11 +174,7 @@ pub fn backup(db: &Path, dest: &Path) -> Result<(PathBuf, Manifest), BackupError
     src.busy_timeout(Duration::from_secs(5)).map_err(sql(db))?;
     check_kefu(&src, db)?;
 
-    let partial = {
-        let mut p = dest.as_os_str().to_owned();
-        p.push(".partial");
-        PathBuf::from(p)
-    };
+    let partial = partial_path(&dest);
     let _ = std::fs::remove_file(&partial);
     new_private_file(&partial)?;
     let result = (|| {
@@ -215,13 +211,16 @@ pub fn backup(db: &Path, dest: &Path) -> Result<(PathBuf, Manifest), BackupError
     Ok((dest, manifest))
 }
 
+/// Where a file is written before it is renamed into place: `path` + `.partial`.
+pub(crate) fn partial_path(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".partial");
+    PathBuf::from(p)
+}
+
 /// Writes `manifest` to `manifest_file` (0600, fsynced, renamed into place, its folder synced).
 pub(crate) fn write_manifest(manifest_file: &Path, manifest: &Manifest) -> Result<(), BackupError> {
-    let tmp = {
-        let mut p = manifest_file.as_os_str().to_owned();
-        p.push(".partial");
-        PathBuf::from(p)
-    };
+    let tmp = partial_path(manifest_file);
     let _ = std::fs::remove_file(&tmp);
     new_private_file(&tmp)?;
     let json = serde_json::to_vec_pretty(manifest).expect("a manifest serialises");

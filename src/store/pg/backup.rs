@@ -22,7 +22,7 @@ use deadpool_postgres::tokio_postgres::{self, NoTls};
 
 use super::redact;
 use crate::store::backup::{
-    destination, new_private_file, sha256_of, write_manifest, BackupError, Counts, Manifest,
+    destination, new_private_file, partial_path, sha256_of, write_manifest, BackupError, Counts, Manifest,
 };
 
 /// The manifest's `format` for a PostgreSQL backup (`pg_dump`'s custom format).
@@ -154,11 +154,7 @@ pub async fn backup(url: &str, dest: &Path) -> Result<(PathBuf, Manifest), Backu
         return Err(BackupError::NotKefu { path: redact(url).into(), why: "no kefu schema".into() });
     };
 
-    let partial = {
-        let mut p = dest.as_os_str().to_owned();
-        p.push(".partial");
-        PathBuf::from(p)
-    };
+    let partial = partial_path(&dest);
     let _ = std::fs::remove_file(&partial);
     new_private_file(&partial)?;
     let mut cmd = tool("pg_dump", url)?;
